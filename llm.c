@@ -1,0 +1,2140 @@
+/* llm.c - run Llama-family language models on CPUs, fast on many-core RISC-V.
+ *
+ * One file, read top to bottom in the order data flows:
+ *   1. utilities        errors that carry a message, allocation, time
+ *   2. model files      GGUF reader (bounds-checked cursor over the mapped file), llama2.c reader
+ *   3. the model        hyper-parameters, per-layer tensors {type, rows, cols, row_bytes, data}
+ *   4. threads          a persistent pool; every thread owns fixed row ranges
+ *   5. matmul           Y[b][r] = W[r] . X[b] for a batch, quantizing X once
+ *   6. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
+ *   7. tokenizer        SentencePiece BPE (Llama 2 style)
+ *   8. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
+ *   9. GGUF writer      used by `quantize` and by tools/
+ *  10. CLI              run, tokenize, info, perplexity, quantize (absent with -DLLM_NO_MAIN)
+ * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
+ */
+#define _GNU_SOURCE
+#include "llm.h"
+#include "rvv_kernels.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ============================================================================================
+ * 1. Utilities
+ * ========================================================================================== */
+
+static int fail(llm_status *st, int code, const char *fmt, ...) {
+    if (st) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->msg, sizeof st->msg, fmt, ap);
+        va_end(ap);
+        st->code = code;
+    }
+    return code;
+}
+
+static void *xcalloc(size_t n, size_t size) { return n && size ? calloc(n, size) : calloc(1, 1); }
+
+/* 64-byte aligned, zeroed allocation (scratch rows are read by vector loads) */
+static void *aligned_zalloc(size_t size) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
+    memset(p, 0, size);
+    return p;
+}
+
+static double now_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define MAYBE_UNUSED __attribute__((unused))   /* helpers used by tools/ that include llm.c */
+
+/* overflow-checked size arithmetic: returns 0 on overflow */
+static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a && b > UINT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* A read-only memory map of a whole file. */
+typedef struct { const uint8_t *data; size_t size; } mapped_file;
+
+static int map_file(mapped_file *mf, const char *path, llm_status *st) {
+    memset(mf, 0, sizeof *mf);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return fail(st, LLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); }
+    if (!S_ISREG(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: not a regular file", path); }
+    if (sb.st_size == 0) { close(fd); return fail(st, LLM_ERR_FORMAT, "%s: file is empty", path); }
+    void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED) return fail(st, LLM_ERR_IO, "%s: cannot map: %s", path, strerror(err));
+    mf->data = p;
+    mf->size = (size_t)sb.st_size;
+    return LLM_OK;
+}
+
+static void unmap_file(mapped_file *mf) {
+    if (mf->data) munmap((void *)mf->data, mf->size);
+    memset(mf, 0, sizeof *mf);
+}
+
+/* ============================================================================================
+ * 2. Model files
+ * ============================================================================================
+ * 2a. GGUF. Layout (little-endian):
+ *   "GGUF" | u32 version | u64 n_tensors | u64 n_kv
+ *   n_kv x  { string key | u32 type | value }            string = u64 length + bytes
+ *   n_tensors x { string name | u32 n_dims | u64 ne[n_dims] | u32 ggml_type | u64 offset }
+ *   padding to general.alignment (default 32) | tensor data (offsets relative to here)
+ * Everything read goes through a cursor that checks the bytes exist before reading them.
+ */
+
+enum gguf_vtype {
+    GGUF_U8, GGUF_I8, GGUF_U16, GGUF_I16, GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL,
+    GGUF_STR, GGUF_ARR, GGUF_U64, GGUF_I64, GGUF_F64, GGUF_NTYPES
+};
+static const int gguf_vsize[GGUF_NTYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+
+typedef struct { const uint8_t *p; size_t len; } strview;
+
+typedef struct {
+    strview key;
+    int type;                 /* enum gguf_vtype */
+    const uint8_t *val;       /* scalar value, or for strings the u64 length, for arrays the elements */
+    int arr_type;             /* arrays: element type */
+    uint64_t arr_n;           /* arrays: element count */
+} gguf_kv;
+
+typedef struct {
+    strview name;
+    int n_dims;
+    uint64_t ne[4];
+    int type;                 /* ggml type */
+    uint64_t offset;          /* relative to the data section */
+    const uint8_t *data;
+    uint64_t size;
+} gguf_tensor;
+
+typedef struct {
+    mapped_file mf;
+    const char *path;
+    uint32_t version;
+    uint64_t n_kv, n_tensors;
+    gguf_kv *kv;
+    gguf_tensor *tensors;
+    size_t kv_begin, kv_end;  /* byte range of the key/value section (copied by quantize) */
+    uint64_t alignment;
+    size_t data_offset;
+} gguf_file;
+
+typedef struct { const uint8_t *p, *end; const char *path; llm_status *st; int err; } cursor;
+
+static int cur_need(cursor *c, uint64_t n, const char *what) {
+    if (c->err) return 0;
+    if (n > (uint64_t)(c->end - c->p)) {
+        fail(c->st, LLM_ERR_FORMAT, "%s: truncated file: %s needs %llu bytes, %llu left", c->path,
+             what, (unsigned long long)n, (unsigned long long)(c->end - c->p));
+        c->err = 1;
+        return 0;
+    }
+    return 1;
+}
+static uint64_t cur_uint(cursor *c, int bytes, const char *what) {
+    if (!cur_need(c, bytes, what)) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)c->p[i] << (8 * i);
+    c->p += bytes;
+    return v;
+}
+static strview cur_str(cursor *c, const char *what, uint64_t max_len) {
+    strview s = {0, 0};
+    uint64_t n = cur_uint(c, 8, what);
+    if (c->err) return s;
+    if (n > max_len) {
+        fail(c->st, LLM_ERR_FORMAT, "%s: %s has length %llu, over the limit %llu", c->path, what,
+             (unsigned long long)n, (unsigned long long)max_len);
+        c->err = 1;
+        return s;
+    }
+    if (!cur_need(c, n, what)) return s;
+    s.p = c->p; s.len = (size_t)n;
+    c->p += n;
+    return s;
+}
+
+/* Skip one value of type t (arrays recurse, with a depth limit for nested arrays). */
+static void cur_skip_value(cursor *c, int t, int depth) {
+    if (c->err) return;
+    if (t == GGUF_STR) { cur_str(c, "string value", UINT64_MAX); return; }
+    if (t == GGUF_ARR) {
+        if (depth > 4) { fail(c->st, LLM_ERR_FORMAT, "%s: arrays nested too deeply", c->path); c->err = 1; return; }
+        int et = (int)cur_uint(c, 4, "array type");
+        uint64_t n = cur_uint(c, 8, "array length");
+        if (c->err) return;
+        if (et < 0 || et >= GGUF_NTYPES) { fail(c->st, LLM_ERR_FORMAT, "%s: unknown array element type %d", c->path, et); c->err = 1; return; }
+        if (et != GGUF_STR && et != GGUF_ARR) {
+            uint64_t bytes;
+            if (!mul_ok(n, gguf_vsize[et], &bytes)) { fail(c->st, LLM_ERR_FORMAT, "%s: array too large", c->path); c->err = 1; return; }
+            if (cur_need(c, bytes, "array data")) c->p += bytes;
+            return;
+        }
+        /* every string or array element takes at least 8 bytes: bound n before looping */
+        if (n > (uint64_t)(c->end - c->p) / 8) { cur_need(c, UINT64_MAX, "array data"); return; }
+        for (uint64_t i = 0; i < n && !c->err; i++) cur_skip_value(c, et, depth + 1);
+        return;
+    }
+    if (t < 0 || t >= GGUF_NTYPES) { fail(c->st, LLM_ERR_FORMAT, "%s: unknown value type %d", c->path, t); c->err = 1; return; }
+    if (cur_need(c, gguf_vsize[t], "value")) c->p += gguf_vsize[t];
+}
+
+/* ggml tensor types this runtime knows: block size (elements) and bytes per block */
+enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_BF16 = 30, T_COUNT = 40 };
+typedef struct {
+    const char *name;
+    int blck, bytes;      /* 0 bytes = type unknown to ggml here */
+    int supported;        /* has kernels in this runtime */
+} type_traits;
+static const type_traits ttraits[T_COUNT] = {
+    [T_F32] = {"F32", 1, 4, 1},     [T_F16] = {"F16", 1, 2, 1},     [T_Q4_0] = {"Q4_0", 32, 18, 1},
+    [3] = {"Q4_1", 32, 20, 0},      [6] = {"Q5_0", 32, 22, 0},      [7] = {"Q5_1", 32, 24, 0},
+    [T_Q8_0] = {"Q8_0", 32, 34, 1}, [9] = {"Q8_1", 32, 36, 0},      [10] = {"Q2_K", 256, 84, 0},
+    [11] = {"Q3_K", 256, 110, 0},   [12] = {"Q4_K", 256, 144, 0},   [13] = {"Q5_K", 256, 176, 0},
+    [14] = {"Q6_K", 256, 210, 0},   [15] = {"Q8_K", 256, 292, 0},   [24] = {"I8", 1, 1, 0},
+    [25] = {"I16", 1, 2, 0},        [26] = {"I32", 1, 4, 0},        [27] = {"I64", 1, 8, 0},
+    [28] = {"F64", 1, 8, 0},        [T_BF16] = {"BF16", 1, 2, 1},
+};
+static const char *type_name(int t) {
+    return t >= 0 && t < T_COUNT && ttraits[t].name ? ttraits[t].name : "unknown";
+}
+
+static void gguf_close(gguf_file *g) {
+    free(g->kv);
+    free(g->tensors);
+    unmap_file(&g->mf);
+    memset(g, 0, sizeof *g);
+}
+
+static int sv_eq(strview s, const char *z) { size_t n = strlen(z); return s.len == n && memcmp(s.p, z, n) == 0; }
+
+static const gguf_kv *gguf_find(const gguf_file *g, const char *key) {
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        if (sv_eq(g->kv[i].key, key)) return &g->kv[i];
+    return NULL;
+}
+
+static uint64_t le_uint(const uint8_t *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Integer-valued key of any integer type; def when absent. Returns 0 if present with a wrong type. */
+static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_t *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *out = def;
+    if (!kv) return 1;
+    switch (kv->type) {
+    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: case GGUF_BOOL:
+        *out = (int64_t)le_uint(kv->val, gguf_vsize[kv->type]);
+        return *out >= 0;
+    case GGUF_I8: *out = (int8_t)kv->val[0]; return 1;
+    case GGUF_I16: *out = (int16_t)le_uint(kv->val, 2); return 1;
+    case GGUF_I32: *out = (int32_t)le_uint(kv->val, 4); return 1;
+    case GGUF_I64: *out = (int64_t)le_uint(kv->val, 8); return 1;
+    default: return 0;
+    }
+}
+
+static int gguf_get_float(const gguf_file *g, const char *key, double def, double *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *out = def;
+    if (!kv) return 1;
+    if (kv->type == GGUF_F32) { *out = f32_from_bits((uint32_t)le_uint(kv->val, 4)); return 1; }
+    if (kv->type == GGUF_F64) { uint64_t u = le_uint(kv->val, 8); double d; memcpy(&d, &u, 8); *out = d; return 1; }
+    int64_t i;
+    if (gguf_get_int(g, key, 0, &i) && kv->type != GGUF_STR && kv->type != GGUF_ARR) { *out = (double)i; return 1; }
+    return 0;
+}
+
+static strview gguf_get_str(const gguf_file *g, const char *key) {
+    const gguf_kv *kv = gguf_find(g, key);
+    strview s = {0, 0};
+    if (kv && kv->type == GGUF_STR) { s.len = (size_t)le_uint(kv->val, 8); s.p = kv->val + 8; }
+    return s;
+}
+
+static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
+    memset(g, 0, sizeof *g);
+    g->path = path;
+    int rc = map_file(&g->mf, path, st);
+    if (rc) return rc;
+    cursor c = {g->mf.data, g->mf.data + g->mf.size, path, st, 0};
+    if (g->mf.size < 4 || memcmp(g->mf.data, "GGUF", 4) != 0) {
+        gguf_close(g);
+        return fail(st, LLM_ERR_FORMAT, "%s: not a GGUF file (bad magic)", path);
+    }
+    c.p += 4;
+    g->version = (uint32_t)cur_uint(&c, 4, "header version");
+    g->n_tensors = cur_uint(&c, 8, "header tensor count");
+    g->n_kv = cur_uint(&c, 8, "header key count");
+    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+    if (g->version == 1 || g->version > 3 || g->version == 0) {
+        gguf_close(g);
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: GGUF version %u is not supported (only 2 and 3)", path, g->version);
+    }
+    /* each key needs >= 12 bytes and each tensor info >= 28: bound the counts by the file size */
+    if (g->n_kv > g->mf.size / 12 || g->n_tensors > g->mf.size / 28 || g->n_tensors > 1000000) {
+        gguf_close(g);
+        return fail(st, LLM_ERR_FORMAT, "%s: header counts (%llu keys, %llu tensors) do not fit the file", path,
+                    (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+    }
+    g->kv = xcalloc(g->n_kv, sizeof *g->kv);
+    g->tensors = xcalloc(g->n_tensors, sizeof *g->tensors);
+    if (!g->kv || !g->tensors) { gguf_close(g); return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); }
+
+    g->kv_begin = (size_t)(c.p - g->mf.data);
+    for (uint64_t i = 0; i < g->n_kv && !c.err; i++) {
+        gguf_kv *kv = &g->kv[i];
+        kv->key = cur_str(&c, "metadata key", 65536);
+        kv->type = (int)cur_uint(&c, 4, "metadata type");
+        if (c.err) break;
+        if (kv->type < 0 || kv->type >= GGUF_NTYPES) {
+            fail(st, LLM_ERR_FORMAT, "%s: metadata key '%.*s' has unknown type %d", path, (int)kv->key.len,
+                 (const char *)kv->key.p, kv->type);
+            c.err = 1;
+            break;
+        }
+        kv->val = c.p;
+        if (kv->type == GGUF_ARR) {
+            cursor peek = c;
+            kv->arr_type = (int)cur_uint(&peek, 4, "array type");
+            kv->arr_n = cur_uint(&peek, 8, "array length");
+            if (peek.err) { c.err = 1; break; }
+            kv->val = peek.p;
+        }
+        cur_skip_value(&c, kv->type, 0);
+    }
+    g->kv_end = (size_t)(c.p - g->mf.data);
+    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+
+    int64_t align;
+    if (!gguf_get_int(g, "general.alignment", 32, &align) || align <= 0 || (align & (align - 1)) || align > 65536) {
+        gguf_close(g);
+        return fail(st, LLM_ERR_FORMAT, "%s: general.alignment must be a power of two", path);
+    }
+    g->alignment = (uint64_t)align;
+
+    for (uint64_t i = 0; i < g->n_tensors && !c.err; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        t->name = cur_str(&c, "tensor name", 256);
+        t->n_dims = (int)cur_uint(&c, 4, "tensor dims");
+        if (c.err) break;
+        if (t->n_dims < 1 || t->n_dims > 4) {
+            fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has %d dimensions", path, (int)t->name.len, (const char *)t->name.p, t->n_dims);
+            c.err = 1;
+            break;
+        }
+        for (int d = 0; d < 4; d++) t->ne[d] = d < t->n_dims ? cur_uint(&c, 8, "tensor shape") : 1;
+        t->type = (int)cur_uint(&c, 4, "tensor type");
+        t->offset = cur_uint(&c, 8, "tensor offset");
+    }
+    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+    size_t pos = (size_t)(c.p - g->mf.data);
+    g->data_offset = (pos + g->alignment - 1) / g->alignment * g->alignment;
+    if (g->data_offset > g->mf.size) g->data_offset = g->mf.size;
+    uint64_t avail = g->mf.size - g->data_offset;
+
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        const char *nm = (const char *)t->name.p;
+        int nl = (int)t->name.len;
+        if (t->type < 0 || t->type >= T_COUNT || !ttraits[t->type].bytes) {
+            gguf_close(g);
+            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has unknown type %d", path, nl, nm, t->type);
+        }
+        const type_traits *tt = &ttraits[t->type];
+        uint64_t n = 1;
+        for (int d = 0; d < 4; d++)
+            if (!mul_ok(n, t->ne[d], &n) || n > ((uint64_t)1 << 50)) {
+                gguf_close(g);
+                return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has an impossible shape", path, nl, nm);
+            }
+        if (t->ne[0] % tt->blck) {
+            gguf_close(g);
+            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s': row length %llu is not a multiple of the %s block (%d)",
+                        path, nl, nm, (unsigned long long)t->ne[0], tt->name, tt->blck);
+        }
+        t->size = n / tt->blck * tt->bytes;
+        if (t->offset % g->alignment) {
+            gguf_close(g);
+            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' offset %llu is not aligned", path, nl, nm, (unsigned long long)t->offset);
+        }
+        if (t->offset > avail || t->size > avail - t->offset) {
+            gguf_close(g);
+            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' (offset %llu, %llu bytes) lies out of the file "
+                        "(%llu data bytes): truncated or corrupt", path, nl, nm, (unsigned long long)t->offset,
+                        (unsigned long long)t->size, (unsigned long long)avail);
+        }
+        t->data = g->mf.data + g->data_offset + t->offset;
+        for (uint64_t j = 0; j < i; j++)
+            if (g->tensors[j].name.len == t->name.len && !memcmp(g->tensors[j].name.p, t->name.p, t->name.len)) {
+                gguf_close(g);
+                return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, nl, nm);
+            }
+    }
+    return LLM_OK;
+}
+
+static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (sv_eq(g->tensors[i].name, name)) return &g->tensors[i];
+    return NULL;
+}
+
+/* 2b. llama2.c checkpoints ("legacy" v0 export): seven int32
+ *   dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (< 0: separate classifier), seq_len
+ * then float32 arrays in this order: token_embedding (vocab, dim), rms_att (L, dim), wq (L, dim, dim),
+ * wk (L, kv_dim, dim), wv (L, kv_dim, dim), wo (L, dim, dim), rms_ffn (L, dim), w1 (L, hidden, dim),
+ * w2 (L, dim, hidden), w3 (L, hidden, dim), rms_final (dim), freq_cis (seq_len, head_size) - unused,
+ * and wcls (vocab, dim) when the classifier is separate. All matrices are (rows = out, cols = in). */
+typedef struct { int32_t dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_len; } l2c_header;
+
+/* ============================================================================================
+ * 3. The model
+ * ========================================================================================== */
+
+/* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous. */
+typedef struct {
+    int type;
+    int64_t rows, cols;
+    size_t row_bytes;
+    const uint8_t *data;
+} tensor;
+
+typedef struct {
+    tensor attn_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;   /* w1 = gate, w3 = up, w2 = down */
+} layer_weights;
+
+typedef struct {
+    int dim, hidden, n_layers, n_heads, n_kv_heads, head_size, kv_dim, vocab, ctx_train, n_rot;
+    float eps, rope_theta;
+} hparams;
+
+/* Tokenizer (SentencePiece BPE): pieces as UTF-8 with U+2581 for space, an open-addressing
+ * hash from piece to id, and the id of each byte token <0xXX>. */
+enum { TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_USER = 4, TOK_UNUSED = 5, TOK_BYTE = 6 };
+typedef struct {
+    int n_vocab;
+    char **piece;           /* NUL-terminated copies, in one arena */
+    int *piece_len;
+    float *score;
+    uint8_t *type;
+    int *hash; int hash_size; /* id + 1, 0 = empty; size a power of two */
+    int byte_id[256];
+    int bos, eos, unk, eot;
+    int add_bos, add_space_prefix;
+    char *arena;
+} tokenizer;
+
+struct llm_model {
+    hparams hp;
+    int from_llama2c;
+    tensor tok_embd, out_norm, output;
+    layer_weights *layers;
+    tokenizer tok;
+    gguf_file gguf;
+    mapped_file bin;
+    int n_threads;
+    struct pool *pool;
+};
+
+static const char *layer_tensor_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
+                                  "ffn_gate", "ffn_down", "ffn_up"};
+
+/* Check a tensor's shape (cols = ne0 = input dimension, rows = ne1) and fill a tensor struct. */
+static int bind_tensor(tensor *t, const gguf_file *g, const char *name, int64_t cols, int64_t rows, int optional,
+                       llm_status *st) {
+    const gguf_tensor *gt = gguf_find_tensor(g, name);
+    memset(t, 0, sizeof *t);
+    if (!gt) return optional ? LLM_OK : fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' is missing", g->path, name);
+    if (gt->n_dims > 2 || gt->ne[2] != 1 || gt->ne[3] != 1 || (int64_t)gt->ne[0] != cols || (int64_t)gt->ne[1] != rows)
+        return fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' has shape [%llu, %llu], expected [%lld, %lld] from the hyper-parameters",
+                    g->path, name, (unsigned long long)gt->ne[0], (unsigned long long)gt->ne[1], (long long)cols, (long long)rows);
+    if (!ttraits[gt->type].supported)
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which this runtime does not support yet",
+                    g->path, name, type_name(gt->type));
+    t->type = gt->type;
+    t->rows = rows;
+    t->cols = cols;
+    t->row_bytes = (size_t)(cols / ttraits[gt->type].blck * ttraits[gt->type].bytes);
+    t->data = gt->data;
+    return LLM_OK;
+}
+
+/* Norm weights are used as float vectors: only F32 is accepted for 1-D tensors. */
+static int bind_norm(tensor *t, const gguf_file *g, const char *name, int64_t n, llm_status *st) {
+    int rc = bind_tensor(t, g, name, n, 1, 0, st);
+    if (rc) return rc;
+    if (t->type != T_F32) return fail(st, LLM_ERR_UNSUPPORTED, "%s: norm tensor '%s' must be F32, not %s", g->path, name, type_name(t->type));
+    return LLM_OK;
+}
+
+static int check_hparams(const hparams *hp, const char *path, llm_status *st) {
+    if (hp->dim <= 0 || hp->n_layers <= 0 || hp->hidden <= 0 || hp->vocab <= 0)
+        return fail(st, LLM_ERR_FORMAT, "%s: invalid hyper-parameters (dim %d, layers %d, ffn %d, vocab %d)", path, hp->dim,
+                    hp->n_layers, hp->hidden, hp->vocab);
+    if (hp->n_heads <= 0 || hp->n_kv_heads <= 0)
+        return fail(st, LLM_ERR_FORMAT, "%s: invalid head count (%d heads, %d kv heads)", path, hp->n_heads, hp->n_kv_heads);
+    if (hp->dim % hp->n_heads)
+        return fail(st, LLM_ERR_FORMAT, "%s: dim %d is not a multiple of the head count %d", path, hp->dim, hp->n_heads);
+    if (hp->n_heads % hp->n_kv_heads)
+        return fail(st, LLM_ERR_FORMAT, "%s: kv head count %d does not divide head count %d", path, hp->n_kv_heads, hp->n_heads);
+    if (hp->n_rot <= 0 || hp->n_rot > hp->head_size || hp->n_rot % 2)
+        return fail(st, LLM_ERR_FORMAT, "%s: rope dimension %d does not fit head size %d", path, hp->n_rot, hp->head_size);
+    if (hp->dim > (1 << 20) || hp->hidden > (1 << 22) || hp->n_layers > 4096 || hp->vocab > (1 << 24))
+        return fail(st, LLM_ERR_FORMAT, "%s: hyper-parameters out of range", path);
+    if (!(hp->eps > 0 && hp->eps < 1) || !(hp->rope_theta > 0))
+        return fail(st, LLM_ERR_FORMAT, "%s: invalid rms epsilon or rope base", path);
+    return LLM_OK;
+}
+
+static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st);
+static int tokenizer_from_llama2c(tokenizer *tk, const char *path, int expect_vocab, llm_status *st);
+static void tokenizer_free(tokenizer *tk);
+
+static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_status *st) {
+    gguf_file *g = &m->gguf;
+    int rc = gguf_open(g, path, st);
+    if (rc) return rc;
+    if ((rc = tokenizer_from_gguf(&m->tok, g, st))) return rc;
+    if (vocab_only) return LLM_OK;
+
+    strview arch = gguf_get_str(g, "general.architecture");
+    if (!arch.p) return fail(st, LLM_ERR_FORMAT, "%s: general.architecture is missing", path);
+    if (!sv_eq(arch, "llama"))
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (llama only)", path, (int)arch.len, (const char *)arch.p);
+    if (g->n_tensors == 0) return fail(st, LLM_ERR_FORMAT, "%s: has no tensors (a vocab-only file?)", path);
+
+    int64_t v[8];
+    double eps, theta;
+    int ok = gguf_get_int(g, "llama.embedding_length", 0, &v[0]) && gguf_get_int(g, "llama.block_count", 0, &v[1]) &&
+             gguf_get_int(g, "llama.attention.head_count", 0, &v[2]) && gguf_get_int(g, "llama.feed_forward_length", 0, &v[3]) &&
+             gguf_get_int(g, "llama.context_length", 2048, &v[4]) &&
+             gguf_get_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5, &eps) &&
+             gguf_get_float(g, "llama.rope.freq_base", 10000.0, &theta);
+    if (!ok) return fail(st, LLM_ERR_FORMAT, "%s: a llama.* hyper-parameter has the wrong type", path);
+    if (!gguf_get_int(g, "llama.attention.head_count_kv", v[2], &v[5])) return fail(st, LLM_ERR_FORMAT, "%s: bad head_count_kv", path);
+    for (int i = 0; i < 6; i++)
+        if (v[i] < 0 || v[i] > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: hyper-parameter out of range", path);
+    hparams *hp = &m->hp;
+    hp->dim = (int)v[0]; hp->n_layers = (int)v[1]; hp->n_heads = (int)v[2]; hp->hidden = (int)v[3];
+    hp->ctx_train = (int)v[4]; hp->n_kv_heads = (int)v[5];
+    hp->eps = (float)eps; hp->rope_theta = (float)theta;
+    hp->vocab = m->tok.n_vocab;
+    hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
+    if (!gguf_get_int(g, "llama.rope.dimension_count", hp->head_size, &v[6]) || v[6] > INT_MAX)
+        return fail(st, LLM_ERR_FORMAT, "%s: bad rope.dimension_count", path);
+    hp->n_rot = (int)v[6];
+    if (gguf_get_int(g, "llama.vocab_size", hp->vocab, &v[7]) && v[7] != hp->vocab)
+        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: llama.vocab_size %lld, tokenizer has %d tokens", path, (long long)v[7], hp->vocab);
+    if ((rc = check_hparams(hp, path, st))) return rc;
+    hp->kv_dim = hp->head_size * hp->n_kv_heads;
+    if (hp->ctx_train <= 0) hp->ctx_train = 2048;
+
+    if ((rc = bind_tensor(&m->tok_embd, g, "token_embd.weight", hp->dim, hp->vocab, 0, st))) return rc;
+    if ((rc = bind_norm(&m->out_norm, g, "output_norm.weight", hp->dim, st))) return rc;
+    if ((rc = bind_tensor(&m->output, g, "output.weight", hp->dim, hp->vocab, 1, st))) return rc;
+    if (!m->output.data) m->output = m->tok_embd;                     /* tied classifier */
+    m->layers = xcalloc(hp->n_layers, sizeof *m->layers);
+    if (!m->layers) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < hp->n_layers; l++) {
+        layer_weights *L = &m->layers[l];
+        tensor *ts[9] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_norm, &L->w1, &L->w2, &L->w3};
+        int64_t shape[9][2] = {{hp->dim, 1}, {hp->dim, hp->dim}, {hp->dim, hp->kv_dim}, {hp->dim, hp->kv_dim},
+                               {hp->dim, hp->dim}, {hp->dim, 1}, {hp->dim, hp->hidden}, {hp->hidden, hp->dim},
+                               {hp->dim, hp->hidden}};
+        for (int i = 0; i < 9; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", l, layer_tensor_names[i]);
+            rc = shape[i][1] == 1 ? bind_norm(ts[i], g, name, shape[i][0], st)
+                                  : bind_tensor(ts[i], g, name, shape[i][0], shape[i][1], 0, st);
+            if (rc) return rc;
+        }
+    }
+    return LLM_OK;
+}
+
+static tensor f32_tensor(const float **p, int64_t rows, int64_t cols) {
+    tensor t = {T_F32, rows, cols, (size_t)cols * 4, (const uint8_t *)*p};
+    *p += rows * cols;
+    return t;
+}
+
+static int load_llama2c_model(llm_model *m, const char *path, const char *tok_path, llm_status *st) {
+    int rc = map_file(&m->bin, path, st);
+    if (rc) return rc;
+    if (m->bin.size < sizeof(l2c_header)) return fail(st, LLM_ERR_FORMAT, "%s: truncated llama2.c header", path);
+    l2c_header h;
+    memcpy(&h, m->bin.data, sizeof h);
+    if (!memcmp(m->bin.data, "ak42", 4) || h.dim == 0x616b3432)
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: llama2.c version 1/2 export; only the legacy (version 0) f32 export is supported", path);
+    hparams *hp = &m->hp;
+    int shared = h.vocab > 0;
+    hp->dim = h.dim; hp->hidden = h.hidden; hp->n_layers = h.n_layers; hp->n_heads = h.n_heads;
+    hp->n_kv_heads = h.n_kv_heads; hp->vocab = h.vocab == INT_MIN ? 0 : abs(h.vocab); hp->ctx_train = h.seq_len;
+    hp->eps = 1e-5f; hp->rope_theta = 10000.0f;
+    hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
+    hp->n_rot = hp->head_size;
+    if ((rc = check_hparams(hp, path, st))) return rc;
+    if (hp->ctx_train <= 0 || hp->ctx_train > (1 << 24)) return fail(st, LLM_ERR_FORMAT, "%s: invalid seq_len %d", path, hp->ctx_train);
+    hp->kv_dim = hp->head_size * hp->n_kv_heads;
+
+    /* expected size in floats, computed in 64 bits (all factors < 2^24 and few terms: no overflow) */
+    uint64_t D = hp->dim, H = hp->hidden, L = hp->n_layers, V = hp->vocab, KV = hp->kv_dim;
+    uint64_t need = V * D + L * (2 * D + 2 * D * D + 2 * KV * D + 3 * H * D) + D +
+                    (uint64_t)hp->ctx_train * hp->head_size + (shared ? 0 : V * D);
+    uint64_t have = (m->bin.size - sizeof h) / 4;
+    if (have < need)
+        return fail(st, LLM_ERR_FORMAT, "%s: truncated llama2.c checkpoint: %llu floats needed, %llu present", path,
+                    (unsigned long long)need, (unsigned long long)have);
+
+    const float *p = (const float *)(m->bin.data + sizeof h);
+    m->tok_embd = f32_tensor(&p, V, D);
+    m->layers = xcalloc(hp->n_layers, sizeof *m->layers);
+    if (!m->layers) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].attn_norm = f32_tensor(&p, 1, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].wq = f32_tensor(&p, D, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].wk = f32_tensor(&p, KV, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].wv = f32_tensor(&p, KV, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].wo = f32_tensor(&p, D, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].ffn_norm = f32_tensor(&p, 1, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].w1 = f32_tensor(&p, H, D);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].w2 = f32_tensor(&p, D, H);
+    for (int l = 0; l < hp->n_layers; l++) m->layers[l].w3 = f32_tensor(&p, H, D);
+    m->out_norm = f32_tensor(&p, 1, D);
+    p += (size_t)hp->ctx_train * hp->head_size;             /* freq_cis_real + imag: recomputed */
+    m->output = shared ? m->tok_embd : f32_tensor(&p, V, D);
+    m->from_llama2c = 1;
+
+    if (!tok_path) return fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", path);
+    return tokenizer_from_llama2c(&m->tok, tok_path, hp->vocab, st);
+}
+
+static int pool_create(llm_model *m, int n_threads);
+static void pool_destroy(struct pool *p);
+
+llm_model_params llm_model_default_params(void) {
+    llm_model_params p = {0};
+    return p;
+}
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* GGUF by magic; anything else with a .bin name (or any non-GGUF file) as a llama2.c checkpoint */
+static int is_gguf_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    if (!f) return 0;
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "GGUF", 4) == 0;
+}
+
+llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
+    llm_status dummy;
+    if (!st) st = &dummy;
+    st->code = LLM_OK; st->msg[0] = 0;
+    llm_model *m = xcalloc(1, sizeof *m);
+    if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
+    int rc;
+    if (!p->path) {
+        rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
+                               : fail(st, LLM_ERR_ARG, "no model or tokenizer given");
+        if (!rc && !p->vocab_only) rc = fail(st, LLM_ERR_ARG, "no model given (-m)");
+    } else if (is_gguf_file(p->path) || !has_suffix(p->path, ".bin")) {
+        rc = load_gguf_model(m, p->path, p->vocab_only, st);
+    } else if (p->vocab_only && !p->tokenizer_path) {
+        rc = fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path);
+    } else {
+        rc = p->vocab_only ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
+                           : load_llama2c_model(m, p->path, p->tokenizer_path, st);
+    }
+    if (!rc && !p->vocab_only) rc = pool_create(m, p->n_threads);
+    if (rc) {
+        if (st->code == LLM_OK) fail(st, rc, "failed to load model");
+        llm_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void llm_model_free(llm_model *m) {
+    if (!m) return;
+    if (m->pool) pool_destroy(m->pool);
+    tokenizer_free(&m->tok);
+    free(m->layers);
+    gguf_close(&m->gguf);
+    unmap_file(&m->bin);
+    free(m);
+}
+
+int llm_n_vocab(const llm_model *m) { return m->tok.n_vocab; }
+int llm_n_ctx_train(const llm_model *m) { return m->hp.ctx_train; }
+int llm_token_bos(const llm_model *m) { return m->tok.bos; }
+int llm_token_eos(const llm_model *m) { return m->tok.eos; }
+int llm_is_eog(const llm_model *m, int t) { return t == m->tok.eos || t == m->tok.bos || (m->tok.eot >= 0 && t == m->tok.eot); }
+
+/* ============================================================================================
+ * 4. Threads
+ * ============================================================================================
+ * A pool of persistent workers created once per model. pool_run(fn) runs fn(arg, ith, nth) on
+ * every thread (the caller is thread 0) and returns when all are done. Between tasks workers
+ * spin briefly on a generation counter, then sleep on a condition variable, so an idle model
+ * burns no CPU. Work is split by fixed row ranges (rows_of), never by a shared work queue:
+ * each output element always has one owner and one summation order.
+ */
+typedef void (*task_fn)(void *arg, int ith, int nth);
+
+struct pool {
+    int n;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t start_cv, done_cv;
+    atomic_uint gen;          /* bumped for every task */
+    atomic_int pending;       /* workers that have not finished the current task */
+    atomic_int quit;
+    task_fn fn;
+    void *arg;
+};
+
+typedef struct { struct pool *p; int ith; } worker_arg;
+static worker_arg *worker_args_of(struct pool *p) { return (worker_arg *)(p->threads + p->n); }
+
+#define SPIN_ITERS 20000
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker_main(void *a) {
+    worker_arg *wa = a;
+    struct pool *p = wa->p;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && spins < SPIN_ITERS) { cpu_relax(); spins++; }
+        if (g == seen) {
+            pthread_mutex_lock(&p->mu);
+            while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen) pthread_cond_wait(&p->start_cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        seen = g;
+        if (atomic_load(&p->quit)) return NULL;
+        p->fn(p->arg, wa->ith, p->n);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static void pool_run(struct pool *p, task_fn fn, void *arg) {
+    if (p->n == 1) { fn(arg, 0, 1); return; }
+    p->fn = fn;
+    p->arg = arg;
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->start_cv);
+    pthread_mutex_unlock(&p->mu);
+    fn(arg, 0, p->n);
+    int spins = 0;
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS) { cpu_relax(); spins++; }
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void pool_destroy(struct pool *p) {
+    if (!p) return;
+    if (p->n > 1) {
+        atomic_store(&p->quit, 1);
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+        pthread_cond_broadcast(&p->start_cv);
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->start_cv);
+    pthread_cond_destroy(&p->done_cv);
+    free(p->threads);
+    free(p);
+}
+
+static int pool_create(llm_model *m, int n_threads) {
+    if (n_threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = n > 0 ? (int)n : 1;
+    }
+    if (n_threads > 1024) n_threads = 1024;
+    struct pool *p = xcalloc(1, sizeof *p);
+    if (!p) return LLM_ERR_NOMEM;
+    p->n = n_threads;
+    p->threads = xcalloc(n_threads, sizeof(pthread_t) + sizeof(worker_arg));
+    if (!p->threads) { free(p); return LLM_ERR_NOMEM; }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    worker_arg *wa = worker_args_of(p);
+    for (int i = 1; i < n_threads; i++) {
+        wa[i].p = p;
+        wa[i].ith = i;
+        if (pthread_create(&p->threads[i], NULL, worker_main, &wa[i]) != 0) {
+            p->n = i;                                   /* run with the threads we got */
+            break;
+        }
+    }
+    m->pool = p;
+    m->n_threads = p->n;
+    return LLM_OK;
+}
+
+/* Thread ith's fixed share [*r0, *r1) of n rows; boundaries are multiples of 4 rows. */
+static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
+    *r0 = ith == 0 ? 0 : (n * ith / nth) & ~(int64_t)3;
+    *r1 = ith == nth - 1 ? n : (n * (ith + 1) / nth) & ~(int64_t)3;
+}
+
+/* ============================================================================================
+ * 5. Matmul
+ * ============================================================================================
+ * Y[b][r] = W[r] . X[b] for b < nb activation rows and all rows r of W (Y is nb x W.rows).
+ * Quantized weights (Q8_0, Q4_0) take Q8_0 activations: X is quantized once per call, before
+ * the threads start, and the integer kernels do the dot products. Float weights take X as is.
+ * Several matrices reading the same X (Q, K and V; gate and up) go in one call, one pool pass.
+ * Each thread walks its own rows in tiles of MM_ROWS rows x all nb activation rows, so a tile
+ * of weight rows is read from memory once per batch, not once per token.
+ */
+typedef struct { dot_fn dot; gemm_fn gemm; int q8_act; } kernel_set;
+static const kernel_set kernels[T_COUNT] = {
+    [T_F32] = {dot_f32_f32, gemm_f32_f32, 0},
+    [T_F16] = {dot_f16_f32, gemm_f16_f32, 0},
+    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, 0},
+    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, 1},
+    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, 1},
+};
+
+#define MM_ROWS 16
+
+typedef struct {
+    int n_mats, nb;
+    const tensor *w[3];
+    float *y[3];
+    const void *x;            /* float rows, or Q8_0 rows when the weights want them */
+    size_t ldx;               /* bytes between activation rows */
+} mm_task;
+
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_task *t = arg;
+    for (int j = 0; j < t->n_mats; j++) {
+        const tensor *w = t->w[j];
+        const kernel_set *k = &kernels[w->type];
+        int64_t r0, r1;
+        rows_of(w->rows, ith, nth, &r0, &r1);
+        for (int64_t r = r0; r < r1; r += MM_ROWS) {
+            int nr = (int)(r1 - r < MM_ROWS ? r1 - r : MM_ROWS);
+            k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, w->data + (size_t)r * w->row_bytes,
+                    w->row_bytes, t->x, t->ldx);
+        }
+    }
+}
+
+/* ============================================================================================
+ * 6. The forward pass
+ * ============================================================================================
+ * Run state for a batch of up to NB tokens (rows), each row one token:
+ *   x (NB, dim)  residual stream        xb, xb2 (NB, dim)  normed input / attention output
+ *   q (NB, dim)  k, v (NB, kv_dim)      hb, hb2 (NB, hidden)  FFN gate and up
+ *   KV cache (layer, n_ctx, kv_dim) for keys and for values, float32
+ */
+#define NB 32
+
+struct llm_ctx {
+    llm_model *m;
+    int n_ctx;
+    float *x, *xb, *xb2, *q, *k, *v, *hb, *hb2;
+    float *att;               /* (n_threads, n_ctx) attention scores, one row per thread */
+    uint8_t *xq;              /* Q8_0 copy of the current activation rows */
+    float *rope;              /* (NB, n_rot) cos, sin pairs for the batch's positions */
+    float *key_cache, *value_cache;
+    float *logits;            /* (rows, vocab) */
+    size_t logits_rows;
+};
+
+static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
+
+llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
+    const hparams *hp = &m->hp;
+    if (!m->layers) { fail(st, LLM_ERR_ARG, "model has no weights (vocab only)"); return NULL; }
+    if (n_ctx <= 0) n_ctx = hp->ctx_train;
+    uint64_t kv_bytes;
+    if (!mul_ok((uint64_t)hp->n_layers * hp->kv_dim * 4 * 2, (uint64_t)n_ctx, &kv_bytes) || kv_bytes > ((uint64_t)1 << 46)) {
+        fail(st, LLM_ERR_NOMEM, "context of %d positions needs a KV cache too large to allocate", n_ctx);
+        return NULL;
+    }
+    llm_ctx *c = xcalloc(1, sizeof *c);
+    if (!c) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
+    c->m = m;
+    c->n_ctx = n_ctx;
+    size_t cache = (size_t)hp->n_layers * n_ctx * hp->kv_dim;
+    int wide = hp->dim > hp->hidden ? hp->dim : hp->hidden;
+    c->x = falloc((size_t)NB * hp->dim);
+    c->xb = falloc((size_t)NB * hp->dim);
+    c->xb2 = falloc((size_t)NB * hp->dim);
+    c->q = falloc((size_t)NB * hp->dim);
+    c->k = falloc((size_t)NB * hp->kv_dim);
+    c->v = falloc((size_t)NB * hp->kv_dim);
+    c->hb = falloc((size_t)NB * hp->hidden);
+    c->hb2 = falloc((size_t)NB * hp->hidden);
+    c->att = falloc((size_t)m->n_threads * n_ctx);
+    c->xq = aligned_zalloc((size_t)NB * (wide / QK + 1) * sizeof(block_q8_0));
+    c->rope = falloc((size_t)NB * hp->n_rot);
+    c->key_cache = falloc(cache);
+    c->value_cache = falloc(cache);
+    c->logits_rows = 1;
+    c->logits = falloc((size_t)hp->vocab);
+    if (!c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->xq || !c->rope ||
+        !c->key_cache || !c->value_cache || !c->logits) {
+        llm_ctx_free(c);
+        fail(st, LLM_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %.1f MiB)", n_ctx,
+             kv_bytes / 1048576.0);
+        return NULL;
+    }
+    return c;
+}
+
+void llm_ctx_free(llm_ctx *c) {
+    if (!c) return;
+    float *bufs[] = {c->x, c->xb, c->xb2, c->q, c->k, c->v, c->hb, c->hb2, c->att, c->rope, c->key_cache, c->value_cache, c->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(c->xq);
+    free(c);
+}
+
+int llm_n_ctx(const llm_ctx *c) { return c->n_ctx; }
+const float *llm_logits(const llm_ctx *c) { return c->logits; }
+
+/* Y(nb, w.rows) = W . X(nb, w.cols) for up to three matrices sharing X (float rows, stride w.cols) */
+static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb) {
+    /* matrices in one call must agree on the activation format; split the call otherwise */
+    for (int j = 1; j < n_mats; j++)
+        if (kernels[w[j]->type].q8_act != kernels[w[0]->type].q8_act) {
+            matmul(c, j, w, y, x, nb);
+            matmul(c, n_mats - j, w + j, y + j, x, nb);
+            return;
+        }
+    mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float)};
+    for (int j = 0; j < n_mats; j++) { t.w[j] = w[j]; t.y[j] = y[j]; }
+    if (kernels[w[0]->type].q8_act) {
+        int n = (int)w[0]->cols;
+        size_t row = (size_t)n / QK * sizeof(block_q8_0);
+        for (int b = 0; b < nb; b++) quantize_row_q8_0(n, (block_q8_0 *)(c->xq + b * row), x + (size_t)b * n);
+        t.x = c->xq;
+        t.ldx = row;
+    }
+    pool_run(c->m->pool, mm_worker, &t);
+}
+static void matmul1(llm_ctx *c, const tensor *w, float *y, const float *x, int nb) { matmul(c, 1, &w, &y, x, nb); }
+
+/* one row of an embedding table as floats */
+static void row_to_float(const tensor *t, int64_t r, float *out) {
+    const uint8_t *p = t->data + (size_t)r * t->row_bytes;
+    int n = (int)t->cols;
+    switch (t->type) {
+    case T_F32: memcpy(out, p, (size_t)n * 4); break;
+    case T_F16: for (int i = 0; i < n; i++) out[i] = fp16_to_fp32((uint16_t)le_uint(p + 2 * i, 2)); break;
+    case T_BF16: for (int i = 0; i < n; i++) out[i] = bf16_to_fp32((uint16_t)le_uint(p + 2 * i, 2)); break;
+    case T_Q8_0: dequantize_row_q8_0(n, out, (const block_q8_0 *)p); break;
+    case T_Q4_0: dequantize_row_q4_0(n, out, (const block_q4_0 *)p); break;
+    }
+}
+
+/* Causal attention for nb tokens at positions pos.. (keys/values already in the cache).
+ * Work unit u = (token b, head h); thread ith takes a fixed contiguous range of units. */
+typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
+
+static void attention_worker(void *arg, int ith, int nth) {
+    const att_task *t = arg;
+    llm_ctx *c = t->c;
+    const hparams *hp = &c->m->hp;
+    int hs = hp->head_size, group = hp->n_heads / hp->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hs);
+    const float *kc = c->key_cache + (size_t)t->layer * c->n_ctx * hp->kv_dim;
+    const float *vc = c->value_cache + (size_t)t->layer * c->n_ctx * hp->kv_dim;
+    float *att = c->att + (size_t)ith * c->n_ctx;
+    int64_t u0, u1;
+    int64_t units = (int64_t)t->nb * hp->n_heads;
+    u0 = units * ith / nth;
+    u1 = units * (ith + 1) / nth;
+    for (int64_t u = u0; u < u1; u++) {
+        int b = (int)(u / hp->n_heads), h = (int)(u % hp->n_heads), p = t->pos + b;
+        const float *q = c->q + (size_t)b * hp->dim + h * hs;
+        size_t koff = (size_t)(h / group) * hs;
+        for (int s = 0; s <= p; s++) att[s] = dot_f32_f32(hs, q, kc + (size_t)s * hp->kv_dim + koff) * scale;
+        softmax(p + 1, att);
+        float *out = c->xb2 + (size_t)b * hp->dim + h * hs;
+        memset(out, 0, hs * sizeof(float));
+        for (int s = 0; s <= p; s++) axpy(hs, out, att[s], vc + (size_t)s * hp->kv_dim + koff);
+    }
+}
+
+/* The transformer on nb <= NB tokens at positions pos..pos+nb-1.
+ * logits_from: first row whose logits are wanted (rows before it skip the classifier). */
+static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int logits_from, float *logits) {
+    llm_model *m = c->m;
+    const hparams *hp = &m->hp;
+    int dim = hp->dim, kv_dim = hp->kv_dim, hs = hp->head_size;
+
+    for (int b = 0; b < nb; b++) row_to_float(&m->tok_embd, tokens[b], c->x + (size_t)b * dim);
+
+    /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) */
+    for (int b = 0; b < nb; b++)
+        for (int i = 0; i < hp->n_rot / 2; i++) {
+            float freq = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->n_rot);
+            float a = (float)(pos + b) * freq;
+            c->rope[(size_t)b * hp->n_rot + 2 * i] = cosf(a);
+            c->rope[(size_t)b * hp->n_rot + 2 * i + 1] = sinf(a);
+        }
+
+    for (int l = 0; l < hp->n_layers; l++) {
+        const layer_weights *L = &m->layers[l];
+        /* attention: xb = norm(x); q, k, v = Wq xb, Wk xb, Wv xb */
+        for (int b = 0; b < nb; b++)
+            rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->attn_norm.data, hp->eps);
+        const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *yqkv[3] = {c->q, c->k, c->v};
+        matmul(c, 3, wqkv, yqkv, c->xb, nb);
+        /* rotate q and k, then append k and v to the cache at positions pos+b */
+        for (int b = 0; b < nb; b++) {
+            const float *cs = c->rope + (size_t)b * hp->n_rot;
+            for (int h = 0; h < hp->n_heads; h++) rope_adjacent(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
+            for (int h = 0; h < hp->n_kv_heads; h++) rope_adjacent(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
+            size_t at = ((size_t)l * c->n_ctx + pos + b) * kv_dim;
+            memcpy(c->key_cache + at, c->k + (size_t)b * kv_dim, kv_dim * sizeof(float));
+            memcpy(c->value_cache + at, c->v + (size_t)b * kv_dim, kv_dim * sizeof(float));
+        }
+        att_task at = {c, l, pos, nb};
+        pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
+        matmul1(c, &L->wo, c->xb, c->xb2, nb);
+        for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
+
+        /* feed-forward: x += W2 (silu(W1 norm(x)) * W3 norm(x)) */
+        for (int b = 0; b < nb; b++)
+            rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->ffn_norm.data, hp->eps);
+        const tensor *wgu[2] = {&L->w1, &L->w3};
+        float *ygu[2] = {c->hb, c->hb2};
+        matmul(c, 2, wgu, ygu, c->xb, nb);
+        for (int b = 0; b < nb; b++) swiglu(hp->hidden, c->hb + (size_t)b * hp->hidden, c->hb2 + (size_t)b * hp->hidden);
+        matmul1(c, &L->w2, c->xb, c->hb, nb);
+        for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
+    }
+
+    /* final norm and classifier, only for the rows whose logits are wanted */
+    if (logits_from >= nb) return;
+    int nl = nb - logits_from;
+    for (int b = 0; b < nl; b++)
+        rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)(logits_from + b) * dim, (const float *)m->out_norm.data, hp->eps);
+    matmul1(c, &m->output, logits, c->xb, nl);
+}
+
+int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_status *st) {
+    const hparams *hp = &c->m->hp;
+    if (n <= 0) return fail(st, LLM_ERR_ARG, "nothing to evaluate");
+    if (pos < 0 || pos > c->n_ctx - n)
+        return fail(st, LLM_ERR_ARG, "positions %d..%d are outside the context of %d", pos, pos + n - 1, c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->vocab) return fail(st, LLM_ERR_ARG, "token id %d out of range", tokens[i]);
+    if (all_logits && (size_t)n > c->logits_rows) {
+        float *p = falloc((size_t)n * hp->vocab);
+        if (!p) return fail(st, LLM_ERR_NOMEM, "out of memory for %d rows of logits", n);
+        free(c->logits);
+        c->logits = p;
+        c->logits_rows = (size_t)n;
+    }
+    for (int i = 0; i < n; i += NB) {
+        int nb = n - i < NB ? n - i : NB;
+        if (all_logits) forward_chunk(c, tokens + i, nb, pos + i, 0, c->logits + (size_t)i * hp->vocab);
+        else forward_chunk(c, tokens + i, nb, pos + i, i + nb == n ? nb - 1 : nb, c->logits);
+    }
+    return LLM_OK;
+}
+
+/* ============================================================================================
+ * 7. Tokenizer: SentencePiece BPE (Llama 2 style)
+ * ============================================================================================
+ * Encoding: spaces become U+2581 ("▁"), one "▁" is prepended (add_space_prefix); the text is
+ * split into UTF-8 characters; then, repeatedly, the adjacent pair whose concatenation is a
+ * vocabulary piece with the highest score is merged (ties: leftmost first). A symbol that is
+ * not a piece is emitted as its bytes, <0xXX> tokens (byte fallback).
+ * A priority queue of candidate pairs makes this O(n log n) on long texts.
+ */
+static uint32_t hash_bytes(const char *s, int n) {
+    uint32_t h = 2166136261u;                                   /* FNV-1a */
+    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static int tok_lookup(const tokenizer *tk, const char *s, int n) {
+    uint32_t mask = (uint32_t)tk->hash_size - 1;
+    for (uint32_t i = hash_bytes(s, n) & mask;; i = (i + 1) & mask) {
+        int id = tk->hash[i] - 1;
+        if (id < 0) return -1;
+        if (tk->piece_len[id] == n && memcmp(tk->piece[id], s, n) == 0) return id;
+    }
+}
+
+static int parse_byte_piece(const char *p, int n) {              /* "<0xAB>" -> 0xAB, else -1 */
+    if (n != 6 || memcmp(p, "<0x", 3) || p[5] != '>' || !isxdigit((unsigned char)p[3]) || !isxdigit((unsigned char)p[4])) return -1;
+    char hex[3] = {p[3], p[4], 0};
+    return (int)strtol(hex, NULL, 16);
+}
+
+/* After pieces are filled: hash index, byte-token table, special ids checked. */
+static int tokenizer_index(tokenizer *tk, const char *path, llm_status *st) {
+    tk->hash_size = 16;
+    while (tk->hash_size < 2 * tk->n_vocab) tk->hash_size *= 2;
+    tk->hash = xcalloc(tk->hash_size, sizeof(int));
+    if (!tk->hash) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < 256; i++) tk->byte_id[i] = -1;
+    uint32_t mask = (uint32_t)tk->hash_size - 1;
+    for (int id = 0; id < tk->n_vocab; id++) {
+        int b = parse_byte_piece(tk->piece[id], tk->piece_len[id]);
+        if (b >= 0 && (tk->type[id] == TOK_BYTE || tk->type[id] == 0)) {
+            tk->type[id] = TOK_BYTE;
+            if (tk->byte_id[b] < 0) tk->byte_id[b] = id;
+            continue;                                           /* byte tokens are not merge targets */
+        }
+        if (!tk->type[id]) tk->type[id] = TOK_NORMAL;
+        uint32_t i = hash_bytes(tk->piece[id], tk->piece_len[id]) & mask;
+        for (;; i = (i + 1) & mask) {
+            int other = tk->hash[i] - 1;
+            if (other < 0) { tk->hash[i] = id + 1; break; }
+            if (tk->piece_len[other] == tk->piece_len[id] && !memcmp(tk->piece[other], tk->piece[id], tk->piece_len[id])) break;
+        }
+    }
+    if (tk->bos >= tk->n_vocab || tk->eos >= tk->n_vocab || tk->unk >= tk->n_vocab || tk->eot >= tk->n_vocab)
+        return fail(st, LLM_ERR_FORMAT, "%s: special token id out of the vocabulary (%d tokens)", path, tk->n_vocab);
+    return LLM_OK;
+}
+
+static int tokenizer_alloc(tokenizer *tk, int n, size_t arena_bytes) {
+    tk->n_vocab = n;
+    tk->piece = xcalloc(n, sizeof(char *));
+    tk->piece_len = xcalloc(n, sizeof(int));
+    tk->score = xcalloc(n, sizeof(float));
+    tk->type = xcalloc(n, 1);
+    tk->arena = malloc(arena_bytes ? arena_bytes : 1);
+    return tk->piece && tk->piece_len && tk->score && tk->type && tk->arena;
+}
+
+static void tokenizer_free(tokenizer *tk) {
+    free(tk->piece); free(tk->piece_len); free(tk->score); free(tk->type); free(tk->arena); free(tk->hash);
+    memset(tk, 0, sizeof *tk);
+}
+
+static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
+    strview model = gguf_get_str(g, "tokenizer.ggml.model");
+    const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+    if (!model.p || !toks) return fail(st, LLM_ERR_FORMAT, "%s: no tokenizer (vocab missing: tokenizer.ggml.model/tokens)", g->path);
+    if (!sv_eq(model, "llama"))
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: tokenizer model '%.*s' is not supported (only 'llama' SentencePiece)", g->path,
+                    (int)model.len, (const char *)model.p);
+    if (toks->type != GGUF_ARR || toks->arr_type != GGUF_STR || toks->arr_n == 0 || toks->arr_n > (1 << 24))
+        return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.tokens must be a non-empty string array", g->path);
+    int n = (int)toks->arr_n;
+    /* strings were bounds-checked while parsing: walk them to size the arena */
+    size_t bytes = 0;
+    const uint8_t *p = toks->val;
+    for (int i = 0; i < n; i++) { uint64_t len = le_uint(p, 8); bytes += len + 1; p += 8 + len; }
+    if (!tokenizer_alloc(tk, n, bytes)) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    char *a = tk->arena;
+    p = toks->val;
+    for (int i = 0; i < n; i++) {
+        uint64_t len = le_uint(p, 8);
+        if (len > 65535) return fail(st, LLM_ERR_FORMAT, "%s: token %d is %llu bytes long", g->path, i, (unsigned long long)len);
+        memcpy(a, p + 8, len);
+        a[len] = 0;
+        tk->piece[i] = a;
+        tk->piece_len[i] = (int)len;
+        a += len + 1;
+        p += 8 + len;
+    }
+    const gguf_kv *sc = gguf_find(g, "tokenizer.ggml.scores");
+    if (sc) {
+        if (sc->type != GGUF_ARR || sc->arr_type != GGUF_F32 || sc->arr_n != (uint64_t)n)
+            return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.scores must be %d floats", g->path, n);
+        for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
+    }
+    const gguf_kv *ty = gguf_find(g, "tokenizer.ggml.token_type");
+    if (ty) {
+        if (ty->type != GGUF_ARR || (ty->arr_type != GGUF_I32 && ty->arr_type != GGUF_U32) || ty->arr_n != (uint64_t)n)
+            return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be %d integers", g->path, n);
+        for (int i = 0; i < n; i++) {
+            uint64_t t = le_uint(ty->val + 4 * i, 4);
+            tk->type[i] = t <= TOK_BYTE ? (uint8_t)t : TOK_NORMAL;
+        }
+    }
+    int64_t v[6];
+    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
+        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
+        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]))
+        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    for (int i = 0; i < 3; i++)
+        if (v[i] < 0 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
+    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = v[3] != 0;
+    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1;
+    return tokenizer_index(tk, g->path, st);
+}
+
+/* llama2.c tokenizer.bin: i32 max_token_length, then per token: f32 score, i32 length, bytes.
+ * Its pieces use a plain space where SentencePiece has "▁"; we store "▁" like GGUF does. */
+static int tokenizer_from_llama2c(tokenizer *tk, const char *path, int expect_vocab, llm_status *st) {
+    mapped_file mf;
+    int rc = map_file(&mf, path, st);
+    if (rc) return rc;
+    cursor c = {mf.data, mf.data + mf.size, path, st, 0};
+    cur_uint(&c, 4, "tokenizer header");
+    /* first pass: count tokens and the arena size (each space grows to 3 bytes) */
+    int n = 0;
+    size_t bytes = 0;
+    while (c.p < c.end && (expect_vocab == 0 || n < expect_vocab) && !c.err) {
+        cur_uint(&c, 4, "token score");
+        int64_t len = (int32_t)cur_uint(&c, 4, "token length");
+        if (c.err) break;
+        if (len < 0 || len > 65535) { fail(st, LLM_ERR_FORMAT, "%s: token %d has invalid length %lld", path, n, (long long)len); c.err = 1; break; }
+        if (!cur_need(&c, (uint64_t)len, "token bytes")) break;
+        for (int64_t i = 0; i < len; i++) bytes += c.p[i] == ' ' ? 3 : 1;
+        bytes++;
+        c.p += len;
+        n++;
+    }
+    if (!c.err && expect_vocab && n < expect_vocab)
+        fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: the model has %d tokens, the tokenizer only %d", path, expect_vocab, n), c.err = 1;
+    if (!c.err && n == 0) fail(st, LLM_ERR_FORMAT, "%s: tokenizer has no tokens", path), c.err = 1;
+    if (c.err) { unmap_file(&mf); return LLM_ERR_FORMAT; }
+    if (!tokenizer_alloc(tk, n, bytes)) { unmap_file(&mf); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    const uint8_t *p = mf.data + 4;
+    char *a = tk->arena;
+    for (int i = 0; i < n; i++) {
+        tk->score[i] = f32_from_bits((uint32_t)le_uint(p, 4));
+        int len = (int)le_uint(p + 4, 4);
+        p += 8;
+        tk->piece[i] = a;
+        for (int j = 0; j < len; j++) {
+            if (p[j] == ' ') { memcpy(a, "\xe2\x96\x81", 3); a += 3; }
+            else *a++ = (char)p[j];
+        }
+        *a++ = 0;
+        tk->piece_len[i] = (int)(a - 1 - tk->piece[i]);
+        p += len;
+    }
+    unmap_file(&mf);
+    tk->unk = 0; tk->bos = 1; tk->eos = 2; tk->eot = -1;
+    tk->add_bos = 1; tk->add_space_prefix = 1;
+    if (n > 2) { tk->type[0] = TOK_UNKNOWN; tk->type[1] = TOK_CONTROL; tk->type[2] = TOK_CONTROL; }
+    return tokenizer_index(tk, path, st);
+}
+
+typedef struct { int left, right, len; float score; } bigram;
+
+/* max-heap order: higher score first, then the leftmost pair */
+static int bigram_before(const bigram *a, const bigram *b) { return a->score > b->score || (a->score == b->score && a->left < b->left); }
+
+typedef struct { bigram *v; int n, cap; } bigram_heap;
+
+static int heap_push(bigram_heap *h, bigram b) {
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 64;
+        bigram *v = realloc(h->v, (size_t)cap * sizeof *v);
+        if (!v) return 0;
+        h->v = v; h->cap = cap;
+    }
+    int i = h->n++;
+    while (i > 0 && bigram_before(&b, &h->v[(i - 1) / 2])) { h->v[i] = h->v[(i - 1) / 2]; i = (i - 1) / 2; }
+    h->v[i] = b;
+    return 1;
+}
+
+static bigram heap_pop(bigram_heap *h) {
+    bigram top = h->v[0], last = h->v[--h->n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && bigram_before(&h->v[c + 1], &h->v[c])) c++;
+        if (!bigram_before(&h->v[c], &last)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
+
+typedef struct { const tokenizer *tk; const char *text; int *start, *len, *prev, *next; bigram_heap heap; int oom; } spm_state;
+
+static void spm_try_pair(spm_state *s, int left, int right) {
+    if (left < 0 || right < 0) return;
+    int n = s->len[left] + s->len[right];
+    int id = tok_lookup(s->tk, s->text + s->start[left], n);
+    if (id < 0) return;
+    bigram b = {left, right, n, s->tk->score[id]};
+    if (!heap_push(&s->heap, b)) s->oom = 1;
+}
+
+static int utf8_len(uint8_t c) { return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1; }
+
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max) {
+    const tokenizer *tk = &m->tok;
+    int count = 0;
+#define EMIT(id) do { if (count < max) ids[count] = (id); count++; } while (0)
+    if (add_bos) EMIT(tk->bos);
+    if (len == 0 || len > (size_t)INT_MAX / 4) return count;
+    /* normalized text: "▁" prefix, spaces -> "▁" */
+    char *norm = malloc(3 * len + 4);
+    size_t nn = 0;
+    if (!norm) return -1;
+    if (tk->add_space_prefix) { memcpy(norm, "\xe2\x96\x81", 3); nn = 3; }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') { memcpy(norm + nn, "\xe2\x96\x81", 3); nn += 3; }
+        else norm[nn++] = text[i];
+    }
+    int *buf = malloc(4 * (nn + 1) * sizeof(int));
+    if (!buf) { free(norm); return -1; }
+    spm_state s = {tk, norm, buf, buf + nn + 1, buf + 2 * (nn + 1), buf + 3 * (nn + 1), {0}, 0};
+    int nsym = 0;
+    for (size_t i = 0; i < nn; nsym++) {
+        int l = utf8_len((uint8_t)norm[i]);
+        if ((size_t)l > nn - i) l = (int)(nn - i);
+        s.start[nsym] = (int)i; s.len[nsym] = l; s.prev[nsym] = nsym - 1; s.next[nsym] = nsym + 1;
+        i += l;
+    }
+    s.next[nsym - 1] = -1;
+    for (int i = 0; i + 1 < nsym; i++) spm_try_pair(&s, i, i + 1);
+    while (s.heap.n && !s.oom) {
+        bigram b = heap_pop(&s.heap);
+        /* skip pairs made stale by an earlier merge */
+        if (s.len[b.left] == 0 || s.len[b.right] == 0 || s.len[b.left] + s.len[b.right] != b.len) continue;
+        s.len[b.left] += s.len[b.right];
+        s.len[b.right] = 0;
+        s.next[b.left] = s.next[b.right];
+        if (s.next[b.right] >= 0) s.prev[s.next[b.right]] = b.left;
+        spm_try_pair(&s, s.prev[b.left], b.left);
+        spm_try_pair(&s, b.left, s.next[b.left]);
+    }
+    for (int i = 0; i >= 0 && !s.oom; i = s.next[i]) {
+        int id = tok_lookup(tk, norm + s.start[i], s.len[i]);
+        if (id >= 0) { EMIT(id); continue; }
+        for (int j = 0; j < s.len[i]; j++) {                    /* byte fallback */
+            int bid = tk->byte_id[(uint8_t)norm[s.start[i] + j]];
+            EMIT(bid >= 0 ? bid : tk->unk);
+        }
+    }
+#undef EMIT
+    int oom = s.oom;
+    free(s.heap.v);
+    free(buf);
+    free(norm);
+    return oom ? -1 : count;
+}
+
+int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_t cap) {
+    const tokenizer *tk = &m->tok;
+    size_t n = 0;
+    if (cap == 0) return 0;
+    if (token >= 0 && token < tk->n_vocab && tk->type[token] != TOK_CONTROL) {
+        const char *p = tk->piece[token];
+        int len = tk->piece_len[token];
+        if (tk->type[token] == TOK_BYTE) {
+            if (cap > 1) out[n++] = (char)parse_byte_piece(p, len);
+        } else {
+            for (int i = 0; i < len && n + 1 < cap;) {
+                if (i + 3 <= len && !memcmp(p + i, "\xe2\x96\x81", 3)) { out[n++] = ' '; i += 3; }
+                else out[n++] = p[i++];
+            }
+            if (prev == tk->bos && n > 0 && out[0] == ' ') { memmove(out, out + 1, n - 1); n--; }
+        }
+    }
+    out[n] = 0;
+    return (int)n;
+}
+
+/* ============================================================================================
+ * 8. Sampler
+ * ============================================================================================
+ * Order: repeat penalty -> temperature -> top-k -> softmax -> min-p -> top-p -> draw.
+ * temp 0 is greedy (argmax, the lowest id on ties). The random generator is xorshift64*,
+ * seeded by splitmix64(seed), so a seed always gives the same text.
+ */
+typedef struct { int id; float v; } cand;
+
+struct llm_sampler {
+    llm_sampler_params p;
+    uint64_t rng;
+    int *recent, n_recent, head;
+    cand *c;
+    int cap;
+};
+
+llm_sampler_params llm_sampler_default_params(void) {
+    llm_sampler_params p = {0.8f, 40, 0.95f, 0.05f, 1.0f, 64, 0};
+    return p;
+}
+
+llm_sampler *llm_sampler_new(const llm_sampler_params *p) {
+    llm_sampler *s = xcalloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->p = *p;
+    if (s->p.repeat_last_n < 0) s->p.repeat_last_n = 0;
+    uint64_t z = p->seed + 0x9e3779b97f4a7c15ull;               /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    s->rng = (z ^ (z >> 31)) | 1;
+    s->recent = xcalloc(s->p.repeat_last_n + 1, sizeof(int));
+    if (!s->recent) { free(s); return NULL; }
+    return s;
+}
+
+void llm_sampler_free(llm_sampler *s) {
+    if (!s) return;
+    free(s->recent);
+    free(s->c);
+    free(s);
+}
+
+void llm_sampler_accept(llm_sampler *s, int token) {
+    if (s->p.repeat_last_n == 0) return;
+    s->recent[s->head] = token;
+    s->head = (s->head + 1) % s->p.repeat_last_n;
+    if (s->n_recent < s->p.repeat_last_n) s->n_recent++;
+}
+
+static uint32_t rng_u32(uint64_t *s) {
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+    return (uint32_t)((*s * 0x2545f4914f6cdd1dull) >> 32);
+}
+static float rng_f32(uint64_t *s) { return (rng_u32(s) >> 8) / 16777216.0f; }
+
+static int cand_desc(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->v != y->v) return x->v > y->v ? -1 : 1;
+    return x->id - y->id;
+}
+
+/* move the k largest candidates to the front (quickselect), unordered */
+static void select_top(cand *c, int n, int k) {
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        cand pivot = c[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (cand_desc(&c[i], &pivot) < 0) i++;
+            while (cand_desc(&c[j], &pivot) > 0) j--;
+            if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+        }
+        if (k - 1 <= j) hi = j;
+        else if (k - 1 >= i) lo = i;
+        else break;
+    }
+}
+
+int llm_sample(llm_sampler *s, const float *logits, int n) {
+    if (s->cap < n) {
+        cand *c = realloc(s->c, (size_t)n * sizeof *c);
+        if (!c) return 0;
+        s->c = c; s->cap = n;
+    }
+    cand *c = s->c;
+    for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i]; }
+    if (s->p.repeat_penalty != 1.0f)
+        for (int i = 0; i < s->n_recent; i++) {
+            int t = s->recent[i], seen = 0;
+            for (int j = 0; j < i; j++) seen |= s->recent[j] == t;
+            if (seen || t < 0 || t >= n) continue;
+            c[t].v = c[t].v > 0 ? c[t].v / s->p.repeat_penalty : c[t].v * s->p.repeat_penalty;
+        }
+    if (s->p.temp <= 0.0f) {
+        int best = 0;
+        for (int i = 1; i < n; i++) if (c[i].v > c[best].v) best = i;
+        return best;
+    }
+    for (int i = 0; i < n; i++) c[i].v /= s->p.temp;
+    if (s->p.top_k > 0 && s->p.top_k < n) { select_top(c, n, s->p.top_k); n = s->p.top_k; }
+    float max = c[0].v, sum = 0.0f;
+    for (int i = 1; i < n; i++) max = fmaxf(max, c[i].v);
+    for (int i = 0; i < n; i++) { c[i].v = expf(c[i].v - max); sum += c[i].v; }
+    for (int i = 0; i < n; i++) c[i].v /= sum;              /* probabilities; the largest is exp(0)/sum */
+    /* keep tokens that can survive min-p and top-p (a token below (1-p)/(n-1) never enters the nucleus) */
+    float cut = s->p.min_p > 0 ? s->p.min_p / sum : 0.0f;
+    if (s->p.top_p < 1.0f && n > 1) cut = fmaxf(cut, (1.0f - s->p.top_p) / (n - 1));
+    cut = fminf(cut, 1.0f / sum);                               /* the most likely token always stays */
+    int m = 0;
+    for (int i = 0; i < n; i++) if (c[i].v >= cut) c[m++] = c[i];
+    qsort(c, m, sizeof *c, cand_desc);
+    if (s->p.top_p < 1.0f) {
+        float cum = 0.0f;
+        for (int i = 0; i < m; i++) { cum += c[i].v; if (cum > s->p.top_p) { m = i + 1; break; } }
+    }
+    float total = 0.0f;
+    for (int i = 0; i < m; i++) total += c[i].v;
+    float r = rng_f32(&s->rng) * total, acc = 0.0f;
+    for (int i = 0; i < m; i++) { acc += c[i].v; if (r < acc) return c[i].id; }
+    return c[m - 1].id;
+}
+
+/* ============================================================================================
+ * 9. GGUF writer
+ * ============================================================================================
+ * Collects key/values and tensor infos in memory, then writes header, metadata, tensor infos
+ * and padding (gw_begin_data); tensor data follows in the declared order (gw_tensor_data).
+ * Files are written to PATH.tmp and renamed at gw_close, so a failure never leaves a
+ * half-written or clobbered output.
+ */
+typedef struct {
+    char name[257];
+    int n_dims, type;
+    uint64_t ne[4], size;
+} gw_tensor_info;
+
+typedef struct {
+    uint8_t *kv; size_t kv_len, kv_cap; uint64_t n_kv;
+    gw_tensor_info *t; int n_t, cap_t, next_t;
+    uint64_t alignment, written;
+    FILE *f;
+    char *path, *tmp;
+    int err;
+} gguf_writer;
+
+static void gw_bytes(gguf_writer *w, const void *p, size_t n) {
+    if (w->kv_len + n > w->kv_cap) {
+        size_t cap = w->kv_cap ? w->kv_cap : 4096;
+        while (cap < w->kv_len + n) cap *= 2;
+        uint8_t *k = realloc(w->kv, cap);
+        if (!k) { w->err = 1; return; }
+        w->kv = k; w->kv_cap = cap;
+    }
+    memcpy(w->kv + w->kv_len, p, n);
+    w->kv_len += n;
+}
+static void gw_u32(gguf_writer *w, uint32_t v) { uint8_t b[4] = {v, v >> 8, v >> 16, v >> 24}; gw_bytes(w, b, 4); }
+static void gw_u64(gguf_writer *w, uint64_t v) { gw_u32(w, (uint32_t)v); gw_u32(w, (uint32_t)(v >> 32)); }
+static void gw_str(gguf_writer *w, const char *s, size_t n) { gw_u64(w, n); gw_bytes(w, s, n); }
+static void gw_key(gguf_writer *w, const char *key, int type) { gw_str(w, key, strlen(key)); gw_u32(w, (uint32_t)type); w->n_kv++; }
+
+static MAYBE_UNUSED void gw_kv_u32(gguf_writer *w, const char *key, uint32_t v) { gw_key(w, key, GGUF_U32); gw_u32(w, v); }
+static MAYBE_UNUSED void gw_kv_i32(gguf_writer *w, const char *key, int32_t v) { gw_key(w, key, GGUF_I32); gw_u32(w, (uint32_t)v); }
+static MAYBE_UNUSED void gw_kv_f32(gguf_writer *w, const char *key, float v) { gw_key(w, key, GGUF_F32); gw_u32(w, f32_to_bits(v)); }
+static MAYBE_UNUSED void gw_kv_bool(gguf_writer *w, const char *key, int v) { uint8_t b = v != 0; gw_key(w, key, GGUF_BOOL); gw_bytes(w, &b, 1); }
+static MAYBE_UNUSED void gw_kv_str(gguf_writer *w, const char *key, const char *v) { gw_key(w, key, GGUF_STR); gw_str(w, v, strlen(v)); }
+/* an array of n elements of a fixed-size type, given as raw little-endian bytes */
+static MAYBE_UNUSED void gw_kv_arr(gguf_writer *w, const char *key, int type, const void *data, uint64_t n) {
+    gw_key(w, key, GGUF_ARR); gw_u32(w, (uint32_t)type); gw_u64(w, n); gw_bytes(w, data, (size_t)n * gguf_vsize[type]);
+}
+static MAYBE_UNUSED void gw_kv_arr_str(gguf_writer *w, const char *key, char *const *v, const int *len, uint64_t n) {
+    gw_key(w, key, GGUF_ARR); gw_u32(w, GGUF_STR); gw_u64(w, n);
+    for (uint64_t i = 0; i < n; i++) gw_str(w, v[i], (size_t)len[i]);
+}
+
+static void gw_add_tensor(gguf_writer *w, const char *name, int type, int n_dims, const uint64_t *ne) {
+    if (w->n_t == w->cap_t) {
+        int cap = w->cap_t ? 2 * w->cap_t : 64;
+        gw_tensor_info *t = realloc(w->t, (size_t)cap * sizeof *t);
+        if (!t) { w->err = 1; return; }
+        w->t = t; w->cap_t = cap;
+    }
+    gw_tensor_info *t = &w->t[w->n_t++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->type = type;
+    t->n_dims = n_dims;
+    uint64_t n = 1;
+    for (int d = 0; d < 4; d++) { t->ne[d] = d < n_dims ? ne[d] : 1; n *= t->ne[d]; }
+    t->size = n / ttraits[type].blck * ttraits[type].bytes;
+}
+
+static void gw_pad(gguf_writer *w, uint64_t at) {
+    static const uint8_t zero[64] = {0};
+    uint64_t pad = (w->alignment - at % w->alignment) % w->alignment;
+    for (; pad > 0; pad -= pad > 64 ? 64 : pad) fwrite(zero, 1, pad > 64 ? 64 : pad, w->f);
+}
+
+static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
+    if (w->err) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    w->path = strdup(path);
+    w->tmp = malloc(strlen(path) + 5);
+    if (!w->path || !w->tmp) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    sprintf(w->tmp, "%s.tmp", path);
+    w->f = fopen(w->tmp, "wb");
+    if (!w->f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", w->tmp, strerror(errno));
+    gguf_writer hdr = {0};
+    gw_bytes(&hdr, "GGUF", 4);
+    gw_u32(&hdr, 3);
+    gw_u64(&hdr, (uint64_t)w->n_t);
+    gw_u64(&hdr, w->n_kv);
+    gw_bytes(&hdr, w->kv, w->kv_len);
+    uint64_t off = 0;
+    for (int i = 0; i < w->n_t; i++) {
+        gw_tensor_info *t = &w->t[i];
+        gw_str(&hdr, t->name, strlen(t->name));
+        gw_u32(&hdr, (uint32_t)t->n_dims);
+        for (int d = 0; d < t->n_dims; d++) gw_u64(&hdr, t->ne[d]);
+        gw_u32(&hdr, (uint32_t)t->type);
+        gw_u64(&hdr, off);
+        off += (t->size + w->alignment - 1) / w->alignment * w->alignment;
+    }
+    if (hdr.err) { free(hdr.kv); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    fwrite(hdr.kv, 1, hdr.kv_len, w->f);
+    gw_pad(w, hdr.kv_len);
+    free(hdr.kv);
+    return LLM_OK;
+}
+
+/* data of the next declared tensor; may be given in pieces, the tensor's padding follows its last byte */
+static void gw_tensor_data(gguf_writer *w, const void *data, size_t n) {
+    fwrite(data, 1, n, w->f);
+    w->written += n;
+    if (w->next_t < w->n_t && w->written >= w->t[w->next_t].size) {
+        gw_pad(w, w->written);
+        w->written = 0;
+        w->next_t++;
+    }
+}
+
+/* ok = 1: flush and rename into place; ok = 0 (or any write error): remove the temporary file */
+static int gw_close(gguf_writer *w, int ok, llm_status *st) {
+    int rc = LLM_OK;
+    if (w->f) {
+        if (ok && (w->next_t != w->n_t || ferror(w->f))) rc = fail(st, LLM_ERR_IO, "%s: write failed", w->path);
+        if (fclose(w->f) != 0 && ok && !rc) rc = fail(st, LLM_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+        if (ok && !rc && rename(w->tmp, w->path) != 0) rc = fail(st, LLM_ERR_IO, "%s: cannot rename: %s", w->path, strerror(errno));
+        if (!ok || rc) remove(w->tmp);
+    }
+    free(w->kv); free(w->t); free(w->path); free(w->tmp);
+    memset(w, 0, sizeof *w);
+    return rc;
+}
+
+/* Convert float rows to a tensor type (the inverse of row_to_float). */
+static void float_to_row(int type, int n, const float *x, void *out) {
+    uint8_t *o = out;
+    switch (type) {
+    case T_F32: memcpy(o, x, (size_t)n * 4); break;
+    case T_F16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_fp16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
+    case T_BF16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_bf16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
+    case T_Q8_0: quantize_row_q8_0(n, (block_q8_0 *)o, x); break;
+    case T_Q4_0: quantize_row_q4_0(n, (block_q4_0 *)o, x); break;
+    }
+}
+
+static int ggml_file_type(int t) { return t == T_F32 ? 0 : t == T_F16 ? 1 : t == T_Q4_0 ? 2 : t == T_Q8_0 ? 7 : 32; }
+
+/* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
+ * tensors whose rows do not split into blocks, and tensors already quantized, are copied. */
+static int quantize_file(const char *in, const char *out, int type, llm_status *st) {
+    gguf_file g;
+    int rc = gguf_open(&g, in, st);
+    if (rc) return rc;
+    gguf_writer w = {.alignment = g.alignment};
+    for (uint64_t i = 0; i < g.n_kv; i++) {                    /* copy metadata, renewing file_type */
+        if (sv_eq(g.kv[i].key, "general.file_type")) continue;
+        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
+        gw_bytes(&w, b, (size_t)(e - b));
+        w.n_kv++;
+    }
+    gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(type));
+    int *dst = xcalloc(g.n_tensors, sizeof(int));
+    if (!dst) { gguf_close(&g); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    int64_t max_cols = 1;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        int src = t->type, is_float = src == T_F32 || src == T_F16 || src == T_BF16;
+        int matrix = t->n_dims >= 2 && t->ne[1] > 1;
+        dst[i] = !is_float ? src : !matrix ? T_F32 : t->ne[0] % ttraits[type].blck ? src : type;
+        if (!is_float && src != type)
+            fprintf(stderr, "quantize: %.*s is %s already, copied as is\n", (int)t->name.len, (const char *)t->name.p, type_name(src));
+        if ((int64_t)t->ne[0] > max_cols) max_cols = (int64_t)t->ne[0];
+        char name[257];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, (const char *)t->name.p);
+        gw_add_tensor(&w, name, dst[i], t->n_dims, t->ne);
+    }
+    float *row = falloc((size_t)max_cols);
+    uint8_t *buf = aligned_zalloc((size_t)max_cols * 4);
+    if (!row || !buf) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
+    if (!rc) rc = gw_begin_data(&w, out, st);
+    for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
+        const gguf_tensor *gt = &g.tensors[i];
+        if (dst[i] == gt->type) { gw_tensor_data(&w, gt->data, (size_t)gt->size); continue; }
+        tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data};
+        t.row_bytes = (size_t)(t.cols / ttraits[t.type].blck * ttraits[t.type].bytes);
+        size_t out_row = (size_t)(t.cols / ttraits[dst[i]].blck * ttraits[dst[i]].bytes);
+        for (int64_t r = 0; r < t.rows; r++) {
+            row_to_float(&t, r, row);
+            float_to_row(dst[i], (int)t.cols, row, buf);
+            gw_tensor_data(&w, buf, out_row);
+        }
+    }
+    rc = gw_close(&w, rc == LLM_OK, st) ? st->code : rc;
+    free(row); free(buf); free(dst);
+    gguf_close(&g);
+    return rc;
+}
+
+#ifndef LLM_NO_MAIN
+/* ============================================================================================
+ * 10. CLI
+ * ========================================================================================== */
+
+typedef struct {
+    const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
+    int n_new, n_ctx, n_threads, no_bos, seed_set;
+    llm_sampler_params sp;
+} options;
+
+static const char *usage_text[][2] = {
+    {"run", "usage: llm [run] -m MODEL [options]\n"
+            "Generate text from a prompt; the text goes to stdout, timings to stderr.\n"
+            "  -m, --model FILE         GGUF model or llama2.c checkpoint (.bin)\n"
+            "  -z, --tokenizer FILE     llama2.c tokenizer.bin (needed for .bin models)\n"
+            "  -p, --prompt TEXT        prompt (default: empty, generation starts from BOS)\n"
+            "  -f, --file FILE          read the prompt from a file\n"
+            "  -n, --n-predict N        tokens to generate (default 256)\n"
+            "  -c, --ctx-size N         context length (default: the model's, at most 4096)\n"
+            "  -t, --threads N          threads (default: online cores)\n"
+            "      --temp T             temperature, 0 = greedy (default 0.8)\n"
+            "      --top-k K            keep the K most likely tokens, 0 = off (default 40)\n"
+            "      --top-p P            nucleus sampling, 1 = off (default 0.95)\n"
+            "      --min-p P            drop tokens below P x the top probability, 0 = off (default 0.05)\n"
+            "      --repeat-penalty R   penalize the last 64 tokens, 1 = off (default 1.0)\n"
+            "  -s, --seed S             random seed (default: from the clock, printed)\n"
+            "      --no-bos             do not add BOS to the prompt\n"
+            "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
+            "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
+    {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] (-p TEXT | -f FILE)\n"
+                 "Print the token ids of a text, separated by spaces, on one line.\n"
+                 "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"},
+    {"info", "usage: llm info -m MODEL [-z TOKENIZER]\n"
+             "Print the architecture, hyper-parameters, metadata and the tensor table.\n"},
+    {"perplexity", "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
+                   "Perplexity over a text, llama.cpp style: the text is cut into chunks of CTX tokens\n"
+                   "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
+                   "Prints 'PPL = mean +/- error' on stdout.\n"},
+    {"quantize", "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
+                 "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0 or Q4_0.\n"
+                 "1-D tensors are stored as F32; rows that do not split into 32-element blocks stay as they are.\n"},
+};
+
+static void usage(FILE *f, const char *cmd) {
+    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
+        if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
+    if (!cmd) fputs("\ncommands: run (default), tokenize, info, perplexity, quantize; 'llm CMD --help' for each\n", f);
+}
+
+static void die_usage(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "llm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'llm %s --help')\n", cmd);
+    exit(2);
+}
+
+static int parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) die_usage(cmd, "%s needs an integer in %ld..%ld, got '%s'", flag, lo, hi, s);
+    return (int)v;
+}
+
+static float parse_float(const char *cmd, const char *flag, const char *s, float lo, float hi) {
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) die_usage(cmd, "%s needs a number in %g..%g, got '%s'", flag, lo, hi, s);
+    return v;
+}
+
+static void parse_args(options *o, int argc, char **argv) {
+    const char *cmd = o->cmd;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
+        if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
+        if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
+        if (i + 1 >= argc) die_usage(cmd, "option %s needs a value", a);
+        const char *v = argv[++i];
+#define IS(s, l) (!strcmp(a, s) || !strcmp(a, l))
+        if (IS("-m", "--model")) o->model = v;
+        else if (IS("-z", "--tokenizer")) o->tokenizer = v;
+        else if (IS("-p", "--prompt")) o->prompt = v;
+        else if (IS("-f", "--file")) o->file = v;
+        else if (IS("-n", "--n-predict")) o->n_new = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (IS("-c", "--ctx-size")) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
+        else if (IS("-t", "--threads")) o->n_threads = parse_int(cmd, a, v, 1, 1024);
+        else if (IS("-s", "--seed")) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
+        else if (!strcmp(a, "--temp")) o->sp.temp = parse_float(cmd, a, v, 0, 100);
+        else if (!strcmp(a, "--top-k")) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (!strcmp(a, "--top-p")) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
+        else if (!strcmp(a, "--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
+        else if (!strcmp(a, "--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
+        else if (!strcmp(a, "--dump-logits")) o->dump_logits = v;
+        else if (!strcmp(a, "--dump-tokens")) o->dump_tokens = v;
+        else die_usage(cmd, "unknown option '%s'", a);
+#undef IS
+    }
+}
+
+static int die(const char *msg) {
+    fprintf(stderr, "llm: %s\n", msg);
+    return 1;
+}
+
+/* read a whole (possibly empty) file */
+static char *read_text(const char *path, size_t *len, llm_status *st) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); return NULL; }
+    FILE *f = fopen(path, "rb");
+    if (!f) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n == cap) { char *b = realloc(buf, 2 * cap + 1); if (!b) { free(buf); buf = NULL; break; } buf = b; cap *= 2; }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) { fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); return NULL; }
+    if (err) { free(buf); fail(st, LLM_ERR_IO, "%s: read error", path); return NULL; }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int *n, llm_status *st) {
+    int need = llm_tokenize(m, text, len, add_bos, NULL, 0);
+    int *ids = need >= 0 ? malloc(((size_t)need + 1) * sizeof(int)) : NULL;
+    if (!ids) { fail(st, LLM_ERR_NOMEM, "out of memory while tokenizing"); return NULL; }
+    *n = llm_tokenize(m, text, len, add_bos, ids, need);
+    return ids;
+}
+
+static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
+    llm_model_params mp = llm_model_default_params();
+    mp.path = o->model;
+    mp.tokenizer_path = o->tokenizer;
+    mp.vocab_only = vocab_only;
+    mp.n_threads = o->n_threads;
+    if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
+    return llm_model_open(&mp, st);
+}
+
+static char *prompt_text(const options *o, size_t *len, llm_status *st) {
+    if (o->file) return read_text(o->file, len, st);
+    const char *p = o->prompt ? o->prompt : "";
+    *len = strlen(p);
+    char *s = strdup(p);
+    if (!s) fail(st, LLM_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+static int write_file(const char *path, const void *data, size_t n, llm_status *st) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    size_t w = fwrite(data, 1, n, f);
+    if (fclose(f) != 0 || w != n) { remove(path); return fail(st, LLM_ERR_IO, "%s: write failed", path); }
+    return LLM_OK;
+}
+
+static int cmd_run(options *o) {
+    llm_status st = {0};
+    double t0 = now_sec();
+    if (!o->model) die_usage("run", "no model given (-m MODEL)");
+    llm_model *m = open_model(o, 0, &st);
+    if (!m) return die(st.msg);
+    size_t len = 0;
+    char *text = prompt_text(o, &len, &st);
+    int n_prompt = 0, *prompt = text ? tokenize_all(m, text, len, !o->no_bos, &n_prompt, &st) : NULL;
+    free(text);
+    if (!prompt) { llm_model_free(m); return die(st.msg); }
+    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
+    if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt (and --no-bos): nothing to evaluate"); }
+    if (n_prompt > n_ctx) {
+        fprintf(stderr, "llm: the prompt has %d tokens, longer than the context of %d (use -c)\n", n_prompt, n_ctx);
+        llm_model_free(m); free(prompt);
+        return 1;
+    }
+    llm_ctx *c = llm_ctx_new(m, n_ctx, &st);
+    if (!c) { llm_model_free(m); free(prompt); return die(st.msg); }
+    if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL);
+    llm_sampler *s = llm_sampler_new(&o->sp);
+    int *all = malloc(((size_t)n_prompt + o->n_new + 1) * sizeof(int));
+    if (!s || !all) { fprintf(stderr, "llm: out of memory\n"); return 1; }
+    memcpy(all, prompt, (size_t)n_prompt * sizeof(int));
+    int n_all = n_prompt;
+    double t_load = now_sec() - t0;
+
+    char piece[512];
+    for (int i = 1; i < n_prompt; i++) {                       /* echo the prompt as its tokens read */
+        llm_token_to_piece(m, prompt[i - 1], prompt[i], piece, sizeof piece);
+        fputs(piece, stdout);
+    }
+    if (!o->no_bos && n_prompt == 1) {} /* nothing to echo */
+    else if (o->no_bos) { llm_token_to_piece(m, -1, prompt[0], piece, sizeof piece); }
+    fflush(stdout);
+    for (int i = 0; i < n_prompt; i++) llm_sampler_accept(s, prompt[i]);
+
+    double t1 = now_sec();
+    int rc = llm_eval(c, prompt, n_prompt, 0, 0, &st);
+    double t2 = now_sec();
+    if (!rc && o->dump_logits) rc = write_file(o->dump_logits, llm_logits(c), (size_t)llm_n_vocab(m) * sizeof(float), &st);
+    int n_gen = 0, pos = n_prompt, prev = prompt[n_prompt - 1];
+    while (!rc && n_gen < o->n_new) {
+        int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
+        if (llm_is_eog(m, next)) break;
+        llm_sampler_accept(s, next);
+        llm_token_to_piece(m, prev, next, piece, sizeof piece);
+        fputs(piece, stdout);
+        fflush(stdout);
+        all[n_all++] = next;
+        prev = next;
+        if (++n_gen == o->n_new) break;
+        if (pos >= n_ctx) { fprintf(stderr, "\nllm: context full (%d tokens), generation stopped\n", n_ctx); break; }
+        rc = llm_eval(c, &next, 1, pos++, 0, &st);
+    }
+    double t3 = now_sec();
+    if (rc) fprintf(stderr, "llm: %s\n", st.msg);
+    if (!rc && o->dump_tokens) {
+        FILE *f = fopen(o->dump_tokens, "w");
+        if (!f) rc = fail(&st, LLM_ERR_IO, "%s: cannot create: %s", o->dump_tokens, strerror(errno)), fprintf(stderr, "llm: %s\n", st.msg);
+        else { for (int i = 0; i < n_all; i++) fprintf(f, i ? " %d" : "%d", all[i]); fputc('\n', f); fclose(f); }
+    }
+    fprintf(stderr, "\nllm: load %.0f ms | prompt %d tokens, %.2f ms, %.2f tok/s | generation %d tokens, %.2f ms, %.2f tok/s | %d threads, seed %llu\n",
+            t_load * 1e3, n_prompt, (t2 - t1) * 1e3, n_prompt / (t2 - t1), n_gen, (t3 - t2) * 1e3,
+            n_gen > 0 ? n_gen / (t3 - t2) : 0.0, m->n_threads, (unsigned long long)o->sp.seed);
+    free(all); free(prompt);
+    llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
+    return rc ? 1 : 0;
+}
+
+static int cmd_tokenize(options *o) {
+    llm_status st = {0};
+    if (!o->prompt && !o->file) die_usage("tokenize", "give the text with -p TEXT or -f FILE");
+    if (!o->model && !o->tokenizer) die_usage("tokenize", "no model given (-m MODEL or -z TOKENIZER)");
+    llm_model *m = open_model(o, 1, &st);
+    if (!m) return die(st.msg);
+    size_t len = 0;
+    char *text = prompt_text(o, &len, &st);
+    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, &n, &st) : NULL;
+    free(text);
+    if (!ids) { llm_model_free(m); return die(st.msg); }
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    printf("\n");
+    free(ids);
+    llm_model_free(m);
+    return 0;
+}
+
+static void print_kv_value(const gguf_kv *kv) {
+    const uint8_t *v = kv->val;
+    switch (kv->type) {
+    case GGUF_STR: {
+        uint64_t n = le_uint(v, 8);
+        printf("\"%.*s%s\"", (int)(n > 60 ? 60 : n), (const char *)v + 8, n > 60 ? "..." : "");
+        for (const uint8_t *p = v + 8; p < v + 8 + (n > 60 ? 60 : n); p++) if (*p == '\n') { printf(" (multi-line)"); break; }
+        break;
+    }
+    case GGUF_ARR: printf("array of %llu x type %d", (unsigned long long)kv->arr_n, kv->arr_type); break;
+    case GGUF_F32: printf("%g", f32_from_bits((uint32_t)le_uint(v, 4))); break;
+    case GGUF_F64: { uint64_t u = le_uint(v, 8); double d; memcpy(&d, &u, 8); printf("%g", d); break; }
+    case GGUF_BOOL: printf("%s", v[0] ? "true" : "false"); break;
+    case GGUF_I8: case GGUF_I16: case GGUF_I32: case GGUF_I64: {
+        int64_t x = 0;
+        if (kv->type == GGUF_I8) x = (int8_t)v[0];
+        else if (kv->type == GGUF_I16) x = (int16_t)le_uint(v, 2);
+        else if (kv->type == GGUF_I32) x = (int32_t)le_uint(v, 4);
+        else x = (int64_t)le_uint(v, 8);
+        printf("%lld", (long long)x);
+        break;
+    }
+    default: printf("%llu", (unsigned long long)le_uint(v, gguf_vsize[kv->type]));
+    }
+}
+
+static int cmd_info(options *o) {
+    llm_status st = {0};
+    if (!o->model) die_usage("info", "no model given (-m MODEL)");
+    if (is_gguf_file(o->model)) {
+        gguf_file g;
+        if (gguf_open(&g, o->model, &st)) return die(st.msg);
+        printf("file: %s\nformat: GGUF v%u, %llu metadata keys, %llu tensors, alignment %llu\n", o->model, g.version,
+               (unsigned long long)g.n_kv, (unsigned long long)g.n_tensors, (unsigned long long)g.alignment);
+        printf("\nmetadata:\n");
+        for (uint64_t i = 0; i < g.n_kv; i++) {
+            printf("  %-44.*s ", (int)g.kv[i].key.len, (const char *)g.kv[i].key.p);
+            print_kv_value(&g.kv[i]);
+            printf("\n");
+        }
+        printf("\ntensors:\n  %-32s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < g.n_tensors; i++) {
+            const gguf_tensor *t = &g.tensors[i];
+            char shape[64];
+            int k = snprintf(shape, sizeof shape, "[%llu", (unsigned long long)t->ne[0]);
+            for (int d = 1; d < t->n_dims; d++) k += snprintf(shape + k, sizeof shape - k, ", %llu", (unsigned long long)t->ne[d]);
+            snprintf(shape + k, sizeof shape - k, "]");
+            printf("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
+                   (unsigned long long)t->size);
+            total += t->size;
+        }
+        printf("  total tensor bytes: %llu (%.2f MiB)\n", (unsigned long long)total, total / 1048576.0);
+        gguf_close(&g);
+    }
+    o->n_threads = 1;
+    llm_model *m = open_model(o, 0, &st);
+    if (!m) return die(st.msg);
+    const hparams *hp = &m->hp;
+    printf("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : "llama", o->model);
+    printf("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
+           hp->n_heads, hp->n_kv_heads, hp->head_size, hp->hidden, hp->vocab, hp->ctx_train);
+    printf("  rope base %g, rope dims %d, rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot, hp->eps,
+           m->output.data == m->tok_embd.data ? "tied to the embedding" : "separate");
+    if (m->from_llama2c) {
+        tensor *ts[] = {&m->layers[0].wq, &m->layers[0].w1};
+        printf("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
+               (long long)ts[1]->cols, (long long)ts[1]->rows);
+    }
+    printf("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
+    llm_model_free(m);
+    return 0;
+}
+
+static int cmd_perplexity(options *o) {
+    llm_status st = {0};
+    if (!o->model) die_usage("perplexity", "no model given (-m MODEL)");
+    if (!o->file) die_usage("perplexity", "no text given (-f FILE)");
+    llm_model *m = open_model(o, 0, &st);
+    if (!m) return die(st.msg);
+    size_t len = 0;
+    char *text = read_text(o->file, &len, &st);
+    int n = 0, *tok = text ? tokenize_all(m, text, len, 1, &n, &st) : NULL;
+    free(text);
+    if (!tok) { llm_model_free(m); return die(st.msg); }
+    int ctx = o->n_ctx ? o->n_ctx : 512;
+    if (n < ctx) {
+        fprintf(stderr, "llm: %s has %d tokens, fewer than one chunk of %d (use a smaller -c)\n", o->file, n, ctx);
+        free(tok); llm_model_free(m);
+        return 1;
+    }
+    if (ctx < 4) die_usage("perplexity", "-c must be at least 4");
+    llm_ctx *c = llm_ctx_new(m, ctx, &st);
+    if (!c) { free(tok); llm_model_free(m); return die(st.msg); }
+    int n_chunk = n / ctx, V = llm_n_vocab(m), first = ctx / 2;
+    double nll = 0, nll2 = 0;
+    long count = 0;
+    double t0 = now_sec();
+    fprintf(stderr, "perplexity: %d tokens, %d chunks of %d, scoring the last %d positions of each\n", n, n_chunk, ctx, ctx - 1 - first);
+    for (int ch = 0; ch < n_chunk; ch++) {
+        int *seq = tok + (size_t)ch * ctx, saved = seq[0];
+        seq[0] = llm_token_bos(m);
+        int rc = llm_eval(c, seq, ctx, 0, 1, &st);
+        if (rc) { fprintf(stderr, "llm: %s\n", st.msg); return 1; }
+        const float *lg = llm_logits(c);
+        for (int j = first; j < ctx - 1; j++) {
+            const float *row = lg + (size_t)j * V;
+            double max = row[0], sum = 0;
+            for (int v = 1; v < V; v++) if (row[v] > max) max = row[v];
+            for (int v = 0; v < V; v++) sum += exp((double)row[v] - max);
+            double l = -((double)row[seq[j + 1]] - max - log(sum));
+            nll += l; nll2 += l * l; count++;
+        }
+        seq[0] = saved;
+        fprintf(stderr, "[%d]%.4f%s", ch + 1, exp(nll / count), ch + 1 == n_chunk ? "\n" : ",");
+    }
+    double mean = nll / count, var = nll2 / count - mean * mean;
+    double err = count > 1 && var > 0 ? sqrt(var / (count - 1)) : 0;
+    double dt = now_sec() - t0;
+    printf("PPL = %.4f +/- %.4f (%d chunks of %d tokens, %ld scored)\n", exp(mean), exp(mean) * err, n_chunk, ctx, count);
+    fprintf(stderr, "perplexity: %.2f s, %.1f tok/s\n", dt, n_chunk * (double)ctx / dt);
+    llm_ctx_free(c); free(tok); llm_model_free(m);
+    return 0;
+}
+
+static int cmd_quantize(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return 0; }
+    if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
+    int type = -1;
+    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0};
+    for (int i = 0; i < 5; i++) if (!strcasecmp(argv[2], ttraits[allowed[i]].name)) type = allowed[i];
+    if (type < 0) die_usage("quantize", "unknown type '%s' (F32, F16, BF16, Q8_0, Q4_0)", argv[2]);
+    llm_status st = {0};
+    double t0 = now_sec();
+    if (quantize_file(argv[0], argv[1], type, &st)) return die(st.msg);
+    fprintf(stderr, "quantize: wrote %s (%s) in %.2f s\n", argv[1], ttraits[type].name, now_sec() - t0);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    options o = {0};
+    o.n_new = 256;
+    o.sp = llm_sampler_default_params();
+    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
+    int skip = argc > 1 && argv[1][0] != '-' ? 2 : 1;
+    if (argc < 2) { usage(stderr, NULL); return 2; }
+    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return 0; }
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
+    int known = 0;
+    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++) known |= !strcmp(cmd, usage_text[i][0]);
+    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, tokenize, info, perplexity, quantize)\n", cmd); return 2; }
+    o.cmd = cmd;
+    parse_args(&o, argc - skip, argv + skip);
+    if (!strcmp(cmd, "run")) return cmd_run(&o);
+    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(&o);
+    if (!strcmp(cmd, "info")) return cmd_info(&o);
+    return cmd_perplexity(&o);
+}
+#endif /* LLM_NO_MAIN */

@@ -1,0 +1,101 @@
+/* llm.h - public API of llm.c, a single-file runtime for Llama-family language models.
+ *
+ * Build into your program: compile llm.c with -DLLM_NO_MAIN (it has no other globals) and
+ * link with -lm -pthread. Typical use:
+ *
+ *     llm_status st;
+ *     llm_model_params mp = llm_model_default_params();
+ *     mp.path = "model.gguf";
+ *     llm_model *m = llm_model_open(&mp, &st);            // NULL on error, st.msg says why
+ *     llm_ctx *c = llm_ctx_new(m, 2048, &st);             // KV cache for 2048 positions
+ *     int ids[512], n = llm_tokenize(m, "Hello", 5, 1, ids, 512);
+ *     llm_eval(c, ids, n, 0, 0, &st);                      // n tokens at positions 0..n-1
+ *     const float *logits = llm_logits(c);                // vocab floats of the last token
+ *     llm_sampler *s = llm_sampler_new(&sp);
+ *     int next = llm_sample(s, logits, llm_n_vocab(m));
+ *     char piece[256]; llm_token_to_piece(m, ids[n-1], next, piece, sizeof piece);
+ *     ...
+ *     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
+ *
+ * Models: GGUF v2/v3 (architecture llama; F32, F16, BF16, Q8_0, Q4_0 tensors) and llama2.c
+ * checkpoints (legacy f32 .bin, with a llama2.c tokenizer.bin). Errors never abort the process:
+ * every fallible call fills an llm_status with a code and a one-line message.
+ */
+#ifndef LLM_H
+#define LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum llm_error {
+    LLM_OK = 0,
+    LLM_ERR_IO,        /* cannot open / read / map a file */
+    LLM_ERR_FORMAT,    /* malformed or inconsistent model / tokenizer file */
+    LLM_ERR_UNSUPPORTED, /* valid file, feature not implemented (type, architecture) */
+    LLM_ERR_NOMEM,     /* allocation failed */
+    LLM_ERR_ARG,       /* bad argument (e.g. positions beyond the context) */
+};
+
+typedef struct { int code; char msg[512]; } llm_status;
+
+typedef struct llm_model llm_model;
+typedef struct llm_ctx llm_ctx;
+typedef struct llm_sampler llm_sampler;
+
+typedef struct {
+    const char *path;           /* .gguf or llama2.c .bin; may be NULL with a tokenizer only */
+    const char *tokenizer_path; /* llama2.c tokenizer.bin (required for .bin models) */
+    int vocab_only;             /* load only the tokenizer (tensors are not checked) */
+    int n_threads;              /* worker threads incl. the caller; 0 = online cores */
+} llm_model_params;
+
+llm_model_params llm_model_default_params(void);
+llm_model *llm_model_open(const llm_model_params *p, llm_status *st);
+void llm_model_free(llm_model *m);
+
+int llm_n_vocab(const llm_model *m);
+int llm_n_ctx_train(const llm_model *m);
+int llm_token_bos(const llm_model *m);
+int llm_token_eos(const llm_model *m);
+int llm_is_eog(const llm_model *m, int token);   /* end of generation (EOS, BOS, EOT) */
+
+/* Text -> token ids. Writes at most max ids; returns the number of ids the text needs
+ * (so a return value > max means the buffer was too small). */
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max);
+/* One token -> its text (raw bytes for byte tokens; the leading space after BOS is dropped,
+ * as llama2.c prints it). Returns the length written (NUL-terminated, truncated to cap-1). */
+int llm_token_to_piece(const llm_model *m, int prev, int token, char *buf, size_t cap);
+
+/* A context holds the KV cache and scratch for n_ctx positions (0 = the model's own). */
+llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st);
+void llm_ctx_free(llm_ctx *c);
+int llm_n_ctx(const llm_ctx *c);
+/* Evaluate n tokens at positions pos..pos+n-1 (the cache must hold positions < pos).
+ * all_logits: keep the logits of every token (n * vocab floats), else only the last. */
+int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_status *st);
+const float *llm_logits(const llm_ctx *c);
+
+typedef struct {
+    float temp;            /* 0 = greedy (argmax) */
+    int top_k;             /* 0 = off */
+    float top_p;           /* 1 = off */
+    float min_p;           /* 0 = off */
+    float repeat_penalty;  /* 1 = off */
+    int repeat_last_n;     /* window of recent tokens the penalty looks at */
+    uint64_t seed;
+} llm_sampler_params;
+
+llm_sampler_params llm_sampler_default_params(void);
+llm_sampler *llm_sampler_new(const llm_sampler_params *p);
+void llm_sampler_free(llm_sampler *s);
+void llm_sampler_accept(llm_sampler *s, int token);   /* feeds the repeat-penalty window */
+int llm_sample(llm_sampler *s, const float *logits, int n_vocab);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LLM_H */

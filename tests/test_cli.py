@@ -1,0 +1,317 @@
+"""The CLI's error table and help: bad arguments exit 2 with a one-line message; bad files exit 1
+with a message naming the file and the problem; nothing ever crashes (signal, status >= 128 or a
+sanitizer report) and a failed command leaves no --dump-logits / --dump-tokens file behind.
+
+Corrupted models are built here from a copy of stories260K.gguf with a small GGUF parser
+(tests/llmtest.py). Every check line shows the actual stderr so the messages can be reviewed."""
+import os
+import random
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llmtest import (SHARED, check, finish, gguf_load, gguf_rebuild, have_shared, run, same_text, shared,
+                     skip, tmpdir)
+
+GEN = ["-p", "Once upon a time", "-n", "4", "--temp", "0"]
+
+# keywords: the message must contain at least one (case-insensitive)
+K_TRUNC = ["truncat", "end of file", "eof", "short", "too small", "beyond", "exceed",
+           "out of range", "out of bounds", "size"]
+K_RANGE = ["out of range", "out of bounds", "beyond", "exceed", "offset", "range", "truncat",
+           "overflow"]
+K_SHAPE = ["shape", "dimension", "dims", "mismatch", "expected"]
+K_HEAD = ["head"]
+K_VOCAB = ["vocab", "token"]
+
+
+class Case:
+    def __init__(self, name, args, rc, keywords=None, names=None, run_dump=True, also=None):
+        self.name, self.args, self.rc = name, args, rc
+        self.keywords = keywords or []
+        self.names = names          # a path the message must mention (or its basename)
+        self.run_dump = run_dump    # add --dump-logits/--dump-tokens targets
+        self.also = also or []      # extra paths that must not exist afterwards
+
+
+def run_case(c, td, i):
+    dl = os.path.join(td, "dump%d.f32" % i)
+    dt = os.path.join(td, "dump%d.tok" % i)
+    args = list(c.args) + (["--dump-logits", dl, "--dump-tokens", dt] if c.run_dump else [])
+    r = run(args)
+    msg = r.err.decode("utf-8", "replace").strip()
+    problems = []
+    if r.crashed():
+        problems.append("CRASH")
+    rcs = c.rc if isinstance(c.rc, tuple) else (c.rc,)
+    if r.rc not in rcs:
+        problems.append("exit %s, expected %s" % (r.rc, " or ".join(map(str, rcs))))
+    if not msg:
+        problems.append("empty stderr")
+    if c.rc == 2 and msg.count("\n") > 0:
+        problems.append("usage error is %d lines, expected one" % (msg.count("\n") + 1))
+    if c.names and c.names not in msg and os.path.basename(c.names) not in msg:
+        problems.append("message does not name %s" % os.path.basename(c.names))
+    if c.keywords and not any(k.lower() in msg.lower() for k in c.keywords):
+        problems.append("message has none of %s" % "/".join(c.keywords))
+    for p in ([dl, dt] if c.run_dump else []) + c.also:
+        if os.path.exists(p):
+            problems.append("output file %s was created" % os.path.basename(p))
+    detail = "%s -> exit %s, stderr: %r" % (r.cmd, r.rc, msg[:300])
+    check("cli." + c.name, not problems, ("; ".join(problems) + "; " if problems else "") + detail)
+
+
+def put(blob, pos, fmt, val):
+    b = bytearray(blob)
+    struct.pack_into("<" + fmt, b, pos, val)
+    return bytes(b)
+
+
+def write(td, name, data):
+    p = os.path.join(td, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    return p
+
+
+def corrupted_ggufs(td):
+    """[(case name, path, keywords)] built from stories260K.gguf."""
+    src = shared("assets", "gguf", "stories260K.gguf")
+    with open(src, "rb") as f:
+        blob = f.read()
+    g = gguf_load(src)
+    t0 = g.tensor("token_embd.weight")
+    q0 = g.tensor("blk.0.attn_q.weight")
+    out = []
+
+    def add(name, data, kw):
+        out.append((name, write(td, name + ".gguf", data), kw))
+
+    add("gguf_empty", b"", K_TRUNC + ["empty"])
+    add("gguf_bad_magic", b"GGUX" + blob[4:], ["magic", "gguf", "format"])
+    add("gguf_not_gguf_text", b"this is a text file, not a model\n" * 64, ["magic", "gguf", "format"])
+    add("gguf_version_1", put(blob, 4, "I", 1), ["version"])
+    add("gguf_version_99", put(blob, 4, "I", 99), ["version"])
+    add("gguf_truncated_header", blob[:100], K_TRUNC)
+    add("gguf_truncated_tensor_infos", blob[:g.info_end - 100], K_TRUNC)
+    add("gguf_truncated_data", blob[:g.data_start + 600000], K_TRUNC)
+    add("gguf_n_tensors_huge", put(blob, 8, "Q", 1 << 60), K_TRUNC + ["tensor", "count", "many", "large"])
+    add("gguf_n_kv_huge", put(blob, 16, "Q", 1 << 60), K_TRUNC + ["count", "many", "large", "key"])
+    add("gguf_string_length_huge", put(blob, 24, "Q", (1 << 63) + 5), K_TRUNC + ["string", "length"])
+    tp = g.kv_pos["tokenizer.ggml.tokens"]
+    add("gguf_array_count_huge", put(blob, tp + 4, "Q", 1 << 61), K_TRUNC + ["array", "count", "large"])
+    add("gguf_kv_type_unknown", put(blob, g.kv_pos["general.architecture"] - 4, "I", 77),
+        ["type", "value"])
+    off_pos = lambda t: t["info_pos"] + 4 + 8 * len(t["dims"]) + 4
+    add("gguf_tensor_offset_out_of_range", put(blob, off_pos(t0), "Q", 1 << 40), K_RANGE)
+    add("gguf_tensor_offset_wraps", put(blob, off_pos(t0), "Q", (1 << 64) - 64), K_RANGE)
+    add("gguf_tensor_offset_misaligned", put(blob, off_pos(q0), "Q", q0["offset"] + 4),
+        ["align"] + K_RANGE)
+    add("gguf_tensor_type_unknown", put(blob, off_pos(t0) - 4, "I", 99), ["type"])
+    add("gguf_tensor_n_dims_5", put(blob, q0["info_pos"], "I", 5), ["dim", "shape"] + K_TRUNC)
+    # same element count, wrong shape: [64, 64] -> [32, 128]
+    b = put(blob, q0["info_pos"] + 4, "Q", 32)
+    add("gguf_shape_mismatch", put(b, q0["info_pos"] + 12, "Q", 128), K_SHAPE)
+    # element count overflowing 64 bits
+    b = put(blob, q0["info_pos"] + 4, "Q", 1 << 62)
+    add("gguf_tensor_dims_overflow", put(b, q0["info_pos"] + 12, "Q", 64),
+        K_SHAPE + K_RANGE + ["large", "size"])
+    add("gguf_zero_heads", put(blob, g.kv_pos["llama.attention.head_count"], "I", 0), K_HEAD)
+    add("gguf_kv_heads_not_dividing", put(blob, g.kv_pos["llama.attention.head_count_kv"], "I", 3),
+        K_HEAD + K_SHAPE + ["divid"])
+    add("gguf_zero_layers", put(blob, g.kv_pos["llama.block_count"], "I", 0), ["layer", "block"])
+
+    kvs = [list(kv) for kv in g.kvs]
+    for kv in kvs:      # 500 tokens in the vocab, 512 rows in token_embd / output
+        if kv[0] in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
+            kv[2] = (kv[2][0], kv[2][1][:500])
+    add("gguf_vocab_size_mismatch", gguf_rebuild(g, kvs=kvs), K_VOCAB + K_SHAPE)
+    kvs = [kv for kv in g.kvs if not kv[0].startswith("tokenizer.ggml.tokens")]
+    add("gguf_missing_vocab", gguf_rebuild(g, kvs=kvs), K_VOCAB)
+    add("gguf_missing_tensor", gguf_rebuild(g, tensors=[t for t in g.tensors
+                                                         if t["name"] != "blk.4.ffn_up.weight"]),
+        ["blk.4.ffn_up", "missing", "tensor"])
+    kvs = [list(kv) for kv in g.kvs] + [["general.alignment", 4, 0]]
+    add("gguf_alignment_zero", gguf_write_raw_alignment(g, kvs), ["align"])
+    kvs = [list(kv) for kv in g.kvs]
+    for kv in kvs:
+        if kv[0] == "general.architecture":
+            kv[2] = "mamba"
+    add("gguf_unknown_architecture", gguf_rebuild(g, kvs=kvs), ["architecture", "mamba", "support"])
+    return out
+
+
+def gguf_write_raw_alignment(g, kvs):
+    """The model with a general.alignment key of 0 (data laid out with 32)."""
+    from llmtest import gguf_write
+    return gguf_write(kvs, [(t["name"], t["dims"], t["type"], g.data(t)) for t in g.tensors],
+                      g.version, 32)
+
+
+def bin_cases(td):
+    src = shared("assets", "llama2c", "stories260K.bin")
+    tok = shared("assets", "llama2c", "tok512.bin")
+    with open(src, "rb") as f:
+        blob = f.read()
+    with open(tok, "rb") as f:
+        tblob = f.read()
+    cases = [
+        Case("bin_missing_tokenizer", ["run", "-m", src] + GEN, 1, ["tokenizer", "-z", "vocab"]),
+        Case("bin_tokenizer_vocab_mismatch",
+             ["run", "-m", src, "-z", shared("assets", "llama2c", "tokenizer.bin")] + GEN, 1,
+             K_VOCAB + K_SHAPE),
+    ]
+    p = write(td, "truncated.bin", blob[:len(blob) // 2])
+    cases.append(Case("bin_truncated", ["run", "-m", p, "-z", tok] + GEN, 1, K_TRUNC, p))
+    p = write(td, "header_only.bin", blob[:28])
+    cases.append(Case("bin_header_only", ["run", "-m", p, "-z", tok] + GEN, 1, K_TRUNC, p))
+    p = write(td, "zero_heads.bin", put(blob, 12, "i", 0))
+    cases.append(Case("bin_zero_heads", ["run", "-m", p, "-z", tok] + GEN, 1, K_HEAD, p))
+    p = write(td, "negative_dim.bin", put(blob, 0, "i", -64))
+    cases.append(Case("bin_negative_dim", ["run", "-m", p, "-z", tok] + GEN, 1,
+                      ["dim", "size", "invalid", "config", "header"] + K_TRUNC, p))
+    rnd = random.Random(7)
+    p = write(td, "garbage.bin", bytes(rnd.getrandbits(8) for _ in range(4096)))
+    cases.append(Case("bin_garbage", ["run", "-m", p, "-z", tok] + GEN, 1, None, p))
+    p = write(td, "tok_truncated.bin", tblob[:3000])
+    cases.append(Case("tokenizer_truncated", ["run", "-m", src, "-z", p] + GEN, 1, None, p))
+    p = write(td, "tok_empty.bin", b"")
+    cases.append(Case("tokenizer_empty", ["run", "-m", src, "-z", p] + GEN, 1, None, p))
+    return cases
+
+
+def fuzz(td, n=40):
+    """Random byte changes in the GGUF header / metadata / tensor infos: exit 0 or 1, never crash."""
+    src = shared("assets", "gguf", "stories260K.gguf")
+    with open(src, "rb") as f:
+        blob = f.read()
+    g = gguf_load(src)
+    rnd = random.Random(1234)
+    bad, keep = [], None
+    p = os.path.join(td, "fuzz.gguf")
+    for i in range(n):
+        b = bytearray(blob)
+        for _ in range(rnd.randint(1, 4)):
+            pos = rnd.randrange(0, g.info_end)
+            if rnd.random() < 0.3:
+                b[pos:pos + 8] = struct.pack("<Q", rnd.choice([0, 1 << 31, 1 << 32, (1 << 63) + 1,
+                                                                (1 << 64) - 1, rnd.getrandbits(64)]))[:len(b[pos:pos + 8])]
+            else:
+                b[pos] = rnd.getrandbits(8)
+        with open(p, "wb") as f:
+            f.write(bytes(b))
+        r = run(["run", "-m", p, "-p", "Hi", "-n", "2", "--temp", "0"])
+        if r.crashed() or r.rc not in (0, 1):
+            keep = keep or tempfile.mkdtemp(prefix="llmtest-fuzz-")
+            kp = write(keep, "fuzz_fail_%d.gguf" % i, bytes(b))
+            bad.append("mutation %d (kept as %s): %s" % (i, kp, r.describe()))
+    check("cli.fuzz_gguf_header", not bad, "%d/%d mutated files handled%s" % (
+        n - len(bad), n, ("; " + "; ".join(bad[:3])) if bad else ""))
+
+
+def main():
+    with tmpdir() as td:
+        # ---- help and usage (need no assets) ----
+        for sub in ["run", "tokenize", "info", "quantize", None]:
+            args = ([sub] if sub else []) + ["--help"]
+            r = run(args)
+            ok = r.rc == 0 and not r.crashed() and b"usage" in r.out.lower()
+            check("cli.help.%s" % (sub or "toplevel"), ok,
+                  "" if ok else "%s: exit %s, stdout %r" % (r.cmd, r.rc, r.out[:120]))
+        r = run(["run", "--help"])
+        miss = [o for o in ["-m", "-z", "-p", "-n", "-c", "-t", "--temp", "--top-k", "--top-p",
+                            "--min-p", "--repeat-penalty", "--seed", "--dump-logits",
+                            "--dump-tokens"] if o.encode() not in r.out]
+        check("cli.help.run_lists_options", not miss, "missing: %s" % " ".join(miss))
+
+        if not have_shared():
+            skip("cli.errors", "needs the team assets in SHARED=%s, which is absent: " % SHARED + "the error table is built from "
+                 "stories260K.gguf / .bin")
+            return
+        model = shared("assets", "gguf", "stories260K.gguf")
+        tok = shared("assets", "llama2c", "tok512.bin")
+        bin_model = shared("assets", "llama2c", "stories260K.bin")
+        vocab = shared("assets", "vocab", "ggml-vocab-llama-spm.gguf")
+        M = ["-m", model]
+        cases = [
+            # usage errors: exit 2, one line
+            Case("arg_n_negative", ["run"] + M + ["-n", "-1"], 2, ["-n"]),
+            Case("arg_t_zero", ["run"] + M + ["-t", "0"], 2, ["-t"]),
+            Case("arg_temp_not_a_number", ["run"] + M + ["--temp", "abc"], 2, ["--temp", "abc"]),
+            Case("arg_n_trailing_junk", ["run"] + M + ["-n", "12x"], 2, ["-n", "12x"]),
+            Case("arg_unknown_flag", ["run"] + M + ["--bogus"], 2, ["--bogus"]),
+            Case("arg_missing_value", ["run"] + M + ["-n"], 2, ["-n"]),
+            Case("arg_unknown_flag_default_run", M + ["--bogus"], 2, ["--bogus"]),
+            Case("arg_unknown_subcommand", ["frobnicate", "-m", model], 2, ["frobnicate"], run_dump=False),
+            Case("arg_run_without_model", ["run", "-p", "hi"], (1, 2), ["-m", "model"]),
+            Case("arg_tokenize_without_model", ["tokenize", "-p", "hi"], 2, ["-m", "-z", "model"],
+                 run_dump=False),
+            Case("arg_quantize_bad_type", ["quantize", model, os.path.join(td, "q.gguf"), "Q9_9"], 2,
+                 ["Q9_9", "type"], run_dump=False, also=[os.path.join(td, "q.gguf")]),
+            Case("arg_quantize_missing_args", ["quantize", model], 2, None, run_dump=False),
+            # file errors: exit 1, message names the file
+            Case("missing_file", ["run", "-m", os.path.join(td, "nope.gguf")] + GEN, 1,
+                 ["no such", "not found", "cannot open", "can't open", "exist", "open"],
+                 os.path.join(td, "nope.gguf")),
+            Case("directory_as_model", ["run", "-m", td] + GEN, 1,
+                 ["directory", "regular", "read", "open"], td),
+            Case("missing_tokenizer_file", ["run", "-m", bin_model, "-z", os.path.join(td, "nope.bin")]
+                 + GEN, 1, None, os.path.join(td, "nope.bin")),
+            Case("tokenize_missing_input_file", ["tokenize", "-m", vocab, "-f", os.path.join(td, "nope.txt")],
+                 1, None, os.path.join(td, "nope.txt"), run_dump=False),
+            Case("info_missing_file", ["info", "-m", os.path.join(td, "nope.gguf")], 1, None,
+                 os.path.join(td, "nope.gguf"), run_dump=False),
+            Case("quantize_missing_input", ["quantize", os.path.join(td, "nope.gguf"),
+                                            os.path.join(td, "q2.gguf"), "Q8_0"], 1, None,
+                 os.path.join(td, "nope.gguf"), run_dump=False, also=[os.path.join(td, "q2.gguf")]),
+            Case("quantize_unwritable_output", ["quantize", model, os.path.join(td, "no", "dir", "q.gguf"),
+                                                "Q8_0"], 1, None, "q.gguf", run_dump=False),
+            Case("run_vocab_only_gguf", ["run", "-m", vocab] + GEN, 1, ["tensor", "weight"], vocab),
+            Case("dump_logits_unwritable", ["run"] + M + GEN + ["--dump-logits",
+                 os.path.join(td, "no", "dir", "l.f32")], 1, None, "l.f32", run_dump=False),
+            # context
+            Case("prompt_longer_than_context", ["run"] + M + ["-c", "4", "-p",
+                 "Once upon a time there was a little girl named Lily", "-n", "4"], 1,
+                 ["context", "long", "exceed", "fit"]),
+            Case("prompt_longer_than_context_bin", ["run", "-m", bin_model, "-z", tok, "-c", "4", "-p",
+                 "Once upon a time there was a little girl named Lily", "-n", "4"], 1,
+                 ["context", "long", "exceed", "fit"]),
+            Case("huge_context", ["run"] + M + ["-c", "2000000000", "-p", "Hi", "-n", "4"], (1, 2),
+                 ["memory", "context", "alloc", "large", "exceed", "maximum"]),
+        ]
+        for name, path, kw in corrupted_ggufs(td):
+            cases.append(Case(name, ["run", "-m", path] + GEN, 1, kw, path))
+        cases.append(Case("gguf_info_truncated", ["info", "-m", os.path.join(td, "gguf_truncated_data.gguf")],
+                          1, K_TRUNC, os.path.join(td, "gguf_truncated_data.gguf"), run_dump=False))
+        cases += bin_cases(td)
+        for i, c in enumerate(cases):
+            run_case(c, td, i)
+
+        # unreadable file: chmod 000 does not stop root
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            skip("cli.unreadable_file", "running as root, chmod 000 does not make a file unreadable "
+                 "(directory_as_model covers an unreadable path)")
+        else:
+            p = write(td, "unreadable.gguf", b"GGUF")
+            os.chmod(p, 0)
+            run_case(Case("unreadable_file", ["run", "-m", p] + GEN, 1,
+                          ["permission", "denied", "open", "read"], p), td, 999)
+
+        fuzz(td)
+
+        # ---- behaviour that is not an error ----
+        r = run(["run"] + M + ["-p", "Zoo", "-n", "0", "--temp", "0"])
+        check("cli.run_n0_prints_prompt", r.rc == 0 and same_text(r.out, b"Zoo"),
+              "%s: exit %s, stdout %r" % (r.cmd, r.rc, r.out[:100]))
+        r = run(["info", "-m", model])
+        text = (r.out + r.err).decode("utf-8", "replace")
+        g = gguf_load(model)
+        miss = [t["name"] for t in g.tensors if t["name"] not in text]
+        miss += [w for w in ["llama", "64", "172", "512"] if w not in text]
+        check("cli.info_gguf", r.rc == 0 and not miss, "%s: exit %s, missing from output: %s" % (
+            r.cmd, r.rc, " ".join(miss[:8])))
+
+
+main()
+finish()
