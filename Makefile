@@ -19,6 +19,9 @@ all: llm
 llm: $(SRC)
 	$(CC) $(CFLAGS) -o $@ llm.c $(LDLIBS)
 
+tools/mkmodel: tools/mkmodel.c $(SRC)
+	$(CC) $(CFLAGS) -o $@ tools/mkmodel.c $(LDLIBS)
+
 # ---- default model -------------------------------------------------------------------------
 DEFAULT_MODEL  ?= models/kjv-q8_0.gguf
 DEFAULT_PROMPT ?= In the beginning

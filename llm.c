@@ -48,6 +48,8 @@ static int fail(llm_status *st, int code, const char *fmt, ...) {
     return code;
 }
 
+#define MAYBE_UNUSED __attribute__((unused))   /* helpers used by tools/ that include llm.c */
+
 static void *xcalloc(size_t n, size_t size) { return n && size ? calloc(n, size) : calloc(1, 1); }
 
 /* 64-byte aligned, zeroed allocation (scratch rows are read by vector loads) */
@@ -58,13 +60,11 @@ static void *aligned_zalloc(size_t size) {
     return p;
 }
 
-static double now_sec(void) {
+static MAYBE_UNUSED double now_sec(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
-
-#define MAYBE_UNUSED __attribute__((unused))   /* helpers used by tools/ that include llm.c */
 
 /* overflow-checked size arithmetic: returns 0 on overflow */
 static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
@@ -287,34 +287,28 @@ static strview gguf_get_str(const gguf_file *g, const char *key) {
     return s;
 }
 
-static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
-    memset(g, 0, sizeof *g);
-    g->path = path;
-    int rc = map_file(&g->mf, path, st);
-    if (rc) return rc;
+/* Parse the mapped file into g; on error the caller closes g (names in messages point into the map). */
+static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
     cursor c = {g->mf.data, g->mf.data + g->mf.size, path, st, 0};
     if (g->mf.size < 4 || memcmp(g->mf.data, "GGUF", 4) != 0) {
-        gguf_close(g);
         return fail(st, LLM_ERR_FORMAT, "%s: not a GGUF file (bad magic)", path);
     }
     c.p += 4;
     g->version = (uint32_t)cur_uint(&c, 4, "header version");
     g->n_tensors = cur_uint(&c, 8, "header tensor count");
     g->n_kv = cur_uint(&c, 8, "header key count");
-    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+    if (c.err) { return LLM_ERR_FORMAT; }
     if (g->version == 1 || g->version > 3 || g->version == 0) {
-        gguf_close(g);
         return fail(st, LLM_ERR_UNSUPPORTED, "%s: GGUF version %u is not supported (only 2 and 3)", path, g->version);
     }
     /* each key needs >= 12 bytes and each tensor info >= 28: bound the counts by the file size */
     if (g->n_kv > g->mf.size / 12 || g->n_tensors > g->mf.size / 28 || g->n_tensors > 1000000) {
-        gguf_close(g);
         return fail(st, LLM_ERR_FORMAT, "%s: header counts (%llu keys, %llu tensors) do not fit the file", path,
                     (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
     }
     g->kv = xcalloc(g->n_kv, sizeof *g->kv);
     g->tensors = xcalloc(g->n_tensors, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) { gguf_close(g); return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); }
+    if (!g->kv || !g->tensors) { return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); }
 
     g->kv_begin = (size_t)(c.p - g->mf.data);
     for (uint64_t i = 0; i < g->n_kv && !c.err; i++) {
@@ -339,11 +333,10 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
         cur_skip_value(&c, kv->type, 0);
     }
     g->kv_end = (size_t)(c.p - g->mf.data);
-    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+    if (c.err) { return LLM_ERR_FORMAT; }
 
     int64_t align;
     if (!gguf_get_int(g, "general.alignment", 32, &align) || align <= 0 || (align & (align - 1)) || align > 65536) {
-        gguf_close(g);
         return fail(st, LLM_ERR_FORMAT, "%s: general.alignment must be a power of two", path);
     }
     g->alignment = (uint64_t)align;
@@ -362,7 +355,7 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
         t->type = (int)cur_uint(&c, 4, "tensor type");
         t->offset = cur_uint(&c, 8, "tensor offset");
     }
-    if (c.err) { gguf_close(g); return LLM_ERR_FORMAT; }
+    if (c.err) { return LLM_ERR_FORMAT; }
     size_t pos = (size_t)(c.p - g->mf.data);
     g->data_offset = (pos + g->alignment - 1) / g->alignment * g->alignment;
     if (g->data_offset > g->mf.size) g->data_offset = g->mf.size;
@@ -373,40 +366,49 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
         const char *nm = (const char *)t->name.p;
         int nl = (int)t->name.len;
         if (t->type < 0 || t->type >= T_COUNT || !ttraits[t->type].bytes) {
-            gguf_close(g);
-            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has unknown type %d", path, nl, nm, t->type);
+            fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has unknown type %d", path, nl, nm, t->type);
+            return LLM_ERR_FORMAT;
         }
         const type_traits *tt = &ttraits[t->type];
         uint64_t n = 1;
         for (int d = 0; d < 4; d++)
             if (!mul_ok(n, t->ne[d], &n) || n > ((uint64_t)1 << 50)) {
-                gguf_close(g);
-                return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has an impossible shape", path, nl, nm);
+                fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has an impossible shape", path, nl, nm);
+                return LLM_ERR_FORMAT;
             }
         if (t->ne[0] % tt->blck) {
-            gguf_close(g);
-            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s': row length %llu is not a multiple of the %s block (%d)",
-                        path, nl, nm, (unsigned long long)t->ne[0], tt->name, tt->blck);
+            fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s': row length %llu is not a multiple of the %s block (%d)", path, nl,
+                 nm, (unsigned long long)t->ne[0], tt->name, tt->blck);
+            return LLM_ERR_FORMAT;
         }
         t->size = n / tt->blck * tt->bytes;
         if (t->offset % g->alignment) {
-            gguf_close(g);
-            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' offset %llu is not aligned", path, nl, nm, (unsigned long long)t->offset);
+            fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' offset %llu is not aligned", path, nl, nm, (unsigned long long)t->offset);
+            return LLM_ERR_FORMAT;
         }
         if (t->offset > avail || t->size > avail - t->offset) {
-            gguf_close(g);
-            return fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' (offset %llu, %llu bytes) lies out of the file "
-                        "(%llu data bytes): truncated or corrupt", path, nl, nm, (unsigned long long)t->offset,
-                        (unsigned long long)t->size, (unsigned long long)avail);
+            fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' (offset %llu, %llu bytes) lies out of the file (%llu data bytes): "
+                 "truncated or corrupt", path, nl, nm, (unsigned long long)t->offset, (unsigned long long)t->size,
+                 (unsigned long long)avail);
+            return LLM_ERR_FORMAT;
         }
         t->data = g->mf.data + g->data_offset + t->offset;
         for (uint64_t j = 0; j < i; j++)
             if (g->tensors[j].name.len == t->name.len && !memcmp(g->tensors[j].name.p, t->name.p, t->name.len)) {
-                gguf_close(g);
-                return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, nl, nm);
+                fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, nl, nm);
+                return LLM_ERR_FORMAT;
             }
     }
     return LLM_OK;
+}
+
+static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
+    memset(g, 0, sizeof *g);
+    g->path = path;
+    int rc = map_file(&g->mf, path, st);
+    if (!rc) rc = gguf_parse(g, path, st);
+    if (rc) gguf_close(g);
+    return rc;
 }
 
 static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
@@ -1241,7 +1243,7 @@ static int tokenizer_from_llama2c(tokenizer *tk, const char *path, int expect_vo
     /* first pass: count tokens and the arena size (each space grows to 3 bytes) */
     int n = 0;
     size_t bytes = 0;
-    while (c.p < c.end && (expect_vocab == 0 || n < expect_vocab) && !c.err) {
+    while (c.p < c.end && !c.err) {
         cur_uint(&c, 4, "token score");
         int64_t len = (int32_t)cur_uint(&c, 4, "token length");
         if (c.err) break;
@@ -1252,8 +1254,8 @@ static int tokenizer_from_llama2c(tokenizer *tk, const char *path, int expect_vo
         c.p += len;
         n++;
     }
-    if (!c.err && expect_vocab && n < expect_vocab)
-        fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: the model has %d tokens, the tokenizer only %d", path, expect_vocab, n), c.err = 1;
+    if (!c.err && expect_vocab && n != expect_vocab)
+        fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: the model has %d tokens, the tokenizer %d", path, expect_vocab, n), c.err = 1;
     if (!c.err && n == 0) fail(st, LLM_ERR_FORMAT, "%s: tokenizer has no tokens", path), c.err = 1;
     if (c.err) { unmap_file(&mf); return LLM_ERR_FORMAT; }
     if (!tokenizer_alloc(tk, n, bytes)) { unmap_file(&mf); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
@@ -1673,7 +1675,7 @@ static int ggml_file_type(int t) { return t == T_F32 ? 0 : t == T_F16 ? 1 : t ==
 
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
  * tensors whose rows do not split into blocks, and tensors already quantized, are copied. */
-static int quantize_file(const char *in, const char *out, int type, llm_status *st) {
+static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type, llm_status *st) {
     gguf_file g;
     int rc = gguf_open(&g, in, st);
     if (rc) return rc;
