@@ -4,13 +4,14 @@
  *   1. utilities        errors that carry a message, allocation, time
  *   2. model files      GGUF reader (bounds-checked cursor over the mapped file), llama2.c reader
  *   3. the model        hyper-parameters, per-layer tensors {type, rows, cols, row_bytes, data}
- *   4. threads          a persistent pool; every thread owns fixed row ranges
- *   5. matmul           Y[b][r] = W[r] . X[b] for a batch, quantizing X once
- *   6. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
- *   7. tokenizer        SentencePiece BPE (Llama 2 style)
- *   8. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
- *   9. GGUF writer      used by `quantize` and by tools/
- *  10. CLI              run, tokenize, info, perplexity, quantize (absent with -DLLM_NO_MAIN)
+ *   4. threads          topology, pinning, a persistent pool; every thread owns fixed row ranges
+ *   5. placement        NUMA: each thread's rows copied into memory on its own node
+ *   6. matmul           Y[b][r] = W[r] . X[b] for a batch, quantizing X once
+ *   7. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
+ *   8. tokenizer        SentencePiece BPE (Llama 2 style)
+ *   9. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
+ *  10. GGUF writer      used by `quantize` and by tools/
+ *  11. CLI              run, tokenize, info, perplexity, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
  */
 #define _GNU_SOURCE
@@ -23,6 +24,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -429,12 +432,14 @@ typedef struct { int32_t dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_
  * 3. The model
  * ========================================================================================== */
 
-/* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous. */
+/* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous.
+ * After NUMA placement (section 5) thread i's rows live in its own memory at slice[i]. */
 typedef struct {
     int type;
     int64_t rows, cols;
     size_t row_bytes;
     const uint8_t *data;
+    uint8_t **slice;          /* NULL: rows are at data (the mapped file) */
 } tensor;
 
 typedef struct {
@@ -472,6 +477,12 @@ struct llm_model {
     mapped_file bin;
     int n_threads;
     struct pool *pool;
+    int numa;                 /* LLM_NUMA_* in effect */
+    int n_nodes;
+    int *thread_cpu, *thread_node; /* per thread: pinned cpu (-1: not pinned) and its node */
+    uint8_t **arena;          /* per thread: the memory holding its rows of every matrix */
+    size_t *arena_bytes, *arena_used;
+    uint8_t **slices;         /* storage for all tensors' slice arrays */
 };
 
 static const char *layer_tensor_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
@@ -591,7 +602,7 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
 }
 
 static tensor f32_tensor(const float **p, int64_t rows, int64_t cols) {
-    tensor t = {T_F32, rows, cols, (size_t)cols * 4, (const uint8_t *)*p};
+    tensor t = {T_F32, rows, cols, (size_t)cols * 4, (const uint8_t *)*p, NULL};
     *p += rows * cols;
     return t;
 }
@@ -646,7 +657,9 @@ static int load_llama2c_model(llm_model *m, const char *path, const char *tok_pa
     return tokenizer_from_llama2c(&m->tok, tok_path, hp->vocab, st);
 }
 
-static int pool_create(llm_model *m, int n_threads);
+static int plan_threads(llm_model *m, const llm_model_params *p, llm_status *st);
+static int pool_create(llm_model *m);
+static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st);
 static void pool_destroy(struct pool *p);
 
 llm_model_params llm_model_default_params(void) {
@@ -688,7 +701,9 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
         rc = p->vocab_only ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
                            : load_llama2c_model(m, p->path, p->tokenizer_path, st);
     }
-    if (!rc && !p->vocab_only) rc = pool_create(m, p->n_threads);
+    if (!rc && !p->vocab_only) rc = plan_threads(m, p, st);
+    if (!rc && !p->vocab_only && pool_create(m)) rc = fail(st, LLM_ERR_NOMEM, "out of memory for threads");
+    if (!rc && !p->vocab_only) rc = place_weights(m, p, st);
     if (rc) {
         if (st->code == LLM_OK) fail(st, rc, "failed to load model");
         llm_model_free(m);
@@ -700,6 +715,9 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
 void llm_model_free(llm_model *m) {
     if (!m) return;
     if (m->pool) pool_destroy(m->pool);
+    for (int i = 0; m->arena && i < m->n_threads; i++)
+        if (m->arena[i]) munmap(m->arena[i], m->arena_bytes[i]);
+    free(m->arena); free(m->arena_bytes); free(m->arena_used); free(m->slices); free(m->thread_cpu); free(m->thread_node);
     tokenizer_free(&m->tok);
     free(m->layers);
     gguf_close(&m->gguf);
@@ -724,6 +742,100 @@ int llm_is_eog(const llm_model *m, int t) { return t == m->tok.eos || t == m->to
  */
 typedef void (*task_fn)(void *arg, int ith, int nth);
 
+/* CPU lists as in sysfs and taskset: "0-3,8,10-11". Returns the count, or -1 if malformed. */
+static int parse_cpulist(const char *s, int *out, int max) {
+    int n = 0;
+    while (*s && *s != '\n') {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0 || a >= CPU_SETSIZE) return -1;
+        s = end;
+        if (*s == '-') {
+            b = strtol(s + 1, &end, 10);
+            if (end == s + 1 || b < a || b >= CPU_SETSIZE) return -1;
+            s = end;
+        }
+        for (long c = a; c <= b; c++) { if (n >= max) return -1; out[n++] = (int)c; }
+        if (*s == ',') s++;
+        else if (*s && *s != '\n') return -1;
+    }
+    return n;
+}
+
+static int read_line_file(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return n > 0;
+}
+
+/* node_of[cpu] for every cpu (-1 unknown) from /sys/devices/system/node/nodeN/cpulist; returns
+ * the number of nodes (1 when sysfs has no NUMA information). */
+static int read_numa_nodes(int *node_of) {
+    static int list[CPU_SETSIZE];
+    char path[96], buf[4096];
+    int nodes = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++) node_of[c] = -1;
+    for (int node = 0; node < 1024; node++) {
+        snprintf(path, sizeof path, "/sys/devices/system/node/node%d/cpulist", node);
+        if (!read_line_file(path, buf, sizeof buf)) { if (node > 64) break; continue; }
+        int n = parse_cpulist(buf, list, CPU_SETSIZE);
+        for (int i = 0; i < n; i++) node_of[list[i]] = node;
+        nodes = node + 1;
+    }
+    return nodes ? nodes : 1;
+}
+
+/* Decide threads, their CPUs and the NUMA mode. With --cpus thread i runs on the i-th listed
+ * CPU. Otherwise, when placement needs pinning, CPUs are taken round-robin over the nodes
+ * (node0's first, node1's first, ..., node0's second, ...) so any thread count spreads over all
+ * memory controllers; CPU numbers are never assumed to follow node order. */
+static int plan_threads(llm_model *m, const llm_model_params *p, llm_status *st) {
+    static int node_of[CPU_SETSIZE], online[CPU_SETSIZE], order[CPU_SETSIZE];
+    char buf[4096];
+    int n_online = read_line_file("/sys/devices/system/cpu/online", buf, sizeof buf) ? parse_cpulist(buf, online, CPU_SETSIZE) : -1;
+    if (n_online <= 0) {                                    /* no sysfs: 0..nprocs-1 */
+        long np = sysconf(_SC_NPROCESSORS_ONLN);
+        n_online = np > 0 && np < CPU_SETSIZE ? (int)np : 1;
+        for (int i = 0; i < n_online; i++) online[i] = i;
+    }
+    m->n_nodes = read_numa_nodes(node_of);
+    int n_order = 0;
+    if (p->cpus) {
+        n_order = parse_cpulist(p->cpus, order, CPU_SETSIZE);
+        if (n_order <= 0) return fail(st, LLM_ERR_ARG, "--cpus '%s' is not a CPU list like 0-15,32-47", p->cpus);
+    } else {
+        for (int k = 0; n_order < n_online; k++)
+            for (int node = -1; node < m->n_nodes; node++) {
+                int seen = 0;                               /* the k-th online cpu of this node */
+                for (int i = 0; i < n_online; i++)
+                    if (node_of[online[i]] == node && seen++ == k) { order[n_order++] = online[i]; break; }
+            }
+    }
+    int n = p->n_threads > 0 ? p->n_threads : p->cpus ? n_order : n_online;
+    if (n > 1024) n = 1024;
+    m->numa = p->numa == LLM_NUMA_AUTO ? (m->n_nodes > 1 ? LLM_NUMA_DISTRIBUTE : LLM_NUMA_OFF) : p->numa;
+    int pin = p->cpus != NULL || m->numa == LLM_NUMA_DISTRIBUTE;
+    m->thread_cpu = xcalloc(n, sizeof(int));
+    m->thread_node = xcalloc(n, sizeof(int));
+    if (!m->thread_cpu || !m->thread_node) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        m->thread_cpu[i] = pin ? order[i % n_order] : -1;
+        m->thread_node[i] = pin && node_of[m->thread_cpu[i]] >= 0 ? node_of[m->thread_cpu[i]] : 0;
+    }
+    m->n_threads = n;
+    return LLM_OK;
+}
+
+static int pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
 struct pool {
     int n;
     pthread_t *threads;
@@ -736,7 +848,7 @@ struct pool {
     void *arg;
 };
 
-typedef struct { struct pool *p; int ith; } worker_arg;
+typedef struct { struct pool *p; int ith, cpu; } worker_arg;
 static worker_arg *worker_args_of(struct pool *p) { return (worker_arg *)(p->threads + p->n); }
 
 #define SPIN_ITERS 20000
@@ -751,6 +863,7 @@ static void *worker_main(void *a) {
     worker_arg *wa = a;
     struct pool *p = wa->p;
     unsigned seen = 0;
+    if (wa->cpu >= 0) pin_to_cpu(wa->cpu);
     for (;;) {
         unsigned g;
         int spins = 0;
@@ -807,12 +920,8 @@ static void pool_destroy(struct pool *p) {
     free(p);
 }
 
-static int pool_create(llm_model *m, int n_threads) {
-    if (n_threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = n > 0 ? (int)n : 1;
-    }
-    if (n_threads > 1024) n_threads = 1024;
+static int pool_create(llm_model *m) {
+    int n_threads = m->n_threads;
     struct pool *p = xcalloc(1, sizeof *p);
     if (!p) return LLM_ERR_NOMEM;
     p->n = n_threads;
@@ -821,10 +930,13 @@ static int pool_create(llm_model *m, int n_threads) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->start_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
+    if (m->thread_cpu[0] >= 0 && pin_to_cpu(m->thread_cpu[0]) != 0)
+        fprintf(stderr, "llm: warning: cannot pin to cpu %d: %s\n", m->thread_cpu[0], strerror(errno));
     worker_arg *wa = worker_args_of(p);
     for (int i = 1; i < n_threads; i++) {
         wa[i].p = p;
         wa[i].ith = i;
+        wa[i].cpu = m->thread_cpu[i];
         if (pthread_create(&p->threads[i], NULL, worker_main, &wa[i]) != 0) {
             p->n = i;                                   /* run with the threads we got */
             break;
@@ -842,7 +954,157 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
 }
 
 /* ============================================================================================
- * 5. Matmul
+ * 5. Placement
+ * ============================================================================================
+ * With --numa distribute every thread gets one arena (its own anonymous mapping) and copies
+ * into it, itself, its rows of every weight matrix: the kernel places a page on the node of the
+ * thread that touches it first, and a thread's rows never share a page (nor a transparent huge
+ * page) with another thread's. With --numa interleave the arenas are bound round-robin over
+ * all nodes before the copy. The file's pages are dropped from the process once copied.
+ * Norm vectors stay in the mapped file: they are tiny and read by every thread.
+ */
+#define MPOL_INTERLEAVE_MODE 3
+#define ARENA_ALIGN ((size_t)2 << 20)
+
+static int model_matrices(llm_model *m, tensor **out) {
+    int n = 0;
+    out[n++] = &m->tok_embd;
+    if (m->output.data != m->tok_embd.data) out[n++] = &m->output;
+    for (int l = 0; l < m->hp.n_layers; l++) {
+        layer_weights *L = &m->layers[l];
+        tensor *ts[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (int i = 0; i < 7; i++) out[n++] = ts[i];
+    }
+    return n;
+}
+
+/* address of row r (any thread may ask: embedding lookups) */
+static const uint8_t *tensor_row(const tensor *t, int nth, int64_t r) {
+    if (!t->slice) return t->data + (size_t)r * t->row_bytes;
+    for (int i = 0; i < nth; i++) {
+        int64_t r0, r1;
+        rows_of(t->rows, i, nth, &r0, &r1);
+        if (r >= r0 && r < r1) return t->slice[i] + (size_t)(r - r0) * t->row_bytes;
+    }
+    return NULL;
+}
+
+typedef struct { const tensor *t; } copy_task;
+static void copy_worker(void *arg, int ith, int nth) {
+    const tensor *t = ((copy_task *)arg)->t;
+    int64_t r0, r1;
+    rows_of(t->rows, ith, nth, &r0, &r1);
+    memcpy(t->slice[ith], t->data + (size_t)r0 * t->row_bytes, (size_t)(r1 - r0) * t->row_bytes);
+}
+
+/* --numa-report: move_pages(2) with no target nodes reports the node of each page */
+typedef struct { llm_model *m; long (*count)[64]; } report_task;
+static void report_worker(void *arg, int ith, int nth) {
+    report_task *rt = arg;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    enum { BATCH = 512 };
+    void *pages[BATCH];
+    int status[BATCH];
+    uint8_t *a = rt->m->arena[ith];
+    size_t n = (rt->m->arena_used[ith] + page - 1) / page;
+    for (size_t i = 0; i < n; i += BATCH) {
+        int k = (int)(n - i < BATCH ? n - i : BATCH);
+        for (int j = 0; j < k; j++) pages[j] = a + (i + j) * page;
+        if (syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0) != 0) { rt->count[ith][63] += k; continue; }
+        for (int j = 0; j < k; j++) rt->count[ith][status[j] >= 0 && status[j] < 63 ? status[j] : 63]++;
+    }
+}
+
+static void numa_report(llm_model *m) {
+    int nth = m->n_threads;
+    long (*count)[64] = xcalloc(nth, sizeof *count);
+    if (!count) return;
+    report_task rt = {m, count};
+    pool_run(m->pool, report_worker, &rt);
+    long node_total[64] = {0};
+    for (int i = 0; i < nth; i++) {
+        long total = 0;
+        for (int k = 0; k < 64; k++) { total += count[i][k]; node_total[k] += count[i][k]; }
+        fprintf(stderr, "numa-report: thread %d cpu %d node %d pages %ld local %ld (%.2f%%) |", i, m->thread_cpu[i],
+                m->thread_node[i], total, count[i][m->thread_node[i]], total ? 100.0 * count[i][m->thread_node[i]] / total : 0.0);
+        for (int k = 0; k < m->n_nodes && k < 63; k++) fprintf(stderr, " node%d=%ld", k, count[i][k]);
+        fprintf(stderr, " unknown=%ld\n", count[i][63]);
+    }
+    fprintf(stderr, "numa-report: all threads |");
+    for (int k = 0; k < m->n_nodes && k < 63; k++) fprintf(stderr, " node%d=%ld", k, node_total[k]);
+    fprintf(stderr, " unknown=%ld\n", node_total[63]);
+    free(count);
+}
+
+static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st) {
+    if (m->numa == LLM_NUMA_OFF) return LLM_OK;
+    int nth = m->n_threads, nt = 2 + 7 * m->hp.n_layers;
+    tensor **ts = xcalloc(nt, sizeof *ts);
+    m->slices = xcalloc((size_t)nt * nth, sizeof(uint8_t *));
+    m->arena = xcalloc(nth, sizeof(uint8_t *));
+    m->arena_bytes = xcalloc(nth, sizeof(size_t));
+    m->arena_used = xcalloc(nth, sizeof(size_t));
+    if (!ts || !m->slices || !m->arena || !m->arena_bytes || !m->arena_used) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    nt = model_matrices(m, ts);
+    for (int i = 0; i < nth; i++) {                       /* arena size: this thread's rows, 64-byte aligned */
+        size_t bytes = 0;
+        for (int j = 0; j < nt; j++) {
+            int64_t r0, r1;
+            rows_of(ts[j]->rows, i, nth, &r0, &r1);
+            bytes += ((size_t)(r1 - r0) * ts[j]->row_bytes + 63) & ~(size_t)63;
+        }
+        bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+        void *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a == MAP_FAILED) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory placing the weights (%zu bytes for thread %d)", bytes, i); }
+        m->arena[i] = a;
+        m->arena_bytes[i] = bytes;
+        if (m->numa == LLM_NUMA_INTERLEAVE && m->n_nodes > 1) {
+            unsigned long mask[16] = {0};
+            for (int k = 0; k < m->n_nodes && k < 1024; k++) mask[k / 64] |= 1ul << (k % 64);
+            if (syscall(SYS_mbind, a, bytes, MPOL_INTERLEAVE_MODE, mask, (unsigned long)m->n_nodes + 1, 0) != 0 && i == 0)
+                fprintf(stderr, "llm: warning: mbind(interleave) failed: %s\n", strerror(errno));
+        }
+        size_t off = 0;
+        for (int j = 0; j < nt; j++) {
+            int64_t r0, r1;
+            rows_of(ts[j]->rows, i, nth, &r0, &r1);
+            m->slices[(size_t)j * nth + i] = m->arena[i] + off;
+            off += ((size_t)(r1 - r0) * ts[j]->row_bytes + 63) & ~(size_t)63;
+        }
+        m->arena_used[i] = off;
+    }
+    size_t total = 0, done = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+    for (int j = 0; j < nt; j++) total += (size_t)ts[j]->rows * ts[j]->row_bytes;
+    double t0 = now_sec(), last = t0;
+    for (int j = 0; j < nt; j++) {
+        tensor *t = ts[j];
+        t->slice = m->slices + (size_t)j * nth;
+        copy_task ct = {t};
+        pool_run(m->pool, copy_worker, &ct);
+        /* drop the file's copy of these pages from the process */
+        uintptr_t b = ((uintptr_t)t->data + page - 1) & ~(uintptr_t)(page - 1);
+        uintptr_t e = ((uintptr_t)t->data + (size_t)t->rows * t->row_bytes) & ~(uintptr_t)(page - 1);
+        if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+        done += (size_t)t->rows * t->row_bytes;
+        if (!p->quiet && now_sec() - last > 0.5) {
+            fprintf(stderr, "\rllm: placing weights %3.0f%% (%.2f of %.2f GiB)", 100.0 * done / total, done / 1073741824.0, total / 1073741824.0);
+            last = now_sec();
+        }
+    }
+    if (m->output.data == m->tok_embd.data) m->output = m->tok_embd;   /* tied: same placed rows */
+    size_t resident = 0;
+    for (int i = 0; i < nth; i++) resident += m->arena_used[i];
+    if (!p->quiet)
+        fprintf(stderr, "%sllm: weights placed (%s, %d threads, %d node%s): %.1f MiB resident in per-thread arenas, %.2f s\n",
+                last > t0 ? "\r" : "", m->numa == LLM_NUMA_DISTRIBUTE ? "distribute" : "interleave", nth, m->n_nodes,
+                m->n_nodes > 1 ? "s" : "", resident / 1048576.0, now_sec() - t0);
+    free(ts);
+    if (p->numa_report) numa_report(m);
+    return LLM_OK;
+}
+
+/* ============================================================================================
+ * 6. Matmul
  * ============================================================================================
  * Y[b][r] = W[r] . X[b] for b < nb activation rows and all rows r of W (Y is nb x W.rows).
  * Quantized weights (Q8_0, Q4_0) take Q8_0 activations: X is quantized once per call, before
@@ -877,21 +1139,24 @@ static void mm_worker(void *arg, int ith, int nth) {
         const kernel_set *k = &kernels[w->type];
         int64_t r0, r1;
         rows_of(w->rows, ith, nth, &r0, &r1);
+        const uint8_t *base = w->slice ? w->slice[ith] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
         for (int64_t r = r0; r < r1; r += MM_ROWS) {
             int nr = (int)(r1 - r < MM_ROWS ? r1 - r : MM_ROWS);
-            k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, w->data + (size_t)r * w->row_bytes,
+            k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
                     w->row_bytes, t->x, t->ldx);
         }
     }
 }
 
 /* ============================================================================================
- * 6. The forward pass
+ * 7. The forward pass
  * ============================================================================================
  * Run state for a batch of up to NB tokens (rows), each row one token:
  *   x (NB, dim)  residual stream        xb, xb2 (NB, dim)  normed input / attention output
  *   q (NB, dim)  k, v (NB, kv_dim)      hb, hb2 (NB, hidden)  FFN gate and up
- *   KV cache (layer, n_ctx, kv_dim) for keys and for values, float32
+ *   KV cache (layer, kv_head, n_ctx, head_size) for keys and for values, float32: one kv head's
+ *   keys of all positions are contiguous, and the thread that attends with that head touched
+ *   them first (so with --numa distribute they sit on its node).
  */
 #define NB 32
 
@@ -903,11 +1168,30 @@ struct llm_ctx {
     uint8_t *xq;              /* Q8_0 copy of the current activation rows */
     float *rope;              /* (NB, n_rot) cos, sin pairs for the batch's positions */
     float *key_cache, *value_cache;
+    size_t cache_floats;
     float *logits;            /* (rows, vocab) */
     size_t logits_rows;
 };
 
 static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
+
+/* Decode splits attention by heads: thread ith attends with heads [H*ith/nth, H*(ith+1)/nth)
+ * (see attention_worker); it first-touches the cache of the kv heads of its first head on. */
+static void kv_touch_worker(void *arg, int ith, int nth) {
+    llm_ctx *c = arg;
+    const hparams *hp = &c->m->hp;
+    int group = hp->n_heads / hp->n_kv_heads;
+    int k0 = hp->n_heads * ith / nth / group, k1 = hp->n_heads * (ith + 1) / nth / group;
+    if (ith == nth - 1) k1 = hp->n_kv_heads;
+    if (ith > 0 && (hp->n_heads * ith / nth) % group) k0++;   /* that kv head belongs to the previous thread */
+    size_t per_head = (size_t)c->n_ctx * hp->head_size;
+    for (int l = 0; l < hp->n_layers; l++)
+        for (int k = k0; k < k1; k++) {
+            size_t at = ((size_t)l * hp->n_kv_heads + k) * per_head;
+            memset(c->key_cache + at, 0, per_head * sizeof(float));
+            memset(c->value_cache + at, 0, per_head * sizeof(float));
+        }
+}
 
 llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     const hparams *hp = &m->hp;
@@ -916,6 +1200,12 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     uint64_t kv_bytes;
     if (!mul_ok((uint64_t)hp->n_layers * hp->kv_dim * 4 * 2, (uint64_t)n_ctx, &kv_bytes) || kv_bytes > ((uint64_t)1 << 46)) {
         fail(st, LLM_ERR_NOMEM, "context of %d positions needs a KV cache too large to allocate", n_ctx);
+        return NULL;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && kv_bytes > (uint64_t)pages * (uint64_t)page) {
+        fail(st, LLM_ERR_NOMEM, "a context of %d positions needs a %.1f GiB KV cache, more than this machine's memory (%.1f GiB)",
+             n_ctx, kv_bytes / 1073741824.0, (double)pages * page / 1073741824.0);
         return NULL;
     }
     llm_ctx *c = xcalloc(1, sizeof *c);
@@ -935,8 +1225,11 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->att = falloc((size_t)m->n_threads * n_ctx);
     c->xq = aligned_zalloc((size_t)NB * (wide / QK + 1) * sizeof(block_q8_0));
     c->rope = falloc((size_t)NB * hp->n_rot);
-    c->key_cache = falloc(cache);
-    c->value_cache = falloc(cache);
+    c->cache_floats = cache;
+    c->key_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    c->value_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c->key_cache == MAP_FAILED) c->key_cache = NULL;
+    if (c->value_cache == MAP_FAILED) c->value_cache = NULL;
     c->logits_rows = 1;
     c->logits = falloc((size_t)hp->vocab);
     if (!c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->xq || !c->rope ||
@@ -946,12 +1239,15 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
              kv_bytes / 1048576.0);
         return NULL;
     }
+    pool_run(m->pool, kv_touch_worker, c);
     return c;
 }
 
 void llm_ctx_free(llm_ctx *c) {
     if (!c) return;
-    float *bufs[] = {c->x, c->xb, c->xb2, c->q, c->k, c->v, c->hb, c->hb2, c->att, c->rope, c->key_cache, c->value_cache, c->logits};
+    if (c->key_cache) munmap(c->key_cache, c->cache_floats * sizeof(float));
+    if (c->value_cache) munmap(c->value_cache, c->cache_floats * sizeof(float));
+    float *bufs[] = {c->x, c->xb, c->xb2, c->q, c->k, c->v, c->hb, c->hb2, c->att, c->rope, c->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(c->xq);
     free(c);
@@ -983,8 +1279,7 @@ static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const 
 static void matmul1(llm_ctx *c, const tensor *w, float *y, const float *x, int nb) { matmul(c, 1, &w, &y, x, nb); }
 
 /* one row of an embedding table as floats */
-static void row_to_float(const tensor *t, int64_t r, float *out) {
-    const uint8_t *p = t->data + (size_t)r * t->row_bytes;
+static void row_to_float(const tensor *t, const uint8_t *p, float *out) {
     int n = (int)t->cols;
     switch (t->type) {
     case T_F32: memcpy(out, p, (size_t)n * 4); break;
@@ -1005,8 +1300,9 @@ static void attention_worker(void *arg, int ith, int nth) {
     const hparams *hp = &c->m->hp;
     int hs = hp->head_size, group = hp->n_heads / hp->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hs);
-    const float *kc = c->key_cache + (size_t)t->layer * c->n_ctx * hp->kv_dim;
-    const float *vc = c->value_cache + (size_t)t->layer * c->n_ctx * hp->kv_dim;
+    size_t per_head = (size_t)c->n_ctx * hs;
+    const float *kc = c->key_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
+    const float *vc = c->value_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
     float *att = c->att + (size_t)ith * c->n_ctx;
     int64_t u0, u1;
     int64_t units = (int64_t)t->nb * hp->n_heads;
@@ -1015,12 +1311,12 @@ static void attention_worker(void *arg, int ith, int nth) {
     for (int64_t u = u0; u < u1; u++) {
         int b = (int)(u / hp->n_heads), h = (int)(u % hp->n_heads), p = t->pos + b;
         const float *q = c->q + (size_t)b * hp->dim + h * hs;
-        size_t koff = (size_t)(h / group) * hs;
-        for (int s = 0; s <= p; s++) att[s] = dot_f32_f32(hs, q, kc + (size_t)s * hp->kv_dim + koff) * scale;
+        const float *kh = kc + (size_t)(h / group) * per_head, *vh = vc + (size_t)(h / group) * per_head;
+        for (int s = 0; s <= p; s++) att[s] = dot_f32_f32(hs, q, kh + (size_t)s * hs) * scale;
         softmax(p + 1, att);
         float *out = c->xb2 + (size_t)b * hp->dim + h * hs;
         memset(out, 0, hs * sizeof(float));
-        for (int s = 0; s <= p; s++) axpy(hs, out, att[s], vc + (size_t)s * hp->kv_dim + koff);
+        for (int s = 0; s <= p; s++) axpy(hs, out, att[s], vh + (size_t)s * hs);
     }
 }
 
@@ -1031,7 +1327,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     const hparams *hp = &m->hp;
     int dim = hp->dim, kv_dim = hp->kv_dim, hs = hp->head_size;
 
-    for (int b = 0; b < nb; b++) row_to_float(&m->tok_embd, tokens[b], c->x + (size_t)b * dim);
+    for (int b = 0; b < nb; b++) row_to_float(&m->tok_embd, tensor_row(&m->tok_embd, m->n_threads, tokens[b]), c->x + (size_t)b * dim);
 
     /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) */
     for (int b = 0; b < nb; b++)
@@ -1055,9 +1351,11 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
             const float *cs = c->rope + (size_t)b * hp->n_rot;
             for (int h = 0; h < hp->n_heads; h++) rope_adjacent(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
             for (int h = 0; h < hp->n_kv_heads; h++) rope_adjacent(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
-            size_t at = ((size_t)l * c->n_ctx + pos + b) * kv_dim;
-            memcpy(c->key_cache + at, c->k + (size_t)b * kv_dim, kv_dim * sizeof(float));
-            memcpy(c->value_cache + at, c->v + (size_t)b * kv_dim, kv_dim * sizeof(float));
+            for (int h = 0; h < hp->n_kv_heads; h++) {
+                size_t at = (((size_t)l * hp->n_kv_heads + h) * c->n_ctx + pos + b) * hs;
+                memcpy(c->key_cache + at, c->k + (size_t)b * kv_dim + h * hs, hs * sizeof(float));
+                memcpy(c->value_cache + at, c->v + (size_t)b * kv_dim + h * hs, hs * sizeof(float));
+            }
         }
         att_task at = {c, l, pos, nb};
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
@@ -1106,7 +1404,7 @@ int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_
 }
 
 /* ============================================================================================
- * 7. Tokenizer: SentencePiece BPE (Llama 2 style)
+ * 8. Tokenizer: SentencePiece BPE (Llama 2 style)
  * ============================================================================================
  * Encoding: spaces become U+2581 ("▁"), one "▁" is prepended (add_space_prefix); the text is
  * split into UTF-8 characters; then, repeatedly, the adjacent pair whose concatenation is a
@@ -1405,7 +1703,7 @@ int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_
 }
 
 /* ============================================================================================
- * 8. Sampler
+ * 9. Sampler
  * ============================================================================================
  * Order: repeat penalty -> temperature -> top-k -> softmax -> min-p -> top-p -> draw.
  * temp 0 is greedy (argmax, the lowest id on ties). The random generator is xorshift64*,
@@ -1528,7 +1826,7 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
 }
 
 /* ============================================================================================
- * 9. GGUF writer
+ * 10. GGUF writer
  * ============================================================================================
  * Collects key/values and tensor infos in memory, then writes header, metadata, tensor infos
  * and padding (gw_begin_data); tensor data follows in the declared order (gw_tensor_data).
@@ -1709,11 +2007,11 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
         const gguf_tensor *gt = &g.tensors[i];
         if (dst[i] == gt->type) { gw_tensor_data(&w, gt->data, (size_t)gt->size); continue; }
-        tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data};
+        tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data, NULL};
         t.row_bytes = (size_t)(t.cols / ttraits[t.type].blck * ttraits[t.type].bytes);
         size_t out_row = (size_t)(t.cols / ttraits[dst[i]].blck * ttraits[dst[i]].bytes);
         for (int64_t r = 0; r < t.rows; r++) {
-            row_to_float(&t, r, row);
+            row_to_float(&t, t.data + (size_t)r * t.row_bytes, row);
             float_to_row(dst[i], (int)t.cols, row, buf);
             gw_tensor_data(&w, buf, out_row);
         }
@@ -1726,12 +2024,13 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
 
 #ifndef LLM_NO_MAIN
 /* ============================================================================================
- * 10. CLI
+ * 11. CLI
  * ========================================================================================== */
 
 typedef struct {
     const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
-    int n_new, n_ctx, n_threads, no_bos, seed_set;
+    const char *cpus;
+    int n_new, n_ctx, n_threads, no_bos, seed_set, numa, numa_report;
     llm_sampler_params sp;
 } options;
 
@@ -1745,6 +2044,10 @@ static const char *usage_text[][2] = {
             "  -n, --n-predict N        tokens to generate (default 256)\n"
             "  -c, --ctx-size N         context length (default: the model's, at most 4096)\n"
             "  -t, --threads N          threads (default: online cores)\n"
+            "      --cpus LIST          pin thread i to the i-th CPU of LIST, e.g. 0-15,32-47\n"
+            "      --numa MODE          weights placement: off, distribute (each thread's rows on its\n"
+            "                           node; default on multi-node machines) or interleave\n"
+            "      --numa-report        print on which node each thread's weight pages are\n"
             "      --temp T             temperature, 0 = greedy (default 0.8)\n"
             "      --top-k K            keep the K most likely tokens, 0 = off (default 40)\n"
             "      --top-p P            nucleus sampling, 1 = off (default 0.95)\n"
@@ -1806,6 +2109,7 @@ static void parse_args(options *o, int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
+        if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
         if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
         if (i + 1 >= argc) die_usage(cmd, "option %s needs a value", a);
         const char *v = argv[++i];
@@ -1824,6 +2128,13 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
         else if (!strcmp(a, "--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
         else if (!strcmp(a, "--dump-logits")) o->dump_logits = v;
+        else if (!strcmp(a, "--cpus")) o->cpus = v;
+        else if (!strcmp(a, "--numa")) {
+            if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
+            else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
+            else if (!strcmp(v, "interleave")) o->numa = LLM_NUMA_INTERLEAVE;
+            else die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
+        }
         else if (!strcmp(a, "--dump-tokens")) o->dump_tokens = v;
         else die_usage(cmd, "unknown option '%s'", a);
 #undef IS
@@ -1870,6 +2181,9 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.tokenizer_path = o->tokenizer;
     mp.vocab_only = vocab_only;
     mp.n_threads = o->n_threads;
+    mp.cpus = o->cpus;
+    mp.numa = o->numa;
+    mp.numa_report = o->numa_report;
     if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
     return llm_model_open(&mp, st);
 }

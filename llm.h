@@ -50,8 +50,17 @@ typedef struct {
     const char *path;           /* .gguf or llama2.c .bin; may be NULL with a tokenizer only */
     const char *tokenizer_path; /* llama2.c tokenizer.bin (required for .bin models) */
     int vocab_only;             /* load only the tokenizer (tensors are not checked) */
-    int n_threads;              /* worker threads incl. the caller; 0 = online cores */
+    int n_threads;              /* worker threads incl. the caller; 0 = online cores (or --cpus) */
+    const char *cpus;           /* pin thread i to the i-th CPU of this list ("0-15,32-47"); NULL = auto */
+    int numa;                   /* LLM_NUMA_* placement of the weights */
+    int numa_report;            /* print where each thread's weight pages landed (move_pages) */
+    int quiet;                  /* no progress output on stderr */
 } llm_model_params;
+
+/* NUMA placement. DISTRIBUTE: every pinned thread copies its own rows of every matrix into
+ * memory it touches first, so they sit on its node. INTERLEAVE: pages spread over all nodes.
+ * OFF: weights are used from the mapped file. AUTO: DISTRIBUTE on machines with > 1 node. */
+enum { LLM_NUMA_AUTO = 0, LLM_NUMA_OFF, LLM_NUMA_DISTRIBUTE, LLM_NUMA_INTERLEAVE };
 
 llm_model_params llm_model_default_params(void);
 llm_model *llm_model_open(const llm_model_params *p, llm_status *st);
