@@ -1015,14 +1015,20 @@ static void report_worker(void *arg, int ith, int nth) {
     }
 }
 
-static void numa_report(llm_model *m) {
-    int nth = m->n_threads;
-    long (*count)[64] = xcalloc(nth, sizeof *count);
-    if (!count) return;
+/* pages of each thread's arena per node: count[thread][node], node 63 = unknown */
+static MAYBE_UNUSED long (*numa_page_counts(llm_model *m))[64] {
+    long (*count)[64] = xcalloc(m->n_threads, sizeof *count);
+    if (!count) return NULL;
     report_task rt = {m, count};
     pool_run(m->pool, report_worker, &rt);
+    return count;
+}
+
+static void numa_report(llm_model *m) {
+    long (*count)[64] = numa_page_counts(m);
+    if (!count) return;
     long node_total[64] = {0};
-    for (int i = 0; i < nth; i++) {
+    for (int i = 0; i < m->n_threads; i++) {
         long total = 0;
         for (int k = 0; k < 64; k++) { total += count[i][k]; node_total[k] += count[i][k]; }
         fprintf(stderr, "numa-report: thread %d cpu %d node %d pages %ld local %ld (%.2f%%) |", i, m->thread_cpu[i],
@@ -2020,6 +2026,127 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     free(row); free(buf); free(dst);
     gguf_close(&g);
     return rc;
+}
+
+/* Synthetic SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then "▁a".."▁z",
+ * letters, and unique filler pieces up to n. Scores favour the earlier (shorter) pieces. */
+static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {
+    char **pieces = calloc(n, sizeof *pieces);
+    int *len = calloc(n, sizeof *len), *types = calloc(n, sizeof *types);
+    float *scores = calloc(n, sizeof *scores);
+    char buf[64];
+    for (int i = 0; i < n; i++) {
+        if (i == 0) snprintf(buf, sizeof buf, "<unk>");
+        else if (i == 1) snprintf(buf, sizeof buf, "<s>");
+        else if (i == 2) snprintf(buf, sizeof buf, "</s>");
+        else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3);
+        else if (i < 259 + 26) snprintf(buf, sizeof buf, "\xe2\x96\x81%c", 'a' + (i - 259));
+        else if (i < 259 + 52) snprintf(buf, sizeof buf, "%c", 'a' + (i - 285));
+        else snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i);
+        pieces[i] = strdup(buf);
+        len[i] = (int)strlen(buf);
+        types[i] = i == 0 ? TOK_UNKNOWN : i < 3 ? TOK_CONTROL : i < 259 ? TOK_BYTE : TOK_NORMAL;
+        scores[i] = i < 259 ? 0.0f : -(float)i;
+    }
+    gw_kv_str(w, "tokenizer.ggml.model", "llama");
+    gw_kv_arr_str(w, "tokenizer.ggml.tokens", pieces, len, (uint64_t)n);
+    gw_kv_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, (uint64_t)n);
+    gw_kv_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, (uint64_t)n);
+    gw_kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
+    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
+    gw_kv_u32(w, "tokenizer.ggml.unknown_token_id", 0);
+    for (int i = 0; i < n; i++) free(pieces[i]);
+    free(pieces); free(len); free(types); free(scores);
+}
+
+/* Copy the tokenizer.* keys of another GGUF (e.g. a vocab-only file) verbatim. */
+static MAYBE_UNUSED int copy_vocab(gguf_writer *w, const char *path, int *n_vocab) {
+    gguf_file g;
+    llm_status st;
+    if (gguf_open(&g, path, &st)) { fprintf(stderr, "%s\n", st.msg); return 1; }
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        if (g.kv[i].key.len < 10 || memcmp(g.kv[i].key.p, "tokenizer.", 10)) continue;
+        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
+        gw_bytes(w, b, (size_t)(e - b));
+        w->n_kv++;
+        if (sv_eq(g.kv[i].key, "tokenizer.ggml.tokens")) *n_vocab = (int)g.kv[i].arr_n;
+    }
+    gguf_close(&g);
+    return *n_vocab > 0 ? 0 : 1;
+}
+
+/* A random-weight Llama model of any shape and type, for tests and benchmarks (tools/mkmodel,
+ * tests/numa_check): real shapes, types and layout; uniform weights with the variance of
+ * N(0, 1/cols) so activations keep their scale through the layers; norms are 1. */
+typedef struct {
+    int dim, layers, heads, kv_heads, ffn, ctx, vocab, type, tied;
+    const char *vocab_from;   /* copy the tokenizer of this GGUF instead of a synthetic one */
+    uint64_t seed;
+} random_model_spec;
+
+static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp, llm_status *st) {
+    if (sp.dim <= 0 || sp.heads <= 0 || sp.kv_heads <= 0 || sp.dim % sp.heads || sp.heads % sp.kv_heads || sp.layers <= 0 ||
+        sp.ffn <= 0 || (!sp.vocab_from && sp.vocab < 320))
+        return fail(st, LLM_ERR_ARG, "inconsistent model shape (a synthetic vocab needs >= 320 tokens)");
+    int blck = ttraits[sp.type].blck;
+    if (sp.dim % blck || sp.ffn % blck) return fail(st, LLM_ERR_ARG, "dim and ffn must be multiples of %d for %s", blck, ttraits[sp.type].name);
+    uint64_t rng = 88172645463325252ull ^ (sp.seed * 0x9e3779b97f4a7c15ull);
+    gguf_writer w = {.alignment = 32};
+    gw_kv_str(&w, "general.architecture", "llama");
+    gw_kv_str(&w, "general.name", "random");
+    gw_kv_u32(&w, "general.alignment", 32);
+    gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(sp.type));
+    gw_kv_u32(&w, "llama.context_length", (uint32_t)sp.ctx);
+    gw_kv_u32(&w, "llama.embedding_length", (uint32_t)sp.dim);
+    gw_kv_u32(&w, "llama.block_count", (uint32_t)sp.layers);
+    gw_kv_u32(&w, "llama.feed_forward_length", (uint32_t)sp.ffn);
+    gw_kv_u32(&w, "llama.attention.head_count", (uint32_t)sp.heads);
+    gw_kv_u32(&w, "llama.attention.head_count_kv", (uint32_t)sp.kv_heads);
+    gw_kv_u32(&w, "llama.rope.dimension_count", (uint32_t)(sp.dim / sp.heads));
+    gw_kv_f32(&w, "llama.rope.freq_base", 10000.0f);
+    gw_kv_f32(&w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    if (sp.vocab_from) {
+        if (copy_vocab(&w, sp.vocab_from, &sp.vocab)) { gw_close(&w, 0, st); return fail(st, LLM_ERR_FORMAT, "%s: no vocabulary to copy", sp.vocab_from); }
+    } else add_synthetic_vocab(&w, sp.vocab);
+
+    typedef struct { char name[64]; int64_t cols, rows; } spec;    /* rows = 1: a norm vector */
+    int kv_dim = sp.dim / sp.heads * sp.kv_heads, n = 0;
+    spec *specs = xcalloc((size_t)sp.layers * 9 + 3, sizeof *specs);
+    if (!specs) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab;
+    for (int l = 0; l < sp.layers; l++) {
+        int64_t shape[9][2] = {{sp.dim, 1}, {sp.dim, sp.dim}, {sp.dim, kv_dim}, {sp.dim, kv_dim}, {sp.dim, sp.dim},
+                               {sp.dim, 1}, {sp.dim, sp.ffn}, {sp.ffn, sp.dim}, {sp.dim, sp.ffn}};
+        for (int i = 0; i < 9; i++) {
+            snprintf(specs[n].name, 64, "blk.%d.%s.weight", l, layer_tensor_names[i]);
+            specs[n].cols = shape[i][0]; specs[n++].rows = shape[i][1];
+        }
+    }
+    snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n++].rows = 1;
+    if (!sp.tied) { snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab; }
+    for (int i = 0; i < n; i++) {
+        uint64_t ne[2] = {(uint64_t)specs[i].cols, (uint64_t)specs[i].rows};
+        gw_add_tensor(&w, specs[i].name, specs[i].rows == 1 ? T_F32 : sp.type, specs[i].rows == 1 ? 1 : 2, ne);
+    }
+    int rc = gw_begin_data(&w, out, st);
+    int wide = sp.dim > sp.ffn ? sp.dim : sp.ffn;
+    float *row = falloc((size_t)wide);
+    uint8_t *buf = aligned_zalloc((size_t)wide * 4);
+    if (!rc && (!row || !buf)) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n && !rc; i++) {
+        int64_t cols = specs[i].cols;
+        int t = specs[i].rows == 1 ? T_F32 : sp.type;
+        float scale = specs[i].rows == 1 ? 0.0f : sqrtf(3.0f / (float)cols);
+        size_t rb = (size_t)(cols / ttraits[t].blck * ttraits[t].bytes);
+        for (int64_t r = 0; r < specs[i].rows; r++) {
+            for (int64_t c = 0; c < cols; c++) row[c] = scale ? (rng_f32(&rng) * 2.0f - 1.0f) * scale : 1.0f;
+            float_to_row(t, (int)cols, row, buf);
+            gw_tensor_data(&w, buf, rb);
+        }
+    }
+    free(row); free(buf); free(specs);
+    int rc2 = gw_close(&w, rc == LLM_OK, st);
+    return rc ? rc : rc2;
 }
 
 #ifndef LLM_NO_MAIN
