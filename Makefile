@@ -12,7 +12,7 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h
 
-.PHONY: all run test clean
+.PHONY: all run test clean test-numa
 
 all: llm
 
@@ -36,8 +36,135 @@ tests/test_kernels: tests/test_kernels.c rvv_kernels.h
 test: llm tests/test_kernels
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
+# ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
+#   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
+NUMA_VM ?= $(SHARED)/tools/numa-vm.sh
+build/numa_check-x86: tests/numa_check.c $(SRC)
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -o $@ tests/numa_check.c $(LDLIBS)
+build/numa_check-rv: tests/numa_check.c $(SRC)
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
+test-numa: build/numa_check-x86 build/numa_check-rv
+	NUMA_VM=$(NUMA_VM) sh tests/numa.sh build/numa_check-rv build/numa_check-x86
+
 # ---- RISC-V (cross builds, qemu tests) -----------------------------------------------------
+#   make riscv          llm-rv          RVV 1.0, any VLEN >= 128 (clang, static)
+#   make riscv-scalar   llm-rv-scalar   rv64gc: any RISC-V Linux, no vector unit needed
+#   make riscv-xthead   llm-rv-xthead   XTheadVector = RVV 0.7.1 of the SG2042's C920 (gcc-14, static;
+#                                       nothing here can run it)
+#   make test-riscv     tests/test_kernels under qemu-user at VLEN 128..1024 (RVV 1.0, also with
+#                       Zvfhmin) and rv64gc; th.v* code in the XTheadVector kernels; the vector-unit
+#                       probe (no SIGILL on a CPU without V); tests/run.sh end to end with llm-rv at
+#                       every VLEN and with llm-rv-scalar (RV_E2E_TESTS)
+# Tools: bash ../shared/tools/setup-riscv.sh (see ../shared/tools/README.md). Its bin directory
+# goes first on PATH for these rules only.
+# -fno-vectorize -fno-slp-vectorize: the kernels are explicit intrinsics; left to itself clang
+# turns float->int casts into vfcvt.rtz/vfncvt.rtz, which abort qemu 7.2 (decode_save_opc
+# assertion), and the binary we test should be the binary we ship. Same idea for gcc-14:
+# -fno-tree-vectorize keeps th.v* code to the kernels, the only part we can check here.
+RISCV_TOOLS ?= /opt/riscv-tools
+RV_ENV      := PATH="$(RISCV_TOOLS)/bin:$$PATH"
+ifeq ($(origin CC_RV),undefined)
+CC_RV := $(shell PATH="$(RISCV_TOOLS)/bin:$$PATH"; for c in clang-19 clang-22 clang; do \
+           command -v $$c >/dev/null 2>&1 && { echo $$c; exit 0; }; done; echo clang)
+endif
+RV_MARCH    ?= rv64gcv
+RV_CFLAGS   ?= --target=riscv64-linux-gnu -O3 -fno-vectorize -fno-slp-vectorize -Wall -Wextra \
+               -Wno-unused-parameter -std=gnu11
+RV_LDFLAGS  ?= -static -fuse-ld=lld
+GCC_XTHEAD  ?= riscv64-linux-gnu-gcc-14
+XT_MARCH    ?= rv64gc_xtheadvector
+XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=gnu11
+XT_OBJDUMP  ?= th-objdump
+QEMU_RV     ?= qemu-riscv64
+RV_VLENS    ?= 128 256 512 1024
+RV_E2E_TESTS ?= stories quant
+RVB         := build/rv
+qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
+
+.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+
+riscv: llm-rv
+riscv-scalar: llm-rv-scalar
+riscv-xthead: llm-rv-xthead
+
+llm-rv: $(SRC)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+llm-rv-scalar: $(SRC)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+llm-rv-xthead: $(SRC)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
+
+$(RVB)/test_kernels-rvv: tests/test_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
+$(RVB)/test_kernels-zvfhmin: tests/test_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
+$(RVB)/test_kernels-scalar: tests/test_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
+$(RVB)/test_kernels-xthead: tests/test_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ tests/test_kernels.c $(LDLIBS)
+$(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
+	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
+
+test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+
+# $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
+rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -v '^ok ' $(RVB)/log.tmp; \
+         [ $$rc -eq 0 ] || { echo "FAIL $(1): exit status $$rc"; exit 1; }
+
+test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/test_kernels-scalar
+	@for v in $(RV_VLENS); do $(call rv_run,test_kernels RVV 1.0 VLEN=$$v,$(call qemu_v,$$v) $(RVB)/test_kernels-rvv); done
+	@$(call rv_run,test_kernels RVV 1.0 + Zvfhmin VLEN=128,$(call qemu_v,128) $(RVB)/test_kernels-zvfhmin)
+	@$(call rv_run,test_kernels rv64gc (scalar),$(QEMU_RV) $(RVB)/test_kernels-scalar)
+
+# every XTheadVector block kernel must be vector code, without what RVV 0.7.1 lacks or GCC 14
+# gets wrong there: vsetivli, fractional LMUL, vmv.x.s
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0
+test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/test_kernels-xthead
+	@echo "== XTheadVector kernels ($(XT_MARCH), $(GCC_XTHEAD))"
+	@for f in $(XT_KERNELS); do \
+	    awk -v f="<xk_$$f>:" '$$2 == f { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' $< > $(RVB)/fn.tmp; \
+	    n=$$(grep -c 'th\.v' $(RVB)/fn.tmp); bad=$$(grep -cE 'vsetivli|,mf[248]|vmv\.x\.s' $(RVB)/fn.tmp); \
+	    if [ $$n -gt 0 ] && [ $$bad -eq 0 ]; then echo "ok   $$f: $$n th.v* instructions"; \
+	    else echo "FAIL $$f: $$n th.v* instructions, $$bad vsetivli/mf/vmv.x.s"; exit 1; fi; done
+
+# $(call rv_refuses,CPU,PROGRAM,PATTERN): on qemu -cpu CPU the program must print a message
+# matching PATTERN and exit with a status 1..127: never die by SIGILL (status 132)
+rv_refuses = out=$$($(QEMU_RV) -cpu $(1) $(2) 2>&1 >/dev/null); rc=$$?; \
+    if [ $$rc -ge 1 ] && [ $$rc -lt 128 ] && printf '%s' "$$out" | grep -q '$(3)'; then \
+        echo "ok   $(2) on -cpu $(1): exit $$rc: $$out"; \
+    else echo "FAIL $(2) on -cpu $(1): exit $$rc: $$out"; exit 1; fi
+
+test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead
+	@echo "== vector-unit probe"
+	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-rvv,RVV 1.0.*does not offer)
+	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-xthead,XTheadVector.*does not offer)
+	@$(call rv_refuses,rv64$(comma)v=true$(comma)vlen=128$(comma)elen=64$(comma)vext_spec=v1.0,$(RVB)/test_kernels-xthead,vector unit is RVV 1.0)
+comma := ,
+
+# end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar; the
+# tests compare with the reference outputs the native build must match, and llm-rv must refuse
+# cleanly on a CPU without V
+test-riscv-e2e: llm-rv llm-rv-scalar
+	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
+	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \
+	    LLM="$(call qemu_v,$$v) ./llm-rv" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
+	    [ $$rc -eq 0 ] || exit 1; done
+	@echo "== tests/run.sh with llm-rv-scalar"; \
+	    LLM="$(QEMU_RV) ./llm-rv-scalar" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
+	    [ $$rc -eq 0 ]
+
 
 clean:
 	rm -f llm tests/test_kernels
 	rm -rf build
+	rm -f llm-rv llm-rv-scalar llm-rv-xthead

@@ -959,8 +959,8 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * With --numa distribute every thread gets one arena (its own anonymous mapping) and copies
  * into it, itself, its rows of every weight matrix: the kernel places a page on the node of the
  * thread that touches it first, and a thread's rows never share a page (nor a transparent huge
- * page) with another thread's. With --numa interleave the arenas are bound round-robin over
- * all nodes before the copy. The file's pages are dropped from the process once copied.
+ * page) with another thread's, so huge pages stay on (fewer TLB misses). With --numa
+ * interleave the arenas are bound round-robin over all nodes, page by page, before the copy. The file's pages are dropped from the process once copied.
  * Norm vectors stay in the mapped file: they are tiny and read by every thread.
  */
 #define MPOL_INTERLEAVE_MODE 3
@@ -1009,7 +1009,12 @@ static void report_worker(void *arg, int ith, int nth) {
     size_t n = (rt->m->arena_used[ith] + page - 1) / page;
     for (size_t i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        for (int j = 0; j < k; j++) pages[j] = a + (i + j) * page;
+        for (int j = 0; j < k; j++) {
+            pages[j] = a + (i + j) * page;
+            /* read it first: a page the kernel's NUMA balancing has just unmapped for sampling
+             * reports "not present"; the owner's read maps it back (and keeps it local) */
+            (void)*(volatile uint8_t *)pages[j];
+        }
         if (syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0) != 0) { rt->count[ith][63] += k; continue; }
         for (int j = 0; j < k; j++) rt->count[ith][status[j] >= 0 && status[j] < 63 ? status[j] : 63]++;
     }
@@ -1065,6 +1070,8 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
         m->arena[i] = a;
         m->arena_bytes[i] = bytes;
         if (m->numa == LLM_NUMA_INTERLEAVE && m->n_nodes > 1) {
+            /* interleaving works per page: a transparent huge page would put 2 MiB on one node */
+            madvise(a, bytes, MADV_NOHUGEPAGE);
             unsigned long mask[16] = {0};
             for (int k = 0; k < m->n_nodes && k < 1024; k++) mask[k / 64] |= 1ul << (k % 64);
             if (syscall(SYS_mbind, a, bytes, MPOL_INTERLEAVE_MODE, mask, (unsigned long)m->n_nodes + 1, 0) != 0 && i == 0)
@@ -1181,15 +1188,21 @@ struct llm_ctx {
 
 static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
 
-/* Decode splits attention by heads: thread ith attends with heads [H*ith/nth, H*(ith+1)/nth)
- * (see attention_worker); it first-touches the cache of the kv heads of its first head on. */
+/* The kv heads whose cache thread ith owns. Decode splits attention by query heads (thread ith
+ * takes heads [H*ith/nth, H*(ith+1)/nth), see attention_worker); a kv head belongs to the thread
+ * that holds the first query head of its group. The owner first-touches its cache rows (so with
+ * --numa distribute they sit on its node) and writes every new key and value into them. */
+static void kv_heads_of(const hparams *hp, int ith, int nth, int *k0, int *k1) {
+    int group = hp->n_heads / hp->n_kv_heads;
+    *k0 = (hp->n_heads * ith / nth + group - 1) / group;
+    *k1 = ith == nth - 1 ? hp->n_kv_heads : (hp->n_heads * (ith + 1) / nth + group - 1) / group;
+}
+
 static void kv_touch_worker(void *arg, int ith, int nth) {
     llm_ctx *c = arg;
     const hparams *hp = &c->m->hp;
-    int group = hp->n_heads / hp->n_kv_heads;
-    int k0 = hp->n_heads * ith / nth / group, k1 = hp->n_heads * (ith + 1) / nth / group;
-    if (ith == nth - 1) k1 = hp->n_kv_heads;
-    if (ith > 0 && (hp->n_heads * ith / nth) % group) k0++;   /* that kv head belongs to the previous thread */
+    int k0, k1;
+    kv_heads_of(hp, ith, nth, &k0, &k1);
     size_t per_head = (size_t)c->n_ctx * hp->head_size;
     for (int l = 0; l < hp->n_layers; l++)
         for (int k = k0; k < k1; k++) {
@@ -1300,6 +1313,34 @@ static void row_to_float(const tensor *t, const uint8_t *p, float *out) {
  * Work unit u = (token b, head h); thread ith takes a fixed contiguous range of units. */
 typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
 
+/* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., each kv head
+ * by its owner */
+static void kv_write_worker(void *arg, int ith, int nth) {
+    const att_task *t = arg;
+    llm_ctx *c = t->c;
+    const hparams *hp = &c->m->hp;
+    int k0, k1, hs = hp->head_size;
+    kv_heads_of(hp, ith, nth, &k0, &k1);
+    for (int b = 0; b < t->nb; b++)
+        for (int h = k0; h < k1; h++) {
+            size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
+            memcpy(c->key_cache + at, c->k + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
+            memcpy(c->value_cache + at, c->v + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
+        }
+}
+
+/* token embeddings: each thread converts the rows it owns (they may sit on its node) */
+typedef struct { llm_ctx *c; const int *tokens; int nb; } embed_task;
+static void embed_worker(void *arg, int ith, int nth) {
+    const embed_task *t = arg;
+    const tensor *e = &t->c->m->tok_embd;
+    int64_t r0, r1;
+    rows_of(e->rows, ith, nth, &r0, &r1);
+    for (int b = 0; b < t->nb; b++)
+        if (t->tokens[b] >= r0 && t->tokens[b] < r1)
+            row_to_float(e, tensor_row(e, nth, t->tokens[b]), t->c->x + (size_t)b * e->cols);
+}
+
 static void attention_worker(void *arg, int ith, int nth) {
     const att_task *t = arg;
     llm_ctx *c = t->c;
@@ -1333,7 +1374,8 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     const hparams *hp = &m->hp;
     int dim = hp->dim, kv_dim = hp->kv_dim, hs = hp->head_size;
 
-    for (int b = 0; b < nb; b++) row_to_float(&m->tok_embd, tensor_row(&m->tok_embd, m->n_threads, tokens[b]), c->x + (size_t)b * dim);
+    embed_task et = {c, tokens, nb};
+    pool_run(m->pool, embed_worker, &et);
 
     /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) */
     for (int b = 0; b < nb; b++)
@@ -1357,13 +1399,9 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
             const float *cs = c->rope + (size_t)b * hp->n_rot;
             for (int h = 0; h < hp->n_heads; h++) rope_adjacent(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
             for (int h = 0; h < hp->n_kv_heads; h++) rope_adjacent(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
-            for (int h = 0; h < hp->n_kv_heads; h++) {
-                size_t at = (((size_t)l * hp->n_kv_heads + h) * c->n_ctx + pos + b) * hs;
-                memcpy(c->key_cache + at, c->k + (size_t)b * kv_dim + h * hs, hs * sizeof(float));
-                memcpy(c->value_cache + at, c->v + (size_t)b * kv_dim + h * hs, hs * sizeof(float));
-            }
         }
         att_task at = {c, l, pos, nb};
+        pool_run(m->pool, kv_write_worker, &at);
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
         matmul1(c, &L->wo, c->xb, c->xb2, nb);
         for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
