@@ -736,8 +736,8 @@ int llm_is_eog(const llm_model *m, int t) { return t == m->tok.eos || t == m->to
  * ============================================================================================
  * A pool of persistent workers created once per model. pool_run(fn) runs fn(arg, ith, nth) on
  * every thread (the caller is thread 0) and returns when all are done. Between tasks workers
- * spin briefly on a generation counter, then sleep on a condition variable, so an idle model
- * burns no CPU. Work is split by fixed row ranges (rows_of), never by a shared work queue:
+ * spin briefly (SPIN_SECONDS) on a generation counter, then sleep on a condition variable, so
+ * an idle model burns no CPU. Work is split by fixed row ranges (rows_of), never by a shared work queue:
  * each output element always has one owner and one summation order.
  */
 typedef void (*task_fn)(void *arg, int ith, int nth);
@@ -851,7 +851,9 @@ struct pool {
 typedef struct { struct pool *p; int ith, cpu; } worker_arg;
 static worker_arg *worker_args_of(struct pool *p) { return (worker_arg *)(p->threads + p->n); }
 
-#define SPIN_ITERS 20000
+/* how long a waiting thread spins before it sleeps: long enough to bridge the gap between two
+ * matmuls of a decode step, short enough not to steal a core from a thread that needs it */
+#define SPIN_SECONDS 50e-6
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -866,8 +868,11 @@ static void *worker_main(void *a) {
     if (wa->cpu >= 0) pin_to_cpu(wa->cpu);
     for (;;) {
         unsigned g;
-        int spins = 0;
-        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && spins < SPIN_ITERS) { cpu_relax(); spins++; }
+        double t0 = 0;
+        for (int i = 1; (g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen; i++) {
+            cpu_relax();
+            if (i % 64 == 0 && (t0 == 0 ? (t0 = now_sec(), 0) : now_sec() - t0 > SPIN_SECONDS)) break;
+        }
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
             while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen) pthread_cond_wait(&p->start_cv, &p->mu);
@@ -894,8 +899,11 @@ static void pool_run(struct pool *p, task_fn fn, void *arg) {
     pthread_cond_broadcast(&p->start_cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS) { cpu_relax(); spins++; }
+    double t0 = 0;
+    for (int i = 1; atomic_load_explicit(&p->pending, memory_order_acquire) != 0; i++) {
+        cpu_relax();
+        if (i % 64 == 0 && (t0 == 0 ? (t0 = now_sec(), 0) : now_sec() - t0 > SPIN_SECONDS)) break;
+    }
     if (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) pthread_cond_wait(&p->done_cv, &p->mu);
