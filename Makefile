@@ -12,7 +12,7 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h
 
-.PHONY: all run test clean test-numa
+.PHONY: all run test clean test-numa bench
 
 all: llm
 
@@ -35,6 +35,20 @@ tests/test_kernels: tests/test_kernels.c rvv_kernels.h
 
 test: llm tests/test_kernels
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
+
+# ---- benchmarks ----------------------------------------------------------------------------
+#   make bench   TinyLlama-1.1B-shaped random models (Q4_0, Q8_0, F16) and llm bench pp64/pp512/tg32
+#                at 1 thread and all threads (BENCH_THREADS)
+BENCH_DIR     ?= build/bench
+BENCH_TYPES   ?= Q4_0 Q8_0 F16
+BENCH_THREADS ?= 1,$(shell nproc)
+BENCH_ARGS    ?= -p 64,512 -n 32 -r 3
+TINYLLAMA     := --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --ctx 2048
+$(BENCH_DIR)/tinyllama-%.gguf: | tools/mkmodel
+	@mkdir -p $(@D)
+	tools/mkmodel $@ $(TINYLLAMA) --type $*
+bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).gguf)
+	@for t in $(BENCH_TYPES); do ./llm bench -m $(BENCH_DIR)/tinyllama-$$t.gguf -t $(BENCH_THREADS) $(BENCH_ARGS); done
 
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64

@@ -11,7 +11,7 @@
  *   8. tokenizer        SentencePiece BPE (Llama 2 style)
  *   9. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
  *  10. GGUF writer      used by `quantize` and by tools/
- *  11. CLI              run, tokenize, info, perplexity, quantize (absent with -DLLM_NO_MAIN)
+ *  11. CLI              run, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
  */
 #define _GNU_SOURCE
@@ -31,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -2239,6 +2241,11 @@ static const char *usage_text[][2] = {
                    "Perplexity over a text, llama.cpp style: the text is cut into chunks of CTX tokens\n"
                    "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
                    "Prints 'PPL = mean +/- error' on stdout.\n"},
+    {"bench", "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
+              "Throughput of prompt processing (ppN: N tokens as one batch) and generation (tgN: N tokens one\n"
+              "by one), mean +/- stddev over REPS runs (default 3) after a warm-up, for each thread count.\n"
+              "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
+              "divided by the weight bytes read per token. Peak RSS goes to stderr.\n"},
     {"quantize", "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
                  "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0 or Q4_0.\n"
                  "1-D tensors are stored as F32; rows that do not split into 32-element blocks stay as they are.\n"},
@@ -2247,7 +2254,7 @@ static const char *usage_text[][2] = {
 static void usage(FILE *f, const char *cmd) {
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
         if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
-    if (!cmd) fputs("\ncommands: run (default), tokenize, info, perplexity, quantize; 'llm CMD --help' for each\n", f);
+    if (!cmd) fputs("\ncommands: run (default), tokenize, info, perplexity, bench, quantize; 'llm CMD --help' for each\n", f);
 }
 
 static void die_usage(const char *cmd, const char *fmt, ...) {
@@ -2407,12 +2414,10 @@ static int cmd_run(options *o) {
     double t_load = now_sec() - t0;
 
     char piece[512];
-    for (int i = 1; i < n_prompt; i++) {                       /* echo the prompt as its tokens read */
-        llm_token_to_piece(m, prompt[i - 1], prompt[i], piece, sizeof piece);
+    for (int i = 0; i < n_prompt; i++) {                       /* echo the prompt as its tokens read */
+        llm_token_to_piece(m, i ? prompt[i - 1] : -1, prompt[i], piece, sizeof piece);
         fputs(piece, stdout);
     }
-    if (!o->no_bos && n_prompt == 1) {} /* nothing to echo */
-    else if (o->no_bos) { llm_token_to_piece(m, -1, prompt[0], piece, sizeof piece); }
     fflush(stdout);
     for (int i = 0; i < n_prompt; i++) llm_sampler_accept(s, prompt[i]);
 
@@ -2421,6 +2426,7 @@ static int cmd_run(options *o) {
     double t2 = now_sec();
     if (!rc && o->dump_logits) rc = write_file(o->dump_logits, llm_logits(c), (size_t)llm_n_vocab(m) * sizeof(float), &st);
     int n_gen = 0, pos = n_prompt, prev = prompt[n_prompt - 1];
+    double t_first = 0;
     while (!rc && n_gen < o->n_new) {
         int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
         if (llm_is_eog(m, next)) break;
@@ -2428,6 +2434,7 @@ static int cmd_run(options *o) {
         llm_token_to_piece(m, prev, next, piece, sizeof piece);
         fputs(piece, stdout);
         fflush(stdout);
+        if (n_gen == 0) t_first = now_sec() - t0;
         all[n_all++] = next;
         prev = next;
         if (++n_gen == o->n_new) break;
@@ -2441,9 +2448,10 @@ static int cmd_run(options *o) {
         if (!f) rc = fail(&st, LLM_ERR_IO, "%s: cannot create: %s", o->dump_tokens, strerror(errno)), fprintf(stderr, "llm: %s\n", st.msg);
         else { for (int i = 0; i < n_all; i++) fprintf(f, i ? " %d" : "%d", all[i]); fputc('\n', f); fclose(f); }
     }
-    fprintf(stderr, "\nllm: load %.0f ms | prompt %d tokens, %.2f ms, %.2f tok/s | generation %d tokens, %.2f ms, %.2f tok/s | %d threads, seed %llu\n",
-            t_load * 1e3, n_prompt, (t2 - t1) * 1e3, n_prompt / (t2 - t1), n_gen, (t3 - t2) * 1e3,
-            n_gen > 0 ? n_gen / (t3 - t2) : 0.0, m->n_threads, (unsigned long long)o->sp.seed);
+    fprintf(stderr, "\nllm: load %.0f ms | prompt %d tokens, %.2f ms, %.2f tok/s | generation %d tokens, %.2f ms, %.2f tok/s"
+            " | first token after %.0f ms | %d threads, seed %llu\n", t_load * 1e3, n_prompt, (t2 - t1) * 1e3,
+            n_prompt / (t2 - t1), n_gen, (t3 - t2) * 1e3, n_gen > 0 ? n_gen / (t3 - t2) : 0.0, t_first * 1e3, m->n_threads,
+            (unsigned long long)o->sp.seed);
     free(all); free(prompt);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
     return rc ? 1 : 0;
@@ -2592,6 +2600,176 @@ static int cmd_perplexity(options *o) {
     return 0;
 }
 
+/* ---- bench: prompt processing (pp) and generation (tg) throughput, llama-bench style ---------
+ * pp N: N random tokens evaluated as one batched prompt at position 0.
+ * tg N: N tokens evaluated one at a time at positions 0..N-1 (decode).
+ * Each test runs once to warm up, then REPS times; the table shows mean +/- stddev of tok/s.
+ * Decode reads every weight matrix once per token, so tg <= bandwidth / weight bytes: the
+ * roofline column compares tg with that bound, using a read bandwidth measured here by the
+ * same threads (each streams through its own buffer, best of 5). */
+typedef struct { double *sum; size_t n; } membw_task;
+static void membw_worker(void *arg, int ith, int nth) {
+    membw_task *t = arg;
+    static _Thread_local uint64_t *buf;
+    static _Thread_local size_t have;
+    if (have != t->n) { free(buf); buf = aligned_zalloc(t->n * 8); have = buf ? t->n : 0; if (!buf) return; memset(buf, ith + 1, t->n * 8); }
+    uint64_t acc[8] = {0};
+    for (size_t i = 0; i + 8 <= t->n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += buf[i + l];
+    t->sum[ith] = (double)(acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7]);
+}
+
+/* GB/s read by as many threads as the model's pool, pinned the same way, best of 5 runs over
+ * 256 MiB per thread. Measured in a child process so its buffers do not count in our RSS. */
+static double measure_membw(const llm_model *m) {
+    int fd[2];
+    double best = 0;
+    if (pipe(fd) != 0) return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        llm_model tmp = *m;                                     /* a fresh pool of the same threads */
+        if (pool_create(&tmp) == LLM_OK) {
+            size_t per_thread = ((size_t)256 << 20) / 8;
+            double *sum = xcalloc(tmp.n_threads, sizeof(double));
+            membw_task t = {sum, per_thread};
+            pool_run(tmp.pool, membw_worker, &t);               /* allocate and touch */
+            for (int r = 0; r < 5; r++) {
+                double t0 = now_sec();
+                pool_run(tmp.pool, membw_worker, &t);
+                double gbs = (double)per_thread * 8 * tmp.n_threads / (now_sec() - t0) / 1e9;
+                if (gbs > best) best = gbs;
+            }
+        }
+        ssize_t w = write(fd[1], &best, sizeof best);
+        _exit(w == sizeof best ? 0 : 1);
+    }
+    close(fd[1]);
+    if (pid < 0 || read(fd[0], &best, sizeof best) != sizeof best) best = 0;
+    close(fd[0]);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return best;
+}
+
+/* bytes of weights one decode step reads: every matrix, one embedding row */
+static double weight_bytes_per_token(const llm_model *m) {
+    double b = (double)m->tok_embd.row_bytes;
+    b += (double)m->output.rows * m->output.row_bytes;      /* the classifier, tied or not */
+    for (int l = 0; l < m->hp.n_layers; l++) {
+        const layer_weights *L = &m->layers[l];
+        const tensor *ts[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (int i = 0; i < 7; i++) b += (double)ts[i]->rows * ts[i]->row_bytes;
+        b += 2.0 * m->hp.dim * 4;                               /* norms */
+    }
+    return b;
+}
+
+static int parse_list(const char *s, int *out, int max, long lo, long hi) {
+    int n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > hi || n == max) return -1;
+        out[n++] = (int)v;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+static const char *model_type_name(const llm_model *m) {
+    return type_name(m->layers[0].w1.type);
+}
+
+static int cmd_bench(int argc, char **argv) {
+    const char *model = NULL, *fmt = "md";
+    int pp[16] = {64, 512}, n_pp = 2, tg[16] = {32}, n_tg = 1, th[64] = {0}, n_th = 1, reps = 3, numa = LLM_NUMA_AUTO;
+    double membw = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return 0; }
+        if (!v) die_usage("bench", "option %s needs a value", a);
+        i++;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "-p")) { if ((n_pp = parse_list(v, pp, 16, 0, 1 << 20)) < 0) die_usage("bench", "-p needs a list like 64,512"); }
+        else if (!strcmp(a, "-n")) { if ((n_tg = parse_list(v, tg, 16, 0, 1 << 20)) < 0) die_usage("bench", "-n needs a list like 32,128"); }
+        else if (!strcmp(a, "-t")) { if ((n_th = parse_list(v, th, 64, 1, 1024)) < 0) die_usage("bench", "-t needs a list like 1,2,4"); }
+        else if (!strcmp(a, "-r")) reps = parse_int("bench", a, v, 1, 1000);
+        else if (!strcmp(a, "-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
+        else if (!strcmp(a, "--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
+        else if (!strcmp(a, "--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
+                                             : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
+        else die_usage("bench", "unknown option '%s'", a);
+    }
+    if (!model) die_usage("bench", "no model given (-m MODEL)");
+    int json = !strcmp(fmt, "json"), max_ctx = 1, first = 1;
+    for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
+    for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
+    if (json) printf("[\n");
+    else printf("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
+                "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+    for (int ti = 0; ti < n_th; ti++) {
+        llm_status st = {0};
+        llm_model_params mp = llm_model_default_params();
+        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1;
+        double tl = now_sec();
+        llm_model *m = llm_model_open(&mp, &st);
+        if (!m) return die(st.msg);
+        tl = now_sec() - tl;
+        llm_ctx *c = llm_ctx_new(m, max_ctx, &st);
+        if (!c) { llm_model_free(m); return die(st.msg); }
+        double wbytes = weight_bytes_per_token(m), params = 0, size = 0;
+        tensor *ts[2 + 7 * 4096];
+        int nt = model_matrices(m, ts);
+        for (int i = 0; i < nt; i++) { params += (double)ts[i]->rows * ts[i]->cols; size += (double)ts[i]->rows * ts[i]->row_bytes; }
+        double bw = membw > 0 ? membw : measure_membw(m);
+        fprintf(stderr, "bench: %s, %d threads, load %.2f s, read bandwidth %.1f GB/s%s\n", model, m->n_threads, tl, bw,
+                membw > 0 ? " (given)" : " (measured)");
+        int *toks = xcalloc(max_ctx, sizeof(int));
+        uint64_t rng = 42;
+        for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));
+        for (int kind = 0; kind < 2; kind++)
+            for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
+                int n = kind ? tg[k] : pp[k];
+                if (n == 0) continue;
+                double ts_sum = 0, ts_sq = 0;
+                for (int r = -1; r < reps; r++) {                   /* r = -1: warm-up */
+                    double t0 = now_sec();
+                    int rc = kind ? 0 : llm_eval(c, toks, n, 0, 0, &st);
+                    for (int i = 0; kind && i < n && !rc; i++) rc = llm_eval(c, toks + i, 1, i, 0, &st);
+                    if (rc) return die(st.msg);
+                    double tps = n / (now_sec() - t0);
+                    if (r >= 0) { ts_sum += tps; ts_sq += tps * tps; }
+                }
+                double mean = ts_sum / reps, sd = reps > 1 ? sqrt(fmax(0, (ts_sq - reps * mean * mean) / (reps - 1))) : 0;
+                double roof = bw * 1e9 / wbytes;
+                const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+                if (json)
+                    printf("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
+                           "\"test\": \"%s%d\", \"tps_mean\": %.3f, \"tps_stddev\": %.3f, \"weight_bytes_per_token\": %.0f, "
+                           "\"membw_gbs\": %.2f, \"roof_tps\": %.3f, \"roof_fraction\": %.4f}", first ? "" : ",\n", base, size,
+                           params, model_type_name(m), m->n_threads, kind ? "tg" : "pp", n, mean, sd, wbytes, bw, roof,
+                           kind ? mean / roof : 0);
+                else if (kind)
+                    printf("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
+                           params / 1e6, model_type_name(m), m->n_threads, n, mean, sd, wbytes / 1e6, roof, 100 * mean / roof);
+                else
+                    printf("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
+                           params / 1e6, model_type_name(m), m->n_threads, n, mean, sd);
+                fflush(stdout);
+                first = 0;
+            }
+        free(toks);
+        llm_ctx_free(c);
+        llm_model_free(m);
+    }
+    if (json) printf("\n]\n");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "bench: peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}
+
 static int cmd_quantize(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return 0; }
@@ -2616,9 +2794,10 @@ int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr, NULL); return 2; }
     if (!strcmp(cmd, "help")) { usage(stdout, NULL); return 0; }
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
     int known = 0;
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++) known |= !strcmp(cmd, usage_text[i][0]);
-    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, tokenize, info, perplexity, quantize)\n", cmd); return 2; }
+    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, tokenize, info, perplexity, bench, quantize)\n", cmd); return 2; }
     o.cmd = cmd;
     parse_args(&o, argc - skip, argv + skip);
     if (!strcmp(cmd, "run")) return cmd_run(&o);
