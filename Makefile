@@ -95,6 +95,7 @@ QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
 RV_E2E_TESTS ?= stories quant
 RVB         := build/rv
+comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
 
 .PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
@@ -161,7 +162,6 @@ test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead
 	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-rvv,RVV 1.0.*does not offer)
 	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-xthead,XTheadVector.*does not offer)
 	@$(call rv_refuses,rv64$(comma)v=true$(comma)vlen=128$(comma)elen=64$(comma)vext_spec=v1.0,$(RVB)/test_kernels-xthead,vector unit is RVV 1.0)
-comma := ,
 
 # end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar; the
 # tests compare with the reference outputs the native build must match, and llm-rv must refuse
@@ -177,6 +177,45 @@ test-riscv-e2e: llm-rv llm-rv-scalar
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
 
+# ---- sanitizers and fuzzing ----------------------------------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan + UBSan), each run
+#                                FUZZ_SECONDS from its corpus in build/fuzz/corpus (see tests/fuzz/README.md)
+#   make test-asan               the whole suite with build/llm-asan (ASan + UBSan, leak checks)
+#   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs) with build/llm-tsan
+CLANG        ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= gguf llama2c tokenizer
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
+SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
+TSAN_TESTS   ?= stories
+
+.PHONY: fuzz fuzz-build test-asan test-tsan
+
+build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz_%)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED=$(SHARED) PYTHON=$(PYTHON) sh tests/fuzz/fuzz.sh $(FUZZ_TARGETS)
+
+build/llm-asan: $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ llm.c $(LDLIBS)
+build/test_kernels-asan: tests/test_kernels.c rvv_kernels.h
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
+test-asan: build/llm-asan build/test_kernels-asan
+	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
+
+build/llm-tsan: $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ llm.c $(LDLIBS)
+test-tsan: build/llm-tsan
+	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan \
+	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
 	rm -f llm tests/test_kernels

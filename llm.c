@@ -341,8 +341,8 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
     if (c.err) { return LLM_ERR_FORMAT; }
 
     int64_t align;
-    if (!gguf_get_int(g, "general.alignment", 32, &align) || align <= 0 || (align & (align - 1)) || align > 65536) {
-        return fail(st, LLM_ERR_FORMAT, "%s: general.alignment must be a power of two", path);
+    if (!gguf_get_int(g, "general.alignment", 32, &align) || align < 8 || (align & (align - 1)) || align > 65536) {
+        return fail(st, LLM_ERR_FORMAT, "%s: general.alignment must be a power of two, at least 8", path);
     }
     g->alignment = (uint64_t)align;
 
@@ -357,6 +357,11 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
             break;
         }
         for (int d = 0; d < 4; d++) t->ne[d] = d < t->n_dims ? cur_uint(&c, 8, "tensor shape") : 1;
+        for (int d = 0; d < t->n_dims && !c.err; d++)
+            if (t->ne[d] == 0) {
+                fail(st, LLM_ERR_FORMAT, "%s: tensor '%.*s' has an empty dimension", path, (int)t->name.len, (const char *)t->name.p);
+                c.err = 1;
+            }
         t->type = (int)cur_uint(&c, 4, "tensor type");
         t->offset = cur_uint(&c, 8, "tensor offset");
     }
@@ -398,12 +403,26 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
             return LLM_ERR_FORMAT;
         }
         t->data = g->mf.data + g->data_offset + t->offset;
-        for (uint64_t j = 0; j < i; j++)
-            if (g->tensors[j].name.len == t->name.len && !memcmp(g->tensors[j].name.p, t->name.p, t->name.len)) {
-                fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, nl, nm);
-                return LLM_ERR_FORMAT;
-            }
     }
+    /* duplicate names: an open-addressing set of tensor indices, FNV-1a over the name */
+    uint64_t size = 16;
+    while (size < 2 * g->n_tensors) size *= 2;
+    uint64_t *set = xcalloc(size, sizeof *set);                /* index + 1, 0 = empty */
+    if (!set) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        uint32_t h = 2166136261u;
+        for (size_t k = 0; k < t->name.len; k++) h = (h ^ t->name.p[k]) * 16777619u;
+        for (uint64_t j = h & (size - 1);; j = (j + 1) & (size - 1)) {
+            if (!set[j]) { set[j] = i + 1; break; }
+            const gguf_tensor *o = &g->tensors[set[j] - 1];
+            if (o->name.len == t->name.len && !memcmp(o->name.p, t->name.p, t->name.len)) {
+                free(set);
+                return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)t->name.len, (const char *)t->name.p);
+            }
+        }
+    }
+    free(set);
     return LLM_OK;
 }
 
@@ -1842,7 +1861,7 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
         s->c = c; s->cap = n;
     }
     cand *c = s->c;
-    for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i]; }
+    for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i] == logits[i] ? logits[i] : -INFINITY; }   /* NaN: never */
     if (s->p.repeat_penalty != 1.0f)
         for (int i = 0; i < s->n_recent; i++) {
             int t = s->recent[i], seen = 0;
@@ -1859,6 +1878,10 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
     if (s->p.top_k > 0 && s->p.top_k < n) { select_top(c, n, s->p.top_k); n = s->p.top_k; }
     float max = c[0].v, sum = 0.0f;
     for (int i = 1; i < n; i++) max = fmaxf(max, c[i].v);
+    if (!(max > -INFINITY) || max == INFINITY) {                /* degenerate logits: take the best */
+        for (int i = 1; i < n; i++) if (cand_desc(&c[i], &c[0]) < 0) c[0] = c[i];
+        return c[0].id;
+    }
     for (int i = 0; i < n; i++) { c[i].v = expf(c[i].v - max); sum += c[i].v; }
     for (int i = 0; i < n; i++) c[i].v /= sum;              /* probabilities; the largest is exp(0)/sum */
     /* keep tokens that can survive min-p and top-p (a token below (1-p)/(n-1) never enters the nucleus) */
@@ -2785,7 +2808,7 @@ static int cmd_quantize(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+static __attribute__((noinline)) int llm_main(int argc, char **argv) {
     options o = {0};
     o.n_new = 256;
     o.sp = llm_sampler_default_params();
@@ -2804,5 +2827,13 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(&o);
     if (!strcmp(cmd, "info")) return cmd_info(&o);
     return cmd_perplexity(&o);
+}
+
+/* The vector-unit probe runs before anything else: compilers put vector instructions in
+ * ordinary code (struct zeroing), so a vector build on a CPU without one must stop here. */
+int main(int argc, char **argv) {
+    const char *why;
+    if (!kernels_cpu_ok(&why)) { fprintf(stderr, "llm: %s\n", why); return 1; }
+    return llm_main(argc, argv);
 }
 #endif /* LLM_NO_MAIN */

@@ -7,8 +7,10 @@
  *   #else                               portable C: the specification
  *   #endif
  *
- * The portable C body is the reference: tests compare every other body against it.
+ * The portable C body is the reference: tests compare every other body against it. It is
+ * always compiled as name_ref(); name() calls the body of this build (table near the end).
  * Block formats are byte-identical to ggml/GGUF so a tensor is used straight from the file.
+ * Vector builds must call kernels_cpu_ok() first thing in main() (see the end of the file).
  *
  * Contracts shared by all bodies:
  *  - n (elements of a row) is a multiple of the block size for block types (32 for Q8_0/Q4_0);
@@ -83,13 +85,16 @@ _Static_assert(sizeof(block_q8_0) == 34, "block_q8_0 must be 34 bytes");
 _Static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must be 18 bytes");
 
 /* Quantize a float row to Q8_0: d = max|x| / 127, q = round(x / d) (half away from zero). */
-static inline void quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
+static inline void quantize_row_q8_0_ref(int n, block_q8_0 *y, const float *x) {
     for (int b = 0; b < n / QK; b++, x += QK) {
         float amax = 0.0f;
         for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = fp32_to_fp16(d);
-        for (int i = 0; i < QK; i++) y[b].qs[i] = (int8_t)roundf(x[i] * id);
+        for (int i = 0; i < QK; i++) {
+            float v = roundf(x[i] * id);                        /* in -127..127 for finite x */
+            y[b].qs[i] = v == v ? (int8_t)v : 0;                /* NaN or inf input: 0, not UB */
+        }
     }
 }
 
@@ -103,7 +108,8 @@ static inline void quantize_row_q4_0(int n, block_q4_0 *y, const float *x) {
         float d = m / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = fp32_to_fp16(d);
         for (int j = 0; j < QK / 2; j++) {
-            int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + QK / 2] * id + 8.5f);
+            float fl = x[j] * id + 8.5f, fh = x[j + QK / 2] * id + 8.5f;
+            int lo = fl == fl ? (int)fminf(fl, 15.0f) : 8, hi = fh == fh ? (int)fminf(fh, 15.0f) : 8;
             y[b].qs[j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
         }
     }
@@ -136,7 +142,7 @@ static inline void dequantize_row_q4_0(int n, float *y, const block_q4_0 *x) {
  * ---------------------------------------------------------------------------------------- */
 typedef float (*dot_fn)(int n, const void *w, const void *x);
 
-static inline float dot_q8_0_q8_0(int n, const void *w, const void *x) {
+static inline float dot_q8_0_q8_0_ref(int n, const void *w, const void *x) {
     const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
     float sum = 0.0f;
     for (int k = 0; k < n / QK; k++) {
@@ -147,7 +153,7 @@ static inline float dot_q8_0_q8_0(int n, const void *w, const void *x) {
     return sum;
 }
 
-static inline float dot_q4_0_q8_0(int n, const void *w, const void *x) {
+static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
     const block_q4_0 *a = (const block_q4_0 *)w;
     const block_q8_0 *b = (const block_q8_0 *)x;
     float sum = 0.0f;
@@ -169,15 +175,15 @@ static inline float dot_q4_0_q8_0(int n, const void *w, const void *x) {
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 
 #define WIDEN_F32(v) (v)
-static inline float dot_f32_f32(int n, const void *w, const void *x) {
+static inline float dot_f32_f32_ref(int n, const void *w, const void *x) {
     const float *a = (const float *)w, *b = (const float *)x;
     DOT_FLOAT_BODY(WIDEN_F32)
 }
-static inline float dot_f16_f32(int n, const void *w, const void *x) {
+static inline float dot_f16_f32_ref(int n, const void *w, const void *x) {
     const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
     DOT_FLOAT_BODY(fp16_to_fp32)
 }
-static inline float dot_bf16_f32(int n, const void *w, const void *x) {
+static inline float dot_bf16_f32_ref(int n, const void *w, const void *x) {
     const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
     DOT_FLOAT_BODY(bf16_to_fp32)
 }
@@ -199,18 +205,18 @@ typedef void (*gemm_fn)(int n, int nr, int nb, float *y, size_t ldy,
                 y[(size_t)b * ldy + r] = dot(n, (const char *)w + (size_t)r * ldw,        \
                                              (const char *)x + (size_t)b * ldx);          \
     }
-GEMM_FROM_DOT(gemm_q8_0_q8_0, dot_q8_0_q8_0)
-GEMM_FROM_DOT(gemm_q4_0_q8_0, dot_q4_0_q8_0)
-GEMM_FROM_DOT(gemm_f32_f32, dot_f32_f32)
-GEMM_FROM_DOT(gemm_f16_f32, dot_f16_f32)
-GEMM_FROM_DOT(gemm_bf16_f32, dot_bf16_f32)
+GEMM_FROM_DOT(gemm_q8_0_q8_0_ref, dot_q8_0_q8_0_ref)
+GEMM_FROM_DOT(gemm_q4_0_q8_0_ref, dot_q4_0_q8_0_ref)
+GEMM_FROM_DOT(gemm_f32_f32_ref, dot_f32_f32_ref)
+GEMM_FROM_DOT(gemm_f16_f32_ref, dot_f16_f32_ref)
+GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
 
 /* ------------------------------------------------------------------------------------------
  * Row-wise float work of the forward pass.
  * ---------------------------------------------------------------------------------------- */
 
 /* RMSNorm: o = x / sqrt(mean(x^2) + eps) * w */
-static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
+static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
     float ss = 0.0f;
     for (int i = 0; i < n; i++) ss += x[i] * x[i];
     float scale = 1.0f / sqrtf(ss / n + eps);
@@ -218,7 +224,7 @@ static inline void rmsnorm(int n, float *o, const float *x, const float *w, floa
 }
 
 /* In-place softmax: x = exp(x - max) / sum */
-static inline void softmax(int n, float *x) {
+static inline void softmax_ref(int n, float *x) {
     float max = x[0];
     for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
     float sum = 0.0f;
@@ -228,13 +234,13 @@ static inline void softmax(int n, float *x) {
 }
 
 /* SwiGLU: g = silu(g) * u, silu(v) = v / (1 + e^-v) */
-static inline void swiglu(int n, float *g, const float *u) {
+static inline void swiglu_ref(int n, float *g, const float *u) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
 /* RoPE on one head vector, adjacent pairs (GGUF llama, llama2.c): for pair i < n_rot/2,
  * (v[2i], v[2i+1]) is rotated by angle theta_i * pos; cs holds (cos, sin) for each pair. */
-static inline void rope_adjacent(int n_rot, float *v, const float *cs) {
+static inline void rope_adjacent_ref(int n_rot, float *v, const float *cs) {
     for (int i = 0; i < n_rot / 2; i++) {
         float c = cs[2 * i], s = cs[2 * i + 1], a = v[2 * i], b = v[2 * i + 1];
         v[2 * i] = a * c - b * s;
@@ -243,8 +249,709 @@ static inline void rope_adjacent(int n_rot, float *v, const float *cs) {
 }
 
 /* y += a * x (attention: accumulate a value row weighted by its probability) */
-static inline void axpy(int n, float *y, float a, const float *x) {
+static inline void axpy_ref(int n, float *y, float a, const float *x) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+
+/* ==========================================================================================
+ * Vector bodies: RVV 1.0 (any VLEN >= 128, vector-length agnostic) and XTheadVector
+ * (RVV 0.7.1 of the SG2042's XuanTie C920, GCC >= 14; GCC then defines __riscv_vector too).
+ * One source serves both for the block kernels; RVK_THEAD marks what differs in 0.7.1:
+ *   - no fractional LMUL and no vsetivli (we use LMUL >= 1; GCC never emits vsetivli there);
+ *   - no vzext/vsext and no vfcvt.rtz: widen with vwcvt(u), round with the _rm intrinsics;
+ *   - no tail policies: XTheadVector bodies never rely on elements past vl;
+ *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
+ *     unit through a one-element store (RVK_ST_I32).
+ * The float kernels (f32/f16/bf16 dots, row-wise work) are RVV 1.0 only; XTheadVector builds
+ * use the reference for them.
+ * ======================================================================================== */
+#if defined(__riscv_vector)
+#include <riscv_vector.h>
+
+#if defined(__riscv_xtheadvector)
+#define RVK_THEAD 1
+#else
+#define RVK_THEAD 0
+#endif
+#define RVK_INLINE static inline __attribute__((always_inline))
+#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), 1)
+
+static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
+
+/* fp16 -> fp32 for a vector of raw halves, exact, same results as fp16_to_fp32().
+ * Without Zvfhmin: put exponent and mantissa where a float keeps them (u = |h| << 13) and
+ * multiply by 2^112, which rebiases the exponent (15 -> 127) and turns half subnormals into
+ * float normals exactly; inf/nan (|h| >= 0x7c00) get the all-ones exponent instead; the sign
+ * is copied from bit 15 (moved to bit 31). 8 instructions. With Zvfhmin: one vfwcvt. */
+#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
+#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
+    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
+    }
+#else
+#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
+    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        vuint32##W##_t w = __riscv_vwcvtu_x_x_v_u32##W(h, vl);                                     \
+        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl), 13, vl);  \
+        vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
+                                                    0x1p112f, vl);                                 \
+        BT special = __riscv_vmsgeu_vx_u32##W##_##BS(u, 0x0f800000u, vl);                          \
+        vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
+                                  __riscv_vor_vx_u32##W(u, 0x7f800000u, vl), special, vl);         \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, 16, vl);                                   \
+        return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
+                                        __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
+    }
+#endif
+RVK_F16_TO_F32(m1, m2, vbool16_t, b16)
+RVK_F16_TO_F32(m2, m4, vbool8_t, b8)
+
+/* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0: dots and GEMM tiles ------------------------------------
+ * The integer dot of one block is exact in any order, so it takes one widening multiply
+ * (Q4_0: multiply + multiply-accumulate of the two nibble halves) and one widening reduction.
+ * The float part then repeats the reference step by step: scale = d_w * d_x (one rounding)
+ * and sum = fma((float)isum, scale, sum), block after block. So the dot and every element of
+ * a GEMM tile are bitwise equal to each other always, and to the reference whenever the
+ * compiler contracts the reference's `sum += (float)s * (dw * dx)` into a fused multiply-add
+ * (GCC and clang do on RISC-V by default; tests/test_kernels.c checks it).
+ * Blocks go in chunks of RVK_QCH; per chunk:
+ *   1. integer sums of every output of the tile, block by block (kept on the stack);
+ *   2. the fp16 scales of every row: gathered with one strided load per row and chunk,
+ *      widened in vector registers, multiplied per output (weight row x activation row);
+ *   3. accumulation in block order: scalar fmaf for a single output, otherwise one vfmacc
+ *      across all outputs of the tile (lane o = output o).
+ * Tiles: R weight rows x B activation rows with (R, B) in {4x4, 1x4, 4x1, 1x1}. */
+#define RVK_QCH 32
+
+#define RVK_LD_Q8(blk) __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)(blk))->qs, 32)
+#define RVK_LD_XLO(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs, 16)
+#define RVK_LD_XHI(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs + 16, 16)
+/* Q4_0 codes minus 8, as int8: v = q ^ 0x88 turns each nibble c into c ^ 8, whose sign
+ * extension is c - 8; low nibble: (v << 4) >> 4, high nibble: v >> 4 (arithmetic shifts). */
+#define RVK_LD_Q4(blk, lo, hi)                                                                     \
+    do {                                                                                           \
+        vint8m1_t v_ = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vxor_vx_u8m1(                      \
+            __riscv_vle8_v_u8m1(((const block_q4_0 *)(const void *)(blk))->qs, 16), 0x88, 16));   \
+        lo = __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(v_, 4, 16), 4, 16);                        \
+        hi = __riscv_vsra_vx_i8m1(v_, 4, 16);                                                      \
+    } while (0)
+
+/* Integer sums of up to four (weight block, activation block) pairs, grouped by element width
+ * (multiplies at e8, reductions at e16, one-element stores at e32) so that a group costs three
+ * vsetvli instead of three per pair. cnt (1..4) is a compile-time constant. */
+RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t wb, vint8m2_t xb,
+                            vint8m2_t wc, vint8m2_t xc, vint8m2_t wd, vint8m2_t xd, int32_t *o, size_t os) {
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
+    vint16m4_t pa = __riscv_vwmul_vv_i16m4(wa, xa, 32), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = __riscv_vwmul_vv_i16m4(wb, xb, 32);
+    if (cnt > 2) pc = __riscv_vwmul_vv_i16m4(wc, xc, 32);
+    if (cnt > 3) pd = __riscv_vwmul_vv_i16m4(wd, xd, 32);
+    vint32m1_t sa = __riscv_vwredsum_vs_i16m4_i32m1(pa, z, 32), sb = sa, sc = sa, sd = sa;
+    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m4_i32m1(pb, z, 32);
+    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m4_i32m1(pc, z, 32);
+    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m4_i32m1(pd, z, 32);
+    RVK_ST_I32(o, sa);
+    if (cnt > 1) RVK_ST_I32(o + os, sb);
+    if (cnt > 2) RVK_ST_I32(o + 2 * os, sc);
+    if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
+}
+/* Q4_0: (lo, hi) codes minus 8 times the activation's (first, second) 16 bytes;
+ * |(c-8) * x| <= 8 * 128, the sum of two fits int16 */
+#define RVK_Q4_PROD(l, h, xl, xh) __riscv_vwmacc_vv_i16m2(__riscv_vwmul_vv_i16m2(l, xl, 16), h, xh, 16)
+RVK_INLINE void rvk_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t xla, vint8m1_t xha,
+                            vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
+                            vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
+                            vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
+    vint16m2_t pa = RVK_Q4_PROD(la, ha, xla, xha), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = RVK_Q4_PROD(lb, hb, xlb, xhb);
+    if (cnt > 2) pc = RVK_Q4_PROD(lc, hc, xlc, xhc);
+    if (cnt > 3) pd = RVK_Q4_PROD(ld, hd, xld, xhd);
+    vint32m1_t sa = __riscv_vwredsum_vs_i16m2_i32m1(pa, z, 16), sb = sa, sc = sa, sd = sa;
+    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m2_i32m1(pb, z, 16);
+    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m2_i32m1(pc, z, 16);
+    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m2_i32m1(pd, z, 16);
+    RVK_ST_I32(o, sa);
+    if (cnt > 1) RVK_ST_I32(o + os, sb);
+    if (cnt > 2) RVK_ST_I32(o + 2 * os, sc);
+    if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
+}
+
+/* Integer sums for one step: weight blocks w_r = w + r*sw (r < R), activation blocks
+ * x_b = x + b*sx (b < B), all compile-time shapes:
+ *   diag (1x1 dot, R = B = 4 consecutive blocks): pairs (j, j) -> is[j];
+ *   otherwise every (r, b) -> is[r*B + b], grouped by weight row (B = 4) or activation row (B = 1). */
+RVK_INLINE void rvk_q_isums(const int q4, const int R, const int B, const int diag,
+                            const char *w, size_t sw, const char *x, size_t sx, int32_t *is) {
+    if (!q4) {
+        vint8m2_t x0 = RVK_LD_Q8(x), x1 = x0, x2 = x0, x3 = x0;
+        if (B > 1) x1 = RVK_LD_Q8(x + sx);
+        if (B > 2) x2 = RVK_LD_Q8(x + 2 * sx);
+        if (B > 3) x3 = RVK_LD_Q8(x + 3 * sx);
+        if (diag || B == 1) {
+            vint8m2_t w0 = RVK_LD_Q8(w), w1 = w0, w2 = w0, w3 = w0;
+            if (R > 1) w1 = RVK_LD_Q8(w + sw);
+            if (R > 2) w2 = RVK_LD_Q8(w + 2 * sw);
+            if (R > 3) w3 = RVK_LD_Q8(w + 3 * sw);
+            if (diag) rvk_q8_sums(R, w0, x0, w1, x1, w2, x2, w3, x3, is, 1);
+            else rvk_q8_sums(R, w0, x0, w1, x0, w2, x0, w3, x0, is, 1);
+        } else {
+            for (int r = 0; r < R; r++) {
+                vint8m2_t wr = RVK_LD_Q8(w + r * sw);
+                rvk_q8_sums(B, wr, x0, wr, x1, wr, x2, wr, x3, is + r * B, 1);
+            }
+        }
+    } else {
+        vint8m1_t xl0 = RVK_LD_XLO(x), xh0 = RVK_LD_XHI(x), xl1 = xl0, xh1 = xh0, xl2 = xl0, xh2 = xh0, xl3 = xl0, xh3 = xh0;
+        if (B > 1) { xl1 = RVK_LD_XLO(x + sx); xh1 = RVK_LD_XHI(x + sx); }
+        if (B > 2) { xl2 = RVK_LD_XLO(x + 2 * sx); xh2 = RVK_LD_XHI(x + 2 * sx); }
+        if (B > 3) { xl3 = RVK_LD_XLO(x + 3 * sx); xh3 = RVK_LD_XHI(x + 3 * sx); }
+        if (diag || B == 1) {
+            vint8m1_t l0, h0, l1, h1, l2, h2, l3, h3;
+            RVK_LD_Q4(w, l0, h0);
+            l1 = l2 = l3 = l0;
+            h1 = h2 = h3 = h0;
+            if (R > 1) RVK_LD_Q4(w + sw, l1, h1);
+            if (R > 2) RVK_LD_Q4(w + 2 * sw, l2, h2);
+            if (R > 3) RVK_LD_Q4(w + 3 * sw, l3, h3);
+            if (diag) rvk_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl1, xh1, l2, h2, xl2, xh2, l3, h3, xl3, xh3, is, 1);
+            else rvk_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl0, xh0, l2, h2, xl0, xh0, l3, h3, xl0, xh0, is, 1);
+        } else {
+            for (int r = 0; r < R; r++) {
+                vint8m1_t lr, hr;
+                RVK_LD_Q4(w + r * sw, lr, hr);
+                rvk_q4_sums(B, lr, hr, xl0, xh0, lr, hr, xl1, xh1, lr, hr, xl2, xh2, lr, hr, xl3, xh3, is + r * B, 1);
+            }
+        }
+    }
+}
+
+/* fp16 d of m consecutive blocks of bs bytes, as floats */
+RVK_INLINE void rvk_block_scales(float *out, const char *blk, size_t bs, int m) {
+    for (int k = 0; k < m;) {
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(m - k));
+        vuint16m2_t h = __riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(blk + (size_t)k * bs), (ptrdiff_t)bs, vl);
+        __riscv_vse32_v_f32m4(out + k, rvk_f16_to_f32_m4(h, vl), vl);
+        k += (int)vl;
+    }
+}
+
+/* y[b*ldy + r] = dot(row r of w, row b of x) for r < R, b < B (see above) */
+RVK_INLINE void rvk_q_tile(const int q4, const int R, const int B, int n, float *y, size_t ldy,
+                           const char *w, size_t ldw, const char *x, size_t ldx) {
+    enum { RB_MAX = 16 };
+    const int RB = R * B, nblk = n / QK;
+    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
+    int32_t is[RVK_QCH * RB_MAX];
+    float sc[RVK_QCH * RB_MAX], fs[RVK_QCH], dw[4][RVK_QCH], dx[4][RVK_QCH], acc[RB_MAX];
+    float sum1 = 0.0f;
+    for (int o = 0; o < RB; o++) acc[o] = 0.0f;
+    for (int k0 = 0; k0 < nblk; k0 += RVK_QCH) {
+        const int m = nblk - k0 < RVK_QCH ? nblk - k0 : RVK_QCH;
+        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
+        /* 1. integer sums is[kk*RB + o] */
+        if (RB == 1) {
+            int kk = 0;
+            for (; kk + 4 <= m; kk += 4) rvk_q_isums(q4, 4, 4, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
+            for (; kk < m; kk++) rvk_q_isums(q4, 1, 1, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
+        } else {
+            for (int kk = 0; kk < m; kk++) rvk_q_isums(q4, R, B, 0, wk + kk * wbs, ldw, xk + kk * xbs, ldx, is + kk * RB);
+        }
+        /* 2. scales sc[kk*RB + o] = d_w[r] * d_x[b] */
+        if (RB == 1) {   /* one pass: both scales, their product, the sums as floats (exact) */
+            for (int kk = 0; kk < m;) {
+                size_t vl = __riscv_vsetvl_e16m2((size_t)(m - kk));
+                vfloat32m4_t a = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(wk + (size_t)kk * wbs), (ptrdiff_t)wbs, vl), vl);
+                vfloat32m4_t b = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(xk + (size_t)kk * xbs), (ptrdiff_t)xbs, vl), vl);
+                __riscv_vse32_v_f32m4(sc + kk, __riscv_vfmul_vv_f32m4(a, b, vl), vl);
+                __riscv_vse32_v_f32m4(fs + kk, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk, vl), vl), vl);
+                kk += (int)vl;
+            }
+            /* 3. accumulate in block order, one fused multiply-add per block */
+            int kk = 0;
+            for (; kk + 4 <= m; kk += 4) {
+                sum1 = fmaf(fs[kk], sc[kk], sum1);
+                sum1 = fmaf(fs[kk + 1], sc[kk + 1], sum1);
+                sum1 = fmaf(fs[kk + 2], sc[kk + 2], sum1);
+                sum1 = fmaf(fs[kk + 3], sc[kk + 3], sum1);
+            }
+            for (; kk < m; kk++) sum1 = fmaf(fs[kk], sc[kk], sum1);
+            continue;
+        }
+        for (int r = 0; r < R; r++) rvk_block_scales(dw[r], wk + (size_t)r * ldw, wbs, m);
+        for (int b = 0; b < B; b++) rvk_block_scales(dx[b], xk + (size_t)b * ldx, xbs, m);
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < B; b++)
+                for (int kk = 0; kk < m;) {
+                    size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
+                    vfloat32m4_t s = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(dw[r] + kk, vl),
+                                                            __riscv_vle32_v_f32m4(dx[b] + kk, vl), vl);
+                    if (RB == 1) __riscv_vse32_v_f32m4(sc + kk, s, vl);
+                    else __riscv_vsse32_v_f32m4(sc + kk * RB + r * B + b, (ptrdiff_t)(RB * sizeof(float)), s, vl);
+                    kk += (int)vl;
+                }
+        /* 3. accumulate in block order */
+        if (RB <= 4) {   /* VLEN >= 128: one register holds 4 floats */
+            vfloat32m1_t a = __riscv_vle32_v_f32m1(acc, RB);
+            for (int kk = 0; kk < m; kk++)
+                a = __riscv_vfmacc_vv_f32m1(a, __riscv_vfcvt_f_x_v_f32m1(__riscv_vle32_v_i32m1(is + kk * RB, RB), RB),
+                                            __riscv_vle32_v_f32m1(sc + kk * RB, RB), RB);
+            __riscv_vse32_v_f32m1(acc, a, RB);
+        } else {
+            vfloat32m4_t a = __riscv_vle32_v_f32m4(acc, RB);
+            for (int kk = 0; kk < m; kk++)
+                a = __riscv_vfmacc_vv_f32m4(a, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk * RB, RB), RB),
+                                            __riscv_vle32_v_f32m4(sc + kk * RB, RB), RB);
+            __riscv_vse32_v_f32m4(acc, a, RB);
+        }
+    }
+    if (RB == 1) y[0] = sum1;
+    else
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = acc[r * B + b];
+}
+
+RVK_INLINE void rvk_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
+                           const void *w, size_t ldw, const void *x, size_t ldx) {
+    const char *wc = (const char *)w, *xc = (const char *)x;
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        int r = 0;
+        for (; r + 4 <= nr; r += 4)
+            rvk_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++)
+            rvk_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+    }
+    for (; b < nb; b++) {
+        int r = 0;
+        for (; r + 4 <= nr; r += 4)
+            rvk_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++)
+            rvk_q_tile(q4, 1, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+    }
+}
+
+static inline float rvk_dot_q8_0_q8_0(int n, const void *w, const void *x) {
+    float y;
+    rvk_q_tile(0, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
+    return y;
+}
+static inline float rvk_dot_q4_0_q8_0(int n, const void *w, const void *x) {
+    float y;
+    rvk_q_tile(1, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
+    return y;
+}
+static inline void rvk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                      const void *x, size_t ldx) {
+    rvk_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                      const void *x, size_t ldx) {
+    rvk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+
+/* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x*id is the same
+ * multiply, and the float->int conversion rounds half away from zero (RMM) like roundf. */
+static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
+    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, 1);
+    for (int b = 0; b < n / QK; b++, x += QK) {
+        vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
+        vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
+        float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = fp32_to_fp16(d);
+        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(__riscv_vfmul_vf_f32m8(v, id, QK), __RISCV_FRM_RMM, QK);
+        __riscv_vse8_v_i8m2(y[b].qs, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, QK), QK), QK);
+    }
+}
+
+#if !RVK_THEAD
+/* ---- float dots and GEMM tiles (RVV 1.0) --------------------------------------------------
+ * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
+ * elements l, l+8, ...; fused multiply-add, as the compiler contracts the reference), the
+ * last n % 8 elements into lanes 0.. (tail-undisturbed), then the same pairwise combination.
+ * The result does not depend on VLEN and equals the reference bitwise (when contracted).
+ * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
+ * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
+ * run 8 independent chains and convert each weight vector once for 4 activation rows. */
+#define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
+#define RVK_W_F16(p, vl) rvk_f16_to_f32_m2(__riscv_vle16_v_u16m1((p), (vl)), (vl))
+#define RVK_W_BF16(p, vl)                                                                          \
+    __riscv_vreinterpret_v_u32m2_f32m2(                                                            \
+        __riscv_vsll_vx_u32m2(__riscv_vwcvtu_x_x_v_u32m2(__riscv_vle16_v_u16m1((p), (vl)), (vl)), 16, (vl)))
+
+RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
+    vfloat32m2_t h = __riscv_vfadd_vv_f32m2(a, __riscv_vslidedown_vx_f32m2(a, 4, 4), 4);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 2, 2), 2);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, 1), 1);
+    return __riscv_vfmv_f_s_f32m2_f32(h);
+}
+
+/* one step of 8 (or, last, vl < 8) elements: every activation row loaded once, each weight
+ * row loaded (and widened) once and multiplied into its B accumulators */
+#define RVK_FSTEP(LOADW, i, vl, FMACC)                                                             \
+    do {                                                                                           \
+        vfloat32m2_t v0 = __riscv_vle32_v_f32m2(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;          \
+        if (B > 1) v1 = __riscv_vle32_v_f32m2(x1 + (i), vl);                                       \
+        if (B > 2) v2 = __riscv_vle32_v_f32m2(x2 + (i), vl);                                       \
+        if (B > 3) v3 = __riscv_vle32_v_f32m2(x3 + (i), vl);                                       \
+        vfloat32m2_t c = LOADW(w0 + (i), vl);                                                      \
+        a00 = FMACC(a00, c, v0, vl);                                                               \
+        if (B > 1) a01 = FMACC(a01, c, v1, vl);                                                    \
+        if (B > 2) a02 = FMACC(a02, c, v2, vl);                                                    \
+        if (B > 3) a03 = FMACC(a03, c, v3, vl);                                                    \
+        if (R > 1) {                                                                               \
+            c = LOADW(w1 + (i), vl);                                                               \
+            a10 = FMACC(a10, c, v0, vl);                                                           \
+            if (B > 1) a11 = FMACC(a11, c, v1, vl);                                                \
+            if (B > 2) a12 = FMACC(a12, c, v2, vl);                                                \
+            if (B > 3) a13 = FMACC(a13, c, v3, vl);                                                \
+        }                                                                                          \
+    } while (0)
+
+#define RVK_FLOAT_TILE(NAME, WT, LOADW)                                                            \
+    RVK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,     \
+                         size_t ldw, const char *x, size_t ldx) {                                  \
+        const WT *w0 = (const WT *)(const void *)w, *w1 = (const WT *)(const void *)(w + (R > 1 ? ldw : 0)); \
+        const float *x0 = (const float *)(const void *)x;                                          \
+        const float *x1 = (const float *)(const void *)(x + (B > 1 ? ldx : 0));                    \
+        const float *x2 = (const float *)(const void *)(x + (B > 2 ? 2 * ldx : 0));                \
+        const float *x3 = (const float *)(const void *)(x + (B > 3 ? 3 * ldx : 0));                \
+        vfloat32m2_t a00 = __riscv_vfmv_v_f_f32m2(0.0f, 8), a01 = a00, a02 = a00, a03 = a00;       \
+        vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
+        int i = 0;                                                                                 \
+        for (; i + 32 <= n; i += 32) { /* unrolled: same operations, less loop overhead */         \
+            RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                                       \
+            RVK_FSTEP(LOADW, i + 8, 8, __riscv_vfmacc_vv_f32m2);                                   \
+            RVK_FSTEP(LOADW, i + 16, 8, __riscv_vfmacc_vv_f32m2);                                  \
+            RVK_FSTEP(LOADW, i + 24, 8, __riscv_vfmacc_vv_f32m2);                                  \
+        }                                                                                          \
+        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                \
+        /* the last n % 8 elements go to lanes 0.., the other lanes keep their sums */             \
+        if (i < n) RVK_FSTEP(LOADW, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);               \
+        y[0] = rvk_sum8(a00);                                                                      \
+        if (B > 1) y[ldy] = rvk_sum8(a01);                                                         \
+        if (B > 2) y[2 * ldy] = rvk_sum8(a02);                                                     \
+        if (B > 3) y[3 * ldy] = rvk_sum8(a03);                                                     \
+        if (R > 1) {                                                                               \
+            y[1] = rvk_sum8(a10);                                                                  \
+            if (B > 1) y[ldy + 1] = rvk_sum8(a11);                                                 \
+            if (B > 2) y[2 * ldy + 1] = rvk_sum8(a12);                                             \
+            if (B > 3) y[3 * ldy + 1] = rvk_sum8(a13);                                             \
+        }                                                                                          \
+    }
+RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32)
+RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16)
+RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16)
+
+#define RVK_FLOAT_KERNELS(SFX)                                                                     \
+    static inline float rvk_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
+        float y;                                                                                   \
+        rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
+        return y;                                                                                  \
+    }                                                                                              \
+    static inline void rvk_gemm_##SFX##_f32(int n, int nr, int nb, float *y, size_t ldy,           \
+                                            const void *w, size_t ldw, const void *x, size_t ldx) { \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
+        int b = 0;                                                                                 \
+        for (; b + 4 <= nb; b += 4) {                                                              \
+            int r = 0;                                                                             \
+            for (; r + 2 <= nr; r += 2)                                                            \
+                rvk_tile_##SFX(2, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++)                                                                    \
+                rvk_tile_##SFX(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+        for (; b < nb; b++) {                                                                      \
+            int r = 0;                                                                             \
+            for (; r + 2 <= nr; r += 2)                                                            \
+                rvk_tile_##SFX(2, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++)                                                                    \
+                rvk_tile_##SFX(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+    }
+RVK_FLOAT_KERNELS(f32)
+RVK_FLOAT_KERNELS(f16)
+RVK_FLOAT_KERNELS(bf16)
+
+/* ---- row-wise float work (RVV 1.0) --------------------------------------------------------
+ * Sums use VLEN-dependent partial sums (a vector of VLEN/8 lanes), folded in a fixed order:
+ * deterministic on a given machine, within a few ulp of the reference's serial sum. */
+RVK_INLINE float rvk_fsum_m4(vfloat32m4_t a) {
+    size_t v2 = __riscv_vsetvlmax_e32m2(), v1 = __riscv_vsetvlmax_e32m1();
+    vfloat32m2_t h = __riscv_vfadd_vv_f32m2(__riscv_vget_v_f32m4_f32m2(a, 0), __riscv_vget_v_f32m4_f32m2(a, 1), v2);
+    vfloat32m1_t q = __riscv_vfadd_vv_f32m1(__riscv_vget_v_f32m2_f32m1(h, 0), __riscv_vget_v_f32m2_f32m1(h, 1), v1);
+    return __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredosum_vs_f32m1_f32m1(q, __riscv_vfmv_v_f_f32m1(0.0f, 1), v1));
+}
+
+/* e^x for a vector, within about 1 ulp of the correctly rounded result (tests measure it):
+ * x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (ln2 split in a 9-bit head, exact times
+ * k, and a tail); e^r by its Taylor polynomial to degree 7 (truncation < 0.05 ulp) in Horner
+ * form with fused multiply-adds; times 2^k applied as two powers of two so that results in
+ * the subnormal range round once. x is clamped to [-104, 89] (e^x is 0 or inf beyond),
+ * NaN passes through. */
+RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
+    vbool8_t nan = __riscv_vmfne_vv_f32m4_b8(x, x, vl);
+    vfloat32m4_t c = __riscv_vfmin_vf_f32m4(__riscv_vfmax_vf_f32m4(x, -104.0f, vl), 89.0f, vl);
+    vint32m4_t k = __riscv_vfcvt_x_f_v_i32m4_rm(__riscv_vfmul_vf_f32m4(c, 1.44269504f, vl), __RISCV_FRM_RNE, vl);
+    vfloat32m4_t kf = __riscv_vfcvt_f_x_v_f32m4(k, vl);
+    vfloat32m4_t r = __riscv_vfnmsac_vf_f32m4(c, 0.693359375f, kf, vl);        /* c - k*ln2_hi (exact) */
+    r = __riscv_vfnmsac_vf_f32m4(r, -2.12194440e-4f, kf, vl);                   /*   - k*ln2_lo */
+    vfloat32m4_t p = __riscv_vfmv_v_f_f32m4(1.0f / 5040.0f, vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 720.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 120.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 24.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 6.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
+    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, 1, vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
+    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), 23, vl));
+    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), 23, vl));
+    vfloat32m4_t e = __riscv_vfmul_vv_f32m4(__riscv_vfmul_vv_f32m4(p, s1, vl), s2, vl);
+    return __riscv_vmerge_vvm_f32m4(e, x, nan, vl);
+}
+
+static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+    for (int i = 0; i < n;) {
+        size_t vl = rvk_min((size_t)(n - i), vlmax);
+        vfloat32m4_t v = __riscv_vle32_v_f32m4(x + i, vl);
+        acc = __riscv_vfmacc_vv_f32m4_tu(acc, v, v, vl);
+        i += (int)vl;
+    }
+    float scale = 1.0f / sqrtf(rvk_fsum_m4(acc) / n + eps);
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        vfloat32m4_t v = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), scale, vl);
+        __riscv_vse32_v_f32m4(o + i, __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(w + i, vl), v, vl), vl);
+        i += (int)vl;
+    }
+}
+
+static inline void rvk_softmax(int n, float *x) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], 1);
+    for (int i = 0; i < n;) {   /* the maximum is exact in any order */
+        size_t vl = rvk_min((size_t)(n - i), vlmax);
+        mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
+        i += (int)vl;
+    }
+    float max = __riscv_vfmv_f_s_f32m1_f32(mv);
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+    for (int i = 0; i < n;) {
+        size_t vl = rvk_min((size_t)(n - i), vlmax);
+        vfloat32m4_t e = rvk_exp_m4(__riscv_vfsub_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), max, vl), vl);
+        __riscv_vse32_v_f32m4(x + i, e, vl);
+        acc = __riscv_vfadd_vv_f32m4_tu(acc, acc, e, vl);
+        i += (int)vl;
+    }
+    float inv = 1.0f / rvk_fsum_m4(acc);
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        __riscv_vse32_v_f32m4(x + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), inv, vl), vl);
+        i += (int)vl;
+    }
+}
+
+static inline void rvk_swiglu(int n, float *g, const float *u) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        vfloat32m4_t v = __riscv_vle32_v_f32m4(g + i, vl);
+        vfloat32m4_t den = __riscv_vfadd_vf_f32m4(rvk_exp_m4(__riscv_vfneg_v_f32m4(v, vl), vl), 1.0f, vl);
+        v = __riscv_vfmul_vv_f32m4(__riscv_vfdiv_vv_f32m4(v, den, vl), __riscv_vle32_v_f32m4(u + i, vl), vl);
+        __riscv_vse32_v_f32m4(g + i, v, vl);
+        i += (int)vl;
+    }
+}
+
+static inline void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
+    const int np = n_rot / 2;
+    for (int i = 0; i < np;) {
+        size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
+        vfloat32m2x2_t ab = __riscv_vlseg2e32_v_f32m2x2(v + 2 * i, vl);
+        vfloat32m2x2_t cs2 = __riscv_vlseg2e32_v_f32m2x2(cs + 2 * i, vl);
+        vfloat32m2_t a = __riscv_vget_v_f32m2x2_f32m2(ab, 0), b = __riscv_vget_v_f32m2x2_f32m2(ab, 1);
+        vfloat32m2_t c = __riscv_vget_v_f32m2x2_f32m2(cs2, 0), s = __riscv_vget_v_f32m2x2_f32m2(cs2, 1);
+        vfloat32m2_t r0 = __riscv_vfmsac_vv_f32m2(__riscv_vfmul_vv_f32m2(b, s, vl), a, c, vl);   /* a*c - b*s */
+        vfloat32m2_t r1 = __riscv_vfmacc_vv_f32m2(__riscv_vfmul_vv_f32m2(b, c, vl), a, s, vl);   /* a*s + b*c */
+        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 0, r0);
+        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 1, r1);
+        __riscv_vsseg2e32_v_f32m2x2(v + 2 * i, ab, vl);
+        i += (int)vl;
+    }
+}
+
+static inline void rvk_axpy(int n, float *y, float a, const float *x) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
+        __riscv_vse32_v_f32m8(y + i, v, vl);
+        i += (int)vl;
+    }
+}
+#endif /* !RVK_THEAD */
+#endif /* __riscv_vector */
+
+/* ==========================================================================================
+ * The kernels llm.c calls, each with the body of this build:
+ *                      block kernels (Q8_0, Q4_0)     float kernels (f32/f16/bf16, row-wise)
+ *   XTheadVector       vector (rvk_*)                 reference (*_ref)
+ *   RVV 1.0            vector (rvk_*)                 vector (rvk_*)
+ *   anything else      reference (*_ref)              reference (*_ref)
+ * The *_ref bodies stay available in every build, so tests compare the two in one binary.
+ * ======================================================================================== */
+#if defined(__riscv_xtheadvector)
+#define RVK_BLOCK(name) rvk_##name
+#define RVK_FLOAT(name) name##_ref
+#elif defined(__riscv_vector)
+#define RVK_BLOCK(name) rvk_##name
+#define RVK_FLOAT(name) rvk_##name
+#else
+#define RVK_BLOCK(name) name##_ref
+#define RVK_FLOAT(name) name##_ref
+#endif
+
+static inline void quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { RVK_BLOCK(quantize_row_q8_0)(n, y, x); }
+static inline float dot_q8_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q8_0_q8_0)(n, w, x); }
+static inline float dot_q4_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q4_0_q8_0)(n, w, x); }
+static inline float dot_f32_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_f32_f32)(n, w, x); }
+static inline float dot_f16_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_f16_f32)(n, w, x); }
+static inline float dot_bf16_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_bf16_f32)(n, w, x); }
+
+#define RVK_GEMM(name, PICK)                                                                      \
+    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                          \
+                            const void *w, size_t ldw, const void *x, size_t ldx) {               \
+        PICK(name)(n, nr, nb, y, ldy, w, ldw, x, ldx);                                            \
+    }
+RVK_GEMM(gemm_q8_0_q8_0, RVK_BLOCK)
+RVK_GEMM(gemm_q4_0_q8_0, RVK_BLOCK)
+RVK_GEMM(gemm_f32_f32, RVK_FLOAT)
+RVK_GEMM(gemm_f16_f32, RVK_FLOAT)
+RVK_GEMM(gemm_bf16_f32, RVK_FLOAT)
+
+static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_FLOAT(rmsnorm)(n, o, x, w, eps); }
+static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }
+static inline void swiglu(int n, float *g, const float *u) { RVK_FLOAT(swiglu)(n, g, u); }
+static inline void rope_adjacent(int n_rot, float *v, const float *cs) { RVK_FLOAT(rope_adjacent)(n_rot, v, cs); }
+static inline void axpy(int n, float *y, float a, const float *x) { RVK_FLOAT(axpy)(n, y, a, x); }
+
+/* ==========================================================================================
+ * Can this CPU run the vector code compiled in?
+ *   kernels_cpu_ok(&why)  1 if yes (always, on builds without vector code); else 0 and *why
+ *                         says what to do. Call it first thing in main(): built with V, the
+ *                         compiler may use vector instructions anywhere (inlined memset,
+ *                         vectorized loops), and a CPU without them stops with SIGILL.
+ *   kernels_variant()     "scalar", "rvv1.0 VLEN=256", "xtheadvector VLEN=128", ...
+ * How, on Linux: an RVV 1.0 build first needs the kernel to announce V (AT_HWCAP bit 'V' or
+ * riscv_hwprobe IMA_V): only then does it save vector registers across context switches.
+ * Then every vector build runs one pair of vsetvli under a temporary SIGILL handler and
+ * checks VLMAX(e8,m1) == 4 * VLMAX(e32,m1). The ratio tells the two vector encodings apart:
+ * RVV 1.0's vsetvli sets ta/ma bits that a 0.7.1 unit rejects (vill, vl = 0), and 0.7.1's
+ * "e32,m1,d1" reads as e16,m1 on an RVV 1.0 unit (ratio 2). XTheadVector has no hwcap bit:
+ * vendor kernels for the SG2042 enable it, upstream kernels keep vectors off on T-Head C9xx
+ * (GhostWrite mitigation), where the probe gets SIGILL and reports it.
+ * ======================================================================================== */
+#if defined(__riscv_vector)
+#include <stdio.h>
+#if defined(__linux__)
+#include <signal.h>
+#include <setjmp.h>
+#include <unistd.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+
+static inline sigjmp_buf *rvk_probe_jmp(void) { static sigjmp_buf jb; return &jb; }
+static inline void rvk_probe_sigill(int sig) { (void)sig; siglongjmp(*rvk_probe_jmp(), 1); }
+
+/* RVV 1.0 announced by the kernel. Volatile stores: the compiler must not merge them into a
+ * vector store, nothing here may use V before we know it is there. */
+static inline int rvk_kernel_has_v(void) {
+    if (getauxval(AT_HWCAP) & (1ul << ('V' - 'A'))) return 1;
+    int64_t pair[2];
+    ((volatile int64_t *)pair)[0] = 4;   /* RISCV_HWPROBE_KEY_IMA_EXT_0 */
+    ((volatile int64_t *)pair)[1] = 0;
+    if (syscall(258 /* __NR_riscv_hwprobe, Linux >= 6.4 */, pair, 1, 0, NULL, 0) == 0 &&
+        ((volatile int64_t *)pair)[0] == 4 && (((volatile int64_t *)pair)[1] & 4 /* RISCV_HWPROBE_IMA_V */))
+        return 1;
+    return 0;
+}
+#endif
+
+static __attribute__((noinline, unused)) void rvk_probe_vlmax(volatile size_t *e8, volatile size_t *e32) {
+    *e8 = __riscv_vsetvlmax_e8m1();
+    *e32 = __riscv_vsetvlmax_e32m1();
+}
+
+/* state: 0 not probed, 1 usable, -1 not; vlen in bits */
+static inline int rvk_probe(const char **why, unsigned *vlen) {
+    static int state;
+    static const char *msg;
+    static unsigned bits;
+#if defined(__riscv_xtheadvector)
+#define RVK_ISA "XTheadVector (RVV 0.7.1 of T-Head C906/C910/C920, e.g. SG2042)"
+#else
+#define RVK_ISA "RISC-V vector instructions (RVV 1.0)"
+#endif
+    if (!state) {
+        volatile size_t e8 = 0, e32 = 0;
+        volatile int ill = 0;
+#if defined(__linux__)
+#if !defined(__riscv_xtheadvector)
+        if (!rvk_kernel_has_v()) ill = 1;
+#endif
+        if (!ill) {
+            void (*old)(int) = signal(SIGILL, rvk_probe_sigill);
+            if (sigsetjmp(*rvk_probe_jmp(), 1) == 0) rvk_probe_vlmax(&e8, &e32);
+            else ill = 1;
+            signal(SIGILL, old);
+        }
+#else
+        rvk_probe_vlmax(&e8, &e32);
+#endif
+        if (ill)
+            msg = "this binary uses " RVK_ISA " but the CPU/kernel does not offer them; use the riscv-scalar build";
+#if defined(__riscv_xtheadvector)
+        else if (e32 == 0 || e8 != 4 * e32)
+            msg = "this binary uses " RVK_ISA " but this CPU's vector unit is RVV 1.0; use the riscv (RVV 1.0) build";
+#else
+        else if (e32 == 0 || e8 != 4 * e32)
+            msg = "this binary uses " RVK_ISA " but this CPU's vector unit is not RVV 1.0 (XTheadVector / RVV 0.7.1 "
+                  "as on the SG2042?); use the riscv-xthead or the riscv-scalar build";
+#endif
+        else if (e8 < 16)
+            msg = "this binary's vector kernels need VLEN >= 128 bits; use the riscv-scalar build";
+        bits = (unsigned)(e8 * 8);
+        state = msg ? -1 : 1;
+    }
+    if (why) *why = msg;
+    if (vlen) *vlen = bits;
+    return state > 0;
+}
+#undef RVK_ISA
+#endif
+
+static inline int kernels_cpu_ok(const char **why) {
+#if defined(__riscv_vector)
+    return rvk_probe(why, NULL);
+#else
+    if (why) *why = NULL;
+    return 1;
+#endif
+}
+
+static inline const char *kernels_variant(void) {
+#if defined(__riscv_vector)
+    static char buf[64];
+    unsigned vlen = 0;
+    const char *name = RVK_THEAD ? "xtheadvector" : "rvv1.0";
+    if (rvk_probe(NULL, &vlen)) snprintf(buf, sizeof buf, "%s VLEN=%u", name, vlen);
+    else snprintf(buf, sizeof buf, "%s (not usable on this CPU)", name);
+    return buf;
+#else
+    return "scalar";
+#endif
 }
 
 #endif /* RVV_KERNELS_H */

@@ -10,23 +10,31 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pyref  # noqa: E402
 from llmtest import (GGML_TYPE_NAME, check, compare_logits,
                      dequantize, f32_to_bf16_rne, finish, gguf_load, need_shared, note,
                      read_f32, run, shared, tmpdir)
 
 PROMPT = ["-p", "Once upon a time", "-n", "1", "--temp", "0"]
 
-# max |logit - logit_F32| / max |logit_F32| allowed, and whether the top-1 token must agree.
-# Calibrated on stories260K (prompt "Once upon a time"); the errors are those of the formats on
-# a tiny model, not of the runtime: a float64 forward pass over the rounded weights alone gives
-# F16 3.8e-4, BF16 3.0e-3, Q8_0 8.5e-3, Q4_0 0.167 (see the numbers printed by this test for
-# what llm.c measures, activations quantized to Q8_0 included). Limits are ~2-3x those.
-TOLERANCE = {
-    "F32": (0.0, True),        # bit-identical
-    "F16": (1e-2, True),
-    "BF16": (1e-2, True),
-    "Q8_0": (5e-2, True),
-    "Q4_0": (0.25, False),
+# Two logit checks per type, both as max |logit - ref| / max |ref| for the prompt below:
+#
+# 1. against llm.c's own F32 logits (the format's total error). Measured on stories260K with
+#    llm.c: F16 3.8e-4, BF16 3.0e-3, Q8_0 1.3e-2, Q4_0 0.17. A float64 forward pass over the
+#    rounded weights alone (tests/pyref.py) gives F16 3.8e-4, BF16 3.0e-3, Q8_0 8.5e-3,
+#    Q4_0 0.167, so this is the formats' own error on a tiny 64-dim model (Q8_0's extra comes
+#    from the activations being quantized to Q8_0 too). Limits are ~2.5x the measurements; Q4_0
+#    is too coarse on this model for top-1 agreement to be a fair requirement (it agrees today).
+# 2. against the float64 forward pass over the *same* quantized file, dequantized in Python:
+#    this isolates llm.c's kernels from the format's error and is the sensitive one. Measured:
+#    F16 1.9e-7, BF16 2.4e-7 (float32 arithmetic), Q8_0 7.1e-3, Q4_0 9.8e-3 (activations
+#    quantized to Q8_0 blocks). Limits ~2.5-5x.
+TOLERANCE = {            # (limit vs F32, top-1 must equal F32's, limit vs dequantized reference)
+    "F32": (0.0, True, 1e-5),        # bit-identical to the original file's logits
+    "F16": (1e-3, True, 1e-5),
+    "BF16": (8e-3, True, 1e-5),
+    "Q8_0": (3e-2, True, 2.5e-2),
+    "Q4_0": (0.35, False, 2.5e-2),
 }
 TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0"]
 
@@ -133,7 +141,8 @@ def info_types(path, src, target):
 
 
 def main():
-    names = ["quant.%s.%s" % (ty, what) for ty in TYPES for what in ("file", "info", "logits")]
+    names = ["quant.%s.%s" % (ty, what) for ty in TYPES
+             for what in ("file", "info", "logits", "vs_dequantized")]
     if not need_shared(names):
         return
     src_path = shared("assets", "gguf", "stories260K.gguf")
@@ -146,11 +155,19 @@ def main():
                 check(n, False, "F32 reference run failed: " + r.describe())
             return
         ref, _ = read_f32(ref_f)
+        r = run(["tokenize", "-m", src_path, "-p", PROMPT[1]])
+        try:
+            prompt_ids = [int(x) for x in r.out.split()]
+        except ValueError:
+            prompt_ids = []
+        if r.rc != 0 or not prompt_ids:
+            note("cannot tokenize the prompt (%s); using the known ids" % r.describe())
+            prompt_ids = [1, 403, 407, 261, 378]
         for ty in TYPES:
             out = os.path.join(td, "stories260K-%s.gguf" % ty.lower())
             r = run(["quantize", src_path, out, ty])
             if r.rc != 0 or r.crashed() or not os.path.exists(out):
-                for what in ("file", "info", "logits"):
+                for what in ("file", "info", "logits", "vs_dequantized"):
                     check("quant.%s.%s" % (ty, what), False, "quantize failed: " + r.describe())
                 continue
             err = check_file(src, out, ty)
@@ -161,18 +178,28 @@ def main():
             r = run(["run", "-m", out] + PROMPT + ["--dump-logits", lf])
             if r.rc != 0 or r.crashed() or not os.path.exists(lf):
                 check("quant.%s.logits" % ty, False, r.describe())
+                check("quant.%s.vs_dequantized" % ty, False, "no logits")
                 continue
             got, nbytes = read_f32(lf)
             if len(got) != len(ref):
                 check("quant.%s.logits" % ty, False, "%d logits, expected %d" % (len(got), len(ref)))
                 continue
             rel, top, a, b = compare_logits(got, ref)
-            lim, need_top = TOLERANCE[ty]
+            lim, need_top, lim_deq = TOLERANCE[ty]
             ok = (got == ref) if ty == "F32" else (rel <= lim and (top or not need_top))
             check("quant.%s.logits" % ty, ok,
                   "%s: max|diff|/max|ref| = %.4g (limit %g), top-1 %s (%d vs F32 %d)%s" % (
                       r.cmd, rel, lim, "equal" if top else "differs", a, b,
                       "" if ty != "F32" else (", bit-identical" if got == ref else ", NOT bit-identical")))
+            try:
+                deq = pyref.forward(pyref.Model(out), prompt_ids)
+            except Exception as e:  # noqa: BLE001
+                check("quant.%s.vs_dequantized" % ty, False, "reference forward failed: %r" % e)
+                continue
+            rel, top, a, b = compare_logits(got, deq)
+            check("quant.%s.vs_dequantized" % ty, rel <= lim_deq and top,
+                  "max|diff|/max|ref| = %.3g (limit %g) against a float64 forward pass over the "
+                  "dequantized %s weights, top-1 %s" % (rel, lim_deq, ty, "equal" if top else "differs"))
 
 
 main()

@@ -33,7 +33,7 @@ def main():
             return
         eq = oa == ob
         if eq == want_equal:
-            check(name, True, note)
+            check(name, True)
         elif want_equal:
             check(name, False, "`%s` and `%s` differ: %s" % (ra.cmd, rb.cmd, first_diff(oa, ob)))
         else:
@@ -57,7 +57,8 @@ def main():
          note=" (is --repeat-penalty applied?)")
 
     # llama2.c checkpoints stop at BOS: over a few long sampled runs BOS (1) may appear only at
-    # index 0 and, when generation stopped early, as the last token.
+    # index 0 and, when generation stopped early, at most as the last token (llama2.c's run does
+    # not print or count the BOS that stops it, so the dump may also end just before it).
     name = "sampling.bin_stops_at_bos"
     B = ["-m", shared("assets", "llama2c", "stories260K.bin"), "-z",
          shared("assets", "llama2c", "tok512.bin")]
@@ -82,10 +83,10 @@ def main():
                 problems.append("seed %d: BOS at index %d and generation went on" % (seed, toks.index(1, 1)))
             if len(toks) < 481:
                 stopped += 1
-                if toks[-1] not in (1, 2):
-                    problems.append("seed %d: %d tokens but last is %d, not BOS/EOS" % (seed, len(toks), toks[-1]))
+    if not problems and not stopped:
+        problems.append("none of 6 runs of 480 sampled tokens stopped early; is BOS a stop token?")
     check(name, not problems, "; ".join(problems) if problems else
-          "%d of 6 runs stopped early at BOS/EOS" % stopped)
+          "%d of 6 runs stopped early" % stopped)
 
 
 main()

@@ -84,7 +84,7 @@ def main():
             outs, logits, bad = {}, {}, []
             for t in THREADS:
                 lf = os.path.join(td, "%s.t%s.f32" % (mname, t))
-                r = run(["run"] + margs + ["-p", "Once upon a time", "-n", "64", "--temp", "0",
+                r = run(["run"] + margs + ["-p", "Once upon a time", "-n", "32", "--temp", "0",
                                            "-t", t, "--dump-logits", lf])
                 if r.rc != 0 or r.crashed():
                     bad.append(r.describe())
@@ -141,8 +141,9 @@ def main():
                 check(name + "." + mname, False, "%s: %d bytes, expected %d" % (r.cmd, nbytes, 4 * len(ref)))
                 continue
             rel, top, _, _ = compare_logits(got, ref)
-            # float32 vs float64 on a 64-dim model: measured ~1e-7; 1e-5 leaves room for any
-            # summation order while still catching a wrong position or a wrong layer.
+            # float32 vs float64 on a 64-dim model: measured 3.6e-7; 1e-5 leaves room for other
+            # summation orders (SIMD / RVV kernels), while a wrong position, a skipped layer or a
+            # RoPE slip moves the logits by more than 1e-2.
             check(name + "." + mname, rel <= 1e-5 and top,
                   "%s: max |diff|/max|ref| = %.3g (limit 1e-5), top-1 equal: %s" % (r.cmd, rel, top))
 

@@ -1,0 +1,893 @@
+/* tests/test_kernels.c - checks the kernels of rvv_kernels.h.
+ *
+ *   make tests/test_kernels && ./tests/test_kernels          native (reference bodies only)
+ *   make test-riscv                                          RVV 1.0 at VLEN 128..1024 and scalar, under qemu
+ *
+ * One line per check ("ok" or "FAIL", what was checked, the worst error seen), then
+ * "N passed, M failed"; the exit status is non-zero when a check failed.
+ *   A. reference bodies against double precision: fp16/bf16 conversions (all 65536 codes,
+ *      rounding ties, subnormals, inf/nan), Q8_0/Q4_0 quantization error bounds, block and
+ *      float dots, row-wise kernels;
+ *   B. vector bodies (RVV 1.0 / XTheadVector builds) against the reference bodies, bitwise
+ *      where the arithmetic is the same, within stated tolerances where it is not;
+ *   C. every GEMM tile against the dot of the same build, bitwise, for all nr, nb remainders
+ *      (the contract that makes llm.c's output independent of the thread count).
+ */
+#include "rvv_kernels.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+
+static int n_pass, n_fail;
+
+static void check(int ok, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (ok) n_pass++;
+    else n_fail++;
+    fflush(stdout);
+}
+
+/* ---- random data (deterministic) ---------------------------------------------------------- */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd64(void) {   /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static uint32_t rnd32(void) { return (uint32_t)(rnd64() >> 32); }
+static float rnd_unit(void) { return (float)((rnd64() >> 40) * (1.0 / 16777216.0)); }   /* [0, 1) */
+static float rnd_sym(float a) { return (2.0f * rnd_unit() - 1.0f) * a; }                  /* [-a, a) */
+/* roughly normal, occasional outliers: like activations and weights */
+static float rnd_act(void) {
+    float s = rnd_unit() + rnd_unit() + rnd_unit() + rnd_unit() - 2.0f;
+    if ((rnd32() & 63) == 0) s *= 8.0f;
+    return s;
+}
+static void fill_act(float *x, int n, float scale) { for (int i = 0; i < n; i++) x[i] = rnd_act() * scale; }
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
+    return p;
+}
+
+/* distance in units in the last place between two finite floats of the same sign region */
+static __attribute__((unused)) double ulp_diff(float a, float b) {
+    if (a == b) return 0;
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : INFINITY;
+    int32_t ia = (int32_t)f32_to_bits(a), ib = (int32_t)f32_to_bits(b);
+    if (ia < 0) ia = INT32_MIN - ia;
+    if (ib < 0) ib = INT32_MIN - ib;
+    return fabs((double)ia - (double)ib);
+}
+/* size of one ulp of a double value rounded to float */
+static double ulp_of(double v) {
+    v = fabs(v);
+    if (v < FLT_MIN) return ldexp(1.0, -149);
+    int e;
+    frexp(v, &e);
+    return ldexp(1.0, e - 24);
+}
+
+/* ==========================================================================================
+ * A1. conversions
+ * ======================================================================================== */
+static double half_value(uint16_t h) {   /* exact value of an IEEE half, from its definition */
+    int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
+    return s ? -v : v;
+}
+
+/* nearest half to f (round to nearest, ties to even, overflow to inf), by search on the
+ * magnitude: half codes 0..0x7c00 are ordered like their values */
+static uint16_t half_nearest(float f) {
+    if (isnan(f)) return 0x7e00;
+    uint16_t sign = signbit(f) ? 0x8000 : 0;
+    double a = fabs((double)f);
+    if (a >= 65520.0) return sign | 0x7c00;   /* 65504 + half an ulp (ties go to "even" inf) */
+    int lo = 0, hi = 0x7bff;                    /* largest code with value <= a */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (half_value((uint16_t)mid) <= a) lo = mid;
+        else hi = mid - 1;
+    }
+    int c = lo;
+    if (c < 0x7bff || a > 65504.0) {
+        double d0 = a - half_value((uint16_t)c), d1 = half_value((uint16_t)(c + 1)) - a;
+        if (d1 < d0 || (d1 == d0 && (c & 1))) c++;
+    }
+    return (uint16_t)(sign | c);
+}
+
+static void test_fp16(void) {
+    int bad = 0;
+    for (int h = 0; h < 65536; h++) {
+        double v = half_value((uint16_t)h);
+        float f = fp16_to_fp32((uint16_t)h);
+        int ok = isnan(v) ? isnan(f) && !!signbit(f) == (h >> 15) : (double)f == v && !!signbit(f) == (h >> 15);
+        if (!ok && bad++ < 3) printf("     fp16_to_fp32(0x%04x) = %g, want %g\n", h, f, v);
+    }
+    check(!bad, "fp16_to_fp32: all 65536 codes exact (zeros, subnormals, inf, nan keep sign)  [%d wrong]", bad);
+
+    bad = 0;
+    for (int h = 0; h < 65536; h++) {
+        uint16_t back = fp32_to_fp16(fp16_to_fp32((uint16_t)h));
+        int isn = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+        int ok = isn ? (back & 0x7c00) == 0x7c00 && (back & 0x3ff) && (back >> 15) == (h >> 15) : back == h;
+        if (!ok && bad++ < 3) printf("     fp16 round trip 0x%04x -> 0x%04x\n", h, back);
+    }
+    check(!bad, "fp16 round trip fp32_to_fp16(fp16_to_fp32(h)) == h for all codes (nan stays nan)  [%d wrong]", bad);
+
+    /* narrowing: random floats over the whole half range and beyond, plus every tie */
+    bad = 0;
+    int n = 0;
+    for (int i = 0; i < 400000; i++, n++) {
+        float f;
+        if (i & 1) f = f32_from_bits(rnd32());   /* any float, mostly far out of range */
+        else f = ldexpf(rnd_sym(1.0f), (int)(rnd32() % 44) - 28);   /* 2^-28 .. 2^16 */
+        uint16_t got = fp32_to_fp16(f), want = half_nearest(f);
+        int ok = isnan(f) ? (got & 0x7c00) == 0x7c00 && (got & 0x3ff) : got == want;
+        if (!ok && bad++ < 3) printf("     fp32_to_fp16(%a) = 0x%04x, want 0x%04x\n", f, got, want);
+    }
+    for (int h = 0; h < 0x7bff; h++, n += 2) {   /* midpoints between neighbours: ties to even */
+        float mid = (float)((half_value((uint16_t)h) + half_value((uint16_t)(h + 1))) / 2);
+        uint16_t want = (uint16_t)(h & 1 ? h + 1 : h);
+        if (fp32_to_fp16(mid) != want || fp32_to_fp16(-mid) != (want | 0x8000))
+            if (bad++ < 3) printf("     tie %a -> 0x%04x, want 0x%04x\n", mid, fp32_to_fp16(mid), want);
+    }
+    static const struct { float f; uint16_t h; } fixed[] = {
+        {65504.0f, 0x7bff}, {65519.99f, 0x7bff}, {65520.0f, 0x7c00}, {1e9f, 0x7c00}, {-INFINITY, 0xfc00},
+        {0x1p-24f, 0x0001}, {0x1p-25f, 0x0000}, {0x1.8p-24f, 0x0002}, {0x1.000002p-25f, 0x0001}, {-0.0f, 0x8000},
+        {0x1p-14f, 0x0400}, {0x1.ff8p-15f, 0x03ff}, {0x1.ffcp-15f, 0x0400}, {1.0f + 0x1p-11f, 0x3c00}, {1.0f + 0x3p-11f, 0x3c02},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++, n++)
+        if (fp32_to_fp16(fixed[i].f) != fixed[i].h && bad++ < 6)
+            printf("     fp32_to_fp16(%a) = 0x%04x, want 0x%04x\n", fixed[i].f, fp32_to_fp16(fixed[i].f), fixed[i].h);
+    check(!bad, "fp32_to_fp16: nearest-even on %d values (random, all midpoints, overflow, subnormal ties)  [%d wrong]", n, bad);
+}
+
+static void test_bf16(void) {
+    int bad = 0;
+    for (int h = 0; h < 65536; h++) {
+        float f = bf16_to_fp32((uint16_t)h);
+        uint16_t back = fp32_to_bf16(f);
+        int isn = (h & 0x7f80) == 0x7f80 && (h & 0x7f);
+        int ok = isn ? isnan(f) && (back & 0x7f80) == 0x7f80 && (back & 0x7f) : back == h && f32_to_bits(f) == (uint32_t)h << 16;
+        if (!ok && bad++ < 3) printf("     bf16 0x%04x -> %a -> 0x%04x\n", h, f, back);
+    }
+    check(!bad, "bf16 round trip for all 65536 codes (nan stays nan)  [%d wrong]", bad);
+
+    bad = 0;
+    int n = 0;
+    for (int i = 0; i < 400000; i++, n++) {
+        uint32_t u = rnd32();
+        if (i % 4 == 0) u = (u & 0xffff0000u) | 0x8000u;   /* exact ties */
+        float f = f32_from_bits(u);
+        uint16_t got = fp32_to_bf16(f);
+        if (isnan(f)) {
+            if (!isnan(bf16_to_fp32(got)) && bad++ < 3) printf("     bf16(nan %08x) = 0x%04x\n", u, got);
+            continue;
+        }
+        uint32_t lo = u & 0xffff0000u;   /* candidates: truncated and one code up (in magnitude) */
+        double a = fabs((double)f), vlo = fabs((double)f32_from_bits(lo));
+        double vhi = (lo & 0x7fffffffu) == 0x7f7f0000u ? ldexp(1.0, 128) : fabs((double)f32_from_bits(lo + 0x10000u));
+        uint32_t want = (a - vlo < vhi - a || (a - vlo == vhi - a && !(lo & 0x10000u))) ? lo : lo + 0x10000u;
+        if (got != (uint16_t)(want >> 16) && bad++ < 3) printf("     fp32_to_bf16(%a) = 0x%04x, want 0x%04x\n", f, got, want >> 16);
+    }
+    check(!bad, "fp32_to_bf16: nearest-even on %d random floats (1/4 exact ties, overflow to inf)  [%d wrong]", n, bad);
+}
+
+/* ==========================================================================================
+ * A2. quantization error bounds
+ * ======================================================================================== */
+static void test_quant_ref(void) {
+    enum { N = 4096 };
+    float *x = xmalloc(N * sizeof(float)), *y = xmalloc(N * sizeof(float));
+    block_q8_0 q8[N / QK];
+    block_q4_0 q4[N / QK];
+    double worst8 = 0, worst4 = 0, mean4 = 0;
+    int bad = 0;
+    for (int rep = 0; rep < 20; rep++) {
+        fill_act(x, N, rep < 10 ? 1.0f : ldexpf(1.0f, rep - 15));
+        for (int i = 0; i < QK; i++) x[i] = 0.0f;    /* an all-zero block */
+        x[QK] = 1e-30f;                              /* a block whose scale underflows fp16 */
+        quantize_row_q8_0_ref(N, q8, x);
+        dequantize_row_q8_0(N, y, q8);
+        for (int b = 0; b < N / QK; b++) {
+            double amax = 0;
+            int maxcode = 0;
+            for (int i = 0; i < QK; i++) {
+                amax = fmax(amax, fabs(x[b * QK + i]));
+                int c = q8[b].qs[i] < 0 ? -q8[b].qs[i] : q8[b].qs[i];
+                if (c > 127) bad++;
+                if (c > maxcode) maxcode = c;
+            }
+            double d = amax / 127;
+            /* |x - q*d16| <= |x - q*d| + 127*|d - d16| <= d/2 + 127 * d * 2^-11 (fp16 rounding of d)
+             * (+ the smallest subnormal fp16 times 127 when d is below the fp16 range) */
+            double bound = d * (0.5 + 127 * 0x1p-11) + 127 * 0x1p-25 + 1e-37;
+            for (int i = 0; i < QK; i++) {
+                double e = fabs((double)x[b * QK + i] - y[b * QK + i]);
+                if (e > bound) bad++;
+                if (d > 1e-4) worst8 = fmax(worst8, e / d);
+            }
+            if (amax > 1e-4 && maxcode != 127) bad++;   /* the largest element maps to +-127 */
+        }
+        quantize_row_q4_0(N, q4, x);
+        dequantize_row_q4_0(N, y, q4);
+        for (int b = 0; b < N / QK; b++) {
+            double amax = 0;
+            for (int i = 0; i < QK; i++) amax = fmax(amax, fabs(x[b * QK + i]));
+            double d = amax / 8;
+            /* codes 0..15 for -8..7 steps of |d|: |x - q*d| <= |d|/2, except the element of
+             * opposite sign to the extreme, which clamps to 7 steps: error up to |d|;
+             * plus 8 * |d| * 2^-11 for the fp16 rounding of d */
+            double bound = d * (1.0 + 8 * 0x1p-11) + 8 * 0x1p-25 + 1e-37;
+            for (int i = 0; i < QK; i++) {
+                double e = fabs((double)x[b * QK + i] - y[b * QK + i]);
+                if (e > bound) bad++;
+                if (d > 1e-4) { worst4 = fmax(worst4, e / d); mean4 += e / d / N / 20; }
+            }
+        }
+    }
+    check(!bad && worst8 <= 0.5625, "quantize_row_q8_0_ref -> dequantize: |err| <= d*(1/2 + 127/2048), codes in +-127, max -> 127  [worst %.4f d]", worst8);
+    check(!bad && worst4 <= 1.004, "quantize_row_q4_0 -> dequantize: |err| <= |d|*(1 + 8/2048) (clamped end), mean %.3f |d|  [worst %.4f |d|]", mean4, worst4);
+    free(x);
+    free(y);
+}
+
+/* ==========================================================================================
+ * A3. dots and row-wise kernels against double precision
+ * ======================================================================================== */
+/* random Q8_0 / Q4_0 rows: quantized from random floats, or raw random codes and scales */
+static void make_q8(int n, block_q8_0 *q, int raw) {
+    if (!raw) {
+        float *x = xmalloc((size_t)n * sizeof(float));
+        fill_act(x, n, 1.0f);
+        quantize_row_q8_0_ref(n, q, x);
+        free(x);
+        return;
+    }
+    for (int b = 0; b < n / QK; b++) {   /* any code incl. -128, any finite scale incl. subnormal */
+        uint16_t d;
+        do d = (uint16_t)(rnd32() & 0xbfff); while ((d & 0x7c00) == 0x7c00 || (d & 0x7c00) > 0x5000);
+        q[b].d = d;
+        for (int i = 0; i < QK; i++) q[b].qs[i] = (int8_t)rnd32();
+    }
+}
+static void make_q4(int n, block_q4_0 *q, int raw) {
+    if (!raw) {
+        float *x = xmalloc((size_t)n * sizeof(float));
+        fill_act(x, n, 0.05f);
+        quantize_row_q4_0(n, q, x);
+        free(x);
+        return;
+    }
+    for (int b = 0; b < n / QK; b++) {
+        uint16_t d;
+        do d = (uint16_t)(rnd32() & 0xbfff); while ((d & 0x7c00) == 0x7c00 || (d & 0x7c00) > 0x5000);
+        q[b].d = d;
+        for (int i = 0; i < QK / 2; i++) q[b].qs[i] = (uint8_t)rnd32();
+    }
+}
+
+static void test_block_dots_ref(void) {
+    static const int ns[] = {32, 64, 96, 320, 1024, 4096, 11008};
+    double worst8 = 0, worst4 = 0;
+    int bad = 0;
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++)
+        for (int raw = 0; raw < 2; raw++) {
+            int n = ns[t], nb = n / QK;
+            block_q8_0 *a = xmalloc(nb * sizeof *a), *x = xmalloc(nb * sizeof *x);
+            block_q4_0 *w = xmalloc(nb * sizeof *w);
+            make_q8(n, a, raw);
+            make_q8(n, x, raw);
+            make_q4(n, w, raw);
+            float *fa = xmalloc(n * sizeof(float)), *fx = xmalloc(n * sizeof(float)), *fw = xmalloc(n * sizeof(float));
+            dequantize_row_q8_0(n, fa, a);
+            dequantize_row_q8_0(n, fx, x);
+            dequantize_row_q4_0(n, fw, w);
+            double s8 = 0, s4 = 0, m8 = 0, m4 = 0;
+            for (int i = 0; i < n; i++) {
+                s8 += (double)fa[i] * fx[i]; m8 += fabs((double)fa[i] * fx[i]);
+                s4 += (double)fw[i] * fx[i]; m4 += fabs((double)fw[i] * fx[i]);
+            }
+            /* the integer block sums are exact; per block one rounding of dw*dx and one of the
+             * accumulation: |err| <= (nblocks + 1) * 2^-24 * sum |terms| (to first order) */
+            double tol8 = (nb + 1) * 0x1p-24 * m8 * 1.01 + 1e-40, tol4 = (nb + 1) * 0x1p-24 * m4 * 1.01 + 1e-40;
+            double e8 = fabs(dot_q8_0_q8_0_ref(n, a, x) - s8), e4 = fabs(dot_q4_0_q8_0_ref(n, w, x) - s4);
+            if (e8 > tol8 || e4 > tol4) bad++;
+            worst8 = fmax(worst8, e8 / tol8);
+            worst4 = fmax(worst4, e4 / tol4);
+            free(a); free(x); free(w); free(fa); free(fx); free(fw);
+        }
+    check(!bad, "dot_q8_0_q8_0_ref vs double dot of dequantized rows, n = 32..11008, quantized and raw codes: |err| <= (nblk+1) 2^-24 sum|a x|  [worst %.3f of bound]", worst8);
+    check(!bad, "dot_q4_0_q8_0_ref vs double dot of dequantized rows, same bound  [worst %.3f of bound]", worst4);
+}
+
+static const int float_ns[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4096, 4099};
+#define N_FLOAT_NS (int)(sizeof float_ns / sizeof *float_ns)
+
+static void fill_f16(uint16_t *h, const float *x, int n) { for (int i = 0; i < n; i++) h[i] = fp32_to_fp16(x[i]); }
+static void fill_bf16(uint16_t *h, const float *x, int n) { for (int i = 0; i < n; i++) h[i] = fp32_to_bf16(x[i]); }
+
+static void test_float_dots_ref(void) {
+    double worst[3] = {0};
+    int bad[3] = {0};
+    for (int t = 0; t < N_FLOAT_NS; t++) {
+        int n = float_ns[t];
+        float *a = xmalloc(n * sizeof(float)), *b = xmalloc(n * sizeof(float));
+        uint16_t *h = xmalloc(n * 2), *g = xmalloc(n * 2);
+        fill_act(a, n, 1.0f);
+        fill_act(b, n, 1.0f);
+        fill_f16(h, a, n);
+        fill_bf16(g, a, n);
+        double s[3] = {0}, m[3] = {0};
+        for (int i = 0; i < n; i++) {
+            double p[3] = {(double)a[i] * b[i], (double)fp16_to_fp32(h[i]) * b[i], (double)bf16_to_fp32(g[i]) * b[i]};
+            for (int k = 0; k < 3; k++) s[k] += p[k], m[k] += fabs(p[k]);
+        }
+        float got[3] = {dot_f32_f32_ref(n, a, b), dot_f16_f32_ref(n, h, b), dot_bf16_f32_ref(n, g, b)};
+        for (int k = 0; k < 3; k++) {
+            /* 8 chains of ceil(n/8) steps plus 3 levels of pairwise adds */
+            double tol = ((n + 7) / 8 + 4) * 0x1p-24 * m[k] * 1.01 + 1e-40, e = fabs(got[k] - s[k]);
+            if (e > tol) bad[k]++;
+            worst[k] = fmax(worst[k], e / tol);
+        }
+        free(a); free(b); free(h); free(g);
+    }
+    check(!bad[0], "dot_f32_f32_ref vs double, n = 1..4099 (odd lengths, partial last group): |err| <= (n/8+4) 2^-24 sum|ab|  [worst %.3f of bound]", worst[0]);
+    check(!bad[1], "dot_f16_f32_ref vs double of the widened halves, same bound  [worst %.3f of bound]", worst[1]);
+    check(!bad[2], "dot_bf16_f32_ref vs double of the widened bf16, same bound  [worst %.3f of bound]", worst[2]);
+}
+
+static void rmsnorm_dbl(int n, double *o, const float *x, const float *w, float eps) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    double s = 1.0 / sqrt(ss / n + eps);
+    for (int i = 0; i < n; i++) o[i] = w[i] * s * x[i];
+}
+static void softmax_dbl(int n, double *o, const float *x) {
+    double mx = x[0], sum = 0;
+    for (int i = 1; i < n; i++) mx = fmax(mx, x[i]);
+    for (int i = 0; i < n; i++) sum += o[i] = exp((double)x[i] - mx);
+    for (int i = 0; i < n; i++) o[i] /= sum;
+}
+
+typedef void (*rmsnorm_fn)(int, float *, const float *, const float *, float);
+typedef void (*softmax_fn)(int, float *);
+typedef void (*swiglu_fn)(int, float *, const float *);
+typedef void (*rope_fn)(int, float *, const float *);
+typedef void (*axpy_fn)(int, float *, float, const float *);
+
+/* Tolerances, in ulps of each result.
+ * rmsnorm: about 6 roundings (<= 3 ulp) plus the error of the sum of squares, which enters
+ *   through the square root at half weight. A float sum of n positive terms is off by at most
+ *   (n-1) 2^-24 relative (n/2 ulp after the root), but rounding errors of random data grow like
+ *   sqrt(n): we check 3 + sqrt(n) (deterministic data, so no flakiness).
+ * softmax: expf (<= 1 ulp; ours <= 1.5), the rounded argument x - max (relative error up to
+ *   |x - max| 2^-24, i.e. 2|x - max| ulp), the sum (as above): 4 + sqrt(n) + 2|x - max|.
+ * swiglu: expf, add, divide, multiply: 4 ulp. Below 2^-100 an absolute error of 2^-100: for
+ *   g < -88.7, expf(-g) overflows and the reference returns 0 instead of about -1e-37.
+ * rope: a*c - b*s cancels: 2 ulp of the pair's magnitude max(|a|, |b|).
+ * axpy: one fused multiply-add (or multiply and add): 1 ulp (+ 1/2 ulp of a*x unfused). */
+static void test_rowwise(const char *tag, rmsnorm_fn rms, softmax_fn smx, swiglu_fn swg, rope_fn rope, axpy_fn ax) {
+    static const int ns[] = {1, 3, 8, 17, 64, 100, 288, 1000, 4099};
+    struct { double worst; int bad; } e_rms = {0, 0}, e_smx = {0, 0}, e_swg = {0, 0}, e_rope = {0, 0}, e_ax = {0, 0};
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int n = ns[t];
+        float *x = xmalloc(n * 4), *w = xmalloc(n * 4), *o = xmalloc(n * 4), *u = xmalloc(n * 4), *cs = xmalloc((n + 1) * 4);
+        double *d = xmalloc(n * 8);
+        fill_act(x, n, 1.0f);
+        fill_act(w, n, 1.0f);
+        rms(n, o, x, w, 1e-5f);
+        rmsnorm_dbl(n, d, x, w, 1e-5f);
+        double tol = 3 + sqrt(n);
+        for (int i = 0; i < n; i++) {
+            if (fabs(o[i] - d[i]) > tol * ulp_of(d[i])) e_rms.bad++;
+            e_rms.worst = fmax(e_rms.worst, fabs(o[i] - d[i]) / ulp_of(d[i]));
+        }
+
+        for (int i = 0; i < n; i++) x[i] = rnd_sym(30.0f);   /* logits-like: many results underflow */
+        memcpy(o, x, n * 4);
+        smx(n, o);
+        softmax_dbl(n, d, x);
+        float mx = x[0];
+        for (int i = 1; i < n; i++) mx = fmaxf(mx, x[i]);
+        for (int i = 0; i < n; i++) {
+            /* x - max is rounded in float: relative error |x - max| 2^-24 in e^(x - max) */
+            double err = fabs(o[i] - d[i]), t = 4 + sqrt(n) + 2 * fabs((double)x[i] - mx);
+            if (d[i] < FLT_MIN) { if (err > FLT_MIN * 0x1p-10) e_smx.bad++; continue; }
+            if (err > t * ulp_of(d[i])) e_smx.bad++;
+            e_smx.worst = fmax(e_smx.worst, err / ulp_of(d[i]) / t);
+        }
+
+        for (int i = 0; i < n; i++) { x[i] = rnd_sym(i % 7 == 0 ? 100.0f : 12.0f); u[i] = rnd_act(); }
+        memcpy(o, x, n * 4);
+        swg(n, o, u);
+        for (int i = 0; i < n; i++) {
+            double want = (double)x[i] / (1.0 + exp(-(double)x[i])) * u[i], err = fabs(o[i] - want);
+            if (fabs(want) < 0x1p-100) { if (err > 0x1p-100) e_swg.bad++; continue; }
+            if (err > 4 * ulp_of(want)) e_swg.bad++;
+            e_swg.worst = fmax(e_swg.worst, err / ulp_of(want));
+        }
+
+        int nr = n & ~1;
+        for (int i = 0; i < nr; i += 2) {
+            double th = rnd_sym(100.0f);
+            cs[i] = (float)cos(th);
+            cs[i + 1] = (float)sin(th);
+        }
+        memcpy(o, x, n * 4);
+        rope(nr, o, cs);
+        for (int i = 0; i < nr; i += 2) {
+            double a = x[i], b = x[i + 1], c = cs[i], s = cs[i + 1];
+            double r0 = a * c - b * s, r1 = a * s + b * c, mag = fmax(fabs(a), fabs(b));
+            double e0 = fabs(o[i] - r0) / ulp_of(mag), e1 = fabs(o[i + 1] - r1) / ulp_of(mag);
+            if (e0 > 2 || e1 > 2) e_rope.bad++;
+            e_rope.worst = fmax(e_rope.worst, fmax(e0, e1));
+        }
+        for (int i = nr; i < n; i++) if (o[i] != x[i]) e_rope.bad++;   /* odd element untouched */
+
+        fill_act(u, n, 1.0f);
+        memcpy(o, x, n * 4);
+        float a = rnd_sym(2.0f);
+        ax(n, o, a, u);
+        for (int i = 0; i < n; i++) {
+            double want = x[i] + (double)a * u[i], err = fabs(o[i] - want);
+            if (err > 1.0 * ulp_of(want) + ulp_of(fabs((double)a * u[i])) * 0.5) e_ax.bad++;
+            e_ax.worst = fmax(e_ax.worst, err / ulp_of(want));
+        }
+        free(x); free(w); free(o); free(u); free(cs); free(d);
+    }
+    check(!e_rms.bad, "%s rmsnorm vs double, n = 1..4099: <= 3 + sqrt(n) ulp  [worst %.2f ulp]", tag, e_rms.worst);
+    check(!e_smx.bad, "%s softmax vs double, n = 1..4099, logits in +-30: <= 4 + sqrt(n) + 2|x-max| ulp  [worst %.2f of bound]", tag, e_smx.worst);
+    check(!e_swg.bad, "%s swiglu vs double, |g| up to 100: <= 4 ulp (2^-100 absolute below 2^-100)  [worst %.2f ulp]", tag, e_swg.worst);
+    check(!e_rope.bad, "%s rope_adjacent vs double: <= 2 ulp of the pair's magnitude  [worst %.2f]", tag, e_rope.worst);
+    check(!e_ax.bad, "%s axpy vs double: <= 1 ulp (+1/2 ulp of a*x when not fused)  [worst %.2f ulp]", tag, e_ax.worst);
+}
+
+/* ==========================================================================================
+ * B. vector bodies against the reference
+ * ======================================================================================== */
+#if defined(__riscv_vector)
+static void test_vector_quant(void) {
+    enum { N = 4096 };
+    float *x = xmalloc(N * 4);
+    block_q8_0 a[N / QK], b[N / QK];
+    int bad = 0;
+    for (int rep = 0; rep < 30; rep++) {
+        fill_act(x, N, ldexpf(1.0f, rep % 10 - 5));
+        if (rep == 1) for (int i = 0; i < N; i++) x[i] = 0.0f;
+        if (rep >= 2 && rep < 6)   /* ties: amax = 127 -> d = 1, id = 1: x = k + 0.5 must round away from 0 */
+            for (int i = 0; i < N; i++) x[i] = i % QK == 0 ? 127.0f : (float)((int)(rnd32() % 254) - 127) + 0.5f * (rep & 1 ? 1 : -1);
+        if (rep == 6) for (int i = 0; i < N; i++) x[i] = ldexpf(rnd_sym(1.0f), -130);   /* subnormal inputs */
+        quantize_row_q8_0_ref(N, a, x);
+        rvk_quantize_row_q8_0(N, b, x);
+        if (memcmp(a, b, sizeof a)) bad++;
+    }
+    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 30 rows of 4096 (zeros, .5 ties, subnormals)  [%d rows differ]", bad);
+    free(x);
+}
+
+static void test_vector_block_dots(void) {
+    static const int nblks[] = {1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 63, 64, 65, 128, 130, 344};
+    int bad8 = 0, bad4 = 0, cnt = 0;
+    double worst = 0;
+    for (size_t t = 0; t < sizeof nblks / sizeof *nblks; t++)
+        for (int raw = 0; raw < 2; raw++) {
+            int nb = nblks[t], n = nb * QK;
+            block_q8_0 *a = xmalloc(nb * sizeof *a), *x = xmalloc(nb * sizeof *x);
+            block_q4_0 *w = xmalloc(nb * sizeof *w);
+            make_q8(n, a, raw);
+            make_q8(n, x, raw);
+            make_q4(n, w, raw);
+            float r8 = dot_q8_0_q8_0_ref(n, a, x), v8 = rvk_dot_q8_0_q8_0(n, a, x);
+            float r4 = dot_q4_0_q8_0_ref(n, w, x), v4 = rvk_dot_q4_0_q8_0(n, w, x);
+            if (memcmp(&r8, &v8, 4)) bad8++;
+            if (memcmp(&r4, &v4, 4)) bad4++;
+            worst = fmax(worst, fmax(ulp_diff(r8, v8), ulp_diff(r4, v4)));
+            cnt++;
+            free(a); free(x); free(w);
+        }
+    check(!bad8, "vector dot_q8_0_q8_0 == reference, bitwise, %d rows of 1..344 blocks (chunk edges 32/64/128)  [%d differ, worst %.0f ulp]", cnt, bad8, worst);
+    check(!bad4, "vector dot_q4_0_q8_0 == reference, bitwise, same rows  [%d differ]", bad4);
+}
+
+#if !RVK_THEAD
+static void test_vector_float_dots(void) {
+    int bad[3] = {0};
+    double worst = 0;
+    for (int t = 0; t < N_FLOAT_NS; t++)
+        for (int rep = 0; rep < 3; rep++) {
+            int n = float_ns[t];
+            float *a = xmalloc(n * 4), *b = xmalloc(n * 4);
+            uint16_t *h = xmalloc(n * 2), *g = xmalloc(n * 2);
+            fill_act(a, n, 1.0f);
+            fill_act(b, n, 1.0f);
+            if (rep == 2) for (int i = 0; i < n; i += 5) a[i] = ldexpf(rnd_sym(1.0f), -20);   /* fp16 subnormals */
+            fill_f16(h, a, n);
+            fill_bf16(g, a, n);
+            float r[3] = {dot_f32_f32_ref(n, a, b), dot_f16_f32_ref(n, h, b), dot_bf16_f32_ref(n, g, b)};
+            float v[3] = {rvk_dot_f32_f32(n, a, b), rvk_dot_f16_f32(n, h, b), rvk_dot_bf16_f32(n, g, b)};
+            for (int k = 0; k < 3; k++) {
+                if (memcmp(&r[k], &v[k], 4)) bad[k]++;
+                worst = fmax(worst, ulp_diff(r[k], v[k]));
+            }
+            free(a); free(b); free(h); free(g);
+        }
+    /* the vector body uses the reference's 8 partial sums and combination order: bitwise */
+    check(!bad[0], "vector dot_f32_f32 == reference, bitwise, n = 1..4099 (partial last group)  [%d differ, worst %.0f ulp]", bad[0], worst);
+    check(!bad[1], "vector dot_f16_f32 == reference, bitwise (incl. fp16 subnormals)  [%d differ]", bad[1]);
+    check(!bad[2], "vector dot_bf16_f32 == reference, bitwise  [%d differ]", bad[2]);
+}
+
+#if defined(__riscv_zvfhmin) || defined(__riscv_zvfh)
+#define RVK_HW_F16 1
+#else
+#define RVK_HW_F16 0
+#endif
+static void test_vector_f16_convert(void) {
+    uint16_t h[64];
+    float v[64];
+    int bad = 0;
+    for (int base = 0; base < 65536; base += 64) {
+        for (int i = 0; i < 64; i++) h[i] = (uint16_t)(base + i);
+        for (int i = 0; i < 64;) {
+            size_t vl = __riscv_vsetvl_e16m2((size_t)(64 - i));
+            __riscv_vse32_v_f32m4(v + i, rvk_f16_to_f32_m4(__riscv_vle16_v_u16m2(h + i, vl), vl), vl);
+            i += (int)vl;
+        }
+        for (int i = 0; i < 64; i++) {
+            float r = fp16_to_fp32(h[i]);
+            /* hardware conversions (Zvfhmin vfwcvt) return RISC-V's canonical NaN: any NaN is fine
+             * there; the integer path keeps sign and payload like fp16_to_fp32 */
+            if (isnan(r) ? !(isnan(v[i]) && (RVK_HW_F16 || f32_to_bits(v[i]) == f32_to_bits(r))) : f32_to_bits(r) != f32_to_bits(v[i]))
+                bad++;
+        }
+    }
+    check(!bad, "vector fp16 -> fp32 (%s) == fp16_to_fp32 for all 65536 codes, bitwise%s  [%d differ]",
+          RVK_HW_F16 ? "Zvfhmin vfwcvt" : "integer widening", RVK_HW_F16 ? " (NaN: any NaN)" : "", bad);
+}
+
+/* e^x of the vector body: max error in ulps against double exp over a dense sweep */
+static void test_vector_exp(void) {
+    enum { CH = 256 };
+    float x[CH], y[CH];
+    double worst = 0, worst_sub = 0;
+    int bad = 0, n = 0;
+    for (int rep = 0; rep < 4000; rep++) {
+        for (int i = 0; i < CH; i++) {
+            if (rep < 3000) x[i] = -104.0f + 193.0f * ((float)(rep * CH + i) / (3000.0f * CH));   /* even sweep */
+            else x[i] = rnd_sym(rep & 1 ? 1.0f : 90.0f);
+        }
+        if (rep == 3999) {
+            static const float sp[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 88.72283f, 88.7229f, 89.0f, 100.0f, -87.33654f, -103.2789f, -103.9721f, -104.0f, -200.0f};
+            for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) x[i] = sp[i];
+            x[20] = INFINITY; x[21] = -INFINITY; x[22] = NAN;
+        }
+        for (int i = 0; i < CH;) {
+            size_t vl = __riscv_vsetvl_e32m4((size_t)(CH - i));
+            __riscv_vse32_v_f32m4(y + i, rvk_exp_m4(__riscv_vle32_v_f32m4(x + i, vl), vl), vl);
+            i += (int)vl;
+        }
+        for (int i = 0; i < CH; i++, n++) {
+            double want = exp((double)x[i]);
+            if (isnan(x[i])) { if (!isnan(y[i])) bad++; continue; }
+            if (want > FLT_MAX) { if (y[i] != INFINITY) bad++; continue; }
+            double err = fabs(y[i] - want) / ulp_of(want);
+            if (want < FLT_MIN) { worst_sub = fmax(worst_sub, err); if (err > 1.0) bad++; continue; }
+            worst = fmax(worst, err);
+            if (err > 1.5) bad++;
+        }
+    }
+    check(!bad, "vector exp vs double exp, %d arguments in [-104, 89] + specials: <= 1.5 ulp (<= 1 ulp of 2^-149 when subnormal)  [worst %.3f ulp, subnormal %.3f]", n, worst, worst_sub);
+}
+
+static void test_vector_rowwise(void) {
+    /* vector results against the reference bodies directly, on the same data; tolerances:
+     * rmsnorm: the sum of squares is summed in another order (VLEN/8 partial sums); each
+     *   order is off by ~sqrt(n) roundings (see test_rowwise), halved by the root: 2 + sqrt(n);
+     * softmax: exp within 1.5 ulp (ours) + 0.5 (libm), the sum as above: <= 3 + sqrt(n);
+     * swiglu: two exps differ by <= 2 ulp, damped by 1/(1+e): <= 3 ulp;
+     * rope: both compute a*c - b*s with one fused product in some order: <= 2 ulp of |a|+|b|;
+     * axpy: the same fused multiply-add when the compiler contracts the reference: <= 1 ulp. */
+    static const int ns[] = {1, 3, 8, 17, 64, 100, 288, 1000, 4099};
+    double w_rms = 0, w_smx = 0, w_swg = 0, w_rope = 0, w_ax = 0;
+    int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_ax = 0;
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int n = ns[t];
+        float *x = xmalloc(n * 4), *w = xmalloc(n * 4), *o1 = xmalloc(n * 4), *o2 = xmalloc(n * 4), *cs = xmalloc(n * 4);
+        fill_act(x, n, 1.0f);
+        fill_act(w, n, 1.0f);
+        rmsnorm_ref(n, o1, x, w, 1e-5f);
+        rvk_rmsnorm(n, o2, x, w, 1e-5f);
+        for (int i = 0; i < n; i++) {
+            double e = ulp_diff(o1[i], o2[i]);
+            w_rms = fmax(w_rms, e);
+            if (e > 2 + sqrt(n)) b_rms++;
+        }
+        for (int i = 0; i < n; i++) x[i] = rnd_sym(30.0f);
+        memcpy(o1, x, n * 4);
+        memcpy(o2, x, n * 4);
+        softmax_ref(n, o1);
+        rvk_softmax(n, o2);
+        for (int i = 0; i < n; i++) {
+            if (o1[i] < FLT_MIN * 64) { if (fabsf(o1[i] - o2[i]) > 0x1p-143f) b_smx++; continue; }
+            double e = ulp_diff(o1[i], o2[i]);
+            w_smx = fmax(w_smx, e);
+            if (e > 3 + sqrt(n)) b_smx++;
+        }
+        for (int i = 0; i < n; i++) { x[i] = rnd_sym(i % 7 == 0 ? 100.0f : 12.0f); w[i] = rnd_act(); }
+        memcpy(o1, x, n * 4);
+        memcpy(o2, x, n * 4);
+        swiglu_ref(n, o1, w);
+        rvk_swiglu(n, o2, w);
+        for (int i = 0; i < n; i++) {
+            if (fabsf(o1[i]) < FLT_MIN * 64) { if (fabsf(o1[i] - o2[i]) > 0x1p-143f) b_swg++; continue; }
+            double e = ulp_diff(o1[i], o2[i]);
+            w_swg = fmax(w_swg, e);
+            if (e > 3) b_swg++;
+        }
+        int nr = n & ~1;
+        for (int i = 0; i < nr; i += 2) { double th = rnd_sym(100.0f); cs[i] = (float)cos(th); cs[i + 1] = (float)sin(th); }
+        memcpy(o1, x, n * 4);
+        memcpy(o2, x, n * 4);
+        rope_adjacent_ref(nr, o1, cs);
+        rvk_rope_adjacent(nr, o2, cs);
+        for (int i = 0; i < n; i++) {
+            int p = i & ~1;
+            double mag = p + 1 < n ? fabs(x[p]) + fabs(x[p + 1]) : fabs(x[p]);
+            double e = fabs(o1[i] - o2[i]) / ulp_of(mag);
+            w_rope = fmax(w_rope, e);
+            if (e > 2) b_rope++;
+        }
+        memcpy(o1, x, n * 4);
+        memcpy(o2, x, n * 4);
+        float a = rnd_sym(2.0f);
+        axpy_ref(n, o1, a, w);
+        rvk_axpy(n, o2, a, w);
+        for (int i = 0; i < n; i++) {
+            double e = ulp_diff(o1[i], o2[i]);
+            w_ax = fmax(w_ax, e);
+            if (e > 1) b_ax++;
+        }
+        free(x); free(w); free(o1); free(o2); free(cs);
+    }
+    check(!b_rms, "vector rmsnorm vs reference: <= 2 + sqrt(n) ulp  [worst %.0f ulp]", w_rms);
+    check(!b_smx, "vector softmax vs reference: <= 3 + sqrt(n) ulp  [worst %.0f ulp]", w_smx);
+    check(!b_swg, "vector swiglu vs reference: <= 3 ulp  [worst %.0f ulp]", w_swg);
+    check(!b_rope, "vector rope_adjacent vs reference: <= 2 ulp of |a|+|b|  [worst %.2f]", w_rope);
+    check(!b_ax, "vector axpy vs reference: <= 1 ulp  [worst %.0f ulp]", w_ax);
+}
+#endif /* !RVK_THEAD */
+#endif /* __riscv_vector */
+
+/* ==========================================================================================
+ * C. GEMM tiles == dot of the same build, bitwise, for every nr, nb remainder
+ * ======================================================================================== */
+typedef struct { const char *name; dot_fn dot; gemm_fn gemm; int block; size_t wsize; } gemm_case;
+
+static void test_gemm_vs_dot(const gemm_case *gc) {
+    enum { NRMAX = 9, NBMAX = 9 };
+    /* block types: n = 96 (3 blocks) and 1056 (33 blocks: crosses the 32-block chunk);
+     * float types: n = 37 (partial last group of 8) and 1003 */
+    int ns[2];
+    if (gc->block) { ns[0] = 96; ns[1] = 1056; }
+    else { ns[0] = 37; ns[1] = 1003; }
+    int bad = 0, combos = 0;
+    for (int t = 0; t < 2; t++) {
+        int n = ns[t];
+        size_t wrow, xrow;
+        if (gc->block) {
+            wrow = (size_t)n / QK * gc->wsize + 6;   /* padded rows: ldw, ldx larger than a row */
+            xrow = (size_t)n / QK * sizeof(block_q8_0) + 10;
+        } else {
+            wrow = (size_t)n * gc->wsize + 2 * gc->wsize;
+            xrow = (size_t)n * 4 + 12;
+        }
+        wrow = (wrow + 1) & ~(size_t)1;
+        xrow = (xrow + 3) & ~(size_t)3;
+        char *w = xmalloc(wrow * NRMAX), *x = xmalloc(xrow * NBMAX);
+        float *tmp = xmalloc((size_t)n * 4);
+        for (int r = 0; r < NRMAX; r++) {
+            fill_act(tmp, n, 1.0f);
+            char *row = w + r * wrow;
+            if (!gc->block) {
+                if (gc->wsize == 4) memcpy(row, tmp, (size_t)n * 4);
+                else if (!strcmp(gc->name, "f16_f32")) fill_f16((uint16_t *)(void *)row, tmp, n);
+                else fill_bf16((uint16_t *)(void *)row, tmp, n);
+            } else if (gc->wsize == sizeof(block_q8_0)) quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)row, tmp);
+            else quantize_row_q4_0(n, (block_q4_0 *)(void *)row, tmp);
+        }
+        for (int b = 0; b < NBMAX; b++) {
+            fill_act(tmp, n, 1.0f);
+            if (gc->block) quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
+            else memcpy(x + b * xrow, tmp, (size_t)n * 4);
+        }
+        size_t ldy = NRMAX + 3;
+        float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
+        for (int r = 0; r < NRMAX; r++)
+            for (int b = 0; b < NBMAX; b++) d[b * ldy + r] = gc->dot(n, w + r * wrow, x + b * xrow);
+        for (int nr = 1; nr <= NRMAX; nr++)
+            for (int nb = 1; nb <= NBMAX; nb++)
+                for (int off = 0; off < 2; off++) {   /* off: start at row 1 / act row 1 */
+                    int r0 = off, b0 = off;
+                    if (nr + r0 > NRMAX || nb + b0 > NBMAX) continue;
+                    for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
+                    gc->gemm(n, nr, nb, y + b0 * ldy + r0, ldy, w + r0 * wrow, wrow, x + b0 * xrow, xrow);
+                    combos++;
+                    for (int b = 0; b < NBMAX; b++)
+                        for (int r = 0; r < (int)ldy; r++) {
+                            int inside = r >= r0 && r < r0 + nr && b >= b0 && b < b0 + nb;
+                            float v = y[b * ldy + r];
+                            if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
+                                if (bad++ < 3)
+                                    printf("     gemm_%s n=%d nr=%d nb=%d: y[%d][%d] = %a, dot = %a\n", gc->name, n, nr, nb, b, r, v,
+                                           inside ? d[b * ldy + r] : NAN);
+                            }
+                        }
+                }
+        free(w); free(x); free(tmp); free(y); free(d);
+    }
+    check(!bad, "gemm_%s == dot_%s bitwise for nr, nb = 1..9 (all remainders of the tiles), 2 lengths, padded strides; nothing else written  [%d combos, %d wrong]",
+          gc->name, gc->name, combos, bad);
+}
+
+static void test_dispatch(void) {
+    const char *why = NULL;
+    check(kernels_cpu_ok(&why) && !why, "kernels_cpu_ok, kernel variant: %s", kernels_variant());
+}
+
+static __attribute__((noinline)) int run_tests(void) {
+    test_dispatch();
+    test_fp16();
+    test_bf16();
+    test_quant_ref();
+    test_block_dots_ref();
+    test_float_dots_ref();
+    test_rowwise("reference", rmsnorm_ref, softmax_ref, swiglu_ref, rope_adjacent_ref, axpy_ref);
+#if defined(__riscv_vector)
+    test_vector_quant();
+    test_vector_block_dots();
+#if !RVK_THEAD
+    test_vector_f16_convert();
+    test_vector_float_dots();
+    test_vector_exp();
+    test_vector_rowwise();
+    test_rowwise("vector", rvk_rmsnorm, rvk_softmax, rvk_swiglu, rvk_rope_adjacent, rvk_axpy);
+#endif
+#endif
+    static const gemm_case cases[] = {
+        {"q8_0_q8_0", dot_q8_0_q8_0, gemm_q8_0_q8_0, 1, sizeof(block_q8_0)},
+        {"q4_0_q8_0", dot_q4_0_q8_0, gemm_q4_0_q8_0, 1, sizeof(block_q4_0)},
+        {"f32_f32", dot_f32_f32, gemm_f32_f32, 0, 4},
+        {"f16_f32", dot_f16_f32, gemm_f16_f32, 0, 2},
+        {"bf16_f32", dot_bf16_f32, gemm_bf16_f32, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : 0;
+}
+
+/* ==========================================================================================
+ * Instruction counts (tools/RISCV.md): `test_kernels bench KERNEL REPS [ref]` calls one kernel
+ * REPS times on rows of 4096 elements (the reference body with "ref"); run it under qemu with
+ * the rvcount plugin for REPS and for 0 and divide the difference by REPS.
+ * Kernels: quantize dot_q8 dot_q4 dot_f32 dot_f16 dot_bf16, gemm_q8 gemm_q4 gemm_f32 gemm_f16
+ * (tiles of NR x NB, env GEMM_NR / GEMM_NB, default 4 x 4), rmsnorm softmax swiglu axpy rope.
+ * ======================================================================================== */
+#if defined(__riscv_vector) && !RVK_THEAD
+/* Prototype for tools/RISCV.md, not used by llm.c: is repacking Q8_0 weights worth it?
+ * 16 rows are interleaved so that vector lanes are rows: per block, the 16 fp16 scales, then
+ * byte j of the 16 rows for j = 0..31 (544 bytes, the same as 16 blocks). The integer dot
+ * then needs no reductions: per pair of columns j, j+1 a widening multiply and multiply-add
+ * by the activation bytes (scalars) and a widening add into 16 int32 sums; the float part is
+ * the reference's, one lane per row, so each result equals dot_q8_0_q8_0_ref bitwise. */
+static void repack_q8_16(int n, uint8_t *out, const block_q8_0 *w, size_t ldw_blocks) {
+    for (int k = 0; k < n / QK; k++, out += 544) {
+        for (int r = 0; r < 16; r++) memcpy(out + 2 * r, &w[r * ldw_blocks + k].d, 2);
+        for (int j = 0; j < QK; j++)
+            for (int r = 0; r < 16; r++) out[32 + j * 16 + r] = (uint8_t)w[r * ldw_blocks + k].qs[j];
+    }
+}
+static void proto_dot_q8_16rows(int n, float *y, const uint8_t *wp, const block_q8_0 *x) {
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, 16);
+    for (int k = 0; k < n / QK; k++, wp += 544) {
+        const int8_t *q = (const int8_t *)(wp + 32), *xq = x[k].qs;
+        vint32m4_t is = __riscv_vmv_v_x_i32m4(0, 16);
+        for (int j = 0; j < QK; j += 8) {   /* 4 pairs at e8, then 4 widening adds at e16 */
+            vint16m2_t p0 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + j * 16, 16), xq[j], 16), xq[j + 1], __riscv_vle8_v_i8m1(q + (j + 1) * 16, 16), 16);
+            vint16m2_t p1 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 2) * 16, 16), xq[j + 2], 16), xq[j + 3], __riscv_vle8_v_i8m1(q + (j + 3) * 16, 16), 16);
+            vint16m2_t p2 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 4) * 16, 16), xq[j + 4], 16), xq[j + 5], __riscv_vle8_v_i8m1(q + (j + 5) * 16, 16), 16);
+            vint16m2_t p3 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 6) * 16, 16), xq[j + 6], 16), xq[j + 7], __riscv_vle8_v_i8m1(q + (j + 7) * 16, 16), 16);
+            is = __riscv_vwadd_wv_i32m4(is, p0, 16);
+            is = __riscv_vwadd_wv_i32m4(is, p1, 16);
+            is = __riscv_vwadd_wv_i32m4(is, p2, 16);
+            is = __riscv_vwadd_wv_i32m4(is, p3, 16);
+        }
+        vfloat32m4_t dw = rvk_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)wp, 16), 16);
+        vfloat32m4_t sc = __riscv_vfmul_vf_f32m4(dw, fp16_to_fp32(x[k].d), 16);
+        acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(is, 16), sc, 16);
+    }
+    __riscv_vse32_v_f32m4(y, acc, 16);
+}
+#endif
+
+static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
+    enum { N = 4096, NRMAX = 32, NBMAX = 32 };
+    int nr = getenv("GEMM_NR") ? atoi(getenv("GEMM_NR")) : 4, nb = getenv("GEMM_NB") ? atoi(getenv("GEMM_NB")) : 4;
+    if (nr < 1 || nr > NRMAX || nb < 1 || nb > NBMAX) return 2;
+    float *xf = xmalloc((size_t)N * NBMAX * 4), *wf = xmalloc((size_t)N * NRMAX * 4), *y = xmalloc(NRMAX * NBMAX * 4);
+    uint16_t *wh = xmalloc((size_t)N * NRMAX * 2);
+    block_q8_0 *xq = xmalloc((size_t)N / QK * NBMAX * sizeof(block_q8_0)), *w8 = xmalloc((size_t)N / QK * NRMAX * sizeof(block_q8_0));
+    block_q4_0 *w4 = xmalloc((size_t)N / QK * NRMAX * sizeof(block_q4_0));
+    fill_act(xf, N * NBMAX, 1.0f);
+    fill_act(wf, N * NRMAX, 0.05f);
+    fill_f16(wh, wf, N * NRMAX);
+    for (int b = 0; b < NBMAX; b++) quantize_row_q8_0_ref(N, xq + (size_t)b * (N / QK), xf + (size_t)b * N);
+    for (int r = 0; r < NRMAX; r++) {
+        quantize_row_q8_0_ref(N, w8 + (size_t)r * (N / QK), wf + (size_t)r * N);
+        quantize_row_q4_0(N, w4 + (size_t)r * (N / QK), wf + (size_t)r * N);
+    }
+    const size_t l8 = N / QK * sizeof(block_q8_0), l4 = N / QK * sizeof(block_q4_0);
+    volatile float sink = 0;
+#define PICK(name) (ref ? name##_ref : name)
+    for (long i = 0; i < reps; i++) {
+        if (!strcmp(k, "quantize")) PICK(quantize_row_q8_0)(N, xq, xf);
+        else if (!strcmp(k, "dot_q8")) sink = PICK(dot_q8_0_q8_0)(N, w8, xq);
+        else if (!strcmp(k, "dot_q4")) sink = PICK(dot_q4_0_q8_0)(N, w4, xq);
+        else if (!strcmp(k, "dot_f32")) sink = PICK(dot_f32_f32)(N, wf, xf);
+        else if (!strcmp(k, "dot_f16")) sink = PICK(dot_f16_f32)(N, wh, xf);
+        else if (!strcmp(k, "dot_bf16")) sink = PICK(dot_bf16_f32)(N, wh, xf);
+        else if (!strcmp(k, "gemm_q8")) PICK(gemm_q8_0_q8_0)(N, nr, nb, y, NRMAX, w8, l8, xq, l8);
+        else if (!strcmp(k, "gemm_q4")) PICK(gemm_q4_0_q8_0)(N, nr, nb, y, NRMAX, w4, l4, xq, l8);
+        else if (!strcmp(k, "gemm_f32")) PICK(gemm_f32_f32)(N, nr, nb, y, NRMAX, wf, N * 4, xf, N * 4);
+        else if (!strcmp(k, "gemm_f16")) PICK(gemm_f16_f32)(N, nr, nb, y, NRMAX, wh, N * 2, xf, N * 4);
+        else if (!strcmp(k, "rmsnorm")) PICK(rmsnorm)(N, y, xf, wf, 1e-5f);
+        else if (!strcmp(k, "softmax")) PICK(softmax)(N, xf);
+        else if (!strcmp(k, "swiglu")) PICK(swiglu)(N, xf, wf);
+        else if (!strcmp(k, "axpy")) PICK(axpy)(N, xf, 1e-3f, wf);
+        else if (!strcmp(k, "rope")) PICK(rope_adjacent)(N, xf, wf);
+#if defined(__riscv_vector) && !RVK_THEAD
+        else if (!strcmp(k, "proto_q8x16")) {   /* 16 rows x 1 activation row, repacked weights */
+            static uint8_t *packed;
+            if (!packed) {
+                packed = xmalloc((size_t)N / QK * 544);
+                repack_q8_16(N, packed, w8, N / QK);
+                proto_dot_q8_16rows(N, y, packed, xq);
+                for (int r = 0; r < 16; r++) {
+                    float d = dot_q8_0_q8_0_ref(N, w8 + (size_t)r * (N / QK), xq);
+                    if (memcmp(&d, &y[r], 4)) { fprintf(stderr, "proto_q8x16: row %d differs\n", r); return 1; }
+                }
+            }
+            proto_dot_q8_16rows(N, y, packed, xq);
+        }
+#endif
+        else { fprintf(stderr, "unknown kernel %s\n", k); return 2; }
+    }
+#undef PICK
+    (void)sink;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    /* first, before anything the compiler may have vectorized: can this CPU run our code? */
+    const char *why;
+    if (!kernels_cpu_ok(&why)) {
+        fprintf(stderr, "test_kernels: %s\n", why);
+        return 2;
+    }
+    if (argc >= 4 && !strcmp(argv[1], "bench")) return bench(argv[2], atol(argv[3]), argc > 4 && !strcmp(argv[4], "ref"));
+    return run_tests();
+}

@@ -1,0 +1,25 @@
+/* tests/xthead_kernels.c - the block kernels of rvv_kernels.h as out-of-line functions, so the
+ * XTheadVector build can be disassembled and checked (make test-riscv greps th.v* in each).
+ * `flatten` inlines the whole kernel into each wrapper, so its code sits under the wrapper's
+ * symbol. Also compiles for any other target; nothing calls these functions. */
+#include "rvv_kernels.h"
+
+#define XK __attribute__((flatten))
+
+float xk_dot_q8_0_q8_0(int n, const void *w, const void *x);
+float xk_dot_q4_0_q8_0(int n, const void *w, const void *x);
+void xk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx);
+void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx);
+void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x);
+int xk_cpu_ok(const char **why);
+
+XK float xk_dot_q8_0_q8_0(int n, const void *w, const void *x) { return dot_q8_0_q8_0(n, w, x); }
+XK float xk_dot_q4_0_q8_0(int n, const void *w, const void *x) { return dot_q4_0_q8_0(n, w, x); }
+XK void xk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx) {
+    gemm_q8_0_q8_0(n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+XK void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx) {
+    gemm_q4_0_q8_0(n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+XK void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { quantize_row_q8_0(n, y, x); }
+XK int xk_cpu_ok(const char **why) { return kernels_cpu_ok(why); }
