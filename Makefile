@@ -33,7 +33,7 @@ run: llm
 tests/test_kernels: tests/test_kernels.c rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
-test: llm tests/test_kernels
+test: llm tests/test_kernels tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------

@@ -465,11 +465,14 @@ typedef struct {
 
 typedef struct {
     tensor attn_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;   /* w1 = gate, w3 = up, w2 = down */
+    tensor bq, bk, bv;                                         /* qwen2: biases of q, k, v */
 } layer_weights;
 
 typedef struct {
+    char arch[16];            /* "llama", "qwen2" (the prefix of its GGUF keys) */
     int dim, hidden, n_layers, n_heads, n_kv_heads, head_size, kv_dim, vocab, ctx_train, n_rot;
-    float eps, rope_theta;
+    int rope_neox, qkv_bias;  /* qwen2 */
+    float eps, rope_theta, rope_pos_scale;
 } hparams;
 
 /* Tokenizer (SentencePiece BPE): pieces as UTF-8 with U+2581 for space, an open-addressing
@@ -491,7 +494,7 @@ typedef struct {
 struct llm_model {
     hparams hp;
     int from_llama2c;
-    tensor tok_embd, out_norm, output;
+    tensor tok_embd, out_norm, output, rope_freqs;
     layer_weights *layers;
     tokenizer tok;
     gguf_file gguf;
@@ -560,6 +563,13 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
 static int tokenizer_from_llama2c(tokenizer *tk, const char *path, int expect_vocab, llm_status *st);
 static void tokenizer_free(tokenizer *tk);
 
+/* A key of the model's architecture: "<arch>.<suffix>" */
+static const char *arch_key(const llm_model *m, const char *suffix) {
+    static _Thread_local char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->hp.arch, suffix);
+    return key;
+}
+
 static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_status *st) {
     gguf_file *g = &m->gguf;
     int rc = gguf_open(g, path, st);
@@ -567,34 +577,45 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
     if ((rc = tokenizer_from_gguf(&m->tok, g, st))) return rc;
     if (vocab_only) return LLM_OK;
 
+    /* llama: adjacent-pair RoPE. qwen2: the same transformer with biases on q, k, v and
+     * NEOX-style RoPE (element i pairs with i + n_rot/2). */
+    hparams *hp = &m->hp;
     strview arch = gguf_get_str(g, "general.architecture");
     if (!arch.p) return fail(st, LLM_ERR_FORMAT, "%s: general.architecture is missing", path);
-    if (!sv_eq(arch, "llama"))
-        return fail(st, LLM_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (llama only)", path, (int)arch.len, (const char *)arch.p);
+    if (sv_eq(arch, "llama")) snprintf(hp->arch, sizeof hp->arch, "llama");
+    else if (sv_eq(arch, "qwen2")) { snprintf(hp->arch, sizeof hp->arch, "qwen2"); hp->rope_neox = 1; hp->qkv_bias = 1; }
+    else return fail(st, LLM_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (llama, qwen2)", path, (int)arch.len, (const char *)arch.p);
     if (g->n_tensors == 0) return fail(st, LLM_ERR_FORMAT, "%s: has no tensors (a vocab-only file?)", path);
 
     int64_t v[8];
-    double eps, theta;
-    int ok = gguf_get_int(g, "llama.embedding_length", 0, &v[0]) && gguf_get_int(g, "llama.block_count", 0, &v[1]) &&
-             gguf_get_int(g, "llama.attention.head_count", 0, &v[2]) && gguf_get_int(g, "llama.feed_forward_length", 0, &v[3]) &&
-             gguf_get_int(g, "llama.context_length", 2048, &v[4]) &&
-             gguf_get_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5, &eps) &&
-             gguf_get_float(g, "llama.rope.freq_base", 10000.0, &theta);
-    if (!ok) return fail(st, LLM_ERR_FORMAT, "%s: a llama.* hyper-parameter has the wrong type", path);
-    if (!gguf_get_int(g, "llama.attention.head_count_kv", v[2], &v[5])) return fail(st, LLM_ERR_FORMAT, "%s: bad head_count_kv", path);
+    double eps, theta, scale;
+    int ok = gguf_get_int(g, arch_key(m, "embedding_length"), 0, &v[0]) && gguf_get_int(g, arch_key(m, "block_count"), 0, &v[1]) &&
+             gguf_get_int(g, arch_key(m, "attention.head_count"), 0, &v[2]) &&
+             gguf_get_int(g, arch_key(m, "feed_forward_length"), 0, &v[3]) &&
+             gguf_get_int(g, arch_key(m, "context_length"), 2048, &v[4]) &&
+             gguf_get_float(g, arch_key(m, "attention.layer_norm_rms_epsilon"), 1e-5, &eps) &&
+             gguf_get_float(g, arch_key(m, "rope.freq_base"), 10000.0, &theta) &&
+             gguf_get_float(g, arch_key(m, "rope.scaling.factor"), 1.0, &scale);
+    if (!ok) return fail(st, LLM_ERR_FORMAT, "%s: a %s.* hyper-parameter has the wrong type", path, hp->arch);
+    if (!gguf_get_int(g, arch_key(m, "attention.head_count_kv"), v[2], &v[5])) return fail(st, LLM_ERR_FORMAT, "%s: bad head_count_kv", path);
     for (int i = 0; i < 6; i++)
         if (v[i] < 0 || v[i] > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: hyper-parameter out of range", path);
-    hparams *hp = &m->hp;
     hp->dim = (int)v[0]; hp->n_layers = (int)v[1]; hp->n_heads = (int)v[2]; hp->hidden = (int)v[3];
     hp->ctx_train = (int)v[4]; hp->n_kv_heads = (int)v[5];
     hp->eps = (float)eps; hp->rope_theta = (float)theta;
+    /* linear RoPE scaling divides positions by the factor; other types are not implemented */
+    strview stype = gguf_get_str(g, arch_key(m, "rope.scaling.type"));
+    if (stype.p && !sv_eq(stype, "none") && !sv_eq(stype, "linear") && !sv_eq(stype, "llama3"))
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: rope scaling '%.*s' is not supported", path, (int)stype.len, (const char *)stype.p);
+    hp->rope_pos_scale = stype.p && sv_eq(stype, "linear") && scale > 0 ? (float)(1.0 / scale) : 1.0f;
     hp->vocab = m->tok.n_vocab;
     hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
-    if (!gguf_get_int(g, "llama.rope.dimension_count", hp->head_size, &v[6]) || v[6] > INT_MAX)
+    if (!gguf_get_int(g, arch_key(m, "rope.dimension_count"), hp->head_size, &v[6]) || v[6] > INT_MAX)
         return fail(st, LLM_ERR_FORMAT, "%s: bad rope.dimension_count", path);
     hp->n_rot = (int)v[6];
-    if (gguf_get_int(g, "llama.vocab_size", hp->vocab, &v[7]) && v[7] != hp->vocab)
-        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: llama.vocab_size %lld, tokenizer has %d tokens", path, (long long)v[7], hp->vocab);
+    if (gguf_get_int(g, arch_key(m, "vocab_size"), hp->vocab, &v[7]) && v[7] != hp->vocab)
+        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: %s.vocab_size %lld, tokenizer has %d tokens", path, hp->arch,
+                    (long long)v[7], hp->vocab);
     if ((rc = check_hparams(hp, path, st))) return rc;
     hp->kv_dim = hp->head_size * hp->n_kv_heads;
     if (hp->ctx_train <= 0) hp->ctx_train = 2048;
@@ -603,6 +624,8 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
     if ((rc = bind_norm(&m->out_norm, g, "output_norm.weight", hp->dim, st))) return rc;
     if ((rc = bind_tensor(&m->output, g, "output.weight", hp->dim, hp->vocab, 1, st))) return rc;
     if (!m->output.data) m->output = m->tok_embd;                     /* tied classifier */
+    /* Llama 3.1: per-frequency divisors of the RoPE angles (n_rot/2 floats) */
+    if (gguf_find_tensor(g, "rope_freqs.weight") && (rc = bind_norm(&m->rope_freqs, g, "rope_freqs.weight", hp->n_rot / 2, st))) return rc;
     m->layers = xcalloc(hp->n_layers, sizeof *m->layers);
     if (!m->layers) return fail(st, LLM_ERR_NOMEM, "out of memory");
     for (int l = 0; l < hp->n_layers; l++) {
@@ -611,12 +634,20 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
         int64_t shape[9][2] = {{hp->dim, 1}, {hp->dim, hp->dim}, {hp->dim, hp->kv_dim}, {hp->dim, hp->kv_dim},
                                {hp->dim, hp->dim}, {hp->dim, 1}, {hp->dim, hp->hidden}, {hp->hidden, hp->dim},
                                {hp->dim, hp->hidden}};
+        char name[64];
         for (int i = 0; i < 9; i++) {
-            char name[64];
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, layer_tensor_names[i]);
             rc = shape[i][1] == 1 ? bind_norm(ts[i], g, name, shape[i][0], st)
                                   : bind_tensor(ts[i], g, name, shape[i][0], shape[i][1], 0, st);
             if (rc) return rc;
+        }
+        if (hp->qkv_bias) {
+            tensor *bs[3] = {&L->bq, &L->bk, &L->bv};
+            int64_t n[3] = {hp->dim, hp->kv_dim, hp->kv_dim};
+            for (int i = 0; i < 3; i++) {
+                snprintf(name, sizeof name, "blk.%d.%s.bias", l, layer_tensor_names[1 + i]);
+                if ((rc = bind_norm(bs[i], g, name, n[i], st))) return rc;
+            }
         }
     }
     return LLM_OK;
@@ -640,7 +671,8 @@ static int load_llama2c_model(llm_model *m, const char *path, const char *tok_pa
     int shared = h.vocab > 0;
     hp->dim = h.dim; hp->hidden = h.hidden; hp->n_layers = h.n_layers; hp->n_heads = h.n_heads;
     hp->n_kv_heads = h.n_kv_heads; hp->vocab = h.vocab == INT_MIN ? 0 : abs(h.vocab); hp->ctx_train = h.seq_len;
-    hp->eps = 1e-5f; hp->rope_theta = 10000.0f;
+    hp->eps = 1e-5f; hp->rope_theta = 10000.0f; hp->rope_pos_scale = 1.0f;
+    snprintf(hp->arch, sizeof hp->arch, "llama");
     hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
     hp->n_rot = hp->head_size;
     if ((rc = check_hparams(hp, path, st))) return rc;
@@ -1406,11 +1438,14 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     embed_task et = {c, tokens, nb};
     pool_run(m->pool, embed_worker, &et);
 
-    /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) */
+    /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) (Llama 3.1: divided by
+     * rope_freqs[i]; linear scaling: p times rope_pos_scale) */
+    const float *ff = (const float *)m->rope_freqs.data;
     for (int b = 0; b < nb; b++)
         for (int i = 0; i < hp->n_rot / 2; i++) {
             float freq = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->n_rot);
-            float a = (float)(pos + b) * freq;
+            if (ff) freq /= ff[i];
+            float a = (float)(pos + b) * hp->rope_pos_scale * freq;
             c->rope[(size_t)b * hp->n_rot + 2 * i] = cosf(a);
             c->rope[(size_t)b * hp->n_rot + 2 * i + 1] = sinf(a);
         }
@@ -1423,11 +1458,18 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {c->q, c->k, c->v};
         matmul(c, 3, wqkv, yqkv, c->xb, nb);
+        if (hp->qkv_bias)
+            for (int b = 0; b < nb; b++) {
+                axpy(dim, c->q + (size_t)b * dim, 1.0f, (const float *)L->bq.data);
+                axpy(kv_dim, c->k + (size_t)b * kv_dim, 1.0f, (const float *)L->bk.data);
+                axpy(kv_dim, c->v + (size_t)b * kv_dim, 1.0f, (const float *)L->bv.data);
+            }
         /* rotate q and k, then append k and v to the cache at positions pos+b */
+        void (*rope)(int, float *, const float *) = hp->rope_neox ? rope_neox : rope_adjacent;
         for (int b = 0; b < nb; b++) {
             const float *cs = c->rope + (size_t)b * hp->n_rot;
-            for (int h = 0; h < hp->n_heads; h++) rope_adjacent(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
-            for (int h = 0; h < hp->n_kv_heads; h++) rope_adjacent(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
+            for (int h = 0; h < hp->n_heads; h++) rope(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
+            for (int h = 0; h < hp->n_kv_heads; h++) rope(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
         }
         att_task at = {c, l, pos, nb};
         pool_run(m->pool, kv_write_worker, &at);
@@ -2151,6 +2193,9 @@ static MAYBE_UNUSED int copy_vocab(gguf_writer *w, const char *path, int *n_voca
  * N(0, 1/cols) so activations keep their scale through the layers; norms are 1. */
 typedef struct {
     int dim, layers, heads, kv_heads, ffn, ctx, vocab, type, tied;
+    const char *arch;         /* "llama" (default) or "qwen2" (adds q/k/v biases) */
+    float rope_theta;         /* 0: 10000 */
+    int rope_freqs;           /* write a Llama 3.1 style rope_freqs.weight */
     const char *vocab_from;   /* copy the tokenizer of this GGUF instead of a synthetic one */
     uint64_t seed;
 } random_model_spec;
@@ -2162,38 +2207,51 @@ static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp
     int blck = ttraits[sp.type].blck;
     if (sp.dim % blck || sp.ffn % blck) return fail(st, LLM_ERR_ARG, "dim and ffn must be multiples of %d for %s", blck, ttraits[sp.type].name);
     uint64_t rng = 88172645463325252ull ^ (sp.seed * 0x9e3779b97f4a7c15ull);
+    const char *arch = sp.arch ? sp.arch : "llama";
+    int qwen2 = !strcmp(arch, "qwen2");
+    if (!qwen2 && strcmp(arch, "llama")) return fail(st, LLM_ERR_ARG, "unknown architecture '%s' (llama, qwen2)", arch);
     gguf_writer w = {.alignment = 32};
-    gw_kv_str(&w, "general.architecture", "llama");
+    char key[96];
+#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
+    gw_kv_str(&w, "general.architecture", arch);
     gw_kv_str(&w, "general.name", "random");
     gw_kv_u32(&w, "general.alignment", 32);
     gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(sp.type));
-    gw_kv_u32(&w, "llama.context_length", (uint32_t)sp.ctx);
-    gw_kv_u32(&w, "llama.embedding_length", (uint32_t)sp.dim);
-    gw_kv_u32(&w, "llama.block_count", (uint32_t)sp.layers);
-    gw_kv_u32(&w, "llama.feed_forward_length", (uint32_t)sp.ffn);
-    gw_kv_u32(&w, "llama.attention.head_count", (uint32_t)sp.heads);
-    gw_kv_u32(&w, "llama.attention.head_count_kv", (uint32_t)sp.kv_heads);
-    gw_kv_u32(&w, "llama.rope.dimension_count", (uint32_t)(sp.dim / sp.heads));
-    gw_kv_f32(&w, "llama.rope.freq_base", 10000.0f);
-    gw_kv_f32(&w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    gw_kv_u32(&w, ARCH_KEY("context_length"), (uint32_t)sp.ctx);
+    gw_kv_u32(&w, ARCH_KEY("embedding_length"), (uint32_t)sp.dim);
+    gw_kv_u32(&w, ARCH_KEY("block_count"), (uint32_t)sp.layers);
+    gw_kv_u32(&w, ARCH_KEY("feed_forward_length"), (uint32_t)sp.ffn);
+    gw_kv_u32(&w, ARCH_KEY("attention.head_count"), (uint32_t)sp.heads);
+    gw_kv_u32(&w, ARCH_KEY("attention.head_count_kv"), (uint32_t)sp.kv_heads);
+    gw_kv_u32(&w, ARCH_KEY("rope.dimension_count"), (uint32_t)(sp.dim / sp.heads));
+    gw_kv_f32(&w, ARCH_KEY("rope.freq_base"), sp.rope_theta > 0 ? sp.rope_theta : 10000.0f);
+    gw_kv_f32(&w, ARCH_KEY("attention.layer_norm_rms_epsilon"), 1e-5f);
+#undef ARCH_KEY
     if (sp.vocab_from) {
         if (copy_vocab(&w, sp.vocab_from, &sp.vocab)) { gw_close(&w, 0, st); return fail(st, LLM_ERR_FORMAT, "%s: no vocabulary to copy", sp.vocab_from); }
     } else add_synthetic_vocab(&w, sp.vocab);
 
-    typedef struct { char name[64]; int64_t cols, rows; } spec;    /* rows = 1: a norm vector */
+    /* rows = 1: a vector (norms: 1; biases: random; rope_freqs: random divisors in [1, 8)) */
+    typedef struct { char name[64]; int64_t cols, rows; int kind; } spec;
+    enum { W_MATRIX, W_NORM, W_BIAS, W_FREQS };
     int kv_dim = sp.dim / sp.heads * sp.kv_heads, n = 0;
-    spec *specs = xcalloc((size_t)sp.layers * 9 + 3, sizeof *specs);
+    spec *specs = xcalloc((size_t)sp.layers * 12 + 4, sizeof *specs);
     if (!specs) return fail(st, LLM_ERR_NOMEM, "out of memory");
     snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab;
+    if (sp.rope_freqs) { snprintf(specs[n].name, 64, "rope_freqs.weight"); specs[n].cols = sp.dim / sp.heads / 2; specs[n].rows = 1; specs[n++].kind = W_FREQS; }
     for (int l = 0; l < sp.layers; l++) {
         int64_t shape[9][2] = {{sp.dim, 1}, {sp.dim, sp.dim}, {sp.dim, kv_dim}, {sp.dim, kv_dim}, {sp.dim, sp.dim},
                                {sp.dim, 1}, {sp.dim, sp.ffn}, {sp.ffn, sp.dim}, {sp.dim, sp.ffn}};
         for (int i = 0; i < 9; i++) {
             snprintf(specs[n].name, 64, "blk.%d.%s.weight", l, layer_tensor_names[i]);
-            specs[n].cols = shape[i][0]; specs[n++].rows = shape[i][1];
+            specs[n].cols = shape[i][0]; specs[n].kind = shape[i][1] == 1 ? W_NORM : W_MATRIX; specs[n++].rows = shape[i][1];
+            if (qwen2 && i >= 1 && i <= 3) {
+                snprintf(specs[n].name, 64, "blk.%d.%s.bias", l, layer_tensor_names[i]);
+                specs[n].cols = shape[i][1]; specs[n].rows = 1; specs[n++].kind = W_BIAS;
+            }
         }
     }
-    snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n++].rows = 1;
+    snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n].kind = W_NORM; specs[n++].rows = 1;
     if (!sp.tied) { snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab; }
     for (int i = 0; i < n; i++) {
         uint64_t ne[2] = {(uint64_t)specs[i].cols, (uint64_t)specs[i].rows};
@@ -2207,10 +2265,13 @@ static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp
     for (int i = 0; i < n && !rc; i++) {
         int64_t cols = specs[i].cols;
         int t = specs[i].rows == 1 ? T_F32 : sp.type;
-        float scale = specs[i].rows == 1 ? 0.0f : sqrtf(3.0f / (float)cols);
+        float scale = specs[i].kind == W_MATRIX ? sqrtf(3.0f / (float)cols) : 0.5f;
         size_t rb = (size_t)(cols / ttraits[t].blck * ttraits[t].bytes);
         for (int64_t r = 0; r < specs[i].rows; r++) {
-            for (int64_t c = 0; c < cols; c++) row[c] = scale ? (rng_f32(&rng) * 2.0f - 1.0f) * scale : 1.0f;
+            for (int64_t c = 0; c < cols; c++) {
+                float u = rng_f32(&rng);
+                row[c] = specs[i].kind == W_NORM ? 1.0f : specs[i].kind == W_FREQS ? 1.0f + 7.0f * u : (2.0f * u - 1.0f) * scale;
+            }
             float_to_row(t, (int)cols, row, buf);
             gw_tensor_data(&w, buf, rb);
         }
@@ -2557,10 +2618,11 @@ static int cmd_info(options *o) {
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
     const hparams *hp = &m->hp;
-    printf("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : "llama", o->model);
+    printf("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : hp->arch, o->model);
     printf("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
            hp->n_heads, hp->n_kv_heads, hp->head_size, hp->hidden, hp->vocab, hp->ctx_train);
-    printf("  rope base %g, rope dims %d, rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot, hp->eps,
+    printf("  rope base %g, rope dims %d (%s%s), rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot,
+           hp->rope_neox ? "neox" : "adjacent pairs", m->rope_freqs.data ? ", frequency factors" : "", hp->eps,
            m->output.data == m->tok_embd.data ? "tied to the embedding" : "separate");
     if (m->from_llama2c) {
         tensor *ts[] = {&m->layers[0].wq, &m->layers[0].w1};

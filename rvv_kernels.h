@@ -248,6 +248,16 @@ static inline void rope_adjacent_ref(int n_rot, float *v, const float *cs) {
     }
 }
 
+/* RoPE, NEOX style (qwen2): the pairs are (v[i], v[i + n_rot/2]) for i < n_rot/2; same angles. */
+static inline void rope_neox_ref(int n_rot, float *v, const float *cs) {
+    int half = n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1], a = v[i], b = v[i + half];
+        v[i] = a * c - b * s;
+        v[i + half] = a * s + b * c;
+    }
+}
+
 /* y += a * x (attention: accumulate a value row weighted by its probability) */
 static inline void axpy_ref(int n, float *y, float a, const float *x) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
@@ -835,6 +845,7 @@ static inline void rmsnorm(int n, float *o, const float *x, const float *w, floa
 static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }
 static inline void swiglu(int n, float *g, const float *u) { RVK_FLOAT(swiglu)(n, g, u); }
 static inline void rope_adjacent(int n_rot, float *v, const float *cs) { RVK_FLOAT(rope_adjacent)(n_rot, v, cs); }
+static inline void rope_neox(int n_rot, float *v, const float *cs) { rope_neox_ref(n_rot, v, cs); }   /* cheap: no vector body yet */
 static inline void axpy(int n, float *y, float a, const float *x) { RVK_FLOAT(axpy)(n, y, a, x); }
 
 /* ==========================================================================================

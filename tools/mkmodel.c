@@ -5,6 +5,7 @@
  *   make tools/mkmodel
  *   tools/mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]
  *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0] [--tied] [--seed S]
+ *                 [--arch llama|qwen2] [--rope-theta F] [--rope-freqs]
  *   e.g. the TinyLlama-1.1B shape: --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000
  *
  * It is built from llm.c itself (write_random_model: GGUF writer, quantizers), so it writes
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--tied")) { sp.tied = 1; continue; }
+        if (!strcmp(a, "--rope-freqs")) { sp.rope_freqs = 1; continue; }
         if (a[0] != '-') { out = a; continue; }
         if (!v) { fprintf(stderr, "mkmodel: %s needs a value\n", a); return 2; }
         i++;
@@ -38,12 +40,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--vocab")) sp.vocab = atoi(v);
         else if (!strcmp(a, "--vocab-from")) sp.vocab_from = v;
         else if (!strcmp(a, "--seed")) sp.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--arch")) sp.arch = v;
+        else if (!strcmp(a, "--rope-theta")) sp.rope_theta = strtof(v, NULL);
         else if (!strcmp(a, "--type")) { if ((sp.type = parse_type(v)) < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; } }
         else { fprintf(stderr, "mkmodel: unknown option %s (see the top of tools/mkmodel.c)\n", a); return 2; }
     }
     if (!out) {
         fprintf(stderr, "usage: mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N] "
-                        "[--vocab N | --vocab-from VOCAB.gguf] [--type T] [--tied] [--seed S]\n");
+                        "[--vocab N | --vocab-from VOCAB.gguf] [--type T] [--tied] [--seed S] [--arch llama|qwen2] [--rope-theta F] [--rope-freqs]\n");
         return 2;
     }
     llm_status st;
