@@ -11,7 +11,8 @@
  *   8. tokenizer        SentencePiece BPE (Llama 2 style)
  *   9. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
  *  10. GGUF writer      used by `quantize` and by tools/
- *  11. CLI              run, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
+ *  11. chat templates   llama2, llama3, deepseek-r1, chatml: one user turn as tokens
+ *  12. CLI              run, chat, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
  */
 #define _GNU_SOURCE
@@ -24,6 +25,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -105,6 +107,27 @@ static int map_file(mapped_file *mf, const char *path, llm_status *st) {
 static void unmap_file(mapped_file *mf) {
     if (mf->data) munmap((void *)mf->data, mf->size);
     memset(mf, 0, sizeof *mf);
+}
+
+/* read a whole (possibly empty) file */
+static MAYBE_UNUSED char *read_text(const char *path, size_t *len, llm_status *st) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); return NULL; }
+    FILE *f = fopen(path, "rb");
+    if (!f) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n == cap) { char *b = realloc(buf, 2 * cap + 1); if (!b) { free(buf); buf = NULL; break; } buf = b; cap *= 2; }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) { fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); return NULL; }
+    if (err) { free(buf); fail(st, LLM_ERR_IO, "%s: read error", path); return NULL; }
+    buf[n] = 0;
+    *len = n;
+    return buf;
 }
 
 /* ============================================================================================
@@ -2141,9 +2164,16 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     return rc;
 }
 
+/* control tokens of the chat templates, at the end of a synthetic vocabulary */
+static const char *chat_specials[] = {"<|im_start|>", "<|im_end|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+                                      "<|begin_of_text|>", "<\xef\xbd\x9cUser\xef\xbd\x9c>", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>",
+                                      "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                      "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"};
+#define N_CHAT_SPECIALS ((int)(sizeof chat_specials / sizeof *chat_specials))
+
 /* Synthetic SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then "▁a".."▁z",
- * letters, and unique filler pieces up to n. Scores favour the earlier (shorter) pieces. */
-static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {
+ * letters, unique filler pieces, and the chat templates' control tokens last. */
+static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {   /* scores favour earlier pieces */
     char **pieces = calloc(n, sizeof *pieces);
     int *len = calloc(n, sizeof *len), *types = calloc(n, sizeof *types);
     float *scores = calloc(n, sizeof *scores);
@@ -2155,10 +2185,11 @@ static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {
         else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3);
         else if (i < 259 + 26) snprintf(buf, sizeof buf, "\xe2\x96\x81%c", 'a' + (i - 259));
         else if (i < 259 + 52) snprintf(buf, sizeof buf, "%c", 'a' + (i - 285));
+        else if (i >= n - N_CHAT_SPECIALS) snprintf(buf, sizeof buf, "%s", chat_specials[i - (n - N_CHAT_SPECIALS)]);
         else snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i);
         pieces[i] = strdup(buf);
         len[i] = (int)strlen(buf);
-        types[i] = i == 0 ? TOK_UNKNOWN : i < 3 ? TOK_CONTROL : i < 259 ? TOK_BYTE : TOK_NORMAL;
+        types[i] = i == 0 ? TOK_UNKNOWN : i < 3 || i >= n - N_CHAT_SPECIALS ? TOK_CONTROL : i < 259 ? TOK_BYTE : TOK_NORMAL;
         scores[i] = i < 259 ? 0.0f : -(float)i;
     }
     gw_kv_str(w, "tokenizer.ggml.model", "llama");
@@ -2197,13 +2228,14 @@ typedef struct {
     float rope_theta;         /* 0: 10000 */
     int rope_freqs;           /* write a Llama 3.1 style rope_freqs.weight */
     const char *vocab_from;   /* copy the tokenizer of this GGUF instead of a synthetic one */
+    const char *chat_template; /* tokenizer.chat_template text, or NULL */
     uint64_t seed;
 } random_model_spec;
 
 static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp, llm_status *st) {
     if (sp.dim <= 0 || sp.heads <= 0 || sp.kv_heads <= 0 || sp.dim % sp.heads || sp.heads % sp.kv_heads || sp.layers <= 0 ||
-        sp.ffn <= 0 || (!sp.vocab_from && sp.vocab < 320))
-        return fail(st, LLM_ERR_ARG, "inconsistent model shape (a synthetic vocab needs >= 320 tokens)");
+        sp.ffn <= 0 || (!sp.vocab_from && sp.vocab < 320 + N_CHAT_SPECIALS))
+        return fail(st, LLM_ERR_ARG, "inconsistent model shape (a synthetic vocab needs >= %d tokens)", 320 + N_CHAT_SPECIALS);
     int blck = ttraits[sp.type].blck;
     if (sp.dim % blck || sp.ffn % blck) return fail(st, LLM_ERR_ARG, "dim and ffn must be multiples of %d for %s", blck, ttraits[sp.type].name);
     uint64_t rng = 88172645463325252ull ^ (sp.seed * 0x9e3779b97f4a7c15ull);
@@ -2230,6 +2262,7 @@ static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp
     if (sp.vocab_from) {
         if (copy_vocab(&w, sp.vocab_from, &sp.vocab)) { gw_close(&w, 0, st); return fail(st, LLM_ERR_FORMAT, "%s: no vocabulary to copy", sp.vocab_from); }
     } else add_synthetic_vocab(&w, sp.vocab);
+    if (sp.chat_template) gw_kv_str(&w, "tokenizer.chat_template", sp.chat_template);
 
     /* rows = 1: a vector (norms: 1; biases: random; rope_freqs: random divisors in [1, 8)) */
     typedef struct { char name[64]; int64_t cols, rows; int kind; } spec;
@@ -2281,15 +2314,140 @@ static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp
     return rc ? rc : rc2;
 }
 
+/* ============================================================================================
+ * 11. Chat templates
+ * ============================================================================================
+ * No Jinja: the template family is recognized by its tell-tale markers in
+ * tokenizer.chat_template (or forced by name), and each family is a few lines that append one
+ * turn to a token list: control tokens by their exact piece, text through the tokenizer.
+ * A turn holds the user's message and the start of the assistant's answer; the answer ends
+ * with the family's end-of-turn token.
+ */
+enum { TPL_NONE = -1, TPL_LLAMA2, TPL_LLAMA3, TPL_DEEPSEEK_R1, TPL_CHATML };
+static const char *tpl_names[] = {"llama2", "llama3", "deepseek-r1", "chatml"};
+#define DS_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"
+#define DS_ASSISTANT "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"
+#define DS_BOS "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
+#define DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
+
+static MAYBE_UNUSED int tpl_by_name(const char *name) {
+    for (int i = 0; i < 4; i++) if (!strcmp(name, tpl_names[i])) return i;
+    return TPL_NONE;
+}
+
+static MAYBE_UNUSED int has_marker(const char *s, size_t n, const char *marker) {
+    size_t k = strlen(marker);
+    for (size_t i = 0; k <= n && i <= n - k; i++) if (!memcmp(s + i, marker, k)) return 1;
+    return 0;
+}
+
+/* The family of a Jinja chat template, from its markers; TPL_NONE if none is recognized. */
+static MAYBE_UNUSED int tpl_detect(const char *tpl, size_t n) {
+    if (has_marker(tpl, n, DS_ASSISTANT)) return TPL_DEEPSEEK_R1;
+    if (has_marker(tpl, n, "<|start_header_id|>")) return TPL_LLAMA3;
+    if (has_marker(tpl, n, "<|im_start|>")) return TPL_CHATML;
+    if (has_marker(tpl, n, "[INST]")) return TPL_LLAMA2;
+    return TPL_NONE;
+}
+
+/* The model's family: its template's markers, else the control tokens its vocabulary has. */
+static MAYBE_UNUSED int tpl_for_model(const llm_model *m) {
+    strview t = gguf_get_str(&m->gguf, "tokenizer.chat_template");
+    int k = t.p ? tpl_detect((const char *)t.p, t.len) : TPL_NONE;
+    if (k != TPL_NONE) return k;
+    if (tok_lookup(&m->tok, DS_ASSISTANT, (int)strlen(DS_ASSISTANT)) >= 0) return TPL_DEEPSEEK_R1;
+    if (tok_lookup(&m->tok, "<|start_header_id|>", 19) >= 0) return TPL_LLAMA3;
+    if (tok_lookup(&m->tok, "<|im_start|>", 12) >= 0) return TPL_CHATML;
+    return TPL_LLAMA2;
+}
+
+typedef struct { int *ids, n, cap, err; const llm_model *m; const char *missing; } token_list;
+
+static MAYBE_UNUSED void tl_push(token_list *t, int id) {
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 256;
+        int *p = realloc(t->ids, (size_t)cap * sizeof(int));
+        if (!p) { t->err = 1; return; }
+        t->ids = p; t->cap = cap;
+    }
+    t->ids[t->n++] = id;
+}
+static MAYBE_UNUSED void tl_special(token_list *t, const char *piece) {
+    int id = tok_lookup(&t->m->tok, piece, (int)strlen(piece));
+    if (id < 0) { t->err = 1; t->missing = piece; return; }
+    tl_push(t, id);
+}
+static MAYBE_UNUSED void tl_text(token_list *t, const char *text) {
+    int need = llm_tokenize(t->m, text, strlen(text), 0, NULL, 0);
+    if (need < 0) { t->err = 1; return; }
+    int *ids = malloc(((size_t)need + 1) * sizeof(int));
+    if (!ids) { t->err = 1; return; }
+    llm_tokenize(t->m, text, strlen(text), 0, ids, need);
+    for (int i = 0; i < need; i++) tl_push(t, ids[i]);
+    free(ids);
+}
+
+/* One user turn in family k: the tokens that follow the previous answer's end-of-turn token. */
+static MAYBE_UNUSED void tpl_user_turn(token_list *t, int k, int first, const char *system, const char *user) {
+    char *buf = malloc(strlen(user) + (system ? strlen(system) : 0) + 64);
+    if (!buf) { t->err = 1; return; }
+    switch (k) {
+    case TPL_LLAMA2:                 /* <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] */
+        tl_push(t, t->m->tok.bos);
+        if (first && system) sprintf(buf, "[INST] <<SYS>>\n%s\n<</SYS>>\n\n%s [/INST]", system, user);
+        else sprintf(buf, "[INST] %s [/INST]", user);
+        tl_text(t, buf);
+        break;
+    case TPL_LLAMA3:                 /* <|start_header_id|>role<|end_header_id|>\n\n{text}<|eot_id|> */
+        if (first) tl_special(t, "<|begin_of_text|>");
+        for (int part = first && system ? 0 : 1; part < 3; part++) {
+            tl_special(t, "<|start_header_id|>");
+            tl_text(t, part == 0 ? "system" : part == 1 ? "user" : "assistant");
+            tl_special(t, "<|end_header_id|>");
+            tl_text(t, "\n\n");
+            if (part == 2) break;
+            tl_text(t, part == 0 ? system : user);
+            tl_special(t, "<|eot_id|>");
+        }
+        break;
+    case TPL_DEEPSEEK_R1:            /* <｜begin▁of▁sentence｜>{system}<｜User｜>{user}<｜Assistant｜><think>\n */
+        if (first) { tl_special(t, DS_BOS); if (system) tl_text(t, system); }
+        tl_special(t, DS_USER);
+        tl_text(t, user);
+        tl_special(t, DS_ASSISTANT);
+        tl_text(t, "<think>\n");
+        break;
+    case TPL_CHATML:                 /* <|im_start|>role\n{text}<|im_end|>\n */
+        if (!first) tl_text(t, "\n");                          /* after the previous answer's <|im_end|> */
+        for (int part = first && system ? 0 : 1; part < 3; part++) {
+            tl_special(t, "<|im_start|>");
+            sprintf(buf, "%s\n", part == 0 ? "system" : part == 1 ? "user" : "assistant");
+            tl_text(t, buf);
+            if (part == 2) break;
+            tl_text(t, part == 0 ? system : user);
+            tl_special(t, "<|im_end|>");
+            tl_text(t, "\n");
+        }
+        break;
+    }
+    free(buf);
+}
+
+/* the family's end-of-turn token (-1 if the vocabulary lacks it) */
+static MAYBE_UNUSED int tpl_end_token(const llm_model *m, int k) {
+    const char *p = k == TPL_LLAMA3 ? "<|eot_id|>" : k == TPL_CHATML ? "<|im_end|>" : k == TPL_DEEPSEEK_R1 ? DS_EOS : NULL;
+    return p ? tok_lookup(&m->tok, p, (int)strlen(p)) : m->tok.eos;
+}
+
 #ifndef LLM_NO_MAIN
 /* ============================================================================================
- * 11. CLI
+ * 12. CLI
  * ========================================================================================== */
 
 typedef struct {
     const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
-    const char *cpus;
-    int n_new, n_ctx, n_threads, no_bos, seed_set, numa, numa_report;
+    const char *cpus, *system, *chat_template;
+    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, verbose_prompt;
     llm_sampler_params sp;
 } options;
 
@@ -2316,6 +2474,12 @@ static const char *usage_text[][2] = {
             "      --no-bos             do not add BOS to the prompt\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
             "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
+    {"chat", "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
+             "Interactive chat: each line on stdin is a message; answers stream to stdout. The KV cache keeps\n"
+             "the conversation, so each turn evaluates only its new tokens. The template comes from the\n"
+             "model's tokenizer.chat_template (llama2 [INST], llama3 headers, deepseek-r1, chatml);\n"
+             "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
+             "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
     {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] (-p TEXT | -f FILE)\n"
                  "Print the token ids of a text, separated by spaces, on one line.\n"
                  "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"},
@@ -2338,7 +2502,7 @@ static const char *usage_text[][2] = {
 static void usage(FILE *f, const char *cmd) {
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
         if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
-    if (!cmd) fputs("\ncommands: run (default), tokenize, info, perplexity, bench, quantize; 'llm CMD --help' for each\n", f);
+    if (!cmd) fputs("\ncommands: run (default), chat, tokenize, info, perplexity, bench, quantize; 'llm CMD --help' for each\n", f);
 }
 
 static void die_usage(const char *cmd, const char *fmt, ...) {
@@ -2374,6 +2538,7 @@ static void parse_args(options *o, int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
+        if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
         if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
         if (i + 1 >= argc) die_usage(cmd, "option %s needs a value", a);
         const char *v = argv[++i];
@@ -2382,7 +2547,9 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (IS("-z", "--tokenizer")) o->tokenizer = v;
         else if (IS("-p", "--prompt")) o->prompt = v;
         else if (IS("-f", "--file")) o->file = v;
-        else if (IS("-n", "--n-predict")) o->n_new = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (IS("-n", "--n-predict")) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
+        else if (!strcmp(a, "--system")) o->system = v;
+        else if (!strcmp(a, "--chat-template")) o->chat_template = v;
         else if (IS("-c", "--ctx-size")) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
         else if (IS("-t", "--threads")) o->n_threads = parse_int(cmd, a, v, 1, 1024);
         else if (IS("-s", "--seed")) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
@@ -2408,27 +2575,6 @@ static void parse_args(options *o, int argc, char **argv) {
 static int die(const char *msg) {
     fprintf(stderr, "llm: %s\n", msg);
     return 1;
-}
-
-/* read a whole (possibly empty) file */
-static char *read_text(const char *path, size_t *len, llm_status *st) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); return NULL; }
-    FILE *f = fopen(path, "rb");
-    if (!f) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += r;
-        if (n == cap) { char *b = realloc(buf, 2 * cap + 1); if (!b) { free(buf); buf = NULL; break; } buf = b; cap *= 2; }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) { fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); return NULL; }
-    if (err) { free(buf); fail(st, LLM_ERR_IO, "%s: read error", path); return NULL; }
-    buf[n] = 0;
-    *len = n;
-    return buf;
 }
 
 static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int *n, llm_status *st) {
@@ -2537,6 +2683,113 @@ static int cmd_run(options *o) {
             n_prompt / (t2 - t1), n_gen, (t3 - t2) * 1e3, n_gen > 0 ? n_gen / (t3 - t2) : 0.0, t_first * 1e3, m->n_threads,
             (unsigned long long)o->sp.seed);
     free(all); free(prompt);
+    llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
+    return rc ? 1 : 0;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+/* Interactive chat: one line of stdin is one user message. The KV cache keeps the whole
+ * conversation, so each turn evaluates only its own new tokens. */
+static int cmd_chat(options *o) {
+    llm_status st = {0};
+    if (!o->model) die_usage("chat", "no model given (-m MODEL)");
+    int k = o->chat_template ? tpl_by_name(o->chat_template) : TPL_NONE;
+    if (o->chat_template && k == TPL_NONE) die_usage("chat", "unknown chat template '%s' (llama2, llama3, deepseek-r1, chatml)", o->chat_template);
+    llm_model *m = open_model(o, 0, &st);
+    if (!m) return die(st.msg);
+    if (k == TPL_NONE) k = tpl_for_model(m);
+    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
+    llm_ctx *c = llm_ctx_new(m, n_ctx, &st);
+    if (!c) { llm_model_free(m); return die(st.msg); }
+    if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL);
+    llm_sampler *s = llm_sampler_new(&o->sp);
+    int end = tpl_end_token(m, k), max_answer = o->n_new_set ? o->n_new : n_ctx;
+    fprintf(stderr, "chat: template %s, context %d; Ctrl-C stops an answer, Ctrl-D ends\n", tpl_names[k], n_ctx);
+    char *line = NULL, piece[512];
+    size_t cap = 0;
+    int pos = 0, rc = 0;
+    token_list think = {.m = m};
+    if (k == TPL_DEEPSEEK_R1) tl_text(&think, "<think>\n");
+    for (int turn = 0; !rc; turn++) {
+        if (isatty(0)) fprintf(stderr, "\n> ");
+        ssize_t len = getline(&line, &cap, stdin);
+        if (len < 0) break;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) { turn--; continue; }
+        token_list t = {.m = m};
+        tpl_user_turn(&t, k, turn == 0, o->system, line);
+        if (t.err) {
+            rc = t.missing ? fail(&st, LLM_ERR_FORMAT, "the vocabulary has no token '%s', which chat template %s needs", t.missing, tpl_names[k])
+                           : fail(&st, LLM_ERR_NOMEM, "out of memory");
+            free(t.ids);
+            break;
+        }
+        if (o->verbose_prompt) {
+            fprintf(stderr, "chat: turn %d: %d new tokens at position %d:", turn + 1, t.n, pos);
+            for (int i = 0; i < t.n; i++) fprintf(stderr, " %d", t.ids[i]);
+            fprintf(stderr, "\n");
+        }
+        if (pos + t.n >= n_ctx) { fprintf(stderr, "llm: context full (%d tokens): conversation ended\n", n_ctx); free(t.ids); break; }
+        for (int i = 0; i < t.n; i++) llm_sampler_accept(s, t.ids[i]);
+        rc = llm_eval(c, t.ids, t.n, pos, 0, &st);
+        pos += t.n;
+        free(t.ids);
+        /* the answer, streamed; it ends with the end-of-turn token, which goes into the cache */
+        token_list ans = {.m = m};
+        int prev = -1, stop = 0;
+        interrupted = 0;
+        void (*old)(int) = signal(SIGINT, on_sigint);
+        while (!rc && !stop) {
+            int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
+            if (next == end || llm_is_eog(m, next) || interrupted || ans.n >= max_answer || pos + 1 >= n_ctx) {
+                if (pos + 1 >= n_ctx) fprintf(stderr, "\nllm: context full (%d tokens)\n", n_ctx);
+                next = end >= 0 ? end : m->tok.eos;
+                stop = 1;
+            } else {
+                llm_token_to_piece(m, prev, next, piece, sizeof piece);
+                fputs(piece, stdout);
+                fflush(stdout);
+                tl_push(&ans, next);
+                llm_sampler_accept(s, next);
+                prev = next;
+            }
+            if (pos < n_ctx) rc = llm_eval(c, &next, 1, pos++, 0, &st);
+        }
+        signal(SIGINT, old);
+        printf("\n");
+        fflush(stdout);
+        if (o->verbose_prompt) fprintf(stderr, "chat: answer: %d tokens and the end-of-turn token\n", ans.n);
+        if (!rc && k == TPL_DEEPSEEK_R1 && ans.n > 0) {
+            /* earlier answers keep only what follows </think>: rewrite the cache from the
+             * generation prompt's <think> on with the kept text and the end token */
+            size_t tlen = 0;
+            char *text = malloc((size_t)ans.n * 64 + 1);
+            for (int i = 0; text && i < ans.n; i++)
+                tlen += (size_t)llm_token_to_piece(m, i ? ans.ids[i - 1] : -1, ans.ids[i], text + tlen, 64);
+            if (text) {
+                text[tlen] = 0;
+                char *kept = strstr(text, "</think>");
+                kept = kept ? kept + 8 : text;
+                while (*kept == '\n' || *kept == ' ') kept++;
+                token_list h = {.m = m};
+                tl_text(&h, kept);
+                tl_special(&h, DS_EOS);
+                int at = pos - ans.n - 1 - think.n;               /* right after <｜Assistant｜> */
+                if (!h.err && at + h.n < n_ctx) {
+                    rc = llm_eval(c, h.ids, h.n, at, 0, &st);
+                    pos = at + h.n;
+                    if (o->verbose_prompt) fprintf(stderr, "chat: answer kept as %d tokens at position %d\n", h.n, at);
+                }
+                free(h.ids);
+            }
+            free(text);
+        }
+        free(ans.ids);
+    }
+    if (rc) fprintf(stderr, "llm: %s\n", st.msg);
+    free(line); free(think.ids);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
     return rc ? 1 : 0;
 }
@@ -2882,10 +3135,11 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
     int known = 0;
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++) known |= !strcmp(cmd, usage_text[i][0]);
-    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, tokenize, info, perplexity, bench, quantize)\n", cmd); return 2; }
+    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, chat, tokenize, info, perplexity, bench, quantize)\n", cmd); return 2; }
     o.cmd = cmd;
     parse_args(&o, argc - skip, argv + skip);
     if (!strcmp(cmd, "run")) return cmd_run(&o);
+    if (!strcmp(cmd, "chat")) return cmd_chat(&o);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(&o);
     if (!strcmp(cmd, "info")) return cmd_info(&o);
     return cmd_perplexity(&o);

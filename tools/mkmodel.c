@@ -5,7 +5,7 @@
  *   make tools/mkmodel
  *   tools/mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]
  *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0] [--tied] [--seed S]
- *                 [--arch llama|qwen2] [--rope-theta F] [--rope-freqs]
+ *                 [--arch llama|qwen2] [--rope-theta F] [--rope-freqs] [--chat-template-file JINJA.txt]
  *   e.g. the TinyLlama-1.1B shape: --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000
  *
  * It is built from llm.c itself (write_random_model: GGUF writer, quantizers), so it writes
@@ -41,6 +41,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--vocab-from")) sp.vocab_from = v;
         else if (!strcmp(a, "--seed")) sp.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--arch")) sp.arch = v;
+        else if (!strcmp(a, "--chat-template-file")) {
+            llm_status rs;
+            size_t len;
+            if (!(sp.chat_template = read_text(v, &len, &rs))) { fprintf(stderr, "mkmodel: %s\n", rs.msg); return 1; }
+        }
         else if (!strcmp(a, "--rope-theta")) sp.rope_theta = strtof(v, NULL);
         else if (!strcmp(a, "--type")) { if ((sp.type = parse_type(v)) < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; } }
         else { fprintf(stderr, "mkmodel: unknown option %s (see the top of tools/mkmodel.c)\n", a); return 2; }

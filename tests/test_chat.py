@@ -1,0 +1,109 @@
+"""llm chat: a scripted two-turn session per template on a small random model whose synthetic
+vocabulary has every template's control tokens (tools/mkmodel). Checks, from --verbose-prompt:
+the exact token sequence of each turn, rebuilt here from the template's definition (control
+tokens by id, text through `llm tokenize`), and that the second turn starts where the first
+ended (the KV cache keeps turn one: only the new turn is evaluated). Also the template
+detection from tokenizer.chat_template and an unknown template name."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llmtest import gguf_load  # noqa: E402
+
+LLM = os.environ.get("LLM", "./llm").split()
+MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
+SYSTEM, U1, U2, N = "be brief", "hello there", "second turn", 4
+
+
+def run(args, stdin=b""):
+    r = subprocess.run(LLM + args, input=stdin, capture_output=True, timeout=120)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def main():
+    if not os.path.exists(MKMODEL):
+        print("SKIP chat: %s not built (make tools/mkmodel)" % MKMODEL)
+        return
+    tmp = tempfile.mkdtemp(prefix="llmchat-")
+    model = os.path.join(tmp, "chat.gguf")
+    subprocess.run([MKMODEL, model, "--vocab", "400", "--seed", "5"], check=True)
+    pieces = gguf_load(model).kv("tokenizer.ggml.tokens")[1]
+    sid = {p: i for i, p in enumerate(pieces)}
+
+    def tok(text):
+        rc, out, err = run(["tokenize", "-m", model, "--no-bos", "-p", text])
+        return [int(x) for x in out.split()]
+
+    def S(p):
+        return [sid[p]]
+
+    ds = lambda w: "<\uff5c%s\uff5c>" % w  # noqa: E731
+    expect = {
+        "llama2": (S("<s>") + tok("[INST] <<SYS>>\n%s\n<</SYS>>\n\n%s [/INST]" % (SYSTEM, U1)),
+                   S("<s>") + tok("[INST] %s [/INST]" % U2), S("</s>")),
+        "llama3": (S("<|begin_of_text|>") + S("<|start_header_id|>") + tok("system") + S("<|end_header_id|>") + tok("\n\n")
+                   + tok(SYSTEM) + S("<|eot_id|>") + S("<|start_header_id|>") + tok("user") + S("<|end_header_id|>")
+                   + tok("\n\n") + tok(U1) + S("<|eot_id|>") + S("<|start_header_id|>") + tok("assistant")
+                   + S("<|end_header_id|>") + tok("\n\n"),
+                   S("<|start_header_id|>") + tok("user") + S("<|end_header_id|>") + tok("\n\n") + tok(U2) + S("<|eot_id|>")
+                   + S("<|start_header_id|>") + tok("assistant") + S("<|end_header_id|>") + tok("\n\n"), S("<|eot_id|>")),
+        "chatml": (S("<|im_start|>") + tok("system\n") + tok(SYSTEM) + S("<|im_end|>") + tok("\n") + S("<|im_start|>")
+                   + tok("user\n") + tok(U1) + S("<|im_end|>") + tok("\n") + S("<|im_start|>") + tok("assistant\n"),
+                   tok("\n") + S("<|im_start|>") + tok("user\n") + tok(U2) + S("<|im_end|>") + tok("\n") + S("<|im_start|>")
+                   + tok("assistant\n"), S("<|im_end|>")),
+        "deepseek-r1": (S(ds("begin\u2581of\u2581sentence")) + tok(SYSTEM) + S(ds("User")) + tok(U1) + S(ds("Assistant"))
+                        + tok("<think>\n"),
+                        S(ds("User")) + tok(U2) + S(ds("Assistant")) + tok("<think>\n"), None),
+    }
+    for name, (turn1, turn2, end) in expect.items():
+        rc, out, err = run(["chat", "-m", model, "--chat-template", name, "--system", SYSTEM, "--verbose-prompt",
+                            "-n", str(N), "--temp", "0", "-t", "1"], ("%s\n%s\n" % (U1, U2)).encode())
+        turns = re.findall(r"chat: turn (\d+): (\d+) new tokens at position (\d+):([ \d]*)", err)
+        if rc != 0 or len(turns) != 2:
+            print("FAIL chat.%s: exit %d, %d turns seen: %s" % (name, rc, len(turns), err.strip()[-300:]))
+            continue
+        got1 = [int(x) for x in turns[0][3].split()]
+        got2 = [int(x) for x in turns[1][3].split()]
+        pos2 = int(turns[1][2])
+        if name == "deepseek-r1":      # turn one's answer is rewritten after <｜Assistant｜>: kept tokens + end
+            m = re.search(r"answer kept as (\d+) tokens at position (\d+)", err)
+            want_pos2 = int(m.group(1)) + int(m.group(2)) if m else -1
+        else:                          # turn one + its answer + the end token
+            m = re.search(r"chat: answer: (\d+) tokens", err)
+            want_pos2 = len(got1) + int(m.group(1)) + 1 if m else -1
+        ok1, ok2, ok_pos = got1 == turn1, got2 == turn2, pos2 == want_pos2
+        print("%s chat.%s.turn1: %d tokens%s" % ("PASS" if ok1 else "FAIL", name, len(got1), "" if ok1 else " got %s want %s" % (got1, turn1)))
+        print("%s chat.%s.turn2: %d new tokens only%s" % ("PASS" if ok2 else "FAIL", name, len(got2), "" if ok2 else " got %s want %s" % (got2, turn2)))
+        print("%s chat.%s.cache_kept: turn 2 evaluated at position %d after %d prompt tokens of turn 1"
+              % ("PASS" if ok_pos else "FAIL", name, pos2, len(got1)))
+    # detection from the real Jinja templates' markers
+    import json
+    shared = os.environ.get("SHARED", "../shared")
+    for fname, want in (("llama3.tokenizer_config.json", "llama3"), ("qwen3.tokenizer_config.json", "chatml")):
+        path = os.path.join(shared, "assets", "chat", fname)
+        if not os.path.exists(path):
+            print("SKIP chat.detect.%s: %s not found" % (want, path))
+            continue
+        jinja = os.path.join(tmp, fname + ".jinja")
+        open(jinja, "w").write(json.load(open(path))["chat_template"])
+        m2 = os.path.join(tmp, want + ".gguf")
+        subprocess.run([MKMODEL, m2, "--vocab", "400", "--chat-template-file", jinja], check=True)
+        rc, out, err = run(["chat", "-m", m2, "-n", "1", "-t", "1"], b"hi\n")
+        ok = rc == 0 and ("chat: template %s," % want) in err
+        print("%s chat.detect.%s: %s" % ("PASS" if ok else "FAIL", want, err.strip().split("\n")[0]))
+    for name, marker in (("deepseek-r1", "<\uff5cAssistant\uff5c>"), ("llama2", "[INST]")):
+        jinja = os.path.join(tmp, name + ".jinja")
+        open(jinja, "w").write("{%% for m in messages %%}%s{{ m.content }}{%% endfor %%}" % marker)
+        m2 = os.path.join(tmp, name + ".gguf")
+        subprocess.run([MKMODEL, m2, "--vocab", "400", "--chat-template-file", jinja], check=True)
+        rc, out, err = run(["chat", "-m", m2, "-n", "1", "-t", "1"], b"hi\n")
+        ok = rc == 0 and ("chat: template %s," % name) in err
+        print("%s chat.detect.%s: %s" % ("PASS" if ok else "FAIL", name, err.strip().split("\n")[0]))
+    rc, out, err = run(["chat", "-m", model, "--chat-template", "nosuch"], b"")
+    print("%s chat.unknown_template: exit %d: %s" % ("PASS" if rc == 2 and "nosuch" in err else "FAIL", rc, err.strip()))
+
+
+main()
