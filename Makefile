@@ -12,7 +12,7 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h
 
-.PHONY: all run test clean test-numa bench
+.PHONY: all run test clean test-numa bench bench-riscv
 
 all: llm
 
@@ -49,6 +49,11 @@ $(BENCH_DIR)/tinyllama-%.gguf: | tools/mkmodel
 	tools/mkmodel $@ $(TINYLLAMA) --type $*
 bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).gguf)
 	@for t in $(BENCH_TYPES); do ./llm bench -m $(BENCH_DIR)/tinyllama-$$t.gguf -t $(BENCH_THREADS) $(BENCH_ARGS); done
+
+#   make bench-riscv   guest instructions per prompt / generated token under qemu (rvcount plugin):
+#                      RVV 1.0 at VLEN 128 and 256 vs the scalar build, Q4_0 and Q8_0 dim-512 models
+bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
+	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so sh tools/bench_riscv.sh
 
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
