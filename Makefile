@@ -98,7 +98,7 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant
+RV_E2E_TESTS ?= stories quant threads
 RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
