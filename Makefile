@@ -10,9 +10,9 @@ LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 PYTHON  ?= /usr/bin/python3
 
-SRC     := llm.c llm.h rvv_kernels.h
+SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
-.PHONY: all run test clean test-numa bench bench-riscv
+.PHONY: all run test clean test-numa bench bench-riscv unicode
 
 all: llm
 
@@ -33,7 +33,14 @@ run: llm
 tests/test_kernels: tests/test_kernels.c rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
-test: llm tests/test_kernels tools/mkmodel
+tests/bpe_harness: tests/bpe_harness.c $(SRC)
+	$(CC) $(CFLAGS) -o $@ tests/bpe_harness.c $(LDLIBS)
+
+# unicode_data.h is generated (and committed): regenerate with `make unicode`
+unicode:
+	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
+
+test: llm tests/test_kernels tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -223,6 +230,6 @@ test-tsan: build/llm-tsan
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels
+	rm -f llm tests/test_kernels tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "llm.h"
 #include "rvv_kernels.h"
+#include "unicode_data.h"     /* Unicode classes for the BPE pre-tokenizer (tools/gen_unicode.py) */
 
 #include <ctype.h>
 #include <errno.h>
@@ -498,7 +499,32 @@ typedef struct {
     float eps, rope_theta, rope_pos_scale;
 } hparams;
 
-/* Tokenizer (SentencePiece BPE): pieces as UTF-8 with U+2581 for space, an open-addressing
+/* One merge rule "left right" of rank `rank` (lower merges first) producing token `result`.
+ * Open-addressing slots keyed by the (left, right) token-id pair; left = -1 marks an empty slot. */
+typedef struct { int32_t left, right, rank, result; } bpe_merge;
+/* A control or user-defined token, matched as a whole in the text. */
+typedef struct { const char *text; int len, id, control; } bpe_special;
+
+enum { BPE_PRE_LLAMA3 = 1, BPE_PRE_QWEN2 = 2 };
+
+typedef struct bpe_model {
+    int pre;                  /* BPE_PRE_*: which split pattern */
+    const char *pre_name;     /* the tokenizer.ggml.pre value (static string) */
+    int max_digits;           /* \p{N}{1,max_digits}: 3 for Llama 3, 1 for Qwen2 */
+    int ignore_merges;        /* a pre-token that is itself a vocabulary token is emitted as is (Llama 3) */
+    bpe_merge *merges;        /* hash of merge rules, merge_mask + 1 slots (a power of two) */
+    uint32_t merge_mask;
+    int n_merges;
+    int byte_tok[256];        /* token of each byte's mapped character, -1 if the vocabulary lacks it */
+    uint8_t byte_utf8[256][2];/* GPT-2 byte -> printable code point (< 0x144), as UTF-8 */
+    uint8_t byte_utf8_len[256];
+    int16_t cp_byte[0x144];   /* code point -> byte, -1 if none */
+    bpe_special *special;     /* the CONTROL and USER_DEFINED tokens sorted by text (memcmp order) */
+    int n_special;
+    uint8_t special_first[256]; /* 1 if some special token's text starts with this byte */
+} bpe_model;
+
+/* Tokenizer: pieces as UTF-8 (SentencePiece: U+2581 for space; BPE: GPT-2's byte map), an open-addressing
  * hash from piece to id, and the id of each byte token <0xXX>. */
 enum { TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_USER = 4, TOK_UNUSED = 5, TOK_BYTE = 6 };
 typedef struct {
@@ -511,6 +537,7 @@ typedef struct {
     int byte_id[256];
     int bos, eos, unk, eot;
     int add_bos, add_space_prefix;
+    struct bpe_model *bpe;    /* byte-level BPE state (tokenizer.ggml.model "gpt2"); NULL: SentencePiece */
     char *arena;
 } tokenizer;
 
@@ -1609,23 +1636,20 @@ static int tokenizer_alloc(tokenizer *tk, int n, size_t arena_bytes) {
     return tk->piece && tk->piece_len && tk->score && tk->type && tk->arena;
 }
 
+static void bpe_model_free(struct bpe_model *bm);
+
 static void tokenizer_free(tokenizer *tk) {
+    bpe_model_free(tk->bpe);
     free(tk->piece); free(tk->piece_len); free(tk->score); free(tk->type); free(tk->arena); free(tk->hash);
     memset(tk, 0, sizeof *tk);
 }
 
-static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
-    strview model = gguf_get_str(g, "tokenizer.ggml.model");
-    const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
-    if (!model.p || !toks) return fail(st, LLM_ERR_FORMAT, "%s: no tokenizer (vocab missing: tokenizer.ggml.model/tokens)", g->path);
-    if (!sv_eq(model, "llama"))
-        return fail(st, LLM_ERR_UNSUPPORTED, "%s: tokenizer model '%.*s' is not supported (only 'llama' SentencePiece)", g->path,
-                    (int)model.len, (const char *)model.p);
+/* Pieces of tokenizer.ggml.tokens copied into the tokenizer's arena (same as the SPM loader). */
+static int tok_load_pieces(tokenizer *tk, const gguf_file *g, const gguf_kv *toks, llm_status *st) {
     if (toks->type != GGUF_ARR || toks->arr_type != GGUF_STR || toks->arr_n == 0 || toks->arr_n > (1 << 24))
         return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.tokens must be a non-empty string array", g->path);
     int n = (int)toks->arr_n;
-    /* strings were bounds-checked while parsing: walk them to size the arena */
-    size_t bytes = 0;
+    size_t bytes = 0;                   /* strings were bounds-checked while parsing */
     const uint8_t *p = toks->val;
     for (int i = 0; i < n; i++) { uint64_t len = le_uint(p, 8); bytes += len + 1; p += 8 + len; }
     if (!tokenizer_alloc(tk, n, bytes)) return fail(st, LLM_ERR_NOMEM, "out of memory");
@@ -1641,6 +1665,22 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
         a += len + 1;
         p += 8 + len;
     }
+    return LLM_OK;
+}
+
+static int bpe_from_gguf(tokenizer *tk, struct bpe_model **out, const gguf_file *g, llm_status *st);
+
+static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
+    strview model = gguf_get_str(g, "tokenizer.ggml.model");
+    const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+    if (!model.p || !toks) return fail(st, LLM_ERR_FORMAT, "%s: no tokenizer (vocab missing: tokenizer.ggml.model/tokens)", g->path);
+    if (sv_eq(model, "gpt2")) return bpe_from_gguf(tk, &tk->bpe, g, st);
+    if (!sv_eq(model, "llama"))
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: tokenizer model '%.*s' is not supported (only 'llama' SentencePiece and 'gpt2' "
+                    "byte-level BPE)", g->path, (int)model.len, (const char *)model.p);
+    int rc = tok_load_pieces(tk, g, toks, st);
+    if (rc) return rc;
+    int n = tk->n_vocab;
     const gguf_kv *sc = gguf_find(g, "tokenizer.ggml.scores");
     if (sc) {
         if (sc->type != GGUF_ARR || sc->arr_type != GGUF_F32 || sc->arr_n != (uint64_t)n)
@@ -1765,8 +1805,13 @@ static void spm_try_pair(spm_state *s, int left, int right) {
 
 static int utf8_len(uint8_t c) { return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1; }
 
+static int bpe_tokenize(const tokenizer *tk, const struct bpe_model *bm, const char *text, size_t len, int add_bos,
+                        int parse_special, int *ids, int max);
+static int bpe_token_to_piece(const tokenizer *tk, const struct bpe_model *bm, int token, int special, char *out, size_t cap);
+
 int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max) {
     const tokenizer *tk = &m->tok;
+    if (tk->bpe) return bpe_tokenize(tk, tk->bpe, text, len, add_bos, 0, ids, max);
     int count = 0;
 #define EMIT(id) do { if (count < max) ids[count] = (id); count++; } while (0)
     if (add_bos) EMIT(tk->bos);
@@ -1787,6 +1832,8 @@ int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, 
     for (size_t i = 0; i < nn; nsym++) {
         int l = utf8_len((uint8_t)norm[i]);
         if ((size_t)l > nn - i) l = (int)(nn - i);
+        for (int k = 1; k < l; k++)                             /* a broken sequence: its lead byte alone */
+            if (((uint8_t)norm[i + k] & 0xC0) != 0x80) { l = k; break; }
         s.start[nsym] = (int)i; s.len[nsym] = l; s.prev[nsym] = nsym - 1; s.next[nsym] = nsym + 1;
         i += l;
     }
@@ -1821,6 +1868,7 @@ int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, 
 
 int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_t cap) {
     const tokenizer *tk = &m->tok;
+    if (tk->bpe) return bpe_token_to_piece(tk, tk->bpe, token, 0, out, cap);
     size_t n = 0;
     if (cap == 0) return 0;
     if (token >= 0 && token < tk->n_vocab && tk->type[token] != TOK_CONTROL) {
@@ -1834,6 +1882,450 @@ int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_
                 else out[n++] = p[i++];
             }
             if (prev == tk->bos && n > 0 && out[0] == ' ') { memmove(out, out + 1, n - 1); n--; }
+        }
+    }
+    out[n] = 0;
+    return (int)n;
+}
+
+/* ============================================================================================
+ * 8b. Tokenizer: byte-level BPE (GPT-2 style; Llama 3, Qwen2)
+ * ============================================================================================
+ * Vocabulary pieces are byte strings written with GPT-2's byte -> code point map (printable
+ * bytes stand for themselves, the other 68 become U+0100..U+0143, e.g. space -> "Ġ").
+ * Encoding: (1) control / user-defined tokens are cut out of the text as whole tokens
+ * (control ones only with parse_special); (2) each remaining span is split into pre-tokens by
+ * a hand-written scanner equivalent to the model's split regex (below); (3) each pre-token's
+ * bytes are mapped to code points; Llama 3 emits the pre-token directly if it is a vocabulary
+ * token ("ignore_merges"), otherwise the pair of adjacent symbols with the lowest merge rank is
+ * merged repeatedly (ties: leftmost), then each symbol's id is emitted.
+ * Llama 3 split regex (Qwen2: the same with \p{N} instead of \p{N}{1,3}):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,3} | ' '?[^\s\p{L}\p{N}]+[\r\n]*
+ *   | \s*[\r\n]+ | \s+(?!\S) | \s+
+ * Invalid UTF-8 bytes count as one "other" character each, so every input is tokenized and
+ * decoding gives back exactly the input bytes.
+ */
+
+/* GPT-2 printable bytes: '!'..'~', 0xA1..0xAC, 0xAE..0xFF map to themselves */
+static int bpe_byte_printable(int b) { return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); }
+
+static MAYBE_UNUSED const char *bpe_pre_name(const bpe_model *bm) { return bm ? bm->pre_name : "none"; }
+
+static void bpe_model_free(bpe_model *bm) {
+    if (!bm) return;
+    free(bm->merges);
+    free(bm->special);
+    free(bm);
+}
+
+/* Decode one UTF-8 character of s[0..n) (n >= 1). Returns its length; *cp = the code point, or
+ * BPE_INVALID for a byte that does not start a valid, shortest-form, non-surrogate sequence
+ * (that byte alone is then one character). */
+#define BPE_INVALID 0xFFFFFFFFu
+static int bpe_utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
+    uint8_t c = s[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    int len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    *cp = BPE_INVALID;
+    if (len == 0 || (size_t)len > n) return 1;
+    uint32_t u = c & (0x7F >> len);
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 1;
+        u = (u << 6) | (s[i] & 0x3F);
+    }
+    static const uint32_t min_of_len[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (u < min_of_len[len] || u > 0x10FFFF || (u >= 0xD800 && u <= 0xDFFF)) return 1;
+    *cp = u;
+    return len;
+}
+
+static uint32_t bpe_pair_hash(int32_t a, int32_t b) {
+    uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
+    k *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(k >> 32);
+}
+
+static const bpe_merge *bpe_find_merge(const bpe_model *bm, int a, int b) {
+    for (uint32_t i = bpe_pair_hash(a, b) & bm->merge_mask;; i = (i + 1) & bm->merge_mask) {
+        const bpe_merge *e = &bm->merges[i];
+        if (e->left < 0) return NULL;
+        if (e->left == a && e->right == b) return e;
+    }
+}
+
+/* tokenizer.ggml.merges: "left right" strings in rank order. Rules whose parts or result are
+ * not vocabulary tokens can never apply and are skipped. */
+static int bpe_load_merges(const tokenizer *tk, bpe_model *bm, const gguf_file *g, llm_status *st) {
+    const gguf_kv *mk = gguf_find(g, "tokenizer.ggml.merges");
+    if (!mk) return fail(st, LLM_ERR_FORMAT, "%s: byte-level BPE vocabulary without tokenizer.ggml.merges", g->path);
+    if (mk->type != GGUF_ARR || mk->arr_type != GGUF_STR || mk->arr_n > (1 << 24))
+        return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.merges must be a string array", g->path);
+    uint32_t size = 16;
+    while (size < 2 * mk->arr_n) size *= 2;
+    bm->merges = malloc((size_t)size * sizeof *bm->merges);
+    if (!bm->merges) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < size; i++) bm->merges[i].left = -1;
+    bm->merge_mask = size - 1;
+    char *buf = malloc(2 * 65536);
+    if (!buf) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    const uint8_t *p = mk->val;
+    for (uint64_t r = 0; r < mk->arr_n; r++) {
+        uint64_t len = le_uint(p, 8);
+        const char *s = (const char *)p + 8;
+        p += 8 + len;
+        const char *sp = len ? memchr(s + 1, ' ', len - 1) : NULL;   /* a part is never empty */
+        if (!sp || len > 2 * 65536) continue;
+        int ll = (int)(sp - s), rl = (int)len - ll - 1;
+        int a = tok_lookup(tk, s, ll), b = tok_lookup(tk, sp + 1, rl);
+        memcpy(buf, s, ll);
+        memcpy(buf + ll, sp + 1, rl);
+        int c = tok_lookup(tk, buf, ll + rl);
+        if (a < 0 || b < 0 || c < 0) continue;
+        uint32_t i = bpe_pair_hash(a, b) & bm->merge_mask;
+        while (bm->merges[i].left >= 0 && !(bm->merges[i].left == a && bm->merges[i].right == b)) i = (i + 1) & bm->merge_mask;
+        if (bm->merges[i].left >= 0) continue;                      /* duplicate rule: the first rank wins */
+        bm->merges[i] = (bpe_merge){a, b, (int32_t)r, c};
+        bm->n_merges++;
+    }
+    free(buf);
+    return LLM_OK;
+}
+
+static int bpe_special_cmp(const void *x, const void *y) {
+    const bpe_special *a = x, *b = y;
+    int c = memcmp(a->text, b->text, a->len < b->len ? a->len : b->len);
+    return c ? c : a->len != b->len ? (a->len < b->len ? -1 : 1) : (a->id > b->id) - (a->id < b->id);
+}
+
+/* Load a "gpt2" tokenizer: pieces, types, special ids, merges, pre-tokenizer. On success
+ * *out holds the BPE state (the tokenizer owns it: tokenizer_free calls bpe_model_free). */
+static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm_status *st) {
+    *out = NULL;
+    strview model = gguf_get_str(g, "tokenizer.ggml.model");
+    const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+    if (!sv_eq(model, "gpt2") || !toks) return fail(st, LLM_ERR_FORMAT, "%s: not a byte-level BPE (gpt2) vocabulary", g->path);
+
+    /* the pre-tokenizer first: an unknown one is an error before anything is allocated */
+    static const struct { const char *name; int pre, digits, ignore_merges, add_bos; } pres[] = {
+        /* "default" and a missing key: GGUFs converted before tokenizer.ggml.pre existed are
+         * (for architecture llama) Llama 3; llama.cpp would fall back to a GPT-2 pattern here.
+         * add_bos: the default when the file has no tokenizer.ggml.add_bos_token (Llama 3 needs
+         * its <|begin_of_text|>; llama.cpp defaults to true for these pre-tokenizers as well). */
+        {"llama-bpe", BPE_PRE_LLAMA3, 3, 1, 1}, {"llama3", BPE_PRE_LLAMA3, 3, 1, 1}, {"llama-v3", BPE_PRE_LLAMA3, 3, 1, 1},
+        {"default", BPE_PRE_LLAMA3, 3, 1, 1},
+        {"qwen2", BPE_PRE_QWEN2, 1, 0, 0}, {"deepseek-r1-qwen", BPE_PRE_QWEN2, 1, 0, 0},
+    };
+    const gguf_kv *pk = gguf_find(g, "tokenizer.ggml.pre");
+    strview pre = gguf_get_str(g, "tokenizer.ggml.pre");
+    if (pk && !pre.p) return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.pre must be a string", g->path);
+    int k = -1;
+    for (int i = 0; i < (int)(sizeof pres / sizeof pres[0]); i++)
+        if (pre.p ? sv_eq(pre, pres[i].name) : !strcmp(pres[i].name, "default")) { k = i; break; }
+    if (k < 0)
+        return fail(st, LLM_ERR_UNSUPPORTED, "%s: BPE pre-tokenizer '%.*s' (tokenizer.ggml.pre) is not supported "
+                    "(supported: llama-bpe, llama3, llama-v3, default, qwen2, deepseek-r1-qwen)", g->path,
+                    (int)(pre.len > 100 ? 100 : pre.len), (const char *)pre.p);
+
+    int rc = tok_load_pieces(tk, g, toks, st);
+    if (rc) return rc;
+    int n = tk->n_vocab;
+    const gguf_kv *ty = gguf_find(g, "tokenizer.ggml.token_type");
+    if (ty) {
+        if (ty->type != GGUF_ARR || (ty->arr_type != GGUF_I32 && ty->arr_type != GGUF_U32) || ty->arr_n != (uint64_t)n)
+            return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be %d integers", g->path, n);
+        for (int i = 0; i < n; i++) {
+            uint64_t t = le_uint(ty->val + 4 * i, 4);
+            tk->type[i] = t >= TOK_NORMAL && t <= TOK_BYTE ? (uint8_t)t : TOK_NORMAL;
+        }
+    } else {
+        for (int i = 0; i < n; i++) tk->type[i] = TOK_NORMAL;
+    }
+    int64_t v[5];
+    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
+        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
+        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]))
+        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    for (int i = 0; i < 4; i++)
+        if (v[i] < -1 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
+    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->eot = (int)v[3];
+    tk->add_bos = v[4] != 0 && tk->bos >= 0;
+    tk->add_space_prefix = 0;
+    rc = tokenizer_index(tk, g->path, st);
+    if (rc) return rc;
+    if (tk->eot < 0) {                  /* end of turn of the chat models, when the file does not say */
+        static const char *eot_names[] = {"<|eot_id|>", "<|im_end|>"};
+        for (int i = 0; i < 2 && tk->eot < 0; i++) {
+            int id = tok_lookup(tk, eot_names[i], (int)strlen(eot_names[i]));
+            if (id >= 0 && tk->type[id] == TOK_CONTROL) tk->eot = id;
+        }
+    }
+    if (tk->eos < 0) tk->eos = tk->eot;
+
+    bpe_model *bm = xcalloc(1, sizeof *bm);
+    if (!bm) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    *out = bm;
+    bm->pre = pres[k].pre;
+    bm->pre_name = pres[k].name;
+    bm->max_digits = pres[k].digits;
+    bm->ignore_merges = pres[k].ignore_merges;
+    for (int i = 0; i < 0x144; i++) bm->cp_byte[i] = -1;
+    int extra = 0;
+    for (int b = 0; b < 256; b++) {
+        uint32_t cp = bpe_byte_printable(b) ? (uint32_t)b : 0x100u + extra++;
+        bm->cp_byte[cp] = (int16_t)b;
+        if (cp < 0x80) { bm->byte_utf8[b][0] = (uint8_t)cp; bm->byte_utf8_len[b] = 1; }
+        else { bm->byte_utf8[b][0] = (uint8_t)(0xC0 | (cp >> 6)); bm->byte_utf8[b][1] = (uint8_t)(0x80 | (cp & 0x3F)); bm->byte_utf8_len[b] = 2; }
+        bm->byte_tok[b] = tok_lookup(tk, (const char *)bm->byte_utf8[b], bm->byte_utf8_len[b]);
+    }
+    rc = bpe_load_merges(tk, bm, g, st);
+    if (rc) return rc;
+    int ns = 0;
+    for (int i = 0; i < n; i++) ns += (tk->type[i] == TOK_CONTROL || tk->type[i] == TOK_USER) && tk->piece_len[i] > 0;
+    bm->special = xcalloc(ns, sizeof *bm->special);
+    if (!bm->special) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        if ((tk->type[i] == TOK_CONTROL || tk->type[i] == TOK_USER) && tk->piece_len[i] > 0) {
+            bm->special[bm->n_special++] = (bpe_special){tk->piece[i], tk->piece_len[i], i, tk->type[i] == TOK_CONTROL};
+            bm->special_first[(uint8_t)tk->piece[i][0]] = 1;
+        }
+    qsort(bm->special, bm->n_special, sizeof *bm->special, bpe_special_cmp);
+    return LLM_OK;
+}
+
+/* The longest control / user-defined token whose text starts s[0..n); -1 if none. Control
+ * tokens count only with parse_special. The sorted list is narrowed one byte at a time, so a
+ * position costs O(match length * log(specials)). */
+static int bpe_match_special(const bpe_model *bm, const uint8_t *s, size_t n, int parse_special) {
+    const bpe_special *sp = bm->special;
+    int lo = 0, hi = bm->n_special, best = -1;
+    if (!n || !bm->special_first[s[0]]) return -1;
+    for (size_t k = 0; k < n && lo < hi; k++) {
+        /* [lo, hi) share the prefix s[0..k); those exactly k long sort first */
+        while (lo < hi && sp[lo].len == (int)k) lo++;
+        int a = lo, b = hi;                                         /* first with byte k >= s[k] */
+        while (a < b) { int m = (a + b) / 2; if ((uint8_t)sp[m].text[k] < s[k]) a = m + 1; else b = m; }
+        lo = a; b = hi;                                             /* first with byte k > s[k] */
+        while (a < b) { int m = (a + b) / 2; if ((uint8_t)sp[m].text[k] <= s[k]) a = m + 1; else b = m; }
+        hi = a;
+        for (int i = lo; i < hi && sp[i].len == (int)k + 1; i++)   /* same text twice: the first allowed id */
+            if (parse_special || !sp[i].control) { best = sp[i].id; break; }
+    }
+    return best;
+}
+
+/* End (exclusive) of the pre-token that starts at character i of a span of n characters with
+ * classes cls[] (UC_*) and code points cp[]: the first alternative of the split regex that
+ * matches at i, as a backtracking regex engine would choose it. */
+static int bpe_pre_end(const uint8_t *cls, const uint32_t *cp, int n, int i, int max_digits) {
+#define IS_NL(j) (cp[j] == '\r' || cp[j] == '\n')
+    uint32_t u = cp[i];
+    int c = cls[i], j;
+    if (u == '\'' && i + 1 < n) {                                   /* 's 't 're 've 'm 'll 'd */
+        uint32_t a = cp[i + 1] | 0x20, b = i + 2 < n ? cp[i + 2] | 0x20 : 0;
+        if (cp[i + 1] < 0x80 && (a == 's' || a == 't' || a == 'm' || a == 'd')) return i + 2;
+        if (cp[i + 1] < 0x80 && i + 2 < n && cp[i + 2] < 0x80 && ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')))
+            return i + 3;
+    }
+    j = i;                                                          /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    if (c != UC_LETTER && c != UC_NUMBER && !IS_NL(i) && i + 1 < n && cls[i + 1] == UC_LETTER) j = i + 1;
+    if (cls[j] == UC_LETTER) {
+        while (j < n && cls[j] == UC_LETTER) j++;
+        return j;
+    }
+    if (c == UC_NUMBER) {                                           /* \p{N}{1,max_digits} */
+        for (j = i; j < n && j - i < max_digits && cls[j] == UC_NUMBER; j++) {}
+        return j;
+    }
+    j = u == ' ' ? i + 1 : i;                                       /* ' '?[^\s\p{L}\p{N}]+[\r\n]* */
+    if (j < n && cls[j] != UC_SPACE && cls[j] != UC_LETTER && cls[j] != UC_NUMBER) {
+        while (j < n && cls[j] != UC_SPACE && cls[j] != UC_LETTER && cls[j] != UC_NUMBER) j++;
+        while (j < n && IS_NL(j)) j++;
+        return j;
+    }
+    int e = i, last_nl = -1;                                        /* c is whitespace here */
+    while (e < n && cls[e] == UC_SPACE) { if (IS_NL(e)) last_nl = e; e++; }
+    if (last_nl >= 0) return last_nl + 1;                           /* \s*[\r\n]+ */
+    if (e < n && e - i >= 2) return e - 1;                          /* \s+(?!\S): leave one space for the next word */
+    return e > i ? e : i + 1;                                       /* \s+ */
+#undef IS_NL
+}
+
+/* A candidate merge of symbol `left` with the next one; key = rank << 32 | left, so the min-heap
+ * order (lower rank first, then the leftmost pair) is one integer comparison. */
+typedef struct { uint64_t key; int32_t right, result; } bpe_cand;
+
+typedef struct {
+    const tokenizer *tk;
+    const bpe_model *bm;
+    int *ids, max, count;
+    int *sym, *prev, *next, cap;     /* per-symbol token id (-1: merged away), links */
+    bpe_cand *heap; int nheap, heap_cap;
+    char *mapped; int mapped_cap;
+    int oom;
+} bpe_state;
+
+static void bpe_emit(bpe_state *s, int id) { if (s->count < s->max) s->ids[s->count] = id; s->count++; }
+
+static void bpe_heap_push(bpe_state *s, bpe_cand c) {                /* binary min-heap on key */
+    if (s->nheap == s->heap_cap) {
+        int cap = s->heap_cap ? 2 * s->heap_cap : 64;
+        bpe_cand *h = realloc(s->heap, (size_t)cap * sizeof *h);
+        if (!h) { s->oom = 1; return; }
+        s->heap = h; s->heap_cap = cap;
+    }
+    int i = s->nheap++;
+    while (i > 0 && c.key < s->heap[(i - 1) / 2].key) { s->heap[i] = s->heap[(i - 1) / 2]; i = (i - 1) / 2; }
+    s->heap[i] = c;
+}
+
+static bpe_cand bpe_heap_pop(bpe_state *s) {
+    bpe_cand top = s->heap[0], last = s->heap[--s->nheap];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= s->nheap) break;
+        if (c + 1 < s->nheap && s->heap[c + 1].key < s->heap[c].key) c++;
+        if (s->heap[c].key >= last.key) break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->nheap) s->heap[i] = last;
+    return top;
+}
+
+static void bpe_try_pair(bpe_state *s, int left, int right) {
+    if (left < 0 || right < 0 || s->sym[left] < 0 || s->sym[right] < 0) return;
+    const bpe_merge *m = bpe_find_merge(s->bm, s->sym[left], s->sym[right]);
+    if (m) bpe_heap_push(s, (bpe_cand){(uint64_t)(uint32_t)m->rank << 32 | (uint32_t)left, right, m->result});
+}
+
+/* Tokens of one pre-token p[0..n) (n >= 1). */
+static void bpe_word(bpe_state *s, const uint8_t *p, int n) {
+    const bpe_model *bm = s->bm;
+    if (n == 1 && bm->byte_tok[p[0]] >= 0) { bpe_emit(s, bm->byte_tok[p[0]]); return; }
+    if (n > s->cap) {
+        int cap = n > 2 * s->cap ? n : 2 * s->cap;
+        int *buf = realloc(s->sym, 3 * (size_t)cap * sizeof(int));
+        if (!buf) { s->oom = 1; return; }
+        s->sym = buf; s->prev = buf + cap; s->next = buf + 2 * cap; s->cap = cap;
+    }
+    if (bm->ignore_merges) {                                        /* whole pre-token a token? */
+        if (2 * n > s->mapped_cap) {
+            char *m = realloc(s->mapped, 2 * (size_t)n);
+            if (!m) { s->oom = 1; return; }
+            s->mapped = m; s->mapped_cap = 2 * n;
+        }
+        int len = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(s->mapped + len, bm->byte_utf8[p[i]], bm->byte_utf8_len[p[i]]);
+            len += bm->byte_utf8_len[p[i]];
+        }
+        int id = tok_lookup(s->tk, s->mapped, len);
+        if (id >= 0) { bpe_emit(s, id); return; }
+    }
+    for (int i = 0; i < n; i++) { s->sym[i] = bm->byte_tok[p[i]]; s->prev[i] = i - 1; s->next[i] = i + 1 < n ? i + 1 : -1; }
+    s->nheap = 0;
+    for (int i = 0; i + 1 < n; i++) bpe_try_pair(s, i, i + 1);
+    while (s->nheap && !s->oom) {
+        bpe_cand c = bpe_heap_pop(s);
+        int l = (int)(uint32_t)c.key, r = c.right;
+        /* stale if either side was merged since (merged-away symbols have id -1) */
+        if (s->sym[l] < 0 || s->sym[r] < 0 || s->next[l] != r) continue;
+        const bpe_merge *m = bpe_find_merge(bm, s->sym[l], s->sym[r]);
+        if (!m || m->result != c.result) continue;
+        s->sym[l] = c.result;
+        s->sym[r] = -1;
+        s->next[l] = s->next[r];
+        if (s->next[r] >= 0) s->prev[s->next[r]] = l;
+        bpe_try_pair(s, s->prev[l], l);
+        bpe_try_pair(s, l, s->next[l]);
+    }
+    for (int i = 0; i >= 0; i = s->next[i]) {
+        if (s->sym[i] >= 0) bpe_emit(s, s->sym[i]);
+        else if (s->tk->unk >= 0) bpe_emit(s, s->tk->unk);          /* a byte the vocabulary lacks */
+    }
+}
+
+/* Text -> ids. Writes at most max ids, returns the number the text needs (-1: out of memory).
+ * add_bos: prepend BOS (if the vocabulary has one). parse_special: control tokens written in
+ * the text ("<|eot_id|>") become those tokens; user-defined tokens always do (as llama.cpp and
+ * Hugging Face tokenizers do). */
+static int bpe_tokenize(const tokenizer *tk, const bpe_model *bm, const char *text, size_t len, int add_bos,
+                        int parse_special, int *ids, int max) {
+    bpe_state s = {0};
+    s.tk = tk; s.bm = bm; s.ids = ids; s.max = ids ? max : 0;
+    if (add_bos && tk->bos >= 0) bpe_emit(&s, tk->bos);
+    if (len == 0) return s.count;
+    if (len > (size_t)INT_MAX / 4) return -1;
+    const uint8_t *t = (const uint8_t *)text;
+    uint8_t *cls = malloc(len);
+    uint32_t *cp = malloc(len * sizeof(uint32_t));
+    int *off = malloc((len + 1) * sizeof(int));
+    if (!cls || !cp || !off) { free(cls); free(cp); free(off); return -1; }
+    size_t pos = 0;
+    while (pos < len && !s.oom) {
+        /* plain span [pos, end): up to the next special token */
+        size_t end = pos;
+        int special = -1;
+        if (bm->n_special) {
+            for (; end < len; end++) {
+                special = bpe_match_special(bm, t + end, len - end, parse_special);
+                if (special >= 0) break;
+            }
+        } else {
+            end = len;
+        }
+        int n = 0;
+        for (size_t i = pos; i < end;) {
+            uint32_t u;
+            int l = bpe_utf8_next(t + i, end - i, &u);
+            cp[n] = u;
+            cls[n] = u == BPE_INVALID ? UC_OTHER : (uint8_t)unicode_class(u);
+            if (cls[n] > UC_SPACE) cls[n] = UC_OTHER;                  /* marks (UC_MARK) are "other" */
+            off[n++] = (int)(i - pos);
+            i += l;
+        }
+        off[n] = (int)(end - pos);
+        for (int i = 0; i < n && !s.oom;) {
+            int e = bpe_pre_end(cls, cp, n, i, bm->max_digits);
+            bpe_word(&s, t + pos + off[i], off[e] - off[i]);
+            i = e;
+        }
+        if (special >= 0) {
+            bpe_emit(&s, special);
+            end += tk->piece_len[special];
+        }
+        pos = end;
+    }
+    free(cls); free(cp); free(off);
+    free(s.sym); free(s.heap); free(s.mapped);
+    return s.oom ? -1 : s.count;
+}
+
+/* One token -> its bytes, NUL-terminated, truncated to cap - 1; returns the length written.
+ * Normal tokens are mapped back through GPT-2's code point -> byte table; user-defined tokens
+ * are their text; control tokens print their text only with `special`, unused ones nothing. */
+static int bpe_token_to_piece(const tokenizer *tk, const bpe_model *bm, int token, int special, char *out, size_t cap) {
+    size_t n = 0;
+    if (cap == 0) return 0;
+    if (token >= 0 && token < tk->n_vocab) {
+        const uint8_t *p = (const uint8_t *)tk->piece[token];
+        size_t len = (size_t)tk->piece_len[token];
+        int t = tk->type[token];
+        if (t == TOK_NORMAL) {
+            for (size_t i = 0; i < len && n + 1 < cap;) {
+                uint32_t u;
+                int l = bpe_utf8_next(p + i, len - i, &u);
+                if (u < 0x144 && bm->cp_byte[u] >= 0) { out[n++] = (char)bm->cp_byte[u]; i += l; continue; }
+                if (n + l >= cap) break;                                /* not a mapped character: copied as is */
+                memcpy(out + n, p + i, l);
+                n += l; i += l;
+            }
+        } else if (t == TOK_BYTE && parse_byte_piece((const char *)p, (int)len) >= 0) {
+            if (cap > 1) out[n++] = (char)parse_byte_piece((const char *)p, (int)len);
+        } else if (t == TOK_USER || (t == TOK_CONTROL && special)) {
+            n = len < cap - 1 ? len : cap - 1;
+            memcpy(out, p, n);
         }
     }
     out[n] = 0;
@@ -2447,7 +2939,7 @@ static MAYBE_UNUSED int tpl_end_token(const llm_model *m, int k) {
 typedef struct {
     const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
     const char *cpus, *system, *chat_template;
-    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, verbose_prompt;
+    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, verbose_prompt, special;
     llm_sampler_params sp;
 } options;
 
@@ -2472,6 +2964,7 @@ static const char *usage_text[][2] = {
             "      --repeat-penalty R   penalize the last 64 tokens, 1 = off (default 1.0)\n"
             "  -s, --seed S             random seed (default: from the clock, printed)\n"
             "      --no-bos             do not add BOS to the prompt\n"
+            "      --special            parse control tokens written in the prompt (BPE vocabularies)\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
             "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
     {"chat", "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
@@ -2480,9 +2973,10 @@ static const char *usage_text[][2] = {
              "model's tokenizer.chat_template (llama2 [INST], llama3 headers, deepseek-r1, chatml);\n"
              "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
              "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
-    {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] (-p TEXT | -f FILE)\n"
+    {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE)\n"
                  "Print the token ids of a text, separated by spaces, on one line.\n"
-                 "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"},
+                 "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"
+                 "--special: control tokens written in the text (<|eot_id|>) become those tokens (BPE vocabularies).\n"},
     {"info", "usage: llm info -m MODEL [-z TOKENIZER]\n"
              "Print the architecture, hyper-parameters, metadata and the tensor table.\n"},
     {"perplexity", "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
@@ -2539,6 +3033,7 @@ static void parse_args(options *o, int argc, char **argv) {
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
         if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
+        if (!strcmp(a, "--special")) { o->special = 1; continue; }
         if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
         if (i + 1 >= argc) die_usage(cmd, "option %s needs a value", a);
         const char *v = argv[++i];
@@ -2577,11 +3072,14 @@ static int die(const char *msg) {
     return 1;
 }
 
-static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int *n, llm_status *st) {
-    int need = llm_tokenize(m, text, len, add_bos, NULL, 0);
+/* parse_special: control tokens written in the text (e.g. "<|eot_id|>") become those tokens
+ * (byte-level BPE vocabularies; SentencePiece text is always plain) */
+static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int parse_special, int *n, llm_status *st) {
+    const tokenizer *tk = &m->tok;
+    int need = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, NULL, 0) : llm_tokenize(m, text, len, add_bos, NULL, 0);
     int *ids = need >= 0 ? malloc(((size_t)need + 1) * sizeof(int)) : NULL;
     if (!ids) { fail(st, LLM_ERR_NOMEM, "out of memory while tokenizing"); return NULL; }
-    *n = llm_tokenize(m, text, len, add_bos, ids, need);
+    *n = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, ids, need) : llm_tokenize(m, text, len, add_bos, ids, need);
     return ids;
 }
 
@@ -2623,7 +3121,7 @@ static int cmd_run(options *o) {
     if (!m) return die(st.msg);
     size_t len = 0;
     char *text = prompt_text(o, &len, &st);
-    int n_prompt = 0, *prompt = text ? tokenize_all(m, text, len, !o->no_bos, &n_prompt, &st) : NULL;
+    int n_prompt = 0, *prompt = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n_prompt, &st) : NULL;
     free(text);
     if (!prompt) { llm_model_free(m); return die(st.msg); }
     int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
@@ -2802,7 +3300,7 @@ static int cmd_tokenize(options *o) {
     if (!m) return die(st.msg);
     size_t len = 0;
     char *text = prompt_text(o, &len, &st);
-    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, &n, &st) : NULL;
+    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
     for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
@@ -2882,7 +3380,9 @@ static int cmd_info(options *o) {
         printf("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
                (long long)ts[1]->cols, (long long)ts[1]->rows);
     }
-    printf("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
+    if (m->tok.bpe) printf("  tokenizer: byte-level BPE (pre %s), %d tokens, bos %d, eos %d, eot %d\n", bpe_pre_name(m->tok.bpe),
+                           m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.eot);
+    else printf("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
     llm_model_free(m);
     return 0;
 }
@@ -2895,7 +3395,7 @@ static int cmd_perplexity(options *o) {
     if (!m) return die(st.msg);
     size_t len = 0;
     char *text = read_text(o->file, &len, &st);
-    int n = 0, *tok = text ? tokenize_all(m, text, len, 1, &n, &st) : NULL;
+    int n = 0, *tok = text ? tokenize_all(m, text, len, 1, 0, &n, &st) : NULL;
     free(text);
     if (!tok) { llm_model_free(m); return die(st.msg); }
     int ctx = o->n_ctx ? o->n_ctx : 512;

@@ -29,9 +29,8 @@ CASES = [
     ("llama-tied", SHAPE + ["--vocab", "400", "--tied"], None),
     ("llama3-style", SHAPE + ["--rope-theta", "500000", "--rope-freqs", "--vocab", "400"], None),
     ("qwen2", SHAPE + ["--arch", "qwen2", "--rope-theta", "1000000", "--vocab", "400"], None),
-    # the real vocabularies need the byte-level BPE tokenizer:
-    # ("llama3-vocab", SHAPE + ["--rope-theta", "500000", "--rope-freqs"], "vocab/ggml-vocab-llama-bpe.gguf"),
-    # ("qwen2-vocab", SHAPE + ["--arch", "qwen2", "--rope-theta", "1000000", "--tied"], "vocab/ggml-vocab-qwen2.gguf"),
+    ("llama3-vocab", SHAPE + ["--rope-theta", "500000", "--rope-freqs"], "vocab/ggml-vocab-llama-bpe.gguf"),
+    ("qwen2-vocab", SHAPE + ["--arch", "qwen2", "--rope-theta", "1000000", "--tied"], "vocab/ggml-vocab-qwen2.gguf"),
 ]
 PROMPT = "In the beginning God created the heaven and the earth."
 
