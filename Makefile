@@ -10,7 +10,7 @@ LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 PYTHON  ?= /usr/bin/python3
 
-SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
+SRC     := llm.c llm.h rvv_kernels.h kquants.h unicode_data.h
 
 .PHONY: all run test clean test-numa bench bench-riscv unicode
 
@@ -40,7 +40,10 @@ tests/bpe_harness: tests/bpe_harness.c $(SRC)
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
-test: llm tests/test_kernels tests/bpe_harness tools/mkmodel
+tests/test_kquants: tests/test_kquants.c rvv_kernels.h kquants.h
+	$(CC) $(CFLAGS) -I. -o $@ tests/test_kquants.c $(LDLIBS)
+
+test: llm tests/test_kernels tests/test_kquants tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -196,7 +199,7 @@ test-riscv-e2e: llm-rv llm-rv-scalar
 #   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs) with build/llm-tsan
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= gguf llama2c tokenizer
+FUZZ_TARGETS ?= gguf llama2c tokenizer chat
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
 SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
@@ -230,6 +233,6 @@ test-tsan: build/llm-tsan
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels tests/bpe_harness tools/mkmodel
+	rm -f llm tests/test_kernels tests/test_kquants tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead

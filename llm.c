@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "llm.h"
 #include "rvv_kernels.h"
+#include "kquants.h"         /* K-quant super-blocks (to be merged into rvv_kernels.h) */
 #include "unicode_data.h"     /* Unicode classes for the BPE pre-tokenizer (tools/gen_unicode.py) */
 
 #include <ctype.h>
@@ -241,7 +242,8 @@ static void cur_skip_value(cursor *c, int t, int depth) {
 }
 
 /* ggml tensor types this runtime knows: block size (elements) and bytes per block */
-enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_BF16 = 30, T_COUNT = 40 };
+enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14,
+       T_Q8_K = 15, T_BF16 = 30, T_COUNT = 40 };
 typedef struct {
     const char *name;
     int blck, bytes;      /* 0 bytes = type unknown to ggml here */
@@ -250,9 +252,9 @@ typedef struct {
 static const type_traits ttraits[T_COUNT] = {
     [T_F32] = {"F32", 1, 4, 1},     [T_F16] = {"F16", 1, 2, 1},     [T_Q4_0] = {"Q4_0", 32, 18, 1},
     [3] = {"Q4_1", 32, 20, 0},      [6] = {"Q5_0", 32, 22, 0},      [7] = {"Q5_1", 32, 24, 0},
-    [T_Q8_0] = {"Q8_0", 32, 34, 1}, [9] = {"Q8_1", 32, 36, 0},      [10] = {"Q2_K", 256, 84, 0},
-    [11] = {"Q3_K", 256, 110, 0},   [12] = {"Q4_K", 256, 144, 0},   [13] = {"Q5_K", 256, 176, 0},
-    [14] = {"Q6_K", 256, 210, 0},   [15] = {"Q8_K", 256, 292, 0},   [24] = {"I8", 1, 1, 0},
+    [T_Q8_0] = {"Q8_0", 32, 34, 1}, [9] = {"Q8_1", 32, 36, 0},      [10] = {"Q2_K", 256, 84, 1},
+    [11] = {"Q3_K", 256, 110, 1},   [12] = {"Q4_K", 256, 144, 1},   [13] = {"Q5_K", 256, 176, 1},
+    [14] = {"Q6_K", 256, 210, 1},   [15] = {"Q8_K", 256, 292, 0},   [24] = {"I8", 1, 1, 0},
     [25] = {"I16", 1, 2, 0},        [26] = {"I32", 1, 4, 0},        [27] = {"I64", 1, 8, 0},
     [28] = {"F64", 1, 8, 0},        [T_BF16] = {"BF16", 1, 2, 1},
 };
@@ -1231,19 +1233,25 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
  * 6. Matmul
  * ============================================================================================
  * Y[b][r] = W[r] . X[b] for b < nb activation rows and all rows r of W (Y is nb x W.rows).
- * Quantized weights (Q8_0, Q4_0) take Q8_0 activations: X is quantized once per call, before
- * the threads start, and the integer kernels do the dot products. Float weights take X as is.
+ * Quantized weights take quantized activations (Q8_0 and Q4_0 weights: Q8_0; K-quants: Q8_K):
+ * X is quantized once per call, before the threads start, and the integer kernels do the dot
+ * products. Float weights take X as is.
  * Several matrices reading the same X (Q, K and V; gate and up) go in one call, one pool pass.
  * Each thread walks its own rows in tiles of MM_ROWS rows x all nb activation rows, so a tile
  * of weight rows is read from memory once per batch, not once per token.
  */
-typedef struct { dot_fn dot; gemm_fn gemm; int q8_act; } kernel_set;
+typedef struct { dot_fn dot; gemm_fn gemm; int act; } kernel_set;    /* act: T_F32, T_Q8_0 or T_Q8_K */
 static const kernel_set kernels[T_COUNT] = {
-    [T_F32] = {dot_f32_f32, gemm_f32_f32, 0},
-    [T_F16] = {dot_f16_f32, gemm_f16_f32, 0},
-    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, 0},
-    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, 1},
-    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, 1},
+    [T_F32] = {dot_f32_f32, gemm_f32_f32, T_F32},
+    [T_F16] = {dot_f16_f32, gemm_f16_f32, T_F32},
+    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, T_F32},
+    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, T_Q8_0},
+    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, T_Q8_0},
+    [T_Q2_K] = {dot_q2_K_q8_K, gemm_q2_K_q8_K, T_Q8_K},
+    [T_Q3_K] = {dot_q3_K_q8_K, gemm_q3_K_q8_K, T_Q8_K},
+    [T_Q4_K] = {dot_q4_K_q8_K, gemm_q4_K_q8_K, T_Q8_K},
+    [T_Q5_K] = {dot_q5_K_q8_K, gemm_q5_K_q8_K, T_Q8_K},
+    [T_Q6_K] = {dot_q6_K_q8_K, gemm_q6_K_q8_K, T_Q8_K},
 };
 
 #define MM_ROWS 16
@@ -1353,7 +1361,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->hb = falloc((size_t)NB * hp->hidden);
     c->hb2 = falloc((size_t)NB * hp->hidden);
     c->att = falloc((size_t)m->n_threads * n_ctx);
-    c->xq = aligned_zalloc((size_t)NB * (wide / QK + 1) * sizeof(block_q8_0));
+    c->xq = aligned_zalloc((size_t)NB * (wide / QK_K + 1) * sizeof(block_q8_K));   /* >= a Q8_0 row */
     c->rope = falloc((size_t)NB * hp->n_rot);
     c->cache_floats = cache;
     c->key_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1386,21 +1394,24 @@ void llm_ctx_free(llm_ctx *c) {
 int llm_n_ctx(const llm_ctx *c) { return c->n_ctx; }
 const float *llm_logits(const llm_ctx *c) { return c->logits; }
 
+static void float_to_row(int type, int n, const float *x, void *out);
+
 /* Y(nb, w.rows) = W . X(nb, w.cols) for up to three matrices sharing X (float rows, stride w.cols) */
 static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb) {
     /* matrices in one call must agree on the activation format; split the call otherwise */
     for (int j = 1; j < n_mats; j++)
-        if (kernels[w[j]->type].q8_act != kernels[w[0]->type].q8_act) {
+        if (kernels[w[j]->type].act != kernels[w[0]->type].act) {
             matmul(c, j, w, y, x, nb);
             matmul(c, n_mats - j, w + j, y + j, x, nb);
             return;
         }
     mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float)};
     for (int j = 0; j < n_mats; j++) { t.w[j] = w[j]; t.y[j] = y[j]; }
-    if (kernels[w[0]->type].q8_act) {
+    int act = kernels[w[0]->type].act;
+    if (act != T_F32) {
         int n = (int)w[0]->cols;
-        size_t row = (size_t)n / QK * sizeof(block_q8_0);
-        for (int b = 0; b < nb; b++) quantize_row_q8_0(n, (block_q8_0 *)(c->xq + b * row), x + (size_t)b * n);
+        size_t row = (size_t)(n / ttraits[act].blck * ttraits[act].bytes);
+        for (int b = 0; b < nb; b++) float_to_row(act, n, x + (size_t)b * n, c->xq + b * row);
         t.x = c->xq;
         t.ldx = row;
     }
@@ -1417,6 +1428,29 @@ static void row_to_float(const tensor *t, const uint8_t *p, float *out) {
     case T_BF16: for (int i = 0; i < n; i++) out[i] = bf16_to_fp32((uint16_t)le_uint(p + 2 * i, 2)); break;
     case T_Q8_0: dequantize_row_q8_0(n, out, (const block_q8_0 *)p); break;
     case T_Q4_0: dequantize_row_q4_0(n, out, (const block_q4_0 *)p); break;
+    case T_Q2_K: dequantize_row_q2_K(n, out, (const block_q2_K *)p); break;
+    case T_Q3_K: dequantize_row_q3_K(n, out, (const block_q3_K *)p); break;
+    case T_Q4_K: dequantize_row_q4_K(n, out, (const block_q4_K *)p); break;
+    case T_Q5_K: dequantize_row_q5_K(n, out, (const block_q5_K *)p); break;
+    case T_Q6_K: dequantize_row_q6_K(n, out, (const block_q6_K *)p); break;
+    }
+}
+
+/* Convert float rows to a tensor type (the inverse of row_to_float). */
+static void float_to_row(int type, int n, const float *x, void *out) {
+    uint8_t *o = out;
+    switch (type) {
+    case T_F32: memcpy(o, x, (size_t)n * 4); break;
+    case T_F16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_fp16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
+    case T_BF16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_bf16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
+    case T_Q8_0: quantize_row_q8_0(n, (block_q8_0 *)o, x); break;
+    case T_Q4_0: quantize_row_q4_0(n, (block_q4_0 *)o, x); break;
+    case T_Q2_K: quantize_row_q2_K(n, (block_q2_K *)o, x); break;
+    case T_Q3_K: quantize_row_q3_K(n, (block_q3_K *)o, x); break;
+    case T_Q4_K: quantize_row_q4_K(n, (block_q4_K *)o, x); break;
+    case T_Q5_K: quantize_row_q5_K(n, (block_q5_K *)o, x); break;
+    case T_Q6_K: quantize_row_q6_K(n, (block_q6_K *)o, x); break;
+    case T_Q8_K: quantize_row_q8_K(n, (block_q8_K *)o, x); break;
     }
 }
 
@@ -2591,22 +2625,17 @@ static int gw_close(gguf_writer *w, int ok, llm_status *st) {
     return rc;
 }
 
-/* Convert float rows to a tensor type (the inverse of row_to_float). */
-static void float_to_row(int type, int n, const float *x, void *out) {
-    uint8_t *o = out;
-    switch (type) {
-    case T_F32: memcpy(o, x, (size_t)n * 4); break;
-    case T_F16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_fp16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
-    case T_BF16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_bf16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
-    case T_Q8_0: quantize_row_q8_0(n, (block_q8_0 *)o, x); break;
-    case T_Q4_0: quantize_row_q4_0(n, (block_q4_0 *)o, x); break;
+
+static int ggml_file_type(int t) {
+    switch (t) {
+    case T_F32: return 0;  case T_F16: return 1;   case T_Q4_0: return 2;  case T_Q8_0: return 7;  case T_Q2_K: return 10;
+    case T_Q3_K: return 11; case T_Q4_K: return 14; case T_Q5_K: return 16; case T_Q6_K: return 18; default: return 32;  /* BF16 */
     }
 }
 
-static int ggml_file_type(int t) { return t == T_F32 ? 0 : t == T_F16 ? 1 : t == T_Q4_0 ? 2 : t == T_Q8_0 ? 7 : 32; }
-
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
- * tensors whose rows do not split into blocks, and tensors already quantized, are copied. */
+ * for a K-quant, rows that are not a multiple of 256 become Q8_0; tensors whose rows do not
+ * split into blocks at all, and tensors already quantized, are copied. */
 static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type, llm_status *st) {
     gguf_file g;
     int rc = gguf_open(&g, in, st);
@@ -2626,7 +2655,8 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
         const gguf_tensor *t = &g.tensors[i];
         int src = t->type, is_float = src == T_F32 || src == T_F16 || src == T_BF16;
         int matrix = t->n_dims >= 2 && t->ne[1] > 1;
-        dst[i] = !is_float ? src : !matrix ? T_F32 : t->ne[0] % ttraits[type].blck ? src : type;
+        dst[i] = !is_float ? src : !matrix ? T_F32 : t->ne[0] % ttraits[type].blck == 0 ? type
+               : ttraits[type].blck == QK_K && t->ne[0] % QK == 0 ? T_Q8_0 : src;   /* K-quant rows need 256 */
         if (!is_float && src != type)
             fprintf(stderr, "quantize: %.*s is %s already, copied as is\n", (int)t->name.len, (const char *)t->name.p, type_name(src));
         if ((int64_t)t->ne[0] > max_cols) max_cols = (int64_t)t->ne[0];
@@ -2989,8 +3019,9 @@ static const char *usage_text[][2] = {
               "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
               "divided by the weight bytes read per token. Peak RSS goes to stderr.\n"},
     {"quantize", "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
-                 "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0 or Q4_0.\n"
-                 "1-D tensors are stored as F32; rows that do not split into 32-element blocks stay as they are.\n"},
+                 "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K,\n"
+                 "Q4_K, Q5_K or Q6_K. 1-D tensors are stored as F32; for K-quants, rows that are not a multiple of\n"
+                 "256 become Q8_0; rows that do not split into 32-element blocks stay as they are.\n"},
 };
 
 static void usage(FILE *f, const char *cmd) {
@@ -3613,9 +3644,9 @@ static int cmd_quantize(int argc, char **argv) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return 0; }
     if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
     int type = -1;
-    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0};
-    for (int i = 0; i < 5; i++) if (!strcasecmp(argv[2], ttraits[allowed[i]].name)) type = allowed[i];
-    if (type < 0) die_usage("quantize", "unknown type '%s' (F32, F16, BF16, Q8_0, Q4_0)", argv[2]);
+    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
+    for (int i = 0; i < 10; i++) if (!strcasecmp(argv[2], ttraits[allowed[i]].name)) type = allowed[i];
+    if (type < 0) die_usage("quantize", "unknown type '%s' (F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", argv[2]);
     llm_status st = {0};
     double t0 = now_sec();
     if (quantize_file(argv[0], argv[1], type, &st)) return die(st.msg);

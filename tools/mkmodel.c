@@ -4,7 +4,7 @@
  *
  *   make tools/mkmodel
  *   tools/mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]
- *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0] [--tied] [--seed S]
+ *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0|Q2_K..Q6_K] [--tied] [--seed S]
  *                 [--arch llama|qwen2] [--rope-theta F] [--rope-freqs] [--chat-template-file JINJA.txt]
  *   e.g. the TinyLlama-1.1B shape: --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000
  *
@@ -15,8 +15,8 @@
 #include "../llm.c"
 
 static int parse_type(const char *s) {
-    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0};
-    for (int i = 0; i < 5; i++) if (!strcasecmp(s, ttraits[allowed[i]].name)) return allowed[i];
+    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
+    for (int i = 0; i < 10; i++) if (!strcasecmp(s, ttraits[allowed[i]].name)) return allowed[i];
     return -1;
 }
 
