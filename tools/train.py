@@ -7,7 +7,7 @@ and a small Llama-architecture model trained with plain PyTorch ops on the CPU.
 
 Outputs (paths relative to the repository root, the parent of tools/):
   build/train/{train,heldout}.txt     the corpus split (not committed)
-  build/train/kjv.model               the SentencePiece model
+  models/kjv.model                    the SentencePiece model (reference tokenizer)
   models/kjv.gguf                     GGUF v3, all F32
   models/kjv-q8_0.gguf                GGUF v3, 2-D matrices Q8_0, norms F32
   models/kjv.bin                      llama2.c "v0" checkpoint (shared classifier)
@@ -34,10 +34,35 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import sentencepiece as spm
-import torch
-import torch.nn.functional as F
+
+def _reexec_with_runtime_env():
+    """Start again with the thread counts and malloc tuning set in the environment:
+    the BLAS and OpenMP read them only when loaded, glibc only at process start.
+    On a shared 2-core machine one thread was ~4x faster than two (oversubscribed
+    OpenMP/OpenBLAS threads wait on each other), and keeping freed memory in the
+    heap avoids a page-fault storm on every large temporary (~50x on elementwise ops).
+    One thread also makes runs reproducible."""
+    threads = '1'
+    for i, a in enumerate(sys.argv):
+        if a == '--threads' and i + 1 < len(sys.argv):
+            threads = sys.argv[i + 1]
+        elif a.startswith('--threads='):
+            threads = a.split('=', 1)[1]
+    env = dict(os.environ, KJV_TRAIN_ENV='1', OMP_NUM_THREADS=threads,
+               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    env.setdefault('MALLOC_MMAP_THRESHOLD_', str(32 << 20))
+    env.setdefault('MALLOC_TRIM_THRESHOLD_', str(4 << 30))
+    env.setdefault('MALLOC_TOP_PAD_', str(256 << 20))
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+if __name__ == '__main__' and os.environ.get('KJV_TRAIN_ENV') != '1':
+    _reexec_with_runtime_env()
+
+import numpy as np  # noqa: E402
+import sentencepiece as spm  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf  # noqa: E402
@@ -46,6 +71,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELDOUT_EVERY = 50          # verse i (0-based) is held out when i % 50 == 49
 HELDOUT_MAX_BYTES = 200_000
 REF_PROMPT = 'In the beginning God'
+SAMPLE_PROMPT = 'Ge1:1'
 PPL_CTX = 128
 # strings whose sentencepiece ids become tokenizer fixtures
 REF_STRINGS = [
@@ -198,8 +224,9 @@ class Llama(torch.nn.Module):
             rep = nh // nkv      # query head i uses kv head i // rep
             k = k.repeat_interleave(rep, dim=2)
             v = v.repeat_interleave(rep, dim=2)
-            q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-            att = (q @ k.transpose(-2, -1)) / math.sqrt(hs) + mask
+            q = q.transpose(1, 2) * (1.0 / math.sqrt(hs))
+            k, v = k.transpose(1, 2), v.transpose(1, 2)
+            att = q @ k.transpose(-2, -1) + mask
             y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, cfg.dim)
             x = x + y @ self.wo[l].t()
             xn = rmsnorm(x, self.ffn_norm[l], cfg.norm_eps)
@@ -387,6 +414,7 @@ def sample_text(model, sp, prompt_ids, n, temperature, seed):
     return sp.decode(ids[1:])
 
 
+@torch.no_grad()
 def write_fixtures(model32, sp, heldout_text, fixtures_dir, q8_path=None):
     """tokenizer cases, reference logits and perplexities, all in float64."""
     os.makedirs(fixtures_dir, exist_ok=True)
@@ -493,32 +521,35 @@ def train(args, cfg, train_ids, held_ids):
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
-        epilog='Default run: about 25 minutes on 2 CPU cores.',
+        epilog='Default run: about 30 minutes on a busy 2-core machine.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument('--seed', type=int, default=1234)
+    ap.add_argument('--seed', type=int, default=1234, help='seeds init and batch order')
     ap.add_argument('--out-dir', default=os.path.join(ROOT, 'build', 'train'),
-                    help='corpus split and tokenizer model')
-    ap.add_argument('--models-dir', default=os.path.join(ROOT, 'models'))
-    ap.add_argument('--tokenizer-bin', default=os.path.join(ROOT, 'tokenizer.bin'))
-    ap.add_argument('--fixtures-dir', default=os.path.join(ROOT, 'tests', 'fixtures'))
+                    help='train.txt, heldout.txt, stats.json (not committed)')
+    ap.add_argument('--models-dir', default=os.path.join(ROOT, 'models'), help='exported models')
+    ap.add_argument('--tokenizer-bin', default=os.path.join(ROOT, 'tokenizer.bin'),
+                    help='llama2.c tokenizer output')
+    ap.add_argument('--fixtures-dir', default=os.path.join(ROOT, 'tests', 'fixtures'),
+                    help='reference fixtures output')
     ap.add_argument('--eval-only', action='store_true',
-                    help='recompute the fixtures from models/kjv.bin (and the tokenizer '
-                         'model in --out-dir, retrained if missing) without training')
-    ap.add_argument('--vocab-size', type=int, default=1024)
-    ap.add_argument('--dim', type=int, default=128)
-    ap.add_argument('--n-layers', type=int, default=5)
-    ap.add_argument('--n-heads', type=int, default=4)
-    ap.add_argument('--n-kv-heads', type=int, default=2)
-    ap.add_argument('--hidden-dim', type=int, default=352)
-    ap.add_argument('--seq-len', type=int, default=256)
-    ap.add_argument('--batch-size', type=int, default=16)
-    ap.add_argument('--steps', type=int, default=3000)
-    ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--warmup', type=int, default=100)
-    ap.add_argument('--weight-decay', type=float, default=0.1)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--log-every', type=int, default=50)
-    ap.add_argument('--eval-every', type=int, default=500)
+                    help='recompute the fixtures from models/kjv.bin and models/kjv.model '
+                         '(the tokenizer is retrained if missing) without training')
+    ap.add_argument('--vocab-size', type=int, default=1024, help='SentencePiece BPE vocabulary')
+    ap.add_argument('--dim', type=int, default=128, help='embedding width')
+    ap.add_argument('--n-layers', type=int, default=5, help='transformer blocks')
+    ap.add_argument('--n-heads', type=int, default=4, help='query heads')
+    ap.add_argument('--n-kv-heads', type=int, default=2, help='key/value heads (GQA)')
+    ap.add_argument('--hidden-dim', type=int, default=352, help='SwiGLU hidden width')
+    ap.add_argument('--seq-len', type=int, default=256, help='training window = context length')
+    ap.add_argument('--batch-size', type=int, default=12, help='windows per step')
+    ap.add_argument('--steps', type=int, default=1800, help='optimizer steps')
+    ap.add_argument('--lr', type=float, default=2.5e-3, help='peak AdamW learning rate')
+    ap.add_argument('--warmup', type=int, default=50, help='linear warmup steps')
+    ap.add_argument('--weight-decay', type=float, default=0.1, help='on matrices only')
+    ap.add_argument('--threads', type=int, default=1,
+                    help='torch/BLAS threads (1 is fastest on a busy 2-core machine)')
+    ap.add_argument('--log-every', type=int, default=50, help='steps between loss lines')
+    ap.add_argument('--eval-every', type=int, default=500, help='steps between held-out evals (0: off)')
     args = ap.parse_args()
 
     t_start = time.time()
@@ -546,7 +577,7 @@ def main():
     log('corpus: %d verses, %d train / %d held out' % (len(lines), len(train_lines),
                                                        len(held_lines)))
 
-    sp_path = os.path.join(args.out_dir, 'kjv.model')
+    sp_path = os.path.join(args.models_dir, 'kjv.model')
     if args.eval_only and os.path.exists(sp_path):
         with open(sp_path, 'rb') as f:
             proto = f.read()
@@ -563,6 +594,10 @@ def main():
     if args.eval_only:
         model = read_llama2c_bin(bin_path)
         stats = None
+        gg = read_gguf_model(os.path.join(args.models_dir, 'kjv.gguf'))
+        for (name, a), b in zip(model.state_dict().items(), gg.state_dict().values()):
+            if not torch.equal(a, b):
+                raise SystemExit('models/kjv.gguf and models/kjv.bin differ in %s' % name)
     else:
         cfg = Config(dim=args.dim, n_layers=args.n_layers, n_heads=args.n_heads,
                      n_kv_heads=args.n_kv_heads, hidden_dim=args.hidden_dim,
@@ -587,14 +622,21 @@ def main():
     if stats:
         log('final: train loss %.4f, held-out loss %.4f, training %.0fs' % (
             stats['train_loss'], stats['heldout_loss'], stats['train_seconds']))
-        with open(os.path.join(args.out_dir, 'stats.json'), 'w') as f:
-            json.dump(stats, f, indent=1)
-        log('samples (temperature 0.8, seed 1):')
         m = Llama(model.cfg)
         m.load_state_dict(model.state_dict())
         m.eval()
-        for s in range(3):
-            log(sample_text(m, sp, [1] + sp.encode('Ge1:1 '), 60, 0.8, s + 1))
+        stats['samples'] = {'prompt': SAMPLE_PROMPT, 'temperature': 0.8, 'n_tokens': 80,
+                            'seeds': [1, 2, 3], 'texts': [
+                                sample_text(m, sp, [1] + sp.encode(SAMPLE_PROMPT), 80, 0.8, s)
+                                for s in (1, 2, 3)]}
+        stats['greedy'] = ref['greedy']['text']
+        stats['perplexity'] = ref['perplexity']
+        log('samples (temperature 0.8, seeds 1-3):')
+        for text in stats['samples']['texts']:
+            log(text)
+        stats['wall_seconds'] = time.time() - t_start
+        with open(os.path.join(args.out_dir, 'stats.json'), 'w') as f:
+            json.dump(stats, f, indent=1)
     log('wall time %.0fs' % (time.time() - t_start))
 
 
