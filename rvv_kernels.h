@@ -35,16 +35,15 @@
 static inline float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t f32_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
+/* branch-free (so loops over halves vectorize) and exact for every code: normal halves are
+ * rebiased (exponent + 112), inf/nan get exponent 255 (payload kept), zeros and subnormals
+ * come from an exact subtraction (1.m x 2^-14 - 2^-14 = m x 2^-24) without touching float
+ * subnormals, so it holds under flush-to-zero / denormals-are-zero too */
 static inline float fp16_to_fp32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (man << 13));   /* inf / nan */
-    if (exp == 0) {                                                             /* zero / subnormal */
-        if (man == 0) return f32_from_bits(sign);
-        float f = (float)man * (1.0f / 16777216.0f);                           /* man * 2^-24 */
-        return sign ? -f : f;
-    }
-    return f32_from_bits(sign | ((exp + 112) << 23) | (man << 13));
+    uint32_t u = (uint32_t)(h & 0x7fff) << 13, e = u & 0x0f800000u;
+    float f = e ? f32_from_bits(u + (e == 0x0f800000u ? 224u << 23 : 112u << 23))
+                : f32_from_bits(u + (113u << 23)) - f32_from_bits(113u << 23);
+    return f32_from_bits(f32_to_bits(f) | ((uint32_t)(h & 0x8000) << 16));
 }
 
 static inline uint16_t fp32_to_fp16(float f) {
@@ -93,7 +92,8 @@ static inline void quantize_row_q8_0_ref(int n, block_q8_0 *y, const float *x) {
         y[b].d = fp32_to_fp16(d);
         for (int i = 0; i < QK; i++) {
             float v = roundf(x[i] * id);                        /* in -127..127 for finite x */
-            y[b].qs[i] = v == v ? (int8_t)v : 0;                /* NaN or inf input: 0, not UB */
+            /* NaN or inf input, or x*id overflows (d tiny: its fp16 is 0 anyway): 0, not UB */
+            y[b].qs[i] = fabsf(v) <= 127.0f ? (int8_t)v : 0;
         }
     }
 }
@@ -142,13 +142,23 @@ static inline void dequantize_row_q4_0(int n, float *y, const block_q4_0 *x) {
  * ---------------------------------------------------------------------------------------- */
 typedef float (*dot_fn)(int n, const void *w, const void *x);
 
+/* acc + a*b with one rounding wherever the target has a fused multiply-add (x86 with FMA,
+ * RISC-V F/D, ...): the reference states the fusion instead of leaving it to the compiler's
+ * contraction, which GCC skips on x86 once it has vectorized a loop (the multiplies go into
+ * vectors, the adds stay scalar). Elsewhere a*b + acc, which compilers may still contract. */
+#if defined(__FP_FAST_FMAF) || defined(__FMA__) || (defined(__riscv_flen) && __riscv_flen >= 32)
+#define RVK_MAC(a, b, acc) fmaf((a), (b), (acc))
+#else
+#define RVK_MAC(a, b, acc) ((a) * (b) + (acc))
+#endif
+
 static inline float dot_q8_0_q8_0_ref(int n, const void *w, const void *x) {
     const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
     float sum = 0.0f;
     for (int k = 0; k < n / QK; k++) {
         int32_t s = 0;
         for (int i = 0; i < QK; i++) s += a[k].qs[i] * b[k].qs[i];
-        sum += (float)s * (fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d));
+        sum = RVK_MAC((float)s, fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
     }
     return sum;
 }
@@ -161,7 +171,7 @@ static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
         int32_t s = 0;
         for (int j = 0; j < QK / 2; j++)
             s += ((a[k].qs[j] & 15) - 8) * b[k].qs[j] + ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK / 2];
-        sum += (float)s * (fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d));
+        sum = RVK_MAC((float)s, fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
     }
     return sum;
 }
@@ -170,8 +180,8 @@ static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
     float acc[8] = {0};                                                         \
     int i = 0;                                                                  \
     for (; i + 8 <= n; i += 8)                                                  \
-        for (int l = 0; l < 8; l++) acc[l] += WIDEN(a[i + l]) * b[i + l];       \
-    for (int l = 0; i < n; i++, l++) acc[l] += WIDEN(a[i]) * b[i];              \
+        for (int l = 0; l < 8; l++) acc[l] = RVK_MAC(WIDEN(a[i + l]), b[i + l], acc[l]); \
+    for (int l = 0; i < n; i++, l++) acc[l] = RVK_MAC(WIDEN(a[i]), b[i], acc[l]);   \
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 
 #define WIDEN_F32(v) (v)
@@ -562,7 +572,8 @@ static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ld
 }
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x*id is the same
- * multiply, and the float->int conversion rounds half away from zero (RMM) like roundf. */
+ * multiply, the float->int conversion rounds half away from zero (RMM) like roundf, and codes
+ * whose rounded value is not within +-127 (NaN, inf) become 0. */
 static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, 1);
     for (int b = 0; b < n / QK; b++, x += QK) {
@@ -571,7 +582,11 @@ static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
         float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = fp32_to_fp16(d);
-        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(__riscv_vfmul_vf_f32m8(v, id, QK), __RISCV_FRM_RMM, QK);
+        vfloat32m8_t s = __riscv_vfmul_vf_f32m8(v, id, QK);
+        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RMM, QK);
+        /* like the reference: code 0 unless |round(s)| <= 127 (NaN, inf, overflowed x*id) */
+        vbool4_t ok = __riscv_vmflt_vf_f32m8_b4(__riscv_vfabs_v_f32m8(s, QK), 127.5f, QK);
+        q = __riscv_vmerge_vvm_i32m8(__riscv_vmv_v_x_i32m8(0, QK), q, ok, QK);
         __riscv_vse8_v_i8m2(y[b].qs, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, QK), QK), QK);
     }
 }
@@ -802,7 +817,469 @@ static inline void rvk_axpy(int n, float *y, float a, const float *x) {
     }
 }
 #endif /* !RVK_THEAD */
-#endif /* __riscv_vector */
+#elif defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+/* ==========================================================================================
+ * x86-64 bodies: AVX2 + FMA + F16C, with VNNI (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) when the
+ * build has it. Built with -march=native (or any -march that has these); other x86 builds use
+ * the reference. Same contracts as above:
+ *  - Q8_0/Q4_0: per block an exact int32 dot, then sum = fma((float)isum, d_w * d_x, sum) block
+ *    after block: bitwise equal to the reference (contracted by GCC/clang: -ffp-contract=fast
+ *    is the GNU C default) and every tile element bitwise equal to the dot.
+ *  - f32/f16/bf16: 8 partial sums in one 8-lane register, the last n % 8 elements into lanes
+ *    0.. (the other lanes keep their sums), the reference's pairwise combination: bitwise equal
+ *    to the reference, for the dot and every tile element.
+ *  - fp16 scales are widened with F16C (vcvtph2ps): exact for every code except signalling
+ *    NaNs, which come out quiet (fp16_to_fp32 keeps them signalling); a NaN scale gives a NaN
+ *    result either way.
+ * Row-wise kernels (rmsnorm, softmax, swiglu, rope, axpy) use the reference here.
+ * ======================================================================================== */
+#include <immintrin.h>
+#define RVK_X86 1
+#define XK_INLINE static inline __attribute__((always_inline))
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define XK_VNNI 1
+#define XK_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+#elif defined(__AVXVNNI__)
+#define XK_VNNI 1
+#define XK_DPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#else
+#define XK_VNNI 0
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define XK_512 1   /* AVX-512 F, BW, VL with VNNI: 512-bit steps (below) */
+#else
+#define XK_512 0
+#endif
+
+/* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0 ----------------------------------------------------------
+ * Per block and (weight row, activation row) pair: a vector P of 8 int32 whose sum is the
+ * block's exact integer dot. vpdpbusd multiplies unsigned by signed bytes, so the weight codes
+ * are made unsigned by an offset and the offset's share is subtracted, computed once per
+ * activation block (xc below, shared by all weight rows of a tile):
+ *   Q4_0: codes c = q - 8 with q in 0..15:  sum (q-8) x = sum q x - 8 sum x
+ *   Q8_0: codes w in -128..127, u = w ^ 0x80 = w + 128:  sum w x = sum u x - 128 sum x
+ * Every intermediate is far from int32 overflow. Without VNNI: Q4_0 uses vpmaddubsw (no
+ * saturation: |q x| <= 15 * 128, pairs < 2^15) + vpmaddwd; Q8_0 widens to int16 + vpmaddwd.
+ * xk_tree8 reduces 8 such vectors at once into one vector of 8 sums (lane o = P[o]). The float
+ * part then runs with one lane per output: sc = d_w * d_x, acc = fma((float)isum, sc, acc). */
+typedef struct { __m256i v, c, lo, hi; } xk_xblk;
+
+XK_INLINE xk_xblk xk_load_x(const int q4, const char *blk) {
+    xk_xblk r;
+    r.v = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+#if XK_VNNI
+    r.c = _mm256_sub_epi32(_mm256_setzero_si256(),
+                           XK_DPBUSD(_mm256_setzero_si256(), _mm256_set1_epi8(q4 ? 8 : (char)0x80), r.v));
+    r.lo = r.hi = r.c;
+#else
+    if (q4) {
+        r.c = _mm256_sub_epi32(_mm256_setzero_si256(),
+                               _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), r.v), _mm256_set1_epi16(1)));
+        r.lo = r.hi = r.c;
+    } else {
+        r.c = r.v;
+        r.lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(r.v));
+        r.hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(r.v, 1));
+    }
+#endif
+    return r;
+}
+
+/* weight block as the unsigned operand: Q4_0 codes 0..15 (low nibbles = elements 0..15, high
+ * = 16..31); Q8_0: w ^ 0x80 (VNNI) or the raw codes (int16 path) */
+XK_INLINE __m256i xk_load_w(const int q4, const char *blk) {
+    if (q4) {
+        __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(blk + 2)));
+        return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(15));
+    }
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+#if XK_VNNI
+    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+#else
+    return v;
+#endif
+}
+
+XK_INLINE __m256i xk_prod(const int q4, __m256i w, const xk_xblk *x) {
+#if XK_VNNI
+    (void)q4;
+    return XK_DPBUSD(x->c, w, x->v);
+#else
+    if (q4) return _mm256_add_epi32(x->c, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x->v), _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)), x->lo),
+                            _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1)), x->hi));
+#endif
+}
+
+/* lane o of the result = sum of the 8 lanes of p[o] */
+XK_INLINE __m256i xk_tree8(const __m256i *p) {
+    __m256i a = _mm256_hadd_epi32(p[0], p[1]), b = _mm256_hadd_epi32(p[2], p[3]);
+    __m256i c = _mm256_hadd_epi32(p[4], p[5]), d = _mm256_hadd_epi32(p[6], p[7]);
+    a = _mm256_hadd_epi32(a, b);   /* per 128-bit half: sums of that half of p0..p3 */
+    c = _mm256_hadd_epi32(c, d);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, c, 0x20), _mm256_permute2x128_si256(a, c, 0x31));
+}
+
+/* fp16 scales of blocks 0..m-1 (m <= 32) of R <= 16 rows (row stride ld, block size bs), as
+ * floats in out[kk*R + r], then at least 16 zeros (the tiles read up to 16 floats from any
+ * kk*R); out needs room for m*R + 24 floats */
+#define XK_SC_PAD 32
+XK_INLINE void xk_scales(float *out, const char *p, size_t ld, size_t bs, const int R, int m) {
+    uint16_t h[32 * 16 + XK_SC_PAD];
+    for (int kk = 0; kk < m; kk++)
+        for (int r = 0; r < R; r++) memcpy(&h[kk * R + r], p + (size_t)r * ld + (size_t)kk * bs, 2);
+    for (int i = m * R; i < m * R + XK_SC_PAD; i++) h[i] = 0;
+    for (int i = 0; i < m * R + 16; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(h + i))));
+}
+
+#define XK_QCH 32   /* blocks per chunk of scales */
+#define XK_PF 512   /* software prefetch distance (bytes) when streaming weight rows (decode) */
+
+/* AVX-512 (F, BW, VNNI): the tiles take two blocks per step in 512-bit registers, lanes 0..7
+ * block k and 8..15 block k+1 (same products and offsets as above, twice as wide). */
+#if XK_512
+typedef struct { __m512i v, c; } xk_xblk2;
+XK_INLINE xk_xblk2 xk_load_x2(const int q4, const char *b0, const char *b1) {
+    xk_xblk2 r;
+    r.v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(b0 + 2))),
+                             _mm256_loadu_si256((const __m256i *)(const void *)(b1 + 2)), 1);
+    r.c = _mm512_sub_epi32(_mm512_setzero_si512(),
+                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(q4 ? 8 : (char)0x80), r.v));
+    return r;
+}
+XK_INLINE __m512i xk_load_w2(const int q4, const char *b0, const char *b1) {
+    if (q4) {
+        __m512i q = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(b0 + 2)));
+        q = _mm512_mask_broadcast_i32x4(q, 0xff00, _mm_loadu_si128((const __m128i *)(const void *)(b1 + 2)));
+        return _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(15));
+    }
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(b0 + 2))),
+                                   _mm256_loadu_si256((const __m256i *)(const void *)(b1 + 2)), 1);
+    return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+}
+/* two levels of an 8-vector reduction: per 128-bit lane, r0 = the lane's sums of p0..p3 and
+ * r1 = those of p4..p7 */
+XK_INLINE void xk_tree2_512(const __m512i *p, __m512i *r0, __m512i *r1) {
+    __m512i q[4];
+    for (int i = 0; i < 4; i++)   /* per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] */
+        q[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(p[2 * i], p[2 * i + 1]), _mm512_unpackhi_epi32(p[2 * i], p[2 * i + 1]));
+    *r0 = _mm512_add_epi32(_mm512_unpacklo_epi64(q[0], q[1]), _mm512_unpackhi_epi64(q[0], q[1]));
+    *r1 = _mm512_add_epi32(_mm512_unpacklo_epi64(q[2], q[3]), _mm512_unpackhi_epi64(q[2], q[3]));
+}
+/* 8 vectors of 16 int32 (lanes 0..7 block k, 8..15 block k+1) -> lane o: p[o] over block k,
+ * lane 8 + o: p[o] over block k+1 */
+XK_INLINE __m512i xk_tree8x2(const __m512i *p) {
+    __m512i r0, r1;
+    xk_tree2_512(p, &r0, &r1);   /* 128-bit lanes 0, 1: block k; 2, 3: block k+1 */
+    return _mm512_add_epi32(_mm512_permutex2var_epi64(r0, _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), r1),
+                            _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), r1));
+}
+/* scales of tree t (outputs 8t..8t+7) for blocks j, j+1 of a step: lane l < 8 block j, output
+ * 8t + l; lane 8 + l block j + 1. dw, dx point at the step's first block (see xk_scales). */
+XK_INLINE __m512 xk_sc2(const int R, const int B, const int t, const int j, const float *dw, const float *dx) {
+    if (B == 1) {
+        __m512 wv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(dw + j * R + 8 * t)),
+                                       _mm256_loadu_ps(dw + (j + 1) * R + 8 * t), 1);
+        __m512 xv = _mm512_permutexvar_ps(_mm512_setr_epi32(j, j, j, j, j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1),
+                                          _mm512_castps128_ps512(_mm_loadu_ps(dx)));
+        return _mm512_mul_ps(wv, xv);
+    }
+    /* B == 4, R <= 4: output o = r*4 + b */
+#define XK_WI(l) (((j) + (l) / 8) * R + ((8 * t + (l) % 8) / 4 < R ? (8 * t + (l) % 8) / 4 : R - 1))
+#define XK_XI(l) (((j) + (l) / 8) * 4 + (l) % 4)
+    const __m512i wi = _mm512_setr_epi32(XK_WI(0), XK_WI(1), XK_WI(2), XK_WI(3), XK_WI(4), XK_WI(5), XK_WI(6), XK_WI(7),
+                                         XK_WI(8), XK_WI(9), XK_WI(10), XK_WI(11), XK_WI(12), XK_WI(13), XK_WI(14), XK_WI(15));
+    const __m512i xi = _mm512_setr_epi32(XK_XI(0), XK_XI(1), XK_XI(2), XK_XI(3), XK_XI(4), XK_XI(5), XK_XI(6), XK_XI(7),
+                                         XK_XI(8), XK_XI(9), XK_XI(10), XK_XI(11), XK_XI(12), XK_XI(13), XK_XI(14), XK_XI(15));
+#undef XK_WI
+#undef XK_XI
+    return _mm512_mul_ps(_mm512_permutexvar_ps(wi, _mm512_loadu_ps(dw)), _mm512_permutexvar_ps(xi, _mm512_loadu_ps(dx)));
+}
+/* acc += block j (low half), then block j+1 (high half): one fused multiply-add per block */
+XK_INLINE __m256 xk_fma2(__m256 acc, __m512i isum, __m512 sc) {
+    __m512 f = _mm512_cvtepi32_ps(isum);
+    acc = _mm256_fmadd_ps(_mm512_castps512_ps256(f), _mm512_castps512_ps256(sc), acc);
+    return _mm256_fmadd_ps(_mm512_extractf32x8_ps(f, 1), _mm512_extractf32x8_ps(sc, 1), acc);
+}
+#endif
+
+/* y[b*ldy + r] = dot(row r of w, row b of x) for r < R, b < B: (R, B) in {16x1, 8x1, 4x1, 4x4,
+ * 1x4}. Outputs o = r*B + b, 8 per reduction tree (tree t: outputs 8t..8t+7, lanes past R*B
+ * unused). Steps: Q4_0 with AVX-512, 4 blocks per step: each 128-bit lane holds one block,
+ * the low nibbles (elements 0..15) against the activation's first 16 bytes and the high
+ * nibbles against its last 16, accumulated by two vpdpbusd into 4 int32 per block, so the
+ * tree needs one level less; then 2 blocks per step (Q8_0 with AVX-512), then one block per
+ * step (AVX2, and the last blocks of a chunk). */
+XK_INLINE void xk_q_tile(const int q4, const int R, const int B, int n, float *y, size_t ldy,
+                         const char *w, size_t ldw, const char *x, size_t ldx) {
+    const int NO = R * B, NT = (NO + 7) / 8, nblk = n / QK;
+    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
+    float dw[XK_QCH * 16 + XK_SC_PAD], dx[XK_QCH * 4 + XK_SC_PAD];
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i ridx[2] = {_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3)};
+    for (int k0 = 0; k0 < nblk; k0 += XK_QCH) {
+        const int m = nblk - k0 < XK_QCH ? nblk - k0 : XK_QCH;
+        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
+        xk_scales(dw, wk, ldw, wbs, R, m);
+        xk_scales(dx, xk, ldx, xbs, B, m);
+        int kk = 0;
+#if XK_512
+        if (q4 && (B == 1 ? R >= 4 : R == 4))
+            for (; kk + 4 <= m; kk += 4) {
+                __m512i xlo[4], xhi[4], xc[4], p[16];
+                const __m512i k8 = _mm512_set1_epi8(8), lowm = _mm512_set1_epi8(15);
+                for (int b = 0; b < B; b++) {
+                    const char *xb = xk + (size_t)kk * xbs + (size_t)b * ldx + 2;
+                    __m512i t01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)xb)),
+                                                     _mm256_loadu_si256((const __m256i *)(const void *)(xb + xbs)), 1);
+                    __m512i t23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(xb + 2 * xbs))),
+                                                     _mm256_loadu_si256((const __m256i *)(const void *)(xb + 3 * xbs)), 1);
+                    xlo[b] = _mm512_shuffle_i64x2(t01, t23, _MM_SHUFFLE(2, 0, 2, 0));   /* first 16 bytes of 4 blocks */
+                    xhi[b] = _mm512_shuffle_i64x2(t01, t23, _MM_SHUFFLE(3, 1, 3, 1));   /* last 16 */
+                    xc[b] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                             _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), k8, xlo[b]), k8, xhi[b]));
+                }
+                for (int r = 0; r < R; r++) {
+                    const char *wr = wk + (size_t)kk * wbs + (size_t)r * ldw + 2;
+                    if (B == 1) _mm_prefetch(wr + XK_PF, _MM_HINT_T0);   /* decode streams R rows from memory */
+                    __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)wr));
+                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + wbs)), 1);
+                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + 2 * wbs)), 2);
+                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + 3 * wbs)), 3);
+                    __m512i lo = _mm512_and_si512(q, lowm), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), lowm);
+                    for (int b = 0; b < B; b++)
+                        p[r * B + b] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(xc[b], lo, xlo[b]), hi, xhi[b]);
+                }
+                for (int o = NO; o < NT * 8; o++) p[o] = _mm512_setzero_si512();
+                for (int t = 0; t < NT; t++) {
+                    __m512i r0, r1;
+                    xk_tree2_512(p + 8 * t, &r0, &r1);   /* 128-bit lane j: block kk + j */
+                    __m512i s01 = _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), r1);
+                    __m512i s23 = _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15), r1);
+                    acc[t] = xk_fma2(acc[t], s01, xk_sc2(R, B, t, 0, dw + kk * R, dx + kk * B));
+                    acc[t] = xk_fma2(acc[t], s23, xk_sc2(R, B, t, 2, dw + kk * R, dx + kk * B));
+                }
+            }
+        for (; kk + 2 <= m; kk += 2) {
+            xk_xblk2 xv[4];
+            __m512i p[16];
+            const char *xa = xk + (size_t)kk * xbs, *wa = wk + (size_t)kk * wbs;
+            for (int b = 0; b < B; b++) xv[b] = xk_load_x2(q4, xa + (size_t)b * ldx, xa + (size_t)b * ldx + xbs);
+            for (int r = 0; r < R; r++) {
+                __m512i wv = xk_load_w2(q4, wa + (size_t)r * ldw, wa + (size_t)r * ldw + wbs);
+                for (int b = 0; b < B; b++) p[r * B + b] = _mm512_dpbusd_epi32(xv[b].c, wv, xv[b].v);
+            }
+            for (int o = NO; o < NT * 8; o++) p[o] = _mm512_setzero_si512();
+            for (int t = 0; t < NT; t++) acc[t] = xk_fma2(acc[t], xk_tree8x2(p + 8 * t), xk_sc2(R, B, t, 0, dw + kk * R, dx + kk * B));
+        }
+#endif
+        for (; kk < m; kk++) {
+            xk_xblk xv[4];
+            __m256i p[16];
+            for (int b = 0; b < B; b++) xv[b] = xk_load_x(q4, xk + (size_t)kk * xbs + (size_t)b * ldx);
+            for (int r = 0; r < R; r++) {
+                __m256i wv = xk_load_w(q4, wk + (size_t)kk * wbs + (size_t)r * ldw);
+                for (int b = 0; b < B; b++) p[r * B + b] = xk_prod(q4, wv, &xv[b]);
+            }
+            for (int o = NO; o < NT * 8; o++) p[o] = _mm256_setzero_si256();
+            for (int t = 0; t < NT; t++) {
+                __m256 sc;
+                if (B == 1) sc = _mm256_mul_ps(_mm256_loadu_ps(dw + kk * R + 8 * t), _mm256_broadcast_ss(dx + kk));
+                else sc = _mm256_mul_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(dw + kk * R), ridx[t]),
+                                        _mm256_broadcast_ps((const __m128 *)(const void *)(dx + kk * 4)));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(xk_tree8(p + 8 * t)), sc, acc[t]);
+            }
+        }
+    }
+    float out[16];
+    _mm256_storeu_ps(out, acc[0]);
+    _mm256_storeu_ps(out + 8, acc[1]);
+    for (int r = 0; r < R; r++)
+        for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = out[r * B + b];
+}
+
+/* one row: the integer sums of 8 consecutive blocks in one tree, then the scalar chain */
+XK_INLINE float xk_q_dot(const int q4, int n, const char *w, const char *x) {
+    const int nblk = n / QK;
+    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
+    float dw[XK_QCH + XK_SC_PAD], dx[XK_QCH + XK_SC_PAD], fs[8], sc[8], sum = 0.0f;
+    for (int k0 = 0; k0 < nblk; k0 += XK_QCH) {
+        const int m = nblk - k0 < XK_QCH ? nblk - k0 : XK_QCH;
+        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
+        xk_scales(dw, wk, 0, wbs, 1, m);
+        xk_scales(dx, xk, 0, xbs, 1, m);
+        for (int kk = 0; kk < m; kk += 8) {
+            const int g = m - kk < 8 ? m - kk : 8;
+            __m256i p[8];
+            for (int j = 0; j < 8; j++) {
+                if (j < g) {
+                    xk_xblk xv = xk_load_x(q4, xk + (size_t)(kk + j) * xbs);
+                    p[j] = xk_prod(q4, xk_load_w(q4, wk + (size_t)(kk + j) * wbs), &xv);
+                } else p[j] = _mm256_setzero_si256();
+            }
+            _mm256_storeu_ps(fs, _mm256_cvtepi32_ps(xk_tree8(p)));
+            _mm256_storeu_ps(sc, _mm256_mul_ps(_mm256_loadu_ps(dw + kk), _mm256_loadu_ps(dx + kk)));
+            for (int j = 0; j < g; j++) sum = fmaf(fs[j], sc[j], sum);
+        }
+    }
+    return sum;
+}
+
+XK_INLINE void xk_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
+                         const void *w, size_t ldw, const void *x, size_t ldx) {
+    const char *wc = (const char *)w, *xc = (const char *)x;
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        int r = 0;
+        for (; r + 4 <= nr; r += 4)
+            xk_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++)
+            xk_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+    }
+    for (; b < nb; b++) {
+        int r = 0;
+        /* decode: 4 rows per tile (measured faster from memory than 8 or 16 interleaved rows,
+         * though 8 and 16 are faster from cache) */
+        for (; r + 4 <= nr; r += 4)
+            xk_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++) y[(size_t)b * ldy + r] = xk_q_dot(q4, n, wc + (size_t)r * ldw, xc + (size_t)b * ldx);
+    }
+}
+
+static inline float xk_dot_q8_0_q8_0(int n, const void *w, const void *x) { return xk_q_dot(0, n, (const char *)w, (const char *)x); }
+static inline float xk_dot_q4_0_q8_0(int n, const void *w, const void *x) { return xk_q_dot(1, n, (const char *)w, (const char *)x); }
+static inline void xk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                     const void *x, size_t ldx) {
+    xk_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                     const void *x, size_t ldx) {
+    xk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+
+/* Q8_0 quantization, equal to the reference: max|x| is exact in any order (vmaxps returns its
+ * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x*id is the same
+ * multiply, rounding half away from zero is done exactly as t = trunc(v), t + sign(v) when
+ * |v - t| >= 0.5 (v - t is exact), and codes whose rounded value is not within +-127 (NaN,
+ * inf) become 0. */
+static inline void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), half = _mm256_set1_ps(0.5f);
+    const __m256 one = _mm256_set1_ps(1.0f), signm = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < n / QK; b++, x += QK) {
+        __m256 v[4], mx = _mm256_setzero_ps();
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_loadu_ps(x + 8 * j);
+            mx = _mm256_max_ps(_mm256_and_ps(v[j], absm), mx);
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = fp32_to_fp16(d);
+        __m256i q[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 s = _mm256_mul_ps(v[j], _mm256_set1_ps(id));
+            __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 up = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(s, t), absm), half, _CMP_GE_OQ);
+            t = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, signm))));
+            __m256 ok = _mm256_cmp_ps(_mm256_and_ps(t, absm), _mm256_set1_ps(127.0f), _CMP_LE_OQ);   /* not NaN, inf */
+            q[j] = _mm256_and_si256(_mm256_cvtps_epi32(t), _mm256_castps_si256(ok));
+        }
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(void *)y[b].qs, p);
+    }
+}
+
+/* ---- float dots and GEMM tiles (f32, f16, bf16 weights; f32 activations) -------------------
+ * One 8-lane accumulator per output: exactly the reference's arithmetic (see above). Tiles of
+ * R weight rows x B activation rows load each weight vector (and widen it) once for B rows and
+ * each activation vector once for R rows; (R, B) in {4x4, 1x4, 8x1, 4x1, 1x1}. */
+#define XK_W_F32(p) _mm256_loadu_ps((const float *)(const void *)(p))
+#define XK_W_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define XK_W_BF16(p) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
+
+XK_INLINE float xk_sum8(__m256 a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+#define XK_FLOAT_TILE(NAME, WT, LOADW)                                                             \
+    XK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,      \
+                        size_t ldw, const char *x, size_t ldx) {                                   \
+        __m256 acc[8][4];                                                                          \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int b = 0; b < B; b++) acc[r][b] = _mm256_setzero_ps();                           \
+        int i = 0;                                                                                 \
+        for (; i + 8 <= n; i += 8) {                                                               \
+            __m256 xv[4];                                                                          \
+            for (int b = 0; b < B; b++) xv[b] = _mm256_loadu_ps((const float *)(const void *)(x + (size_t)b * ldx) + i); \
+            for (int r = 0; r < R; r++) {                                                          \
+                __m256 wv = LOADW((const WT *)(const void *)(w + (size_t)r * ldw) + i);            \
+                for (int b = 0; b < B; b++) acc[r][b] = _mm256_fmadd_ps(wv, xv[b], acc[r][b]);     \
+            }                                                                                      \
+        }                                                                                          \
+        if (i < n) { /* last n % 8 elements into lanes 0..n%8-1; the other lanes keep their sums */ \
+            const int t = n - i;                                                                   \
+            const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(t), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
+            float xt[4][8];                                                                        \
+            WT wt[8];                                                                              \
+            for (int b = 0; b < B; b++) {                                                          \
+                memset(xt[b], 0, sizeof xt[b]);                                                    \
+                memcpy(xt[b], (const float *)(const void *)(x + (size_t)b * ldx) + i, (size_t)t * sizeof(float)); \
+            }                                                                                      \
+            for (int r = 0; r < R; r++) {                                                          \
+                memset(wt, 0, sizeof wt);                                                          \
+                memcpy(wt, (const WT *)(const void *)(w + (size_t)r * ldw) + i, (size_t)t * sizeof(WT)); \
+                __m256 wv = LOADW(wt);                                                             \
+                for (int b = 0; b < B; b++)                                                        \
+                    acc[r][b] = _mm256_blendv_ps(acc[r][b], _mm256_fmadd_ps(wv, _mm256_loadu_ps(xt[b]), acc[r][b]), \
+                                                 _mm256_castsi256_ps(keep));                       \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = xk_sum8(acc[r][b]);               \
+    }
+XK_FLOAT_TILE(xk_tile_f32, float, XK_W_F32)
+XK_FLOAT_TILE(xk_tile_f16, uint16_t, XK_W_F16)
+XK_FLOAT_TILE(xk_tile_bf16, uint16_t, XK_W_BF16)
+
+#define XK_FLOAT_KERNELS(SFX)                                                                      \
+    static inline float xk_dot_##SFX##_f32(int n, const void *w, const void *x) {                  \
+        float y;                                                                                   \
+        xk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                     \
+        return y;                                                                                  \
+    }                                                                                              \
+    static inline void xk_gemm_##SFX##_f32(int n, int nr, int nb, float *y, size_t ldy,            \
+                                           const void *w, size_t ldw, const void *x, size_t ldx) { \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
+        int b = 0;                                                                                 \
+        for (; b + 4 <= nb; b += 4) {                                                              \
+            int r = 0;                                                                             \
+            for (; r + 4 <= nr; r += 4)                                                            \
+                xk_tile_##SFX(4, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++)                                                                    \
+                xk_tile_##SFX(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+        for (; b < nb; b++) {                                                                      \
+            int r = 0;                                                                             \
+            for (; r + 8 <= nr; r += 8)                                                            \
+                xk_tile_##SFX(8, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r + 4 <= nr; r += 4)                                                            \
+                xk_tile_##SFX(4, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++)                                                                    \
+                xk_tile_##SFX(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+    }
+XK_FLOAT_KERNELS(f32)
+XK_FLOAT_KERNELS(f16)
+XK_FLOAT_KERNELS(bf16)
+#endif /* __riscv_vector / x86 */
 
 /* ==========================================================================================
  * The kernels llm.c calls, each with the body of this build:
@@ -818,17 +1295,24 @@ static inline void rvk_axpy(int n, float *y, float a, const float *x) {
 #elif defined(__riscv_vector)
 #define RVK_BLOCK(name) rvk_##name
 #define RVK_FLOAT(name) rvk_##name
+#elif defined(RVK_X86)
+#define RVK_BLOCK(name) xk_##name
+#define RVK_FDOT(name) xk_##name
+#define RVK_FLOAT(name) name##_ref
 #else
 #define RVK_BLOCK(name) name##_ref
 #define RVK_FLOAT(name) name##_ref
+#endif
+#ifndef RVK_FDOT
+#define RVK_FDOT(name) RVK_FLOAT(name)
 #endif
 
 static inline void quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { RVK_BLOCK(quantize_row_q8_0)(n, y, x); }
 static inline float dot_q8_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q8_0_q8_0)(n, w, x); }
 static inline float dot_q4_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q4_0_q8_0)(n, w, x); }
-static inline float dot_f32_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_f32_f32)(n, w, x); }
-static inline float dot_f16_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_f16_f32)(n, w, x); }
-static inline float dot_bf16_f32(int n, const void *w, const void *x) { return RVK_FLOAT(dot_bf16_f32)(n, w, x); }
+static inline float dot_f32_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_f32_f32)(n, w, x); }
+static inline float dot_f16_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_f16_f32)(n, w, x); }
+static inline float dot_bf16_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_bf16_f32)(n, w, x); }
 
 #define RVK_GEMM(name, PICK)                                                                      \
     static inline void name(int n, int nr, int nb, float *y, size_t ldy,                          \
@@ -837,9 +1321,9 @@ static inline float dot_bf16_f32(int n, const void *w, const void *x) { return R
     }
 RVK_GEMM(gemm_q8_0_q8_0, RVK_BLOCK)
 RVK_GEMM(gemm_q4_0_q8_0, RVK_BLOCK)
-RVK_GEMM(gemm_f32_f32, RVK_FLOAT)
-RVK_GEMM(gemm_f16_f32, RVK_FLOAT)
-RVK_GEMM(gemm_bf16_f32, RVK_FLOAT)
+RVK_GEMM(gemm_f32_f32, RVK_FDOT)
+RVK_GEMM(gemm_f16_f32, RVK_FDOT)
+RVK_GEMM(gemm_bf16_f32, RVK_FDOT)
 
 static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_FLOAT(rmsnorm)(n, o, x, w, eps); }
 static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }

@@ -461,6 +461,11 @@ static void test_rowwise(const char *tag, rmsnorm_fn rms, softmax_fn smx, swiglu
  * B. vector bodies against the reference
  * ======================================================================================== */
 #if defined(__riscv_vector)
+#define VK(name) rvk_##name   /* the vector body of this build */
+#elif defined(RVK_X86)
+#define VK(name) xk_##name
+#endif
+#if defined(VK)
 static void test_vector_quant(void) {
     enum { N = 4096 };
     float *x = xmalloc(N * 4);
@@ -472,11 +477,13 @@ static void test_vector_quant(void) {
         if (rep >= 2 && rep < 6)   /* ties: amax = 127 -> d = 1, id = 1: x = k + 0.5 must round away from 0 */
             for (int i = 0; i < N; i++) x[i] = i % QK == 0 ? 127.0f : (float)((int)(rnd32() % 254) - 127) + 0.5f * (rep & 1 ? 1 : -1);
         if (rep == 6) for (int i = 0; i < N; i++) x[i] = ldexpf(rnd_sym(1.0f), -130);   /* subnormal inputs */
+        if (rep == 7)   /* NaN, +-inf (codes 0), and an inf block: d = inf, id = 0, x*id NaN */
+            for (int i = 0; i < N; i += 13) x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
         quantize_row_q8_0_ref(N, a, x);
-        rvk_quantize_row_q8_0(N, b, x);
+        VK(quantize_row_q8_0)(N, b, x);
         if (memcmp(a, b, sizeof a)) bad++;
     }
-    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 30 rows of 4096 (zeros, .5 ties, subnormals)  [%d rows differ]", bad);
+    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 30 rows of 4096 (zeros, .5 ties, subnormals, NaN/inf)  [%d rows differ]", bad);
     free(x);
 }
 
@@ -492,8 +499,8 @@ static void test_vector_block_dots(void) {
             make_q8(n, a, raw);
             make_q8(n, x, raw);
             make_q4(n, w, raw);
-            float r8 = dot_q8_0_q8_0_ref(n, a, x), v8 = rvk_dot_q8_0_q8_0(n, a, x);
-            float r4 = dot_q4_0_q8_0_ref(n, w, x), v4 = rvk_dot_q4_0_q8_0(n, w, x);
+            float r8 = dot_q8_0_q8_0_ref(n, a, x), v8 = VK(dot_q8_0_q8_0)(n, a, x);
+            float r4 = dot_q4_0_q8_0_ref(n, w, x), v4 = VK(dot_q4_0_q8_0)(n, w, x);
             if (memcmp(&r8, &v8, 4)) bad8++;
             if (memcmp(&r4, &v4, 4)) bad4++;
             worst = fmax(worst, fmax(ulp_diff(r8, v8), ulp_diff(r4, v4)));
@@ -503,8 +510,9 @@ static void test_vector_block_dots(void) {
     check(!bad8, "vector dot_q8_0_q8_0 == reference, bitwise, %d rows of 1..344 blocks (chunk edges 32/64/128)  [%d differ, worst %.0f ulp]", cnt, bad8, worst);
     check(!bad4, "vector dot_q4_0_q8_0 == reference, bitwise, same rows  [%d differ]", bad4);
 }
+#endif /* VK */
 
-#if !RVK_THEAD
+#if defined(VK) && !RVK_THEAD
 static void test_vector_float_dots(void) {
     int bad[3] = {0};
     double worst = 0;
@@ -519,7 +527,7 @@ static void test_vector_float_dots(void) {
             fill_f16(h, a, n);
             fill_bf16(g, a, n);
             float r[3] = {dot_f32_f32_ref(n, a, b), dot_f16_f32_ref(n, h, b), dot_bf16_f32_ref(n, g, b)};
-            float v[3] = {rvk_dot_f32_f32(n, a, b), rvk_dot_f16_f32(n, h, b), rvk_dot_bf16_f32(n, g, b)};
+            float v[3] = {VK(dot_f32_f32)(n, a, b), VK(dot_f16_f32)(n, h, b), VK(dot_bf16_f32)(n, g, b)};
             for (int k = 0; k < 3; k++) {
                 if (memcmp(&r[k], &v[k], 4)) bad[k]++;
                 worst = fmax(worst, ulp_diff(r[k], v[k]));
@@ -531,7 +539,10 @@ static void test_vector_float_dots(void) {
     check(!bad[1], "vector dot_f16_f32 == reference, bitwise (incl. fp16 subnormals)  [%d differ]", bad[1]);
     check(!bad[2], "vector dot_bf16_f32 == reference, bitwise  [%d differ]", bad[2]);
 }
+#endif
 
+#if defined(__riscv_vector)
+#if !RVK_THEAD
 #if defined(__riscv_zvfhmin) || defined(__riscv_zvfh)
 #define RVK_HW_F16 1
 #else
@@ -757,12 +768,16 @@ static __attribute__((noinline)) int run_tests(void) {
     test_block_dots_ref();
     test_float_dots_ref();
     test_rowwise("reference", rmsnorm_ref, softmax_ref, swiglu_ref, rope_adjacent_ref, axpy_ref);
-#if defined(__riscv_vector)
+#if defined(VK)
     test_vector_quant();
     test_vector_block_dots();
+#endif
+#if defined(VK) && !RVK_THEAD
+    test_vector_float_dots();
+#endif
+#if defined(__riscv_vector)
 #if !RVK_THEAD
     test_vector_f16_convert();
-    test_vector_float_dots();
     test_vector_exp();
     test_vector_rowwise();
     test_rowwise("vector", rvk_rmsnorm, rvk_softmax, rvk_swiglu, rvk_rope_adjacent, rvk_axpy);
