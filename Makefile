@@ -10,7 +10,7 @@ LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 PYTHON  ?= /usr/bin/python3
 
-SRC     := llm.c llm.h rvv_kernels.h kquants.h unicode_data.h
+SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
 .PHONY: all run test clean test-numa bench bench-riscv unicode
 
@@ -40,7 +40,7 @@ tests/bpe_harness: tests/bpe_harness.c $(SRC)
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
-tests/test_kquants: tests/test_kquants.c rvv_kernels.h kquants.h
+tests/test_kquants: tests/test_kquants.c rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
 test: llm tests/test_kernels tests/test_kquants tests/bpe_harness tools/mkmodel
@@ -203,11 +203,11 @@ FUZZ_TARGETS ?= gguf llama2c tokenizer chat
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
 SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
-TSAN_TESTS   ?= stories
+TSAN_TESTS   ?= stories threads
 
 .PHONY: fuzz fuzz-build test-asan test-tsan
 
-build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(SRC)
+build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_vocab.h $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LDLIBS)
 
@@ -219,16 +219,16 @@ fuzz: fuzz-build
 build/llm-asan: $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ llm.c $(LDLIBS)
-build/test_kernels-asan: tests/test_kernels.c rvv_kernels.h
+build/test_kernels-asan: tests/test_kernels.c $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
-test-asan: build/llm-asan build/test_kernels-asan
+test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/bpe_harness tools/mkmodel
 	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ llm.c $(LDLIBS)
-test-tsan: build/llm-tsan
+test-tsan: build/llm-tsan tools/mkmodel
 	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan \
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 

@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include "llm.h"
 #include "rvv_kernels.h"
-#include "kquants.h"         /* K-quant super-blocks (to be merged into rvv_kernels.h) */
 #include "unicode_data.h"     /* Unicode classes for the BPE pre-tokenizer (tools/gen_unicode.py) */
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* tests/test_kquants.c - checks the K-quant kernels of kquants.h (Q2_K..Q6_K weights, Q8_K
+/* tests/test_kquants.c - checks the K-quant kernels of rvv_kernels.h (Q2_K..Q6_K weights, Q8_K
  * activations). Self-contained:
  *
  *   cc -O3 -march=native -Wall -Wextra -std=gnu11 -I. -o tests/test_kquants tests/test_kquants.c -lm
@@ -18,7 +18,7 @@
  *      (run this file under -fsanitize=address,undefined to check there is no UB).
  */
 #include "rvv_kernels.h"
-#include "kquants.h"
+
 
 #include <stdarg.h>
 #include <stdio.h>
