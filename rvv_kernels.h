@@ -110,7 +110,7 @@ static inline void quantize_row_q4_0(int n, block_q4_0 *y, const float *x) {
         y[b].d = fp32_to_fp16(d);
         for (int j = 0; j < QK / 2; j++) {
             float fl = x[j] * id + 8.5f, fh = x[j + QK / 2] * id + 8.5f;
-            int lo = fl == fl ? (int)fminf(fl, 15.0f) : 8, hi = fh == fh ? (int)fminf(fh, 15.0f) : 8;
+            int lo = fl == fl ? (int)fminf(fmaxf(fl, 0.0f), 15.0f) : 8, hi = fh == fh ? (int)fminf(fmaxf(fh, 0.0f), 15.0f) : 8;
             y[b].qs[j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
         }
     }
