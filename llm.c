@@ -74,6 +74,13 @@ static MAYBE_UNUSED double now_sec(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* FNV-1a: the hash of vocabulary pieces and tensor names */
+static uint32_t hash_bytes(const char *s, int n) {
+    uint32_t h = 2166136261u;                                   /* FNV-1a */
+    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
 /* overflow-checked size arithmetic: returns 0 on overflow */
 static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
     if (a && b > UINT64_MAX / a) return 0;
@@ -178,6 +185,7 @@ typedef struct {
     size_t kv_begin, kv_end;  /* byte range of the key/value section (copied by quantize) */
     uint64_t alignment;
     size_t data_offset;
+    uint64_t *names, names_size; /* tensor names: open addressing, index + 1 (0 = empty) */
 } gguf_file;
 
 typedef struct { const uint8_t *p, *end; const char *path; llm_status *st; int err; } cursor;
@@ -262,6 +270,7 @@ static const char *type_name(int t) {
 }
 
 static void gguf_close(gguf_file *g) {
+    free(g->names);
     free(g->kv);
     free(g->tensors);
     unmap_file(&g->mf);
@@ -429,25 +438,21 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
         }
         t->data = g->mf.data + g->data_offset + t->offset;
     }
-    /* duplicate names: an open-addressing set of tensor indices, FNV-1a over the name */
+    /* the name index (FNV-1a, open addressing) finds tensors by name and rejects duplicates */
     uint64_t size = 16;
     while (size < 2 * g->n_tensors) size *= 2;
-    uint64_t *set = xcalloc(size, sizeof *set);                /* index + 1, 0 = empty */
-    if (!set) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    g->names = xcalloc(size, sizeof *g->names);
+    if (!g->names) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    g->names_size = size;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const gguf_tensor *t = &g->tensors[i];
-        uint32_t h = 2166136261u;
-        for (size_t k = 0; k < t->name.len; k++) h = (h ^ t->name.p[k]) * 16777619u;
-        for (uint64_t j = h & (size - 1);; j = (j + 1) & (size - 1)) {
-            if (!set[j]) { set[j] = i + 1; break; }
-            const gguf_tensor *o = &g->tensors[set[j] - 1];
-            if (o->name.len == t->name.len && !memcmp(o->name.p, t->name.p, t->name.len)) {
-                free(set);
+        for (uint64_t j = hash_bytes((const char *)t->name.p, (int)t->name.len) & (size - 1);; j = (j + 1) & (size - 1)) {
+            if (!g->names[j]) { g->names[j] = i + 1; break; }
+            const gguf_tensor *o = &g->tensors[g->names[j] - 1];
+            if (o->name.len == t->name.len && !memcmp(o->name.p, t->name.p, t->name.len))
                 return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)t->name.len, (const char *)t->name.p);
-            }
         }
     }
-    free(set);
     return LLM_OK;
 }
 
@@ -461,8 +466,9 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
 }
 
 static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
-    for (uint64_t i = 0; i < g->n_tensors; i++)
-        if (sv_eq(g->tensors[i].name, name)) return &g->tensors[i];
+    if (!g->names) return NULL;
+    for (uint64_t j = hash_bytes(name, (int)strlen(name)) & (g->names_size - 1); g->names[j]; j = (j + 1) & (g->names_size - 1))
+        if (sv_eq(g->tensors[g->names[j] - 1].name, name)) return &g->tensors[g->names[j] - 1];
     return NULL;
 }
 
@@ -1610,11 +1616,6 @@ int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_
  * not a piece is emitted as its bytes, <0xXX> tokens (byte fallback).
  * A priority queue of candidate pairs makes this O(n log n) on long texts.
  */
-static uint32_t hash_bytes(const char *s, int n) {
-    uint32_t h = 2166136261u;                                   /* FNV-1a */
-    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
 
 static int tok_lookup(const tokenizer *tk, const char *s, int n) {
     uint32_t mask = (uint32_t)tk->hash_size - 1;
@@ -3488,7 +3489,8 @@ static void membw_worker(void *arg, int ith, int nth) {
 }
 
 /* GB/s read by as many threads as the model's pool, pinned the same way, best of 5 runs over
- * 256 MiB per thread. Measured in a child process so its buffers do not count in our RSS. */
+ * 1 GiB per thread (well beyond any cache). Measured in a child process so its buffers do not
+ * count in our RSS. */
 static double measure_membw(const llm_model *m) {
     int fd[2];
     double best = 0;
@@ -3497,7 +3499,7 @@ static double measure_membw(const llm_model *m) {
     if (pid == 0) {
         llm_model tmp = *m;                                     /* a fresh pool of the same threads */
         if (pool_create(&tmp) == LLM_OK) {
-            size_t per_thread = ((size_t)256 << 20) / 8;
+            size_t per_thread = ((size_t)1024 << 20) / 8;
             double *sum = xcalloc(tmp.n_threads, sizeof(double));
             membw_task t = {sum, per_thread};
             pool_run(tmp.pool, membw_worker, &t);               /* allocate and touch */
