@@ -108,7 +108,7 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant threads
+RV_E2E_TESTS ?= stories quant threads native_match
 RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
@@ -181,14 +181,14 @@ test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead
 # end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar; the
 # tests compare with the reference outputs the native build must match, and llm-rv must refuse
 # cleanly on a CPU without V
-test-riscv-e2e: llm-rv llm-rv-scalar
+test-riscv-e2e: llm llm-rv llm-rv-scalar
 	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
 	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \
-	    LLM="$(call qemu_v,$$v) ./llm-rv" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	    LLM="$(call qemu_v,$$v) ./llm-rv" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ] || exit 1; done
 	@echo "== tests/run.sh with llm-rv-scalar"; \
-	    LLM="$(QEMU_RV) ./llm-rv-scalar" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	    LLM="$(QEMU_RV) ./llm-rv-scalar" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
 
