@@ -181,7 +181,7 @@ test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead
 # end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar; the
 # tests compare with the reference outputs the native build must match, and llm-rv must refuse
 # cleanly on a CPU without V
-test-riscv-e2e: llm llm-rv llm-rv-scalar
+test-riscv-e2e: llm llm-rv llm-rv-scalar tools/mkmodel
 	@mkdir -p $(RVB)
 	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
 	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \

@@ -1702,6 +1702,21 @@ static int tok_load_pieces(tokenizer *tk, const gguf_file *g, const gguf_kv *tok
     return LLM_OK;
 }
 
+/* tokenizer.ggml.token_type (optional): 1 normal .. 6 byte; 0 where absent or out of range
+ * (the SentencePiece loader then tells byte pieces by their text) */
+static int tok_load_types(tokenizer *tk, const gguf_file *g, llm_status *st) {
+    const gguf_kv *ty = gguf_find(g, "tokenizer.ggml.token_type");
+    int n = tk->n_vocab;
+    if (!ty) return LLM_OK;
+    if (ty->type != GGUF_ARR || (ty->arr_type != GGUF_I32 && ty->arr_type != GGUF_U32) || ty->arr_n != (uint64_t)n)
+        return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be %d integers", g->path, n);
+    for (int i = 0; i < n; i++) {
+        uint64_t t = le_uint(ty->val + 4 * i, 4);
+        tk->type[i] = t <= TOK_BYTE ? (uint8_t)t : TOK_NORMAL;
+    }
+    return LLM_OK;
+}
+
 static int bpe_from_gguf(tokenizer *tk, struct bpe_model **out, const gguf_file *g, llm_status *st);
 
 static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
@@ -1721,15 +1736,7 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
             return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.scores must be %d floats", g->path, n);
         for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
     }
-    const gguf_kv *ty = gguf_find(g, "tokenizer.ggml.token_type");
-    if (ty) {
-        if (ty->type != GGUF_ARR || (ty->arr_type != GGUF_I32 && ty->arr_type != GGUF_U32) || ty->arr_n != (uint64_t)n)
-            return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be %d integers", g->path, n);
-        for (int i = 0; i < n; i++) {
-            uint64_t t = le_uint(ty->val + 4 * i, 4);
-            tk->type[i] = t <= TOK_BYTE ? (uint8_t)t : TOK_NORMAL;
-        }
-    }
+    if ((rc = tok_load_types(tk, g, st))) return rc;
     int64_t v[6];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
@@ -2063,17 +2070,8 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
     int rc = tok_load_pieces(tk, g, toks, st);
     if (rc) return rc;
     int n = tk->n_vocab;
-    const gguf_kv *ty = gguf_find(g, "tokenizer.ggml.token_type");
-    if (ty) {
-        if (ty->type != GGUF_ARR || (ty->arr_type != GGUF_I32 && ty->arr_type != GGUF_U32) || ty->arr_n != (uint64_t)n)
-            return fail(st, LLM_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be %d integers", g->path, n);
-        for (int i = 0; i < n; i++) {
-            uint64_t t = le_uint(ty->val + 4 * i, 4);
-            tk->type[i] = t >= TOK_NORMAL && t <= TOK_BYTE ? (uint8_t)t : TOK_NORMAL;
-        }
-    } else {
-        for (int i = 0; i < n; i++) tk->type[i] = TOK_NORMAL;
-    }
+    if ((rc = tok_load_types(tk, g, st))) return rc;
+    for (int i = 0; i < n; i++) if (!tk->type[i]) tk->type[i] = TOK_NORMAL;   /* no or unknown type: normal */
     int64_t v[5];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
