@@ -1530,14 +1530,15 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) (Llama 3.1: divided by
      * rope_freqs[i]; linear scaling: p times rope_pos_scale) */
     const float *ff = (const float *)m->rope_freqs.data;
-    for (int b = 0; b < nb; b++)
-        for (int i = 0; i < hp->n_rot / 2; i++) {
-            float freq = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->n_rot);
-            if (ff) freq /= ff[i];
+    for (int i = 0; i < hp->n_rot / 2; i++) {
+        float freq = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->n_rot);
+        if (ff) freq /= ff[i];
+        for (int b = 0; b < nb; b++) {
             float a = (float)(pos + b) * hp->rope_pos_scale * freq;
             c->rope[(size_t)b * hp->n_rot + 2 * i] = cosf(a);
             c->rope[(size_t)b * hp->n_rot + 2 * i + 1] = sinf(a);
         }
+    }
 
     for (int l = 0; l < hp->n_layers; l++) {
         const layer_weights *L = &m->layers[l];
