@@ -485,13 +485,16 @@ typedef struct { int32_t dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_
  * ========================================================================================== */
 
 /* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous.
- * After NUMA placement (section 5) thread i's rows live in its own memory at slice[i]. */
+ * After placement (section 5) thread i's rows live in its own memory at slice[i]; if packed,
+ * its first rows (a multiple of 16) are in 16-row groups (rvv_kernels.h, "Packed weights"),
+ * the rest in the file's layout after them. */
 typedef struct {
     int type;
     int64_t rows, cols;
     size_t row_bytes;
     const uint8_t *data;
     uint8_t **slice;          /* NULL: rows are at data (the mapped file) */
+    int packed;
 } tensor;
 
 typedef struct {
@@ -711,7 +714,7 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
 }
 
 static tensor f32_tensor(const float **p, int64_t rows, int64_t cols) {
-    tensor t = {T_F32, rows, cols, (size_t)cols * 4, (const uint8_t *)*p, NULL};
+    tensor t = {T_F32, rows, cols, (size_t)cols * 4, (const uint8_t *)*p, NULL, 0};
     *p += rows * cols;
     return t;
 }
@@ -1096,7 +1099,7 @@ static int model_matrices(llm_model *m, tensor **out) {
     return n;
 }
 
-/* address of row r (any thread may ask: embedding lookups) */
+/* address of row r (any thread may ask: embedding lookups; the embedding matrix is never packed) */
 static const uint8_t *tensor_row(const tensor *t, int nth, int64_t r) {
     if (!t->slice) return t->data + (size_t)r * t->row_bytes;
     for (int i = 0; i < nth; i++) {
@@ -1112,7 +1115,12 @@ static void copy_worker(void *arg, int ith, int nth) {
     const tensor *t = ((copy_task *)arg)->t;
     int64_t r0, r1;
     rows_of(t->rows, ith, nth, &r0, &r1);
-    memcpy(t->slice[ith], t->data + (size_t)r0 * t->row_bytes, (size_t)(r1 - r0) * t->row_bytes);
+    const int64_t np = t->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;   /* rows packed in groups */
+    for (int64_t g = 0; g < np; g += PACK_ROWS)
+        pack_x16((int)t->cols, (int)(t->row_bytes / (t->cols / QK)) - 2, t->slice[ith] + (size_t)g * t->row_bytes,
+                 t->data + (size_t)(r0 + g) * t->row_bytes, t->row_bytes);
+    memcpy(t->slice[ith] + (size_t)np * t->row_bytes, t->data + (size_t)(r0 + np) * t->row_bytes,
+           (size_t)(r1 - r0 - np) * t->row_bytes);
 }
 
 /* --numa-report: move_pages(2) with no target nodes reports the node of each page */
@@ -1165,16 +1173,22 @@ static void numa_report(llm_model *m) {
     free(count);
 }
 
+static int packable(const llm_model *m, const llm_model_params *p, const tensor *t) {
+    return RVK_PACK16 && !p->no_repack && t != &m->tok_embd && (t->type == T_Q8_0 || t->type == T_Q4_0);
+}
+
 static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st) {
-    if (m->numa == LLM_NUMA_OFF) return LLM_OK;
-    int nth = m->n_threads, nt = 2 + 7 * m->hp.n_layers;
+    int nth = m->n_threads, nt = 2 + 7 * m->hp.n_layers, npacked = 0;
     tensor **ts = xcalloc(nt, sizeof *ts);
+    if (!ts) return fail(st, LLM_ERR_NOMEM, "out of memory");
+    nt = model_matrices(m, ts);
+    for (int j = 0; j < nt; j++) npacked += packable(m, p, ts[j]);
+    if (m->numa == LLM_NUMA_OFF && !npacked) { free(ts); return LLM_OK; }
     m->slices = xcalloc((size_t)nt * nth, sizeof(uint8_t *));
     m->arena = xcalloc(nth, sizeof(uint8_t *));
     m->arena_bytes = xcalloc(nth, sizeof(size_t));
     m->arena_used = xcalloc(nth, sizeof(size_t));
-    if (!ts || !m->slices || !m->arena || !m->arena_bytes || !m->arena_used) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
-    nt = model_matrices(m, ts);
+    if (!m->slices || !m->arena || !m->arena_bytes || !m->arena_used) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
     for (int i = 0; i < nth; i++) {                       /* arena size: this thread's rows, 64-byte aligned */
         size_t bytes = 0;
         for (int j = 0; j < nt; j++) {
@@ -1210,6 +1224,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     for (int j = 0; j < nt; j++) {
         tensor *t = ts[j];
         t->slice = m->slices + (size_t)j * nth;
+        t->packed = packable(m, p, t);
         copy_task ct = {t};
         pool_run(m->pool, copy_worker, &ct);
         /* drop the file's copy of these pages from the process */
@@ -1226,9 +1241,10 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     size_t resident = 0;
     for (int i = 0; i < nth; i++) resident += m->arena_used[i];
     if (!p->quiet)
-        fprintf(stderr, "%sllm: weights placed (%s, %d threads, %d node%s): %.1f MiB resident in per-thread arenas, %.2f s\n",
-                last > t0 ? "\r" : "", m->numa == LLM_NUMA_DISTRIBUTE ? "distribute" : "interleave", nth, m->n_nodes,
-                m->n_nodes > 1 ? "s" : "", resident / 1048576.0, now_sec() - t0);
+        fprintf(stderr, "%sllm: weights placed (%s, %d threads, %d node%s%s): %.1f MiB resident in per-thread arenas, %.2f s\n",
+                last > t0 ? "\r" : "", m->numa == LLM_NUMA_DISTRIBUTE ? "distribute" : m->numa == LLM_NUMA_INTERLEAVE ? "interleave" : "numa off",
+                nth, m->n_nodes, m->n_nodes > 1 ? "s" : "", npacked ? ", Q8_0/Q4_0 packed in 16-row groups" : "",
+                resident / 1048576.0, now_sec() - t0);
     free(ts);
     if (p->numa_report) numa_report(m);
     return LLM_OK;
@@ -1243,15 +1259,16 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
  * products. Float weights take X as is.
  * Several matrices reading the same X (Q, K and V; gate and up) go in one call, one pool pass.
  * Each thread walks its own rows in tiles of MM_ROWS rows x all nb activation rows, so a tile
- * of weight rows is read from memory once per batch, not once per token.
+ * of weight rows is read from memory once per batch, not once per token. Packed rows (section 5)
+ * go to the packed kernel in one call, which tiles them itself the same way.
  */
-typedef struct { dot_fn dot; gemm_fn gemm; int act; } kernel_set;    /* act: T_F32, T_Q8_0 or T_Q8_K */
-static const kernel_set kernels[T_COUNT] = {
+typedef struct { dot_fn dot; gemm_fn gemm; int act; gemm_fn gemm16; } kernel_set;   /* act: T_F32, T_Q8_0 or T_Q8_K */
+static const kernel_set kernels[T_COUNT] = {                                         /* gemm16: packed rows */
     [T_F32] = {dot_f32_f32, gemm_f32_f32, T_F32},
     [T_F16] = {dot_f16_f32, gemm_f16_f32, T_F32},
     [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, T_F32},
-    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, T_Q8_0},
-    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, T_Q8_0},
+    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, T_Q8_0, gemm_q8_0_q8_0_x16},
+    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, T_Q8_0, gemm_q4_0_q8_0_x16},
     [T_Q2_K] = {dot_q2_K_q8_K, gemm_q2_K_q8_K, T_Q8_K},
     [T_Q3_K] = {dot_q3_K_q8_K, gemm_q3_K_q8_K, T_Q8_K},
     [T_Q4_K] = {dot_q4_K_q8_K, gemm_q4_K_q8_K, T_Q8_K},
@@ -1277,7 +1294,9 @@ static void mm_worker(void *arg, int ith, int nth) {
         int64_t r0, r1;
         rows_of(w->rows, ith, nth, &r0, &r1);
         const uint8_t *base = w->slice ? w->slice[ith] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
-        for (int64_t r = r0; r < r1; r += MM_ROWS) {
+        const int64_t np = w->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;
+        if (np) k->gemm16((int)w->cols, (int)np, t->nb, t->y[j] + r0, (size_t)w->rows, base, w->row_bytes, t->x, t->ldx);
+        for (int64_t r = r0 + np; r < r1; r += MM_ROWS) {
             int nr = (int)(r1 - r < MM_ROWS ? r1 - r : MM_ROWS);
             k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
                     w->row_bytes, t->x, t->ldx);
@@ -2670,7 +2689,7 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
         const gguf_tensor *gt = &g.tensors[i];
         if (dst[i] == gt->type) { gw_tensor_data(&w, gt->data, (size_t)gt->size); continue; }
-        tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data, NULL};
+        tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data, NULL, 0};
         t.row_bytes = (size_t)(t.cols / ttraits[t.type].blck * ttraits[t.type].bytes);
         size_t out_row = (size_t)(t.cols / ttraits[dst[i]].blck * ttraits[dst[i]].bytes);
         for (int64_t r = 0; r < t.rows; r++) {
@@ -2968,7 +2987,7 @@ static MAYBE_UNUSED int tpl_end_token(const llm_model *m, int k) {
 typedef struct {
     const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
     const char *cpus, *system, *chat_template;
-    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, verbose_prompt, special;
+    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, no_repack, verbose_prompt, special;
     llm_sampler_params sp;
 } options;
 
@@ -2986,6 +3005,8 @@ static const char *usage_text[][2] = {
             "      --numa MODE          weights placement: off, distribute (each thread's rows on its\n"
             "                           node; default on multi-node machines) or interleave\n"
             "      --numa-report        print on which node each thread's weight pages are\n"
+            "      --no-repack          keep Q8_0/Q4_0 weights in the file's layout (default: packed\n"
+            "                           in 16-row groups where the build's kernels use that)\n"
             "      --temp T             temperature, 0 = greedy (default 0.8)\n"
             "      --top-k K            keep the K most likely tokens, 0 = off (default 40)\n"
             "      --top-p P            nucleus sampling, 1 = off (default 0.95)\n"
@@ -3013,6 +3034,7 @@ static const char *usage_text[][2] = {
                    "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
                    "Prints 'PPL = mean +/- error' on stdout.\n"},
     {"bench", "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
+              "                 [--no-repack]\n"
               "Throughput of prompt processing (ppN: N tokens as one batch) and generation (tgN: N tokens one\n"
               "by one), mean +/- stddev over REPS runs (default 3) after a warm-up, for each thread count.\n"
               "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
@@ -3062,6 +3084,7 @@ static void parse_args(options *o, int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
+        if (!strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
         if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
         if (!strcmp(a, "--special")) { o->special = 1; continue; }
         if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
@@ -3122,6 +3145,7 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.cpus = o->cpus;
     mp.numa = o->numa;
     mp.numa_report = o->numa_report;
+    mp.no_repack = o->no_repack;
     if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
     return llm_model_open(&mp, st);
 }
@@ -3553,10 +3577,12 @@ static const char *model_type_name(const llm_model *m) {
 static int cmd_bench(int argc, char **argv) {
     const char *model = NULL, *fmt = "md";
     int pp[16] = {64, 512}, n_pp = 2, tg[16] = {32}, n_tg = 1, th[64] = {0}, n_th = 1, reps = 3, numa = LLM_NUMA_AUTO;
+    int no_repack = 0;
     double membw = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return 0; }
+        if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
         if (!v) die_usage("bench", "option %s needs a value", a);
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
@@ -3580,7 +3606,7 @@ static int cmd_bench(int argc, char **argv) {
     for (int ti = 0; ti < n_th; ti++) {
         llm_status st = {0};
         llm_model_params mp = llm_model_default_params();
-        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1;
+        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack;
         double tl = now_sec();
         llm_model *m = llm_model_open(&mp, &st);
         if (!m) return die(st.msg);

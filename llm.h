@@ -55,11 +55,16 @@ typedef struct {
     int numa;                   /* LLM_NUMA_* placement of the weights */
     int numa_report;            /* print where each thread's weight pages landed (move_pages) */
     int quiet;                  /* no progress output on stderr */
+    int no_repack;              /* keep Q8_0/Q4_0 matrices in the file's layout (see below) */
 } llm_model_params;
 
 /* NUMA placement. DISTRIBUTE: every pinned thread copies its own rows of every matrix into
  * memory it touches first, so they sit on its node. INTERLEAVE: pages spread over all nodes.
- * OFF: weights are used from the mapped file. AUTO: DISTRIBUTE on machines with > 1 node. */
+ * OFF: weights are used from the mapped file. AUTO: DISTRIBUTE on machines with > 1 node.
+ * Repacking: where the build's kernels read Q8_0/Q4_0 weights faster with 16 rows interleaved
+ * (rvv_kernels.h, RVK_PACK16: x86 with AVX-512 VNNI), each thread copies its rows of those
+ * matrices into its own memory in that layout, with any NUMA mode (same results, bitwise);
+ * no_repack = 1 keeps the file's layout. */
 enum { LLM_NUMA_AUTO = 0, LLM_NUMA_OFF, LLM_NUMA_DISTRIBUTE, LLM_NUMA_INTERLEAVE };
 
 llm_model_params llm_model_default_params(void);

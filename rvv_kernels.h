@@ -153,14 +153,24 @@ typedef float (*dot_fn)(int n, const void *w, const void *x);
 #define RVK_MAC(a, b, acc) ((a) * (b) + (acc))
 #endif
 
+/* one block: the exact integer dot of the codes */
+static inline int32_t isum_q8_0_q8_0(const block_q8_0 *a, const block_q8_0 *b) {
+    int32_t s = 0;
+    for (int i = 0; i < QK; i++) s += a->qs[i] * b->qs[i];
+    return s;
+}
+static inline int32_t isum_q4_0_q8_0(const block_q4_0 *a, const block_q8_0 *b) {
+    int32_t s = 0;
+    for (int j = 0; j < QK / 2; j++) s += ((a->qs[j] & 15) - 8) * b->qs[j] + ((a->qs[j] >> 4) - 8) * b->qs[j + QK / 2];
+    return s;
+}
+
+/* a row: block after block, sum = fma((float)isum, d_w * d_x, sum) */
 static inline float dot_q8_0_q8_0_ref(int n, const void *w, const void *x) {
     const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
     float sum = 0.0f;
-    for (int k = 0; k < n / QK; k++) {
-        int32_t s = 0;
-        for (int i = 0; i < QK; i++) s += a[k].qs[i] * b[k].qs[i];
-        sum = RVK_MAC((float)s, fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
-    }
+    for (int k = 0; k < n / QK; k++)
+        sum = RVK_MAC((float)isum_q8_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
     return sum;
 }
 
@@ -168,12 +178,8 @@ static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
     const block_q4_0 *a = (const block_q4_0 *)w;
     const block_q8_0 *b = (const block_q8_0 *)x;
     float sum = 0.0f;
-    for (int k = 0; k < n / QK; k++) {
-        int32_t s = 0;
-        for (int j = 0; j < QK / 2; j++)
-            s += ((a[k].qs[j] & 15) - 8) * b[k].qs[j] + ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK / 2];
-        sum = RVK_MAC((float)s, fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
-    }
+    for (int k = 0; k < n / QK; k++)
+        sum = RVK_MAC((float)isum_q4_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
     return sum;
 }
 
@@ -221,6 +227,63 @@ GEMM_FROM_DOT(gemm_q4_0_q8_0_ref, dot_q4_0_q8_0_ref)
 GEMM_FROM_DOT(gemm_f32_f32_ref, dot_f32_f32_ref)
 GEMM_FROM_DOT(gemm_f16_f32_ref, dot_f16_f32_ref)
 GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
+
+/* ------------------------------------------------------------------------------------------
+ * Packed weights (Q8_0x16, Q4_0x16): 16 rows interleaved, for builds whose vector unit works
+ * on 16 rows at once (RVK_PACK16 below). The same bytes as 16 consecutive rows of blocks,
+ * regrouped per block index k into one superblock (k = 0, 1, ... in order):
+ *     d[r]       fp16 scale of block k of row r, r = 0..15                      32 bytes
+ *     chunk j    64 bytes: bytes 4j..4j+3 of the codes (qs) of block k of rows 0..15, row r
+ *                at 4r; Q4_0 j = 0..3, Q8_0 j = 0..7                      256 / 512 bytes
+ * One 64-byte load then holds 4 code bytes of each of 16 rows, and an instruction that sums
+ * 4 byte products into each 32-bit lane (x86 vpdpbusd) against the activation's 4 bytes
+ * broadcast accumulates block k of 16 rows in one register, lane r = row r: no horizontal
+ * sums. Same math as the dots: exact integer sum per block, sum = fma((float)isum, d_w*d_x).
+ *   pack_x16(n, qsb, dst, src, ld)  16 rows of n elements (row stride ld bytes) -> one group;
+ *                                   qsb = code bytes per block (16 for Q4_0, 32 for Q8_0)
+ *   gemm_*_x16(...)                 as the other gemms, but nr is a multiple of 16 and w holds
+ *                                   nr/16 consecutive groups (ldw unused)
+ * ---------------------------------------------------------------------------------------- */
+#define PACK_ROWS 16
+static inline void pack_x16(int n, int qsb, void *dst, const void *src, size_t ld) {
+    const size_t bs = 2 + (size_t)qsb;
+    uint8_t *o = (uint8_t *)dst;
+    for (int k = 0; k < n / QK; k++, o += PACK_ROWS * bs) {
+        for (int r = 0; r < PACK_ROWS; r++) {
+            const uint8_t *blk = (const uint8_t *)src + (size_t)r * ld + (size_t)k * bs;
+            memcpy(o + 2 * r, blk, 2);
+            for (int j = 0; j < qsb / 4; j++) memcpy(o + 2 * PACK_ROWS + 64 * j + 4 * r, blk + 2 + 4 * j, 4);
+        }
+    }
+}
+
+/* block k of row r of a group, back in the file's layout */
+static inline void unpack_x16_block(int qsb, void *blk, const void *group, int k, int r) {
+    const uint8_t *sb = (const uint8_t *)group + (size_t)k * PACK_ROWS * (2 + (size_t)qsb);
+    memcpy(blk, sb + 2 * r, 2);
+    for (int j = 0; j < qsb / 4; j++) memcpy((uint8_t *)blk + 2 + 4 * j, sb + 2 * PACK_ROWS + 64 * j + 4 * r, 4);
+}
+
+#define GEMM_X16_REF(name, WBLK, ISUM)                                                             \
+    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                           \
+                            const void *w, size_t ldw, const void *x, size_t ldx) {                \
+        (void)ldw;                                                                                 \
+        const size_t gbytes = (size_t)PACK_ROWS * sizeof(WBLK) * (size_t)(n / QK);                 \
+        for (int b = 0; b < nb; b++)                                                               \
+            for (int r = 0; r < nr; r++) {                                                         \
+                const block_q8_0 *xb = (const block_q8_0 *)(const void *)((const char *)x + (size_t)b * ldx); \
+                const char *g = (const char *)w + (size_t)(r / PACK_ROWS) * gbytes;                \
+                float sum = 0.0f;                                                                  \
+                for (int k = 0; k < n / QK; k++) {                                                 \
+                    WBLK a;                                                                        \
+                    unpack_x16_block((int)sizeof a.qs, &a, g, k, r % PACK_ROWS);                   \
+                    sum = RVK_MAC((float)ISUM(&a, &xb[k]), fp16_to_fp32(a.d) * fp16_to_fp32(xb[k].d), sum); \
+                }                                                                                  \
+                y[(size_t)b * ldy + r] = sum;                                                      \
+            }                                                                                      \
+    }
+GEMM_X16_REF(gemm_q8_0_q8_0_x16_ref, block_q8_0, isum_q8_0_q8_0)
+GEMM_X16_REF(gemm_q4_0_q8_0_x16_ref, block_q4_0, isum_q4_0_q8_0)
 
 /* ------------------------------------------------------------------------------------------
  * Row-wise float work of the forward pass.
@@ -1160,6 +1223,104 @@ static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy
     xk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
 }
 
+#if XK_512
+/* ---- packed weights (Q8_0x16, Q4_0x16; layout above) with AVX-512 VNNI -----------------------
+ * Lane r of a 512-bit register = row r of the group. Per superblock k and activation row b:
+ *   isum = off[b][k] + sum_j vpdpbusd(chunk j as unsigned codes, 4 activation bytes broadcast)
+ * with the codes made unsigned as in the unpacked tiles (Q4_0: q in 0..15 from the nibbles,
+ * low nibbles = bytes 0..15 of the activation, high = 16..31; Q8_0: w ^ 0x80) and the offset
+ * off = -8 sum x (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk
+ * below; then acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
+ * Loops: activation rows in chunks of XK_NBX, blocks in chunks of XK_KC (the offsets and
+ * activation scales of one chunk sit on the stack), groups, then tiles of up to 4 activation
+ * rows, which reuse each unpacked weight register 4 times (prefill). The 16 partial sums of a
+ * tile are kept in y between block chunks. Decode (nb = 1) streams each group once, in
+ * address order, which the hardware prefetcher follows. */
+#define XK_KC 64
+#define XK_NBX 32
+XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int first, float *y, size_t ldy, const char *gw,
+                           const char *x, size_t ldx, const int32_t *off, const float *dx) {
+    const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    __m512 acc[4];
+    for (int b = 0; b < B; b++) acc[b] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (size_t)b * ldy);
+    for (int kk = 0; kk < m; kk++) {
+        const char *sb = gw + (size_t)kk * sbs, *xq = x + (size_t)kk * sizeof(block_q8_0) + 2;
+        __m512i is[4];
+        for (int b = 0; b < B; b++) is[b] = _mm512_set1_epi32(off[b * XK_KC + kk]);
+        for (int j = 0; j < (q4 ? 4 : 8); j++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(sb + 2 * PACK_ROWS + 64 * j));
+            int32_t xa, xb;
+            if (q4) {
+                const __m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
+                const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+                for (int b = 0; b < B; b++) {
+                    memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
+                    memcpy(&xb, xq + (size_t)b * ldx + 16 + 4 * j, 4);
+                    is[b] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(is[b], lo, _mm512_set1_epi32(xa)), hi, _mm512_set1_epi32(xb));
+                }
+            } else {
+                const __m512i u = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+                for (int b = 0; b < B; b++) {
+                    memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
+                    is[b] = _mm512_dpbusd_epi32(is[b], u, _mm512_set1_epi32(xa));
+                }
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
+        for (int b = 0; b < B; b++)
+            acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[b]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[b * XK_KC + kk])), acc[b]);
+    }
+    for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy, acc[b]);
+}
+
+XK_INLINE void xk_gemm_x16(const int q4, int n, int nr, int nb, float *y, size_t ldy, const char *w,
+                           const char *x, size_t ldx) {
+    const int nblk = n / QK, ng = nr / PACK_ROWS;
+    const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0)), xbs = sizeof(block_q8_0);
+    int32_t off[XK_NBX * XK_KC];
+    float dx[XK_NBX * XK_KC];
+    for (int b0 = 0; b0 < nb; b0 += XK_NBX) {
+        const int nbc = nb - b0 < XK_NBX ? nb - b0 : XK_NBX;
+        for (int k0 = 0; k0 < nblk; k0 += XK_KC) {
+            const int m = nblk - k0 < XK_KC ? nblk - k0 : XK_KC;
+            for (int b = 0; b < nbc; b++)
+                for (int kk = 0; kk < m; kk++) {
+                    const block_q8_0 *xb = (const block_q8_0 *)(const void *)(x + (size_t)(b0 + b) * ldx + (size_t)(k0 + kk) * xbs);
+                    int32_t sx = 0;
+                    for (int i = 0; i < QK; i++) sx += xb->qs[i];
+                    off[b * XK_KC + kk] = (q4 ? -8 : -128) * sx;
+                    dx[b * XK_KC + kk] = fp16_to_fp32(xb->d);
+                }
+            for (int g = 0; g < ng; g++) {
+                const char *gw = w + ((size_t)g * nblk + (size_t)k0) * sbs;
+                for (int bt = 0; bt < nbc; bt += 4) {
+                    float *yt = y + (size_t)(b0 + bt) * ldy + (size_t)g * PACK_ROWS;
+                    const char *xt = x + (size_t)(b0 + bt) * ldx + (size_t)k0 * xbs;
+                    const int32_t *ot = off + bt * XK_KC;
+                    const float *dt = dx + bt * XK_KC;
+                    switch (nbc - bt < 4 ? nbc - bt : 4) {
+                    case 4: xk_x16_tile(q4, 4, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    case 3: xk_x16_tile(q4, 3, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    case 2: xk_x16_tile(q4, 2, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    default: xk_x16_tile(q4, 1, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    }
+                }
+            }
+        }
+    }
+}
+static inline void xk_gemm_q8_0_q8_0_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                         const void *x, size_t ldx) {
+    (void)ldw;
+    xk_gemm_x16(0, n, nr, nb, y, ldy, (const char *)w, (const char *)x, ldx);
+}
+static inline void xk_gemm_q4_0_q8_0_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                         const void *x, size_t ldx) {
+    (void)ldw;
+    xk_gemm_x16(1, n, nr, nb, y, ldy, (const char *)w, (const char *)x, ldx);
+}
+#endif /* XK_512 */
+
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order (vmaxps returns its
  * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x*id is the same
  * multiply, rounding half away from zero is done exactly as t = trunc(v), t + sign(v) when
@@ -1325,6 +1486,19 @@ RVK_GEMM(gemm_q4_0_q8_0, RVK_BLOCK)
 RVK_GEMM(gemm_f32_f32, RVK_FDOT)
 RVK_GEMM(gemm_f16_f32, RVK_FDOT)
 RVK_GEMM(gemm_bf16_f32, RVK_FDOT)
+
+/* packed weights (see "Packed weights"): RVK_PACK16 is 1 where a vector body uses them; the
+ * engine then packs Q8_0/Q4_0 matrices when it places the weights. Elsewhere the _x16 names
+ * call the reference (tests use it; the engine does not pack). */
+#if defined(RVK_X86) && XK_512
+#define RVK_PACK16 1
+#define RVK_X16(name) xk_##name
+#else
+#define RVK_PACK16 0
+#define RVK_X16(name) name##_ref
+#endif
+RVK_GEMM(gemm_q8_0_q8_0_x16, RVK_X16)
+RVK_GEMM(gemm_q4_0_q8_0_x16, RVK_X16)
 
 static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_FLOAT(rmsnorm)(n, o, x, w, eps); }
 static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }
