@@ -1208,6 +1208,10 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
             for (int k = 0; k < m->n_nodes && k < 1024; k++) mask[k / 64] |= 1ul << (k % 64);
             if (syscall(SYS_mbind, a, bytes, MPOL_INTERLEAVE_MODE, mask, (unsigned long)m->n_nodes + 1, 0) != 0 && i == 0)
                 fprintf(stderr, "llm: warning: mbind(interleave) failed: %s\n", strerror(errno));
+        } else {
+#ifdef MADV_HUGEPAGE
+            madvise(a, bytes, MADV_HUGEPAGE);   /* where THP is "madvise" only: fewer faults and TLB misses */
+#endif
         }
         size_t off = 0;
         for (int j = 0; j < nt; j++) {
@@ -1284,6 +1288,7 @@ typedef struct {
     float *y[3];
     const void *x;            /* float rows, or Q8_0 rows when the weights want them */
     size_t ldx;               /* bytes between activation rows */
+    int glu;                  /* then y[0] = swiglu(y[0], y[1]) on the thread's own rows */
 } mm_task;
 
 static void mm_worker(void *arg, int ith, int nth) {
@@ -1301,6 +1306,12 @@ static void mm_worker(void *arg, int ith, int nth) {
             k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
                     w->row_bytes, t->x, t->ldx);
         }
+    }
+    if (t->glu) {   /* element-wise, so any split of the rows gives the same values */
+        int64_t r0, r1;
+        rows_of(t->w[0]->rows, ith, nth, &r0, &r1);
+        for (int b = 0; b < t->nb; b++)
+            swiglu((int)(r1 - r0), t->y[0] + (size_t)b * t->w[0]->rows + r0, t->y[1] + (size_t)b * t->w[0]->rows + r0);
     }
 }
 
@@ -1421,15 +1432,18 @@ const float *llm_logits(const llm_ctx *c) { return c->logits; }
 static void float_to_row(int type, int n, const float *x, void *out);
 
 /* Y(nb, w.rows) = W . X(nb, w.cols) for up to three matrices sharing X (float rows, stride w.cols) */
-static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb) {
+/* glu (two matrices of as many rows: gate and up): y[0] = swiglu(y[0], y[1]) afterwards, each
+ * thread on its own rows while they are in its cache */
+static void matmul_glu(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb, int glu) {
     /* matrices in one call must agree on the activation format; split the call otherwise */
     for (int j = 1; j < n_mats; j++)
         if (kernels[w[j]->type].act != kernels[w[0]->type].act) {
-            matmul(c, j, w, y, x, nb);
-            matmul(c, n_mats - j, w + j, y + j, x, nb);
+            matmul_glu(c, j, w, y, x, nb, 0);
+            matmul_glu(c, n_mats - j, w + j, y + j, x, nb, 0);
+            for (int b = 0; glu && b < nb; b++) swiglu((int)w[0]->rows, y[0] + (size_t)b * w[0]->rows, y[1] + (size_t)b * w[0]->rows);
             return;
         }
-    mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float)};
+    mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float), .glu = glu};
     for (int j = 0; j < n_mats; j++) { t.w[j] = w[j]; t.y[j] = y[j]; }
     int act = kernels[w[0]->type].act;
     if (act != T_F32) {
@@ -1440,6 +1454,9 @@ static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const 
         t.ldx = row;
     }
     pool_run(c->m->pool, mm_worker, &t);
+}
+static void matmul(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb) {
+    matmul_glu(c, n_mats, w, y, x, nb, 0);
 }
 static void matmul1(llm_ctx *c, const tensor *w, float *y, const float *x, int nb) { matmul(c, 1, &w, &y, x, nb); }
 
@@ -1591,8 +1608,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
             rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->ffn_norm.data, hp->eps);
         const tensor *wgu[2] = {&L->w1, &L->w3};
         float *ygu[2] = {c->hb, c->hb2};
-        matmul(c, 2, wgu, ygu, c->xb, nb);
-        for (int b = 0; b < nb; b++) swiglu(hp->hidden, c->hb + (size_t)b * hp->hidden, c->hb2 + (size_t)b * hp->hidden);
+        matmul_glu(c, 2, wgu, ygu, c->xb, nb, 1);                 /* hb = silu(hb) * hb2 */
         matmul1(c, &L->w2, c->xb, c->hb, nb);
         for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
     }

@@ -1231,22 +1231,25 @@ static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy
  * low nibbles = bytes 0..15 of the activation, high = 16..31; Q8_0: w ^ 0x80) and the offset
  * off = -8 sum x (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk
  * below; then acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
- * Loops: activation rows in chunks of XK_NBX, blocks in chunks of XK_KC (the offsets and
- * activation scales of one chunk sit on the stack), groups, then tiles of up to 4 activation
- * rows, which reuse each unpacked weight register 4 times (prefill). The 16 partial sums of a
- * tile are kept in y between block chunks. Decode (nb = 1) streams each group once, in
- * address order, which the hardware prefetcher follows. */
-#define XK_KC 64
+ * Loops: activation rows in chunks of XK_NBX, blocks in chunks of kc (the offsets and
+ * activation scales of a chunk, XK_OFFS entries at most, sit on the stack), groups, then tiles
+ * of up to 4 activation rows, which reuse each unpacked weight register 4 times (prefill). The
+ * 16 partial sums of a tile are kept in y between block chunks. Decode (nb = 1) has one block
+ * chunk for rows up to 64K elements, so it streams the groups once, in address order, which
+ * the hardware prefetcher follows. */
 #define XK_NBX 32
-XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int first, float *y, size_t ldy, const char *gw,
+#define XK_OFFS 2048
+XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int kc, int first, float *y, size_t ldy, const char *gw,
                            const char *x, size_t ldx, const int32_t *off, const float *dx) {
     const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
     __m512 acc[4];
     for (int b = 0; b < B; b++) acc[b] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (size_t)b * ldy);
     for (int kk = 0; kk < m; kk++) {
         const char *sb = gw + (size_t)kk * sbs, *xq = x + (size_t)kk * sizeof(block_q8_0) + 2;
-        __m512i is[4];
-        for (int b = 0; b < B; b++) is[b] = _mm512_set1_epi32(off[b * XK_KC + kk]);
+        /* two integer sums per activation row (is, is2: independent dependency chains for the
+         * one-row decode tile; integer adds are exact in any order) */
+        __m512i is[4], is2[4];
+        for (int b = 0; b < B; b++) { is[b] = _mm512_set1_epi32(off[b * kc + kk]); is2[b] = _mm512_setzero_si512(); }
         for (int j = 0; j < (q4 ? 4 : 8); j++) {
             const __m512i v = _mm512_loadu_si512((const void *)(sb + 2 * PACK_ROWS + 64 * j));
             int32_t xa, xb;
@@ -1256,19 +1259,23 @@ XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int first, float *y
                 for (int b = 0; b < B; b++) {
                     memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
                     memcpy(&xb, xq + (size_t)b * ldx + 16 + 4 * j, 4);
-                    is[b] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(is[b], lo, _mm512_set1_epi32(xa)), hi, _mm512_set1_epi32(xb));
+                    is[b] = _mm512_dpbusd_epi32(is[b], lo, _mm512_set1_epi32(xa));
+                    if (B == 1) is2[b] = _mm512_dpbusd_epi32(is2[b], hi, _mm512_set1_epi32(xb));
+                    else is[b] = _mm512_dpbusd_epi32(is[b], hi, _mm512_set1_epi32(xb));
                 }
             } else {
                 const __m512i u = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
                 for (int b = 0; b < B; b++) {
                     memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
-                    is[b] = _mm512_dpbusd_epi32(is[b], u, _mm512_set1_epi32(xa));
+                    if (B == 1 && (j & 1)) is2[b] = _mm512_dpbusd_epi32(is2[b], u, _mm512_set1_epi32(xa));
+                    else is[b] = _mm512_dpbusd_epi32(is[b], u, _mm512_set1_epi32(xa));
                 }
             }
         }
+        if (B == 1) is[0] = _mm512_add_epi32(is[0], is2[0]);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
         for (int b = 0; b < B; b++)
-            acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[b]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[b * XK_KC + kk])), acc[b]);
+            acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[b]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[b * kc + kk])), acc[b]);
     }
     for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy, acc[b]);
 }
@@ -1277,32 +1284,32 @@ XK_INLINE void xk_gemm_x16(const int q4, int n, int nr, int nb, float *y, size_t
                            const char *x, size_t ldx) {
     const int nblk = n / QK, ng = nr / PACK_ROWS;
     const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0)), xbs = sizeof(block_q8_0);
-    int32_t off[XK_NBX * XK_KC];
-    float dx[XK_NBX * XK_KC];
+    int32_t off[XK_OFFS];
+    float dx[XK_OFFS];
     for (int b0 = 0; b0 < nb; b0 += XK_NBX) {
-        const int nbc = nb - b0 < XK_NBX ? nb - b0 : XK_NBX;
-        for (int k0 = 0; k0 < nblk; k0 += XK_KC) {
-            const int m = nblk - k0 < XK_KC ? nblk - k0 : XK_KC;
+        const int nbc = nb - b0 < XK_NBX ? nb - b0 : XK_NBX, kc = XK_OFFS / nbc;
+        for (int k0 = 0; k0 < nblk; k0 += kc) {
+            const int m = nblk - k0 < kc ? nblk - k0 : kc;
             for (int b = 0; b < nbc; b++)
                 for (int kk = 0; kk < m; kk++) {
                     const block_q8_0 *xb = (const block_q8_0 *)(const void *)(x + (size_t)(b0 + b) * ldx + (size_t)(k0 + kk) * xbs);
                     int32_t sx = 0;
                     for (int i = 0; i < QK; i++) sx += xb->qs[i];
-                    off[b * XK_KC + kk] = (q4 ? -8 : -128) * sx;
-                    dx[b * XK_KC + kk] = fp16_to_fp32(xb->d);
+                    off[b * kc + kk] = (q4 ? -8 : -128) * sx;
+                    dx[b * kc + kk] = fp16_to_fp32(xb->d);
                 }
             for (int g = 0; g < ng; g++) {
                 const char *gw = w + ((size_t)g * nblk + (size_t)k0) * sbs;
                 for (int bt = 0; bt < nbc; bt += 4) {
                     float *yt = y + (size_t)(b0 + bt) * ldy + (size_t)g * PACK_ROWS;
                     const char *xt = x + (size_t)(b0 + bt) * ldx + (size_t)k0 * xbs;
-                    const int32_t *ot = off + bt * XK_KC;
-                    const float *dt = dx + bt * XK_KC;
+                    const int32_t *ot = off + bt * kc;
+                    const float *dt = dx + bt * kc;
                     switch (nbc - bt < 4 ? nbc - bt : 4) {
-                    case 4: xk_x16_tile(q4, 4, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
-                    case 3: xk_x16_tile(q4, 3, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
-                    case 2: xk_x16_tile(q4, 2, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
-                    default: xk_x16_tile(q4, 1, m, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    case 4: xk_x16_tile(q4, 4, m, kc, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    case 3: xk_x16_tile(q4, 3, m, kc, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    case 2: xk_x16_tile(q4, 2, m, kc, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
+                    default: xk_x16_tile(q4, 1, m, kc, k0 == 0, yt, ldy, gw, xt, ldx, ot, dt); break;
                     }
                 }
             }
