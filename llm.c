@@ -1099,17 +1099,6 @@ static int model_matrices(llm_model *m, tensor **out) {
     return n;
 }
 
-/* address of row r (any thread may ask: embedding lookups; the embedding matrix is never packed) */
-static const uint8_t *tensor_row(const tensor *t, int nth, int64_t r) {
-    if (!t->slice) return t->data + (size_t)r * t->row_bytes;
-    for (int i = 0; i < nth; i++) {
-        int64_t r0, r1;
-        rows_of(t->rows, i, nth, &r0, &r1);
-        if (r >= r0 && r < r1) return t->slice[i] + (size_t)(r - r0) * t->row_bytes;
-    }
-    return NULL;
-}
-
 typedef struct { const tensor *t; } copy_task;
 static void copy_worker(void *arg, int ith, int nth) {
     const tensor *t = ((copy_task *)arg)->t;
@@ -1173,8 +1162,8 @@ static void numa_report(llm_model *m) {
     free(count);
 }
 
-static int packable(const llm_model *m, const llm_model_params *p, const tensor *t) {
-    return RVK_PACK16 && !p->no_repack && t != &m->tok_embd && (t->type == T_Q8_0 || t->type == T_Q4_0);
+static int packable(const llm_model_params *p, const tensor *t) {
+    return RVK_PACK16 && !p->no_repack && (t->type == T_Q8_0 || t->type == T_Q4_0);
 }
 
 static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st) {
@@ -1182,7 +1171,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     tensor **ts = xcalloc(nt, sizeof *ts);
     if (!ts) return fail(st, LLM_ERR_NOMEM, "out of memory");
     nt = model_matrices(m, ts);
-    for (int j = 0; j < nt; j++) npacked += packable(m, p, ts[j]);
+    for (int j = 0; j < nt; j++) npacked += packable(p, ts[j]);
     if (m->numa == LLM_NUMA_OFF && !npacked) { free(ts); return LLM_OK; }
     m->slices = xcalloc((size_t)nt * nth, sizeof(uint8_t *));
     m->arena = xcalloc(nth, sizeof(uint8_t *));
@@ -1208,10 +1197,6 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
             for (int k = 0; k < m->n_nodes && k < 1024; k++) mask[k / 64] |= 1ul << (k % 64);
             if (syscall(SYS_mbind, a, bytes, MPOL_INTERLEAVE_MODE, mask, (unsigned long)m->n_nodes + 1, 0) != 0 && i == 0)
                 fprintf(stderr, "llm: warning: mbind(interleave) failed: %s\n", strerror(errno));
-        } else {
-#ifdef MADV_HUGEPAGE
-            madvise(a, bytes, MADV_HUGEPAGE);   /* where THP is "madvise" only: fewer faults and TLB misses */
-#endif
         }
         size_t off = 0;
         for (int j = 0; j < nt; j++) {
@@ -1228,7 +1213,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     for (int j = 0; j < nt; j++) {
         tensor *t = ts[j];
         t->slice = m->slices + (size_t)j * nth;
-        t->packed = packable(m, p, t);
+        t->packed = packable(p, t);
         copy_task ct = {t};
         pool_run(m->pool, copy_worker, &ct);
         /* drop the file's copy of these pages from the process */
@@ -1522,9 +1507,23 @@ static void embed_worker(void *arg, int ith, int nth) {
     const tensor *e = &t->c->m->tok_embd;
     int64_t r0, r1;
     rows_of(e->rows, ith, nth, &r0, &r1);
-    for (int b = 0; b < t->nb; b++)
-        if (t->tokens[b] >= r0 && t->tokens[b] < r1)
-            row_to_float(e, tensor_row(e, nth, t->tokens[b]), t->c->x + (size_t)b * e->cols);
+    const uint8_t *base = e->slice ? e->slice[ith] : e->data + (size_t)r0 * e->row_bytes;   /* row r0 */
+    const int64_t np = e->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;
+    for (int b = 0; b < t->nb; b++) {
+        int64_t i = t->tokens[b] - r0;
+        if (i < 0 || t->tokens[b] >= r1) continue;
+        float *out = t->c->x + (size_t)b * e->cols;
+        if (i >= np) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
+        /* a packed row: its blocks back in the file's layout, one at a time */
+        const uint8_t *group = base + (size_t)(i / PACK_ROWS * PACK_ROWS) * e->row_bytes;
+        const int qsb = e->type == T_Q4_0 ? QK / 2 : QK;
+        block_q8_0 blk;   /* room for either block */
+        for (int k = 0; k < (int)(e->cols / QK); k++) {
+            unpack_x16_block(qsb, &blk, group, k, (int)(i % PACK_ROWS));
+            if (e->type == T_Q4_0) dequantize_row_q4_0(QK, out + (size_t)k * QK, (const block_q4_0 *)(const void *)&blk);
+            else dequantize_row_q8_0(QK, out + (size_t)k * QK, &blk);
+        }
+    }
 }
 
 static void attention_worker(void *arg, int ith, int nth) {
