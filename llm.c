@@ -1380,7 +1380,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->v = falloc((size_t)NB * hp->kv_dim);
     c->hb = falloc((size_t)NB * hp->hidden);
     c->hb2 = falloc((size_t)NB * hp->hidden);
-    c->att = falloc((size_t)m->n_threads * n_ctx);
+    c->att = falloc((size_t)m->n_threads * (m->hp.n_heads / m->hp.n_kv_heads) * n_ctx);
     c->xq = aligned_zalloc((size_t)NB * (wide / QK_K + 1) * sizeof(block_q8_K));   /* >= a Q8_0 row */
     c->rope = falloc((size_t)NB * hp->n_rot);
     c->cache_floats = cache;
@@ -1535,20 +1535,25 @@ static void attention_worker(void *arg, int ith, int nth) {
     size_t per_head = (size_t)c->n_ctx * hs;
     const float *kc = c->key_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
     const float *vc = c->value_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
-    float *att = c->att + (size_t)ith * c->n_ctx;
-    int64_t u0, u1;
-    int64_t units = (int64_t)t->nb * hp->n_heads;
-    u0 = units * ith / nth;
-    u1 = units * (ith + 1) / nth;
+    float *att = c->att + (size_t)ith * group * c->n_ctx;
+    /* a unit: one token and one kv head, with the `group` query heads that share it (their q
+     * rows are adjacent): the scores of all of them in one GEMM tile pass over the keys, so each
+     * key row is read once per group (bitwise the dots: the gemm contract) */
+    int64_t units = (int64_t)t->nb * hp->n_kv_heads;
+    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
     for (int64_t u = u0; u < u1; u++) {
-        int b = (int)(u / hp->n_heads), h = (int)(u % hp->n_heads), p = t->pos + b;
-        const float *q = c->q + (size_t)b * hp->dim + h * hs;
-        const float *kh = kc + (size_t)(h / group) * per_head, *vh = vc + (size_t)(h / group) * per_head;
-        for (int s = 0; s <= p; s++) att[s] = dot_f32_f32(hs, q, kh + (size_t)s * hs) * scale;
-        softmax(p + 1, att);
-        float *out = c->xb2 + (size_t)b * hp->dim + h * hs;
-        memset(out, 0, hs * sizeof(float));
-        for (int s = 0; s <= p; s++) axpy(hs, out, att[s], vh + (size_t)s * hs);
+        int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
+        const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
+        const float *kh = kc + (size_t)kvh * per_head, *vh = vc + (size_t)kvh * per_head;
+        gemm_f32_f32(hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
+        for (int g = 0; g < group; g++) {
+            float *a = att + (size_t)g * c->n_ctx;
+            for (int s = 0; s <= p; s++) a[s] *= scale;
+            softmax(p + 1, a);
+            float *out = c->xb2 + (size_t)b * hp->dim + (size_t)(kvh * group + g) * hs;
+            memset(out, 0, hs * sizeof(float));
+            for (int s = 0; s <= p; s++) axpy(hs, out, a[s], vh + (size_t)s * hs);
+        }
     }
 }
 
