@@ -1253,16 +1253,16 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
  */
 typedef struct { dot_fn dot; gemm_fn gemm; int act; gemm_fn gemm16; } kernel_set;   /* act: T_F32, T_Q8_0 or T_Q8_K */
 static const kernel_set kernels[T_COUNT] = {                                         /* gemm16: packed rows */
-    [T_F32] = {dot_f32_f32, gemm_f32_f32, T_F32},
-    [T_F16] = {dot_f16_f32, gemm_f16_f32, T_F32},
-    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, T_F32},
+    [T_F32] = {dot_f32_f32, gemm_f32_f32, T_F32, NULL},
+    [T_F16] = {dot_f16_f32, gemm_f16_f32, T_F32, NULL},
+    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, T_F32, NULL},
     [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, T_Q8_0, gemm_q8_0_q8_0_x16},
     [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, T_Q8_0, gemm_q4_0_q8_0_x16},
-    [T_Q2_K] = {dot_q2_K_q8_K, gemm_q2_K_q8_K, T_Q8_K},
-    [T_Q3_K] = {dot_q3_K_q8_K, gemm_q3_K_q8_K, T_Q8_K},
-    [T_Q4_K] = {dot_q4_K_q8_K, gemm_q4_K_q8_K, T_Q8_K},
-    [T_Q5_K] = {dot_q5_K_q8_K, gemm_q5_K_q8_K, T_Q8_K},
-    [T_Q6_K] = {dot_q6_K_q8_K, gemm_q6_K_q8_K, T_Q8_K},
+    [T_Q2_K] = {dot_q2_K_q8_K, gemm_q2_K_q8_K, T_Q8_K, NULL},
+    [T_Q3_K] = {dot_q3_K_q8_K, gemm_q3_K_q8_K, T_Q8_K, NULL},
+    [T_Q4_K] = {dot_q4_K_q8_K, gemm_q4_K_q8_K, T_Q8_K, NULL},
+    [T_Q5_K] = {dot_q5_K_q8_K, gemm_q5_K_q8_K, T_Q8_K, NULL},
+    [T_Q6_K] = {dot_q6_K_q8_K, gemm_q6_K_q8_K, T_Q8_K, NULL},
 };
 
 #define MM_ROWS 16
