@@ -1081,7 +1081,12 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * into it, itself, its rows of every weight matrix: the kernel places a page on the node of the
  * thread that touches it first, and a thread's rows never share a page (nor a transparent huge
  * page) with another thread's, so huge pages stay on (fewer TLB misses). With --numa
- * interleave the arenas are bound round-robin over all nodes, page by page, before the copy. The file's pages are dropped from the process once copied.
+ * interleave the arenas are bound round-robin over all nodes, page by page, before the copy.
+ * The file's pages are dropped from the process once copied.
+ * Packing: where the build's kernels want Q8_0/Q4_0 weights 16 rows interleaved (RVK_PACK16),
+ * the copy also regroups each thread's rows, 16 at a time (rvv_kernels.h, "Packed weights");
+ * a range's last rows % 16 stay in the file's layout. This happens with any --numa mode, so
+ * with --numa off too the weights end up in per-thread arenas (unpinned threads).
  * Norm vectors stay in the mapped file: they are tiny and read by every thread.
  */
 #define MPOL_INTERLEAVE_MODE 3
@@ -3054,7 +3059,7 @@ static const char *usage_text[][2] = {
                    "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
                    "Prints 'PPL = mean +/- error' on stdout.\n"},
     {"bench", "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
-              "                 [--no-repack]\n"
+              "                 [--cpus LIST] [--no-repack]\n"
               "Throughput of prompt processing (ppN: N tokens as one batch) and generation (tgN: N tokens one\n"
               "by one), mean +/- stddev over REPS runs (default 3) after a warm-up, for each thread count.\n"
               "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
@@ -3598,6 +3603,7 @@ static int cmd_bench(int argc, char **argv) {
     const char *model = NULL, *fmt = "md";
     int pp[16] = {64, 512}, n_pp = 2, tg[16] = {32}, n_tg = 1, th[64] = {0}, n_th = 1, reps = 3, numa = LLM_NUMA_AUTO;
     int no_repack = 0;
+    const char *cpus = NULL;
     double membw = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -3612,6 +3618,7 @@ static int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-r")) reps = parse_int("bench", a, v, 1, 1000);
         else if (!strcmp(a, "-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
         else if (!strcmp(a, "--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
+        else if (!strcmp(a, "--cpus")) cpus = v;
         else if (!strcmp(a, "--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
                                              : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
         else die_usage("bench", "unknown option '%s'", a);
@@ -3626,7 +3633,7 @@ static int cmd_bench(int argc, char **argv) {
     for (int ti = 0; ti < n_th; ti++) {
         llm_status st = {0};
         llm_model_params mp = llm_model_default_params();
-        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack;
+        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack; mp.cpus = cpus;
         double tl = now_sec();
         llm_model *m = llm_model_open(&mp, &st);
         if (!m) return die(st.msg);
@@ -3638,8 +3645,10 @@ static int cmd_bench(int argc, char **argv) {
         int nt = model_matrices(m, ts);
         for (int i = 0; i < nt; i++) { params += (double)ts[i]->rows * ts[i]->cols; size += (double)ts[i]->rows * ts[i]->row_bytes; }
         double bw = membw > 0 ? membw : measure_membw(m);
-        fprintf(stderr, "bench: %s, %d threads, load %.2f s, read bandwidth %.1f GB/s%s\n", model, m->n_threads, tl, bw,
-                membw > 0 ? " (given)" : " (measured)");
+        int packed = m->output.packed;
+        for (int l = 0; l < m->hp.n_layers; l++) packed |= m->layers[l].wq.packed | m->layers[l].w2.packed;
+        fprintf(stderr, "bench: %s, %d threads, load %.2f s, read bandwidth %.1f GB/s%s, weights %s\n", model, m->n_threads, tl,
+                bw, membw > 0 ? " (given)" : " (measured)", packed ? "packed in 16-row groups" : "in the file's layout");
         int *toks = xcalloc(max_ctx, sizeof(int));
         uint64_t rng = 42;
         for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));
