@@ -235,33 +235,37 @@ GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
  *     d[r]       fp16 scale of block k of row r, r = 0..15                      32 bytes
  *     chunk j    64 bytes: bytes 4j..4j+3 of the codes (qs) of block k of rows 0..15, row r
  *                at 4r; Q4_0 j = 0..3, Q8_0 j = 0..7                      256 / 512 bytes
+ * Q8_0 codes are stored plus 128 (byte ^ 0x80: 0..255), the unsigned operand x86 wants; Q4_0
+ * nibbles are unsigned already.
  * One 64-byte load then holds 4 code bytes of each of 16 rows, and an instruction that sums
  * 4 byte products into each 32-bit lane (x86 vpdpbusd) against the activation's 4 bytes
  * broadcast accumulates block k of 16 rows in one register, lane r = row r: no horizontal
  * sums. Same math as the dots: exact integer sum per block, sum = fma((float)isum, d_w*d_x).
  *   pack_x16(n, qsb, dst, src, ld)  16 rows of n elements (row stride ld bytes) -> one group;
  *                                   qsb = code bytes per block (16 for Q4_0, 32 for Q8_0)
+ *   unpack_x16_block(...)           one block back in the file's layout
  *   gemm_*_x16(...)                 as the other gemms, but nr is a multiple of 16 and w holds
  *                                   nr/16 consecutive groups (ldw unused)
  * ---------------------------------------------------------------------------------------- */
 #define PACK_ROWS 16
 static inline void pack_x16(int n, int qsb, void *dst, const void *src, size_t ld) {
     const size_t bs = 2 + (size_t)qsb;
+    const uint8_t flip = qsb == QK ? 0x80 : 0;   /* Q8_0: codes + 128 */
     uint8_t *o = (uint8_t *)dst;
     for (int k = 0; k < n / QK; k++, o += PACK_ROWS * bs) {
         for (int r = 0; r < PACK_ROWS; r++) {
             const uint8_t *blk = (const uint8_t *)src + (size_t)r * ld + (size_t)k * bs;
             memcpy(o + 2 * r, blk, 2);
-            for (int j = 0; j < qsb / 4; j++) memcpy(o + 2 * PACK_ROWS + 64 * j + 4 * r, blk + 2 + 4 * j, 4);
+            for (int j = 0; j < qsb; j++) o[2 * PACK_ROWS + 64 * (j / 4) + 4 * r + j % 4] = blk[2 + j] ^ flip;
         }
     }
 }
 
-/* block k of row r of a group, back in the file's layout */
 static inline void unpack_x16_block(int qsb, void *blk, const void *group, int k, int r) {
     const uint8_t *sb = (const uint8_t *)group + (size_t)k * PACK_ROWS * (2 + (size_t)qsb);
+    const uint8_t flip = qsb == QK ? 0x80 : 0;
     memcpy(blk, sb + 2 * r, 2);
-    for (int j = 0; j < qsb / 4; j++) memcpy((uint8_t *)blk + 2 + 4 * j, sb + 2 * PACK_ROWS + 64 * j + 4 * r, 4);
+    for (int j = 0; j < qsb; j++) ((uint8_t *)blk)[2 + j] = sb[2 * PACK_ROWS + 64 * (j / 4) + 4 * r + j % 4] ^ flip;
 }
 
 #define GEMM_X16_REF(name, WBLK, ISUM)                                                             \
@@ -1227,10 +1231,13 @@ static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy
 /* ---- packed weights (Q8_0x16, Q4_0x16; layout above) with AVX-512 VNNI -----------------------
  * Lane r of a 512-bit register = row r of the group. Per superblock k and activation row b:
  *   isum = off[b][k] + sum_j vpdpbusd(chunk j as unsigned codes, 4 activation bytes broadcast)
- * with the codes made unsigned as in the unpacked tiles (Q4_0: q in 0..15 from the nibbles,
- * low nibbles = bytes 0..15 of the activation, high = 16..31; Q8_0: w ^ 0x80) and the offset
- * off = -8 sum x (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk
- * below; then acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
+ * with unsigned codes (Q8_0: stored as w + 128; Q4_0: q in 0..15, the low nibbles against
+ * bytes 0..15 of the activation, the high ones against 16..31: those are taken as 16 q, byte
+ * & 0xf0, and their sum shifted right by 4 at the end, exact) and the offset off = -8 sum x
+ * (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk below; then
+ * acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
+ * The activation bytes are a broadcast memory operand of vpdpbusd (XK_DPBUSD_BCST): one
+ * instruction instead of two keeps more weight loads in flight (decode is bound by them).
  * Loops: activation rows in chunks of XK_NBX, blocks in chunks of kc (the offsets and
  * activation scales of a chunk, XK_OFFS entries at most, sit on the stack), groups, then tiles
  * of up to 4 activation rows, which reuse each unpacked weight register 4 times (prefill). The
@@ -1239,6 +1246,17 @@ static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy
  * the hardware prefetcher follows. */
 #define XK_NBX 32
 #define XK_OFFS 2048
+XK_INLINE __m512i xk_dpbusd_bcst(__m512i acc, __m512i w, const void *p) {
+#if defined(__clang__)   /* clang folds the broadcast load into vpdpbusd itself */
+    int32_t a;
+    memcpy(&a, p, 4);
+    return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(a));
+#else                    /* GCC keeps it a separate instruction: say it in assembly */
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
+    return acc;
+#endif
+}
+#define XK_DPBUSD_BCST(acc, w, p) xk_dpbusd_bcst((acc), (w), (p))
 XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int kc, int first, float *y, size_t ldy, const char *gw,
                            const char *x, size_t ldx, const int32_t *off, const float *dx) {
     const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
@@ -1246,33 +1264,27 @@ XK_INLINE void xk_x16_tile(const int q4, const int B, int m, int kc, int first, 
     for (int b = 0; b < B; b++) acc[b] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (size_t)b * ldy);
     for (int kk = 0; kk < m; kk++) {
         const char *sb = gw + (size_t)kk * sbs, *xq = x + (size_t)kk * sizeof(block_q8_0) + 2;
-        /* two integer sums per activation row (is, is2: independent dependency chains for the
-         * one-row decode tile; integer adds are exact in any order) */
+        /* two integer sums per activation row (is, is2: independent dependency chains; Q4_0:
+         * is2 takes the high nibbles, as 16 q) */
         __m512i is[4], is2[4];
         for (int b = 0; b < B; b++) { is[b] = _mm512_set1_epi32(off[b * kc + kk]); is2[b] = _mm512_setzero_si512(); }
         for (int j = 0; j < (q4 ? 4 : 8); j++) {
             const __m512i v = _mm512_loadu_si512((const void *)(sb + 2 * PACK_ROWS + 64 * j));
-            int32_t xa, xb;
             if (q4) {
-                const __m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
-                const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+                const __m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+                const __m512i hi16 = _mm512_and_si512(v, _mm512_set1_epi8((char)0xf0));
                 for (int b = 0; b < B; b++) {
-                    memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
-                    memcpy(&xb, xq + (size_t)b * ldx + 16 + 4 * j, 4);
-                    is[b] = _mm512_dpbusd_epi32(is[b], lo, _mm512_set1_epi32(xa));
-                    if (B == 1) is2[b] = _mm512_dpbusd_epi32(is2[b], hi, _mm512_set1_epi32(xb));
-                    else is[b] = _mm512_dpbusd_epi32(is[b], hi, _mm512_set1_epi32(xb));
+                    is[b] = XK_DPBUSD_BCST(is[b], lo, xq + (size_t)b * ldx + 4 * j);
+                    is2[b] = XK_DPBUSD_BCST(is2[b], hi16, xq + (size_t)b * ldx + 16 + 4 * j);
                 }
             } else {
-                const __m512i u = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
                 for (int b = 0; b < B; b++) {
-                    memcpy(&xa, xq + (size_t)b * ldx + 4 * j, 4);
-                    if (B == 1 && (j & 1)) is2[b] = _mm512_dpbusd_epi32(is2[b], u, _mm512_set1_epi32(xa));
-                    else is[b] = _mm512_dpbusd_epi32(is[b], u, _mm512_set1_epi32(xa));
+                    if (j & 1) is2[b] = XK_DPBUSD_BCST(is2[b], v, xq + (size_t)b * ldx + 4 * j);
+                    else is[b] = XK_DPBUSD_BCST(is[b], v, xq + (size_t)b * ldx + 4 * j);
                 }
             }
         }
-        if (B == 1) is[0] = _mm512_add_epi32(is[0], is2[0]);
+        for (int b = 0; b < B; b++) is[b] = _mm512_add_epi32(is[b], q4 ? _mm512_srai_epi32(is2[b], 4) : is2[b]);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
         for (int b = 0; b < B; b++)
             acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[b]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[b * kc + kk])), acc[b]);
