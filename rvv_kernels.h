@@ -230,7 +230,7 @@ GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
 
 /* ------------------------------------------------------------------------------------------
  * Packed weights (Q8_0x16, Q4_0x16): 16 rows interleaved, for builds whose vector unit works
- * on 16 rows at once (RVK_PACK16 below). The same bytes as 16 consecutive rows of blocks,
+ * on 16 rows at once (RVK_PACK16 below). As many bytes as 16 consecutive rows of blocks,
  * regrouped per block index k into one superblock (k = 0, 1, ... in order):
  *     d[r]       fp16 scale of block k of row r, r = 0..15                      32 bytes
  *     chunk j    64 bytes: bytes 4j..4j+3 of the codes (qs) of block k of rows 0..15, row r
