@@ -1,5 +1,5 @@
 # llm.c - build, test and benchmark targets.
-#   make            native ./llm
+#   make            native ./llm (also: make native)
 #   make run        build and generate from the default model
 #   make test       the test suite (skips what needs ../shared when it is absent)
 
@@ -12,9 +12,12 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
-.PHONY: all run test clean test-numa bench bench-riscv unicode
+.PHONY: all native run test clean test-numa bench bench-riscv unicode
 
 all: llm
+
+# the default build is already native (-O3 -march=native): `make native` is its other name
+native: llm
 
 llm: $(SRC)
 	$(CC) $(CFLAGS) -o $@ llm.c $(LDLIBS)
