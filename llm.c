@@ -1104,14 +1104,19 @@ static int model_matrices(llm_model *m, tensor **out) {
     return n;
 }
 
+/* of a thread's rows r0..r1 of t, how many lead in 16-row groups (0 if t is not packed), and the
+ * code bytes per block of its type (pack_x16's qsb) */
+static int64_t packed_rows(const tensor *t, int64_t r0, int64_t r1) { return t->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0; }
+static int packed_qsb(const tensor *t) { return t->type == T_Q4_0 ? QK / 2 : QK; }
+
 typedef struct { const tensor *t; } copy_task;
 static void copy_worker(void *arg, int ith, int nth) {
     const tensor *t = ((copy_task *)arg)->t;
     int64_t r0, r1;
     rows_of(t->rows, ith, nth, &r0, &r1);
-    const int64_t np = t->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;   /* rows packed in groups */
+    const int64_t np = packed_rows(t, r0, r1);
     for (int64_t g = 0; g < np; g += PACK_ROWS)
-        pack_x16((int)t->cols, (int)(t->row_bytes / (t->cols / QK)) - 2, t->slice[ith] + (size_t)g * t->row_bytes,
+        pack_x16((int)t->cols, packed_qsb(t), t->slice[ith] + (size_t)g * t->row_bytes,
                  t->data + (size_t)(r0 + g) * t->row_bytes, t->row_bytes);
     memcpy(t->slice[ith] + (size_t)np * t->row_bytes, t->data + (size_t)(r0 + np) * t->row_bytes,
            (size_t)(r1 - r0 - np) * t->row_bytes);
@@ -1289,7 +1294,7 @@ static void mm_worker(void *arg, int ith, int nth) {
         int64_t r0, r1;
         rows_of(w->rows, ith, nth, &r0, &r1);
         const uint8_t *base = w->slice ? w->slice[ith] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
-        const int64_t np = w->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;
+        const int64_t np = packed_rows(w, r0, r1);
         if (np) k->gemm16((int)w->cols, (int)np, t->nb, t->y[j] + r0, (size_t)w->rows, base, w->row_bytes, t->x, t->ldx);
         for (int64_t r = r0 + np; r < r1; r += MM_ROWS) {
             int nr = (int)(r1 - r < MM_ROWS ? r1 - r : MM_ROWS);
@@ -1513,7 +1518,7 @@ static void embed_worker(void *arg, int ith, int nth) {
     int64_t r0, r1;
     rows_of(e->rows, ith, nth, &r0, &r1);
     const uint8_t *base = e->slice ? e->slice[ith] : e->data + (size_t)r0 * e->row_bytes;   /* row r0 */
-    const int64_t np = e->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0;
+    const int64_t np = packed_rows(e, r0, r1);
     for (int b = 0; b < t->nb; b++) {
         int64_t i = t->tokens[b] - r0;
         if (i < 0 || t->tokens[b] >= r1) continue;
@@ -1521,10 +1526,9 @@ static void embed_worker(void *arg, int ith, int nth) {
         if (i >= np) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
         /* a packed row: its blocks back in the file's layout, one at a time */
         const uint8_t *group = base + (size_t)(i / PACK_ROWS * PACK_ROWS) * e->row_bytes;
-        const int qsb = e->type == T_Q4_0 ? QK / 2 : QK;
         block_q8_0 blk;   /* room for either block */
         for (int k = 0; k < (int)(e->cols / QK); k++) {
-            unpack_x16_block(qsb, &blk, group, k, (int)(i % PACK_ROWS));
+            unpack_x16_block(packed_qsb(e), &blk, group, k, (int)(i % PACK_ROWS));
             if (e->type == T_Q4_0) dequantize_row_q4_0(QK, out + (size_t)k * QK, (const block_q4_0 *)(const void *)&blk);
             else dequantize_row_q8_0(QK, out + (size_t)k * QK, &blk);
         }

@@ -1236,7 +1236,7 @@ static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy
  * & 0xf0, and their sum shifted right by 4 at the end, exact) and the offset off = -8 sum x
  * (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk below; then
  * acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
- * The activation bytes are a broadcast memory operand of vpdpbusd (XK_DPBUSD_BCST): one
+ * The activation bytes are a broadcast memory operand of vpdpbusd (xk_dpbusd_bcst): one
  * instruction instead of two keeps more weight loads in flight (decode is bound by them).
  * Loops: activation rows in chunks of XK_NBX, blocks in chunks of kc (the offsets and
  * activation scales of a chunk, XK_OFFS entries at most, sit on the stack), groups, then tiles
@@ -1260,7 +1260,6 @@ XK_INLINE __m512i xk_dpbusd_bcst(__m512i acc, __m512i w, const void *p) {
     return acc;
 #endif
 }
-#define XK_DPBUSD_BCST(acc, w, p) xk_dpbusd_bcst((acc), (w), (p))
 /* G groups (at gw, gw + gstride, ...; outputs at y, y + ygs, ...) x B activation rows,
  * G * B <= 4. The loads of the G groups interleave: G streams in flight. */
 XK_INLINE void xk_x16_tile(const int q4, const int G, const int B, int m, int kc, int first, float *y, size_t ldy, size_t ygs,
@@ -1284,13 +1283,13 @@ XK_INLINE void xk_x16_tile(const int q4, const int G, const int B, int m, int kc
                     const __m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
                     const __m512i hi16 = _mm512_and_si512(v, _mm512_set1_epi8((char)0xf0));
                     for (int b = 0; b < B; b++) {
-                        is[g * B + b] = XK_DPBUSD_BCST(is[g * B + b], lo, xq + (size_t)b * ldx + 4 * j);
-                        is2[g * B + b] = XK_DPBUSD_BCST(is2[g * B + b], hi16, xq + (size_t)b * ldx + 16 + 4 * j);
+                        is[g * B + b] = xk_dpbusd_bcst(is[g * B + b], lo, xq + (size_t)b * ldx + 4 * j);
+                        is2[g * B + b] = xk_dpbusd_bcst(is2[g * B + b], hi16, xq + (size_t)b * ldx + 16 + 4 * j);
                     }
                 } else {
                     for (int b = 0; b < B; b++) {
-                        if (j & 1) is2[g * B + b] = XK_DPBUSD_BCST(is2[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
-                        else is[g * B + b] = XK_DPBUSD_BCST(is[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
+                        if (j & 1) is2[g * B + b] = xk_dpbusd_bcst(is2[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
+                        else is[g * B + b] = xk_dpbusd_bcst(is[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
                     }
                 }
             }
