@@ -222,6 +222,29 @@ typedef void (*gemm_fn)(int n, int nr, int nb, float *y, size_t ldy,
                 y[(size_t)b * ldy + r] = dot(n, (const char *)w + (size_t)r * ldw,        \
                                              (const char *)x + (size_t)b * ldx);          \
     }
+/* The loop of the vector float GEMM bodies around their tile TILE(R, B, ...): R4 weight rows x
+ * 4 activation rows, then for single activation rows tiles of RA, then RB weight rows, then 1. */
+#define FLOAT_GEMM_TILES(NAME, TILE, R4, RA, RB)                                                   \
+    static inline void NAME(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
+                            const void *x, size_t ldx) {                                           \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
+        int b = 0;                                                                                 \
+        for (; b + 4 <= nb; b += 4) {                                                              \
+            int r = 0;                                                                             \
+            for (; r + (R4) <= nr; r += (R4))                                                      \
+                TILE((R4), 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++) TILE(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+        for (; b < nb; b++) {                                                                      \
+            int r = 0;                                                                             \
+            for (; r + (RA) <= nr; r += (RA))                                                      \
+                TILE((RA), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r + (RB) <= nr; r += (RB))                                                      \
+                TILE((RB), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++) TILE(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+    }
+
 GEMM_FROM_DOT(gemm_q8_0_q8_0_ref, dot_q8_0_q8_0_ref)
 GEMM_FROM_DOT(gemm_q4_0_q8_0_ref, dot_q4_0_q8_0_ref)
 GEMM_FROM_DOT(gemm_f32_f32_ref, dot_f32_f32_ref)
@@ -744,25 +767,7 @@ RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16)
         rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    static inline void rvk_gemm_##SFX##_f32(int n, int nr, int nb, float *y, size_t ldy,           \
-                                            const void *w, size_t ldw, const void *x, size_t ldx) { \
-        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
-        int b = 0;                                                                                 \
-        for (; b + 4 <= nb; b += 4) {                                                              \
-            int r = 0;                                                                             \
-            for (; r + 2 <= nr; r += 2)                                                            \
-                rvk_tile_##SFX(2, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++)                                                                    \
-                rvk_tile_##SFX(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-        for (; b < nb; b++) {                                                                      \
-            int r = 0;                                                                             \
-            for (; r + 2 <= nr; r += 2)                                                            \
-                rvk_tile_##SFX(2, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++)                                                                    \
-                rvk_tile_##SFX(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-    }
+    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, 2, 2, 2)
 RVK_FLOAT_KERNELS(f32)
 RVK_FLOAT_KERNELS(f16)
 RVK_FLOAT_KERNELS(bf16)
@@ -1461,27 +1466,7 @@ XK_FLOAT_TILE(xk_tile_bf16, uint16_t, XK_W_BF16)
         xk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                     \
         return y;                                                                                  \
     }                                                                                              \
-    static inline void xk_gemm_##SFX##_f32(int n, int nr, int nb, float *y, size_t ldy,            \
-                                           const void *w, size_t ldw, const void *x, size_t ldx) { \
-        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
-        int b = 0;                                                                                 \
-        for (; b + 4 <= nb; b += 4) {                                                              \
-            int r = 0;                                                                             \
-            for (; r + 4 <= nr; r += 4)                                                            \
-                xk_tile_##SFX(4, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++)                                                                    \
-                xk_tile_##SFX(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-        for (; b < nb; b++) {                                                                      \
-            int r = 0;                                                                             \
-            for (; r + 8 <= nr; r += 8)                                                            \
-                xk_tile_##SFX(8, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r + 4 <= nr; r += 4)                                                            \
-                xk_tile_##SFX(4, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++)                                                                    \
-                xk_tile_##SFX(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-    }
+    FLOAT_GEMM_TILES(xk_gemm_##SFX##_f32, xk_tile_##SFX, 4, 8, 4)
 XK_FLOAT_KERNELS(f32)
 XK_FLOAT_KERNELS(f16)
 XK_FLOAT_KERNELS(bf16)
