@@ -850,8 +850,9 @@ int llm_is_eog(const llm_model *m, int t) { return t == m->tok.eos || t == m->to
  * A pool of persistent workers created once per model. pool_run(fn) runs fn(arg, ith, nth) on
  * every thread (the caller is thread 0) and returns when all are done. Between tasks workers
  * spin briefly (SPIN_SECONDS) on a generation counter, then sleep on a condition variable, so
- * an idle model burns no CPU. Work is split by fixed row ranges (rows_of), never by a shared work queue:
- * each output element always has one owner and one summation order.
+ * an idle model burns no CPU. Every thread owns fixed row ranges (rows_of) of every matrix,
+ * placed in its memory; a matmul lets a thread that is done help with the rows another has not
+ * started (section 6), but each output element is always computed whole, in one summation order.
  */
 typedef void (*task_fn)(void *arg, int ith, int nth);
 
@@ -1276,6 +1277,8 @@ static const kernel_set kernels[T_COUNT] = {                                    
 };
 
 #define MM_ROWS 16
+#define MM_MIN_CHUNK 64        /* rows: the smallest piece of work handed out (a multiple of 16) */
+#define CLAIM_STRIDE 16       /* ints between two threads' claim counters: one cache line each */
 
 typedef struct {
     int n_mats, nb;
@@ -1283,31 +1286,89 @@ typedef struct {
     float *y[3];
     const void *x;            /* float rows, or Q8_0 rows when the weights want them */
     size_t ldx;               /* bytes between activation rows */
-    int glu;                  /* then y[0] = swiglu(y[0], y[1]) on the thread's own rows */
+    int glu;                  /* then y[0] = swiglu(y[0], y[1]), chunk by chunk */
+    atomic_int *claim;        /* claim[v * CLAIM_STRIDE]: chunks of thread v's rows taken so far */
+    const int *node;          /* NUMA node of each thread */
 } mm_task;
+
+/* Work sharing. Thread v's rows of each matrix (rows_of; placed in its memory) are cut into
+ * chunks; every thread first takes chunks of its own rows, in order, then helps the others by
+ * taking chunks they have not started (same NUMA node first). A faster thread so absorbs a
+ * slower one's tail instead of waiting for it at the end of the matmul (the cores of a machine
+ * do not always read memory equally fast). Each row is still computed whole, by one thread,
+ * with the same kernel and summation order: results do not depend on who took it.
+ * Chunks halve: the first is half the range, the next a quarter, ... down to MM_MIN_CHUNK rows,
+ * so the owner streams through most of its rows in a few long runs (a kernel call restarts its
+ * memory streams) and only the tail is finely cut. Boundaries are multiples of 16 rows from the
+ * range start: the 16-row groups and GEMM tiles are those of one piece. With glu a chunk covers
+ * the same rows of gate and up, then swiglu. */
+static int chunk_of(int64_t n, int nth, int c, int64_t *a, int64_t *b) {   /* chunk c of n rows: [a, b) */
+    int64_t at = 0;
+    for (int i = 0;; i++) {
+        if (at >= n) return 0;
+        int64_t len = nth == 1 ? n : (n - at) / 2 / 16 * 16;            /* one thread: one piece */
+        if (len < MM_MIN_CHUNK) len = MM_MIN_CHUNK;
+        if (len > n - at) len = n - at;
+        if (i == c) { *a = at; *b = at + len; return 1; }
+        at += len;
+    }
+}
+
+/* rows [a, b) of matrix j, which lie in thread v's share */
+static void mm_rows(const mm_task *t, int j, int v, int nth, int64_t a, int64_t b) {
+    const tensor *w = t->w[j];
+    const kernel_set *k = &kernels[w->type];
+    int64_t r0, r1;
+    rows_of(w->rows, v, nth, &r0, &r1);
+    const uint8_t *base = w->slice ? w->slice[v] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
+    const int64_t pe = r0 + packed_rows(w, r0, r1);                                        /* packed: [r0, pe) */
+    if (a < pe) {
+        int64_t e = b < pe ? b : pe;
+        k->gemm16((int)w->cols, (int)(e - a), t->nb, t->y[j] + a, (size_t)w->rows, base + (size_t)(a - r0) * w->row_bytes,
+                  w->row_bytes, t->x, t->ldx);
+        a = e;
+    }
+    for (int64_t r = a; r < b; r += MM_ROWS) {
+        int nr = (int)(b - r < MM_ROWS ? b - r : MM_ROWS);
+        k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
+                w->row_bytes, t->x, t->ldx);
+    }
+}
+
+/* chunk c of thread v's rows (c counts over the matrices in order; with glu over gate's rows);
+ * returns 0 when v has fewer chunks */
+static int mm_chunk(const mm_task *t, int v, int nth, int c) {
+    for (int j = 0; j < (t->glu ? 1 : t->n_mats); j++) {
+        const tensor *w = t->w[j];
+        int64_t r0, r1, a, b;
+        rows_of(w->rows, v, nth, &r0, &r1);
+        if (!chunk_of(r1 - r0, nth, c, &a, &b)) {
+            int n = 0;
+            while (chunk_of(r1 - r0, nth, n, &a, &b)) n++;
+            c -= n;
+            continue;
+        }
+        a += r0;
+        b += r0;
+        if (!t->glu) { mm_rows(t, j, v, nth, a, b); return 1; }
+        mm_rows(t, 0, v, nth, a, b);
+        mm_rows(t, 1, v, nth, a, b);
+        for (int i = 0; i < t->nb; i++)   /* element-wise, so any split of the rows gives the same values */
+            swiglu((int)(b - a), t->y[0] + (size_t)i * w->rows + a, t->y[1] + (size_t)i * w->rows + a);
+        return 1;
+    }
+    return 0;
+}
 
 static void mm_worker(void *arg, int ith, int nth) {
     const mm_task *t = arg;
-    for (int j = 0; j < t->n_mats; j++) {
-        const tensor *w = t->w[j];
-        const kernel_set *k = &kernels[w->type];
-        int64_t r0, r1;
-        rows_of(w->rows, ith, nth, &r0, &r1);
-        const uint8_t *base = w->slice ? w->slice[ith] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
-        const int64_t np = packed_rows(w, r0, r1);
-        if (np) k->gemm16((int)w->cols, (int)np, t->nb, t->y[j] + r0, (size_t)w->rows, base, w->row_bytes, t->x, t->ldx);
-        for (int64_t r = r0 + np; r < r1; r += MM_ROWS) {
-            int nr = (int)(r1 - r < MM_ROWS ? r1 - r : MM_ROWS);
-            k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
-                    w->row_bytes, t->x, t->ldx);
+    for (int pass = 0; pass < 2; pass++)          /* own rows, then the same node's threads', then the rest */
+        for (int i = 0; i < nth; i++) {
+            int v = (ith + i) % nth;
+            if ((t->node[v] == t->node[ith]) != (pass == 0)) continue;
+            while (mm_chunk(t, v, nth, atomic_fetch_add_explicit(&t->claim[v * CLAIM_STRIDE], 1, memory_order_relaxed)))
+                ;
         }
-    }
-    if (t->glu) {   /* element-wise, so any split of the rows gives the same values */
-        int64_t r0, r1;
-        rows_of(t->w[0]->rows, ith, nth, &r0, &r1);
-        for (int b = 0; b < t->nb; b++)
-            swiglu((int)(r1 - r0), t->y[0] + (size_t)b * t->w[0]->rows + r0, t->y[1] + (size_t)b * t->w[0]->rows + r0);
-    }
 }
 
 /* ============================================================================================
@@ -1327,6 +1388,7 @@ struct llm_ctx {
     int n_ctx;
     float *x, *xb, *xb2, *q, *k, *v, *hb, *hb2;
     float *att;               /* (n_threads, n_ctx) attention scores, one row per thread */
+    atomic_int *claim;        /* matmul work sharing: one counter per thread, a cache line apart */
     uint8_t *xq;              /* Q8_0 copy of the current activation rows */
     float *rope;              /* (NB, n_rot) cos, sin pairs for the batch's positions */
     float *key_cache, *value_cache;
@@ -1391,6 +1453,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->hb = falloc((size_t)NB * hp->hidden);
     c->hb2 = falloc((size_t)NB * hp->hidden);
     c->att = falloc((size_t)m->n_threads * (m->hp.n_heads / m->hp.n_kv_heads) * n_ctx);
+    c->claim = aligned_zalloc((size_t)m->n_threads * CLAIM_STRIDE * sizeof(atomic_int));
     c->xq = aligned_zalloc((size_t)NB * (wide / QK_K + 1) * sizeof(block_q8_K));   /* >= a Q8_0 row */
     c->rope = falloc((size_t)NB * hp->n_rot);
     c->cache_floats = cache;
@@ -1400,7 +1463,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     if (c->value_cache == MAP_FAILED) c->value_cache = NULL;
     c->logits_rows = 1;
     c->logits = falloc((size_t)hp->vocab);
-    if (!c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->xq || !c->rope ||
+    if (!c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || !c->rope ||
         !c->key_cache || !c->value_cache || !c->logits) {
         llm_ctx_free(c);
         fail(st, LLM_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %.1f MiB)", n_ctx,
@@ -1417,6 +1480,7 @@ void llm_ctx_free(llm_ctx *c) {
     if (c->value_cache) munmap(c->value_cache, c->cache_floats * sizeof(float));
     float *bufs[] = {c->x, c->xb, c->xb2, c->q, c->k, c->v, c->hb, c->hb2, c->att, c->rope, c->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(c->claim);
     free(c->xq);
     free(c);
 }
@@ -1438,7 +1502,9 @@ static void matmul_glu(llm_ctx *c, int n_mats, const tensor *const *w, float *co
             for (int b = 0; glu && b < nb; b++) swiglu((int)w[0]->rows, y[0] + (size_t)b * w[0]->rows, y[1] + (size_t)b * w[0]->rows);
             return;
         }
-    mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float), .glu = glu};
+    mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float), .glu = glu,
+                 .claim = c->claim, .node = c->m->thread_node};
+    for (int i = 0; i < c->m->n_threads; i++) atomic_store_explicit(&c->claim[i * CLAIM_STRIDE], 0, memory_order_relaxed);
     for (int j = 0; j < n_mats; j++) { t.w[j] = w[j]; t.y[j] = y[j]; }
     int act = kernels[w[0]->type].act;
     if (act != T_F32) {
