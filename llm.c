@@ -1292,11 +1292,12 @@ typedef struct {
 } mm_task;
 
 /* Work sharing. Thread v's rows of each matrix (rows_of; placed in its memory) are cut into
- * chunks; every thread first takes chunks of its own rows, in order, then helps the others by
- * taking chunks they have not started (same NUMA node first). A faster thread so absorbs a
- * slower one's tail instead of waiting for it at the end of the matmul (the cores of a machine
- * do not always read memory equally fast). Each row is still computed whole, by one thread,
- * with the same kernel and summation order: results do not depend on who took it.
+ * chunks; every thread first takes chunks of its own rows, in order, then helps the threads of
+ * its own NUMA node by taking chunks they have not started (never another node's: weights are
+ * read from local memory only). A faster thread so absorbs a slower one's tail instead of
+ * waiting for it at the end of the matmul (the cores of a machine do not always read memory
+ * equally fast). Each row is still computed whole, by one thread, with the same kernel and
+ * summation order: results do not depend on who took it.
  * Chunks halve: the first is half the range, the next a quarter, ... down to MM_MIN_CHUNK rows,
  * so the owner streams through most of its rows in a few long runs (a kernel call restarts its
  * memory streams) and only the tail is finely cut. Boundaries are multiples of 16 rows from the
@@ -1362,13 +1363,12 @@ static int mm_chunk(const mm_task *t, int v, int nth, int c) {
 
 static void mm_worker(void *arg, int ith, int nth) {
     const mm_task *t = arg;
-    for (int pass = 0; pass < 2; pass++)          /* own rows, then the same node's threads', then the rest */
-        for (int i = 0; i < nth; i++) {
-            int v = (ith + i) % nth;
-            if ((t->node[v] == t->node[ith]) != (pass == 0)) continue;
-            while (mm_chunk(t, v, nth, atomic_fetch_add_explicit(&t->claim[v * CLAIM_STRIDE], 1, memory_order_relaxed)))
-                ;
-        }
+    for (int i = 0; i < nth; i++) {               /* own rows first, then the same node's threads' */
+        int v = (ith + i) % nth;
+        if (t->node[v] != t->node[ith]) continue;
+        while (mm_chunk(t, v, nth, atomic_fetch_add_explicit(&t->claim[v * CLAIM_STRIDE], 1, memory_order_relaxed)))
+            ;
+    }
 }
 
 /* ============================================================================================
