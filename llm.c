@@ -1303,14 +1303,16 @@ typedef struct {
  * memory streams) and only the tail is finely cut. Boundaries are multiples of 16 rows from the
  * range start: the 16-row groups and GEMM tiles are those of one piece. With glu a chunk covers
  * the same rows of gate and up, then swiglu. */
-static int chunk_of(int64_t n, int nth, int c, int64_t *a, int64_t *b) {   /* chunk c of n rows: [a, b) */
+/* chunk *c of n rows: [a, b) and 1; or, when there are fewer chunks, 0 with their count
+ * subtracted from *c (so *c counts on into the next matrix) */
+static int chunk_of(int64_t n, int nth, int *c, int64_t *a, int64_t *b) {
     int64_t at = 0;
     for (int i = 0;; i++) {
-        if (at >= n) return 0;
+        if (at >= n) { *c -= i; return 0; }
         int64_t len = nth == 1 ? n : (n - at) / 2 / 16 * 16;            /* one thread: one piece */
         if (len < MM_MIN_CHUNK) len = MM_MIN_CHUNK;
         if (len > n - at) len = n - at;
-        if (i == c) { *a = at; *b = at + len; return 1; }
+        if (i == *c) { *a = at; *b = at + len; return 1; }
         at += len;
     }
 }
@@ -1343,12 +1345,7 @@ static int mm_chunk(const mm_task *t, int v, int nth, int c) {
         const tensor *w = t->w[j];
         int64_t r0, r1, a, b;
         rows_of(w->rows, v, nth, &r0, &r1);
-        if (!chunk_of(r1 - r0, nth, c, &a, &b)) {
-            int n = 0;
-            while (chunk_of(r1 - r0, nth, n, &a, &b)) n++;
-            c -= n;
-            continue;
-        }
+        if (!chunk_of(r1 - r0, nth, &c, &a, &b)) continue;
         a += r0;
         b += r0;
         if (!t->glu) { mm_rows(t, j, v, nth, a, b); return 1; }
