@@ -46,7 +46,10 @@ unicode:
 tests/test_kquants: tests/test_kquants.c rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
-test: llm tests/test_kernels tests/test_kquants tests/bpe_harness tools/mkmodel
+tests/test_share: tests/test_share.c $(SRC)
+	$(CC) $(CFLAGS) -o $@ tests/test_share.c $(LDLIBS)
+
+test: llm tests/test_kernels tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -226,7 +229,7 @@ build/llm-asan: $(SRC)
 build/test_kernels-asan: tests/test_kernels.c $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
-test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/bpe_harness tools/mkmodel
+test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
 	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
 
 build/llm-tsan: $(SRC)
@@ -237,6 +240,6 @@ test-tsan: build/llm-tsan tools/mkmodel
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels tests/test_kquants tests/bpe_harness tools/mkmodel
+	rm -f llm tests/test_kernels tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead
