@@ -1309,7 +1309,7 @@ static int chunk_of(int64_t n, int nth, int *c, int64_t *a, int64_t *b) {
     int64_t at = 0;
     for (int i = 0;; i++) {
         if (at >= n) { *c -= i; return 0; }
-        int64_t len = nth == 1 ? n : (n - at) / 2 / 16 * 16;            /* one thread: one piece */
+        int64_t len = nth == 1 ? n : (n - at) / 2 / PACK_ROWS * PACK_ROWS;   /* one thread: one piece */
         if (len < MM_MIN_CHUNK) len = MM_MIN_CHUNK;
         if (len > n - at) len = n - at;
         if (i == *c) { *a = at; *b = at + len; return 1; }
