@@ -1093,6 +1093,20 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
 #define MPOL_INTERLEAVE_MODE 3
 #define ARENA_ALIGN ((size_t)2 << 20)
 
+/* Anonymous memory starting on an ARENA_ALIGN (2 MiB) boundary, so that all of it can be
+ * backed by transparent huge pages: decode walks ~all weights per token, and with 4 KiB pages
+ * that is one TLB miss per 4 KiB read (measured on this project's x86 VM, 2 threads, Q4_0
+ * TinyLlama-shape: tg 87 vs 51 tok/s alternating in one process). */
+static void *map_aligned(size_t bytes) {
+    size_t len = bytes + ARENA_ALIGN;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1));
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (p + len > a + bytes) munmap(a + bytes, (size_t)(p + len - (a + bytes)));
+    return a;
+}
+
 static int model_matrices(llm_model *m, tensor **out) {
     int n = 0;
     out[n++] = &m->tok_embd;
@@ -1197,11 +1211,15 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
             bytes += ((size_t)(r1 - r0) * ts[j]->row_bytes + 63) & ~(size_t)63;
         }
         bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-        void *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (a == MAP_FAILED) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory placing the weights (%zu bytes for thread %d)", bytes, i); }
+        void *a = map_aligned(bytes);
+        if (!a) { free(ts); return fail(st, LLM_ERR_NOMEM, "out of memory placing the weights (%zu bytes for thread %d)", bytes, i); }
         m->arena[i] = a;
         m->arena_bytes[i] = bytes;
-        if (m->numa == LLM_NUMA_INTERLEAVE && m->n_nodes > 1) {
+        if (m->numa != LLM_NUMA_INTERLEAVE || m->n_nodes == 1) {
+#ifdef MADV_HUGEPAGE
+            madvise(a, bytes, MADV_HUGEPAGE);   /* a hint: no error if the kernel has no THP */
+#endif
+        } else {
             /* interleaving works per page: a transparent huge page would put 2 MiB on one node */
             madvise(a, bytes, MADV_NOHUGEPAGE);
             unsigned long mask[16] = {0};
