@@ -1414,10 +1414,10 @@ struct llm_ctx {
 
 static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
 
-/* The kv heads whose cache thread ith owns. Decode splits attention by query heads (thread ith
- * takes heads [H*ith/nth, H*(ith+1)/nth), see attention_worker); a kv head belongs to the thread
- * that holds the first query head of its group. The owner first-touches its cache rows (so with
- * --numa distribute they sit on its node) and writes every new key and value into them. */
+/* The kv heads whose cache thread ith owns: a kv head belongs to the thread that holds the first
+ * query head of its group when the H query heads are split evenly ([H*ith/nth, H*(ith+1)/nth)).
+ * The owner first-touches its cache rows (so with --numa distribute they sit on its node), writes
+ * every new key and value into them and, in decode, attends with them (attention_worker). */
 static void kv_heads_of(const hparams *hp, int ith, int nth, int *k0, int *k1) {
     int group = hp->n_heads / hp->n_kv_heads;
     *k0 = (hp->n_heads * ith / nth + group - 1) / group;
@@ -1572,23 +1572,30 @@ static void float_to_row(int type, int n, const float *x, void *out) {
 }
 
 /* Causal attention for nb tokens at positions pos.. (keys/values already in the cache).
- * Work unit u = (token b, head h); thread ith takes a fixed contiguous range of units. */
+ * Work unit u = (token b, kv head h); thread ith takes a fixed contiguous range of units.
+ * Decode (nb = 1): thread ith takes the kv heads it owns (kv_heads_of) and first appends their
+ * key and value rows itself, so one task does both (no second pass over the pool). */
 typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
 
-/* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., each kv head
- * by its owner */
-static void kv_write_worker(void *arg, int ith, int nth) {
-    const att_task *t = arg;
+/* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., kv heads
+ * [k0, k1) */
+static void kv_write(const att_task *t, int k0, int k1) {
     llm_ctx *c = t->c;
     const hparams *hp = &c->m->hp;
-    int k0, k1, hs = hp->head_size;
-    kv_heads_of(hp, ith, nth, &k0, &k1);
+    int hs = hp->head_size;
     for (int b = 0; b < t->nb; b++)
         for (int h = k0; h < k1; h++) {
             size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
             memcpy(c->key_cache + at, c->k + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
             memcpy(c->value_cache + at, c->v + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
         }
+}
+
+/* each kv head by its owner */
+static void kv_write_worker(void *arg, int ith, int nth) {
+    int k0, k1;
+    kv_heads_of(&((const att_task *)arg)->c->m->hp, ith, nth, &k0, &k1);
+    kv_write(arg, k0, k1);
 }
 
 /* token embeddings: each thread converts the rows it owns (they may sit on its node) */
@@ -1631,6 +1638,13 @@ static void attention_worker(void *arg, int ith, int nth) {
      * key row is read once per group (bitwise the dots: the gemm contract) */
     int64_t units = (int64_t)t->nb * hp->n_kv_heads;
     int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
+    if (t->nb == 1) {
+        int k0, k1;
+        kv_heads_of(hp, ith, nth, &k0, &k1);
+        kv_write(t, k0, k1);
+        u0 = k0;
+        u1 = k1;
+    }
     for (int64_t u = u0; u < u1; u++) {
         int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
         const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
@@ -1692,7 +1706,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
             for (int h = 0; h < hp->n_kv_heads; h++) rope(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
         }
         att_task at = {c, l, pos, nb};
-        pool_run(m->pool, kv_write_worker, &at);
+        if (nb > 1) pool_run(m->pool, kv_write_worker, &at);  /* decode: inside attention_worker */
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
         matmul1(c, &L->wo, c->xb, c->xb2, nb);
         for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
