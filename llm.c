@@ -3727,6 +3727,7 @@ static int cmd_bench(int argc, char **argv) {
     }
     if (!model) die_usage("bench", "no model given (-m MODEL)");
     int json = !strcmp(fmt, "json"), max_ctx = 1, first = 1;
+    double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
     if (json) printf("[\n");
@@ -3746,6 +3747,7 @@ static int cmd_bench(int argc, char **argv) {
         tensor *ts[2 + 7 * 4096];
         int nt = model_matrices(m, ts);
         for (int i = 0; i < nt; i++) { params += (double)ts[i]->rows * ts[i]->cols; size += (double)ts[i]->rows * ts[i]->row_bytes; }
+        budget = fmax(budget, (double)(m->from_llama2c ? m->bin.size : m->gguf.mf.size) + 2.0 * c->cache_floats * sizeof(float) + 64.0 * 1048576);
         double bw = membw > 0 ? membw : measure_membw(m);
         int packed = m->output.packed;
         for (int l = 0; l < m->hp.n_layers; l++) packed |= m->layers[l].wq.packed | m->layers[l].w2.packed;
@@ -3792,7 +3794,9 @@ static int cmd_bench(int argc, char **argv) {
     if (json) printf("\n]\n");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    fprintf(stderr, "bench: peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    double rss = ru.ru_maxrss * 1024.0;
+    fprintf(stderr, "bench: peak RSS %.1f MiB, %s the %.1f MiB of model file + KV cache + 64 MiB\n", rss / 1048576.0,
+            rss <= budget ? "within" : "OVER", budget / 1048576.0);
     return 0;
 }
 
