@@ -3201,6 +3201,11 @@ static float parse_float(const char *cmd, const char *flag, const char *s, float
     return v;
 }
 
+static int has_value(const char *cmd, const char *opt, const char *v) {
+    if (!v) die_usage(cmd, "option %s needs a value", opt);
+    return 1;
+}
+
 static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
     for (int i = 0; i < argc; i++) {
@@ -3212,35 +3217,36 @@ static void parse_args(options *o, int argc, char **argv) {
         if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
         if (!strcmp(a, "--special")) { o->special = 1; continue; }
         if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
-        if (i + 1 >= argc) die_usage(cmd, "option %s needs a value", a);
-        const char *v = argv[++i];
-#define IS(s, l) (!strcmp(a, s) || !strcmp(a, l))
+        const char *v = ++i < argc ? argv[i] : NULL;   /* a known option without it: has_value says so */
+#define IS(s, l) ((!strcmp(a, s) || !strcmp(a, l)) && has_value(cmd, a, v))
+#define OPT(l) IS(l, l)
         if (IS("-m", "--model")) o->model = v;
         else if (IS("-z", "--tokenizer")) o->tokenizer = v;
         else if (IS("-p", "--prompt")) o->prompt = v;
         else if (IS("-f", "--file")) o->file = v;
         else if (IS("-n", "--n-predict")) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
-        else if (!strcmp(a, "--system")) o->system = v;
-        else if (!strcmp(a, "--chat-template")) o->chat_template = v;
+        else if (OPT("--system")) o->system = v;
+        else if (OPT("--chat-template")) o->chat_template = v;
         else if (IS("-c", "--ctx-size")) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
         else if (IS("-t", "--threads")) o->n_threads = parse_int(cmd, a, v, 1, 1024);
         else if (IS("-s", "--seed")) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
-        else if (!strcmp(a, "--temp")) o->sp.temp = parse_float(cmd, a, v, 0, 100);
-        else if (!strcmp(a, "--top-k")) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
-        else if (!strcmp(a, "--top-p")) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
-        else if (!strcmp(a, "--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
-        else if (!strcmp(a, "--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
-        else if (!strcmp(a, "--dump-logits")) o->dump_logits = v;
-        else if (!strcmp(a, "--cpus")) o->cpus = v;
-        else if (!strcmp(a, "--numa")) {
+        else if (OPT("--temp")) o->sp.temp = parse_float(cmd, a, v, 0, 100);
+        else if (OPT("--top-k")) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (OPT("--top-p")) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
+        else if (OPT("--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
+        else if (OPT("--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
+        else if (OPT("--dump-logits")) o->dump_logits = v;
+        else if (OPT("--cpus")) o->cpus = v;
+        else if (OPT("--numa")) {
             if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
             else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
             else if (!strcmp(v, "interleave")) o->numa = LLM_NUMA_INTERLEAVE;
             else die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
         }
-        else if (!strcmp(a, "--dump-tokens")) o->dump_tokens = v;
+        else if (OPT("--dump-tokens")) o->dump_tokens = v;
         else die_usage(cmd, "unknown option '%s'", a);
 #undef IS
+#undef OPT
     }
 }
 
@@ -3711,19 +3717,20 @@ static int cmd_bench(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return 0; }
         if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
-        if (!v) die_usage("bench", "option %s needs a value", a);
         i++;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "-p")) { if ((n_pp = parse_list(v, pp, 16, 0, 1 << 20)) < 0) die_usage("bench", "-p needs a list like 64,512"); }
-        else if (!strcmp(a, "-n")) { if ((n_tg = parse_list(v, tg, 16, 0, 1 << 20)) < 0) die_usage("bench", "-n needs a list like 32,128"); }
-        else if (!strcmp(a, "-t")) { if ((n_th = parse_list(v, th, 64, 1, 1024)) < 0) die_usage("bench", "-t needs a list like 1,2,4"); }
-        else if (!strcmp(a, "-r")) reps = parse_int("bench", a, v, 1, 1000);
-        else if (!strcmp(a, "-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
-        else if (!strcmp(a, "--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
-        else if (!strcmp(a, "--cpus")) cpus = v;
-        else if (!strcmp(a, "--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
+#define IS(s) (!strcmp(a, s) && has_value("bench", a, v))
+        if (IS("-m") || IS("--model")) model = v;
+        else if (IS("-p")) { if ((n_pp = parse_list(v, pp, 16, 0, 1 << 20)) < 0) die_usage("bench", "-p needs a list like 64,512"); }
+        else if (IS("-n")) { if ((n_tg = parse_list(v, tg, 16, 0, 1 << 20)) < 0) die_usage("bench", "-n needs a list like 32,128"); }
+        else if (IS("-t")) { if ((n_th = parse_list(v, th, 64, 1, 1024)) < 0) die_usage("bench", "-t needs a list like 1,2,4"); }
+        else if (IS("-r")) reps = parse_int("bench", a, v, 1, 1000);
+        else if (IS("-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
+        else if (IS("--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
+        else if (IS("--cpus")) cpus = v;
+        else if (IS("--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
                                              : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
         else die_usage("bench", "unknown option '%s'", a);
+#undef IS
     }
     if (!model) die_usage("bench", "no model given (-m MODEL)");
     int json = !strcmp(fmt, "json"), max_ctx = 1, first = 1;

@@ -118,7 +118,9 @@ def main():
                                  ("threads_0", ["-m", model, "-t", "0"], "-t"),
                                  ("reps_0", ["-m", model, "-r", "0"], "-r"),
                                  ("bad_list", ["-m", model, "-p", "8,x"], "-p"),
-                                 ("unknown", ["-m", model, "--fast", "1"], "unknown option")):
+                                 ("unknown", ["-m", model, "--fast", "1"], "unknown option"),
+                                 ("unknown_last", ["-m", model, "--fast"], "unknown option"),
+                                 ("missing_value", ["-m", model, "-t"], "-t needs a value")):
             r = run(["bench"] + args)
             check("bench.refuses_" + case, r.rc == 2 and word in text(r.err) and text(r.out).strip() == "", r.describe())
         missing = os.path.join(td, "missing.gguf")

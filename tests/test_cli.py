@@ -242,6 +242,7 @@ def main():
             Case("arg_n_trailing_junk", ["run"] + M + ["-n", "12x"], 2, ["-n", "12x"]),
             Case("arg_unknown_flag", ["run"] + M + ["--bogus"], 2, ["--bogus"]),
             Case("arg_missing_value", ["run"] + M + ["-n"], 2, ["-n"]),
+            Case("arg_unknown_flag_last", ["run"] + M + ["--bogus"], 2, ["unknown"], run_dump=False),
             Case("arg_unknown_flag_default_run", M + ["--bogus"], 2, ["--bogus"]),
             Case("arg_unknown_subcommand", ["frobnicate", "-m", model], 2, ["frobnicate"], run_dump=False),
             Case("arg_run_without_model", ["run", "-p", "hi"], (1, 2), ["-m", "model"]),
