@@ -3818,18 +3818,22 @@ static int cmd_bench(int argc, char **argv) {
         int nt = model_matrices(m, ts);
         for (int i = 0; i < nt; i++) { params += (double)ts[i]->rows * ts[i]->cols; size += (double)ts[i]->rows * ts[i]->row_bytes; }
         budget = fmax(budget, (double)(m->from_llama2c ? m->bin.size : m->gguf.mf.size) + 2.0 * c->cache_floats * sizeof(float) + 64.0 * 1048576);
-        double bw = membw > 0 ? membw : measure_membw(m);
         int packed = m->output.packed;
         for (int l = 0; l < m->hp.n_layers; l++) packed |= m->layers[l].wq.packed | m->layers[l].w2.packed;
-        fprintf(stderr, "bench: %s, %d threads, load %.2f s, read bandwidth %.1f GB/s%s, weights %s\n", model, m->n_threads, tl,
-                bw, membw > 0 ? " (given)" : " (measured)", packed ? "packed in 16-row groups" : "in the file's layout");
+        fprintf(stderr, "bench: %s, %d threads, load %.2f s, weights %s\n", model, m->n_threads, tl,
+                packed ? "packed in 16-row groups" : "in the file's layout");
         int *toks = xcalloc(max_ctx, sizeof(int));
         uint64_t rng = 42;
         for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));
+        /* the bandwidth is measured right before and right after the tg tests and the higher value
+         * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
+         * tg runs can sit below what they actually get */
+        double mean[2][16], sd[2][16], bw[2] = {membw, membw};
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
                 int n = kind ? tg[k] : pp[k];
                 if (n == 0) continue;
+                if (kind && membw <= 0 && bw[0] == 0) bw[0] = measure_membw(m);
                 double ts_sum = 0, ts_sq = 0;
                 for (int r = -1; r < reps; r++) {                   /* r = -1: warm-up */
                     double t0 = now_sec();
@@ -3839,24 +3843,37 @@ static int cmd_bench(int argc, char **argv) {
                     double tps = n / (now_sec() - t0);
                     if (r >= 0) { ts_sum += tps; ts_sq += tps * tps; }
                 }
-                double mean = ts_sum / reps, sd = reps > 1 ? sqrt(fmax(0, (ts_sq - reps * mean * mean) / (reps - 1))) : 0;
-                double roof = bw * 1e9 / wbytes;
-                const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+                mean[kind][k] = ts_sum / reps;
+                sd[kind][k] = reps > 1 ? sqrt(fmax(0, (ts_sq - reps * mean[kind][k] * mean[kind][k]) / (reps - 1))) : 0;
+            }
+        if (membw <= 0 && bw[0] > 0) {
+            bw[1] = measure_membw(m);
+            fprintf(stderr, "bench: read bandwidth %.1f GB/s (measured, best of 10 right before the tg tests: %.1f, right after: %.1f)\n",
+                    fmax(bw[0], bw[1]), bw[0], bw[1]);
+        } else if (membw > 0)
+            fprintf(stderr, "bench: read bandwidth %.1f GB/s (given)\n", membw);
+        double roof = fmax(bw[0], bw[1]) * 1e9 / wbytes;
+        const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+        for (int kind = 0; kind < 2; kind++)
+            for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
+                int n = kind ? tg[k] : pp[k];
+                if (n == 0) continue;
                 if (json)
                     printf("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
                            "\"test\": \"%s%d\", \"tps_mean\": %.3f, \"tps_stddev\": %.3f, \"weight_bytes_per_token\": %.0f, "
                            "\"membw_gbs\": %.2f, \"roof_tps\": %.3f, \"roof_fraction\": %.4f}", first ? "" : ",\n", base, size,
-                           params, model_type_name(m), m->n_threads, kind ? "tg" : "pp", n, mean, sd, wbytes, bw, roof,
-                           kind ? mean / roof : 0);
+                           params, model_type_name(m), m->n_threads, kind ? "tg" : "pp", n, mean[kind][k], sd[kind][k], wbytes,
+                           fmax(bw[0], bw[1]), roof, kind && roof > 0 ? mean[kind][k] / roof : 0);
                 else if (kind)
                     printf("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
-                           params / 1e6, model_type_name(m), m->n_threads, n, mean, sd, wbytes / 1e6, roof, 100 * mean / roof);
+                           params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k], wbytes / 1e6, roof,
+                           roof > 0 ? 100 * mean[kind][k] / roof : 0);
                 else
                     printf("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
-                           params / 1e6, model_type_name(m), m->n_threads, n, mean, sd);
-                fflush(stdout);
+                           params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k]);
                 first = 0;
             }
+        fflush(stdout);
         free(toks);
         llm_ctx_free(c);
         llm_model_free(m);
