@@ -1100,8 +1100,9 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
 
 /* Anonymous memory starting on an ARENA_ALIGN (2 MiB) boundary, so that all of it can be
  * backed by transparent huge pages: decode walks ~all weights per token, and with 4 KiB pages
- * that is one TLB miss per 4 KiB read (measured on this project's x86 VM, 2 threads, Q4_0
- * TinyLlama-shape: tg 87 vs 51 tok/s alternating in one process). */
+ * that is one TLB miss per 4 KiB read. On this project's x86 VM 4 KiB arenas at times decoded
+ * at a fraction of their speed (Q4_0 TinyLlama-shape, 1 thread: 2-12 tok/s in three of five
+ * runs, 42-43 in the others) where huge-page arenas stayed at 43-50. */
 static void *map_aligned(size_t bytes) {
     size_t len = bytes + ARENA_ALIGN;
     uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
