@@ -31,7 +31,7 @@ def mapped_kib(pid, path):
 def loaded_rss(model, extra):
     """start `llm chat` on model, let it answer one line (a forward pass over every layer);
     (KiB of the file mapped then, error)"""
-    p = subprocess.Popen(LLM + ["chat", "-m", model, "--chat-template", "chatml", "-n", "2"] + extra,
+    p = subprocess.Popen(LLM + ["chat", "-m", model, "--chat-template", "chatml", "-n", "2", "--temp", "0"] + extra,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = b""
     try:
