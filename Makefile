@@ -33,20 +33,20 @@ run: llm
 	else echo "no default model yet ($(DEFAULT_MODEL) missing)"; exit 1; fi
 
 # ---- tests ---------------------------------------------------------------------------------
-tests/test_kernels: tests/test_kernels.c rvv_kernels.h
+tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
-tests/bpe_harness: tests/bpe_harness.c $(SRC)
+tests/bpe_harness: tests/bpe_harness.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) -o $@ tests/bpe_harness.c $(LDLIBS)
 
 # unicode_data.h is generated (and committed): regenerate with `make unicode`
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
-tests/test_kquants: tests/test_kquants.c rvv_kernels.h
+tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h
 	$(CC) $(CFLAGS) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
-tests/test_share: tests/test_share.c $(SRC)
+tests/test_share: tests/test_share.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) -o $@ tests/test_share.c $(LDLIBS)
 
 test: llm tests/test_kernels tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
@@ -74,10 +74,10 @@ bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
 NUMA_VM ?= $(SHARED)/tools/numa-vm.sh
-build/numa_check-x86: tests/numa_check.c $(SRC)
+build/numa_check-x86: tests/numa_check.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -o $@ tests/numa_check.c $(LDLIBS)
-build/numa_check-rv: tests/numa_check.c $(SRC)
+build/numa_check-rv: tests/numa_check.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
 test-numa: build/numa_check-x86 build/numa_check-rv
@@ -132,16 +132,16 @@ llm-rv-scalar: $(SRC)
 llm-rv-xthead: $(SRC)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
 
-$(RVB)/test_kernels-rvv: tests/test_kernels.c rvv_kernels.h
+$(RVB)/test_kernels-rvv: tests/test_kernels.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-zvfhmin: tests/test_kernels.c rvv_kernels.h
+$(RVB)/test_kernels-zvfhmin: tests/test_kernels.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-scalar: tests/test_kernels.c rvv_kernels.h
+$(RVB)/test_kernels-scalar: tests/test_kernels.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-xthead: tests/test_kernels.c rvv_kernels.h
+$(RVB)/test_kernels-xthead: tests/test_kernels.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ tests/test_kernels.c $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
@@ -226,7 +226,7 @@ fuzz: fuzz-build
 build/llm-asan: $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ llm.c $(LDLIBS)
-build/test_kernels-asan: tests/test_kernels.c $(SRC)
+build/test_kernels-asan: tests/test_kernels.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
 test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel

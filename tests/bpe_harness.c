@@ -21,16 +21,8 @@
 #define LLM_NO_MAIN
 #include "../llm.c"
 
-static int passed, failed;
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s bpe.", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) passed++; else failed++;
-}
+#define CHECK_SUITE "bpe."
+#include "check.h"
 
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

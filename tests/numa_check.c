@@ -12,16 +12,8 @@
 #define LLM_NO_MAIN
 #include "../llm.c"
 
-static int passed, failed;
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s numa.", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) passed++; else failed++;
-}
+#define CHECK_SUITE "numa."
+#include "check.h"
 
 static float *logits_of(const char *path, int numa, int threads, llm_model **keep) {
     llm_status st;

@@ -22,19 +22,9 @@
 #include <math.h>
 #include <float.h>
 
-static int n_pass, n_fail;
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) n_pass++;
-    else n_fail++;
-    fflush(stdout);
-}
+#define CHECK_SUITE ""
+#define CHECK_OK "ok  "
+#include "check.h"
 
 /* ---- random data (deterministic) ---------------------------------------------------------- */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -859,8 +849,8 @@ static __attribute__((noinline)) int run_tests(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
     test_packed(0);
     test_packed(1);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
 }
 
 /* ==========================================================================================

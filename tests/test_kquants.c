@@ -27,19 +27,8 @@
 #include <math.h>
 #include <float.h>
 
-static int n_pass, n_fail;
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) n_pass++;
-    else n_fail++;
-    fflush(stdout);
-}
+#define CHECK_SUITE ""
+#include "check.h"
 
 /* ---- random data (deterministic) ---------------------------------------------------------- */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -666,6 +655,6 @@ int main(void) {
     test_dots();
     test_gemm();
     test_edges();
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
 }

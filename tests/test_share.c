@@ -11,16 +11,8 @@
 #define LLM_NO_MAIN
 #include "../llm.c"
 
-static int passed, failed;
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s share.", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) passed++; else failed++;
-}
+#define CHECK_SUITE "share."
+#include "check.h"
 
 static void test_chunk_of(void) {
     int bad = 0, ranges = 0;
