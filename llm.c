@@ -493,7 +493,7 @@ typedef struct {
     int64_t rows, cols;
     size_t row_bytes;
     const uint8_t *data;
-    uint8_t **slice;          /* NULL: rows are at data (the mapped file) */
+    uint8_t **slice;          /* per thread, its rows in its arena (place_weights); NULL: rows at data */
     int packed;
 } tensor;
 
