@@ -560,7 +560,28 @@ static void test_vector_f16_convert(void) {
     check(!bad, "vector fp16 -> fp32 (%s) == fp16_to_fp32 for all 65536 codes, bitwise%s  [%d differ]",
           RVK_HW_F16 ? "Zvfhmin vfwcvt" : "integer widening", RVK_HW_F16 ? " (NaN: any NaN)" : "", bad);
 }
+#endif /* !RVK_THEAD */
+#endif /* __riscv_vector */
 
+/* Row-wise vector bodies: RVV 1.0 has all five and e^x; x86 has rmsnorm, swiglu and e^x (the
+ * others are the reference there and are not compared with themselves). */
+#if defined(__riscv_vector) && !RVK_THEAD
+#define VROW 1
+static void vector_exp(int n, const float *x, float *y) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        __riscv_vse32_v_f32m4(y + i, rvk_exp_m4(__riscv_vle32_v_f32m4(x + i, vl), vl), vl);
+        i += (int)vl;
+    }
+}
+#elif defined(RVK_X86)
+#define VROW 1
+static void vector_exp(int n, const float *x, float *y) {   /* n: a multiple of 8 */
+    for (int i = 0; i < n; i += 8) _mm256_storeu_ps(y + i, xk_exp8(_mm256_loadu_ps(x + i)));
+}
+#endif
+
+#if defined(VROW)
 /* e^x of the vector body: max error in ulps against double exp over a dense sweep */
 static void test_vector_exp(void) {
     enum { CH = 256 };
@@ -577,11 +598,7 @@ static void test_vector_exp(void) {
             for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) x[i] = sp[i];
             x[20] = INFINITY; x[21] = -INFINITY; x[22] = NAN;
         }
-        for (int i = 0; i < CH;) {
-            size_t vl = __riscv_vsetvl_e32m4((size_t)(CH - i));
-            __riscv_vse32_v_f32m4(y + i, rvk_exp_m4(__riscv_vle32_v_f32m4(x + i, vl), vl), vl);
-            i += (int)vl;
-        }
+        vector_exp(CH, x, y);
         for (int i = 0; i < CH; i++, n++) {
             double want = exp((double)x[i]);
             if (isnan(x[i])) { if (!isnan(y[i])) bad++; continue; }
@@ -595,7 +612,8 @@ static void test_vector_exp(void) {
     check(!bad, "vector exp vs double exp, %d arguments in [-104, 89] + specials: <= 1.5 ulp (<= 1 ulp of 2^-149 when subnormal)  [worst %.3f ulp, subnormal %.3f]", n, worst, worst_sub);
 }
 
-static void test_vector_rowwise(void) {
+/* a NULL body: this build has none (it uses the reference) */
+static void test_vector_rowwise(rmsnorm_fn v_rms, softmax_fn v_smx, swiglu_fn v_swg, rope_fn v_rope, axpy_fn v_ax) {
     /* vector results against the reference bodies directly, on the same data; tolerances:
      * rmsnorm: the sum of squares is summed in another order (VLEN/8 partial sums); each
      *   order is off by ~sqrt(n) roundings (see test_rowwise), halved by the root: 2 + sqrt(n);
@@ -605,14 +623,14 @@ static void test_vector_rowwise(void) {
      * axpy: the same fused multiply-add when the compiler contracts the reference: <= 1 ulp. */
     static const int ns[] = {1, 3, 8, 17, 64, 100, 288, 1000, 4099};
     double w_rms = 0, w_smx = 0, w_swg = 0, w_rope = 0, w_ax = 0;
-    int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_ax = 0;
+    int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_ax = 0, b_split = 0;
     for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
         int n = ns[t];
         float *x = xmalloc(n * 4), *w = xmalloc(n * 4), *o1 = xmalloc(n * 4), *o2 = xmalloc(n * 4), *cs = xmalloc(n * 4);
         fill_act(x, n, 1.0f);
         fill_act(w, n, 1.0f);
         rmsnorm_ref(n, o1, x, w, 1e-5f);
-        rvk_rmsnorm(n, o2, x, w, 1e-5f);
+        if (v_rms) v_rms(n, o2, x, w, 1e-5f);
         for (int i = 0; i < n; i++) {
             double e = ulp_diff(o1[i], o2[i]);
             w_rms = fmax(w_rms, e);
@@ -622,7 +640,7 @@ static void test_vector_rowwise(void) {
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         softmax_ref(n, o1);
-        rvk_softmax(n, o2);
+        if (v_smx) v_smx(n, o2);
         for (int i = 0; i < n; i++) {
             if (o1[i] < FLT_MIN * 64) { if (fabsf(o1[i] - o2[i]) > 0x1p-143f) b_smx++; continue; }
             double e = ulp_diff(o1[i], o2[i]);
@@ -633,19 +651,23 @@ static void test_vector_rowwise(void) {
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         swiglu_ref(n, o1, w);
-        rvk_swiglu(n, o2, w);
+        if (v_swg) v_swg(n, o2, w);
         for (int i = 0; i < n; i++) {
             if (fabsf(o1[i]) < FLT_MIN * 64) { if (fabsf(o1[i] - o2[i]) > 0x1p-143f) b_swg++; continue; }
             double e = ulp_diff(o1[i], o2[i]);
             w_swg = fmax(w_swg, e);
             if (e > 3) b_swg++;
         }
+        /* the engine applies swiglu to chunks of a row: any split must give the same bits */
+        memcpy(o1, x, n * 4);
+        if (v_swg) { v_swg(n / 3, o1, w); v_swg(n - n / 3, o1 + n / 3, w + n / 3); }
+        if (v_swg && memcmp(o1, o2, n * 4)) b_split++;
         int nr = n & ~1;
         for (int i = 0; i < nr; i += 2) { double th = rnd_sym(100.0f); cs[i] = (float)cos(th); cs[i + 1] = (float)sin(th); }
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         rope_adjacent_ref(nr, o1, cs);
-        rvk_rope_adjacent(nr, o2, cs);
+        if (v_rope) v_rope(nr, o2, cs);
         for (int i = 0; i < n; i++) {
             int p = i & ~1;
             double mag = p + 1 < n ? fabs(x[p]) + fabs(x[p + 1]) : fabs(x[p]);
@@ -657,7 +679,7 @@ static void test_vector_rowwise(void) {
         memcpy(o2, x, n * 4);
         float a = rnd_sym(2.0f);
         axpy_ref(n, o1, a, w);
-        rvk_axpy(n, o2, a, w);
+        if (v_ax) v_ax(n, o2, a, w);
         for (int i = 0; i < n; i++) {
             double e = ulp_diff(o1[i], o2[i]);
             w_ax = fmax(w_ax, e);
@@ -665,14 +687,14 @@ static void test_vector_rowwise(void) {
         }
         free(x); free(w); free(o1); free(o2); free(cs);
     }
-    check(!b_rms, "vector rmsnorm vs reference: <= 2 + sqrt(n) ulp  [worst %.0f ulp]", w_rms);
-    check(!b_smx, "vector softmax vs reference: <= 3 + sqrt(n) ulp  [worst %.0f ulp]", w_smx);
-    check(!b_swg, "vector swiglu vs reference: <= 3 ulp  [worst %.0f ulp]", w_swg);
-    check(!b_rope, "vector rope_adjacent vs reference: <= 2 ulp of |a|+|b|  [worst %.2f]", w_rope);
-    check(!b_ax, "vector axpy vs reference: <= 1 ulp  [worst %.0f ulp]", w_ax);
+    if (v_rms) check(!b_rms, "vector rmsnorm vs reference: <= 2 + sqrt(n) ulp  [worst %.0f ulp]", w_rms);
+    if (v_smx) check(!b_smx, "vector softmax vs reference: <= 3 + sqrt(n) ulp  [worst %.0f ulp]", w_smx);
+    if (v_swg) check(!b_swg, "vector swiglu vs reference: <= 3 ulp  [worst %.0f ulp]", w_swg);
+    if (v_swg) check(!b_split, "vector swiglu of a row == of its two pieces (n/3 split), bitwise  [%d lengths differ]", b_split);
+    if (v_rope) check(!b_rope, "vector rope_adjacent vs reference: <= 2 ulp of |a|+|b|  [worst %.2f]", w_rope);
+    if (v_ax) check(!b_ax, "vector axpy vs reference: <= 1 ulp  [worst %.0f ulp]", w_ax);
 }
-#endif /* !RVK_THEAD */
-#endif /* __riscv_vector */
+#endif /* VROW */
 
 /* ==========================================================================================
  * C. GEMM tiles == dot of the same build, bitwise, for every nr, nb remainder
@@ -831,13 +853,15 @@ static __attribute__((noinline)) int run_tests(void) {
 #if defined(VK) && !RVK_THEAD
     test_vector_float_dots();
 #endif
-#if defined(__riscv_vector)
-#if !RVK_THEAD
+#if defined(__riscv_vector) && !RVK_THEAD
     test_vector_f16_convert();
     test_vector_exp();
-    test_vector_rowwise();
+    test_vector_rowwise(rvk_rmsnorm, rvk_softmax, rvk_swiglu, rvk_rope_adjacent, rvk_axpy);
     test_rowwise("vector", rvk_rmsnorm, rvk_softmax, rvk_swiglu, rvk_rope_adjacent, rvk_axpy);
-#endif
+#elif defined(RVK_X86)
+    test_vector_exp();
+    test_vector_rowwise(xk_rmsnorm, NULL, xk_swiglu, NULL, NULL);
+    test_rowwise("vector", xk_rmsnorm, softmax_ref, xk_swiglu, rope_adjacent_ref, axpy_ref);
 #endif
     static const gemm_case cases[] = {
         {"q8_0_q8_0", dot_q8_0_q8_0, gemm_q8_0_q8_0, 1, sizeof(block_q8_0)},
