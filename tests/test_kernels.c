@@ -461,19 +461,23 @@ static void test_vector_quant(void) {
     float *x = xmalloc(N * 4);
     block_q8_0 a[N / QK], b[N / QK];
     int bad = 0;
-    for (int rep = 0; rep < 30; rep++) {
+    for (int rep = 0; rep < 34; rep++) {
         fill_act(x, N, ldexpf(1.0f, rep % 10 - 5));
+        if (rep >= 30) fill_act(x, N, rep < 32 ? ldexpf(1.0f, -12 - 2 * (rep & 1)) : 1e7f * (float)(rep & 1 ? 1 : 30));   /* fp16 d subnormal / inf */
         if (rep == 1) for (int i = 0; i < N; i++) x[i] = 0.0f;
         if (rep >= 2 && rep < 6)   /* ties: amax = 127 -> d = 1, id = 1: x = k + 0.5 must round away from 0 */
             for (int i = 0; i < N; i++) x[i] = i % QK == 0 ? 127.0f : (float)((int)(rnd32() % 254) - 127) + 0.5f * (rep & 1 ? 1 : -1);
         if (rep == 6) for (int i = 0; i < N; i++) x[i] = ldexpf(rnd_sym(1.0f), -130);   /* subnormal inputs */
         if (rep == 7)   /* NaN, +-inf (codes 0), and an inf block: d = inf, id = 0, x*id NaN */
             for (int i = 0; i < N; i += 13) x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
-        quantize_row_q8_0_ref(N, a, x);
-        VK(quantize_row_q8_0)(N, b, x);
+        const int n = N - QK * (rep % 11);   /* block counts that are not a multiple of 8 too */
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        quantize_row_q8_0_ref(n, a, x);
+        VK(quantize_row_q8_0)(n, b, x);
         if (memcmp(a, b, sizeof a)) bad++;
     }
-    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 30 rows of 4096 (zeros, .5 ties, subnormals, NaN/inf)  [%d rows differ]", bad);
+    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 34 rows of 118..128 blocks (zeros, .5 ties, subnormals, NaN/inf, fp16 scale subnormal and inf)  [%d rows differ]", bad);
     free(x);
 }
 
