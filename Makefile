@@ -49,7 +49,10 @@ tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h
 tests/test_share: tests/test_share.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) -o $@ tests/test_share.c $(LDLIBS)
 
-test: llm tests/test_kernels tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
+tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
+	$(CC) $(CFLAGS) -o $@ tests/test_pool.c $(LDLIBS)
+
+test: llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -210,7 +213,7 @@ FUZZ_TARGETS ?= gguf llama2c tokenizer chat
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
 SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
-TSAN_TESTS   ?= stories threads
+TSAN_TESTS   ?= stories threads pool
 
 .PHONY: fuzz fuzz-build test-asan test-tsan
 
@@ -229,17 +232,20 @@ build/llm-asan: $(SRC)
 build/test_kernels-asan: tests/test_kernels.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
-test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
+test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ llm.c $(LDLIBS)
-test-tsan: build/llm-tsan tools/mkmodel
-	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan \
+build/test_pool-tsan: tests/test_pool.c tests/check.h $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ tests/test_pool.c $(LDLIBS)
+test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
+	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan POOL=build/test_pool-tsan \
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels tests/test_kquants tests/test_share tests/bpe_harness tools/mkmodel
+	rm -f llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead
