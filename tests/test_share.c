@@ -2,7 +2,7 @@
  *
  * chunk_of must cut every row range into chunks that cover it exactly once, with boundaries
  * a multiple of 16 rows from the range start (the 16-row groups and GEMM tiles of one piece),
- * chunks of at least 64 rows except the last, halving sizes, and one piece with one thread.
+ * chunks of at least MM_MIN_CHUNK rows except the last, halving sizes, and one piece with one thread.
  * mm_worker, called for thread 0 alone out of 2 (thread 1 never runs: the extreme of a slow
  * core), must compute every row of every matrix when both threads are on one node, bitwise
  * equal to the dot of the row, and must leave thread 1's rows alone when it is on another node.
