@@ -1643,20 +1643,38 @@ static void float_to_row(int type, int n, const float *x, void *out) {
 /* Causal attention for nb tokens at positions pos.. (keys/values already in the cache).
  * Work unit u = (token b, kv head h); thread ith takes a fixed contiguous range of units.
  * Decode (nb = 1): thread ith takes the kv heads it owns (kv_heads_of) and first appends their
- * key and value rows itself, so one task does both (no second pass over the pool). */
+ * key and value rows itself, so one task does both (no second pass over the pool).
+ * The q, k, v rows come straight from the matmul: the thread that appends a key row (kv_write)
+ * or attends with a query row (its unit) first adds the bias (Qwen2) and rotates it (RoPE), on
+ * its own rows, where they are about to be read (element by element the same arithmetic as
+ * one pass over all rows). */
 typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
 
+/* bias (when the model has them) and RoPE for head `head` of token b, at v; bias: the layer's
+ * bias vector for this kind of row (q or k), read only when the model has biases */
+static void rotate_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
+    const hparams *hp = &c->m->hp;
+    if (hp->qkv_bias) axpy(hp->head_size, v, 1.0f, bias + (size_t)head * hp->head_size);
+    const float *cs = c->rope + (size_t)b * hp->n_rot;
+    if (hp->rope_neox) rope_neox(hp->n_rot, v, cs);
+    else rope_adjacent(hp->n_rot, v, cs);
+}
+
 /* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., kv heads
- * [k0, k1) */
+ * [k0, k1) (keys: biased and rotated first; values: biased) */
 static void kv_write(const att_task *t, int k0, int k1) {
     llm_ctx *c = t->c;
     const hparams *hp = &c->m->hp;
+    const layer_weights *L = &c->m->layers[t->layer];
     int hs = hp->head_size;
     for (int b = 0; b < t->nb; b++)
         for (int h = k0; h < k1; h++) {
+            float *k = c->k + (size_t)b * hp->kv_dim + h * hs, *v = c->v + (size_t)b * hp->kv_dim + h * hs;
+            rotate_head(c, k, (const float *)L->bk.data, h, b);
+            if (hp->qkv_bias) axpy(hs, v, 1.0f, (const float *)L->bv.data + (size_t)h * hs);
             size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
-            memcpy(c->key_cache + at, c->k + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
-            memcpy(c->value_cache + at, c->v + (size_t)b * hp->kv_dim + h * hs, hs * sizeof(float));
+            memcpy(c->key_cache + at, k, hs * sizeof(float));
+            memcpy(c->value_cache + at, v, hs * sizeof(float));
         }
 }
 
@@ -1716,7 +1734,8 @@ static void attention_worker(void *arg, int ith, int nth) {
     }
     for (int64_t u = u0; u < u1; u++) {
         int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
-        const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
+        float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
+        for (int g = 0; g < group; g++) rotate_head(c, q + (size_t)g * hs, (const float *)c->m->layers[t->layer].bq.data, kvh * group + g, b);
         const float *kh = kc + (size_t)kvh * per_head, *vh = vc + (size_t)kvh * per_head;
         gemm_f32_f32(hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
         for (int g = 0; g < group; g++) {
@@ -1735,7 +1754,7 @@ static void attention_worker(void *arg, int ith, int nth) {
 static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int logits_from, float *logits) {
     llm_model *m = c->m;
     const hparams *hp = &m->hp;
-    int dim = hp->dim, kv_dim = hp->kv_dim, hs = hp->head_size;
+    int dim = hp->dim;
 
     embed_task et = {c, tokens, nb};
     pool_run(m->pool, embed_worker, &et);
@@ -1761,19 +1780,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {c->q, c->k, c->v};
         matmul(c, 3, wqkv, yqkv, c->xb, nb);
-        if (hp->qkv_bias)
-            for (int b = 0; b < nb; b++) {
-                axpy(dim, c->q + (size_t)b * dim, 1.0f, (const float *)L->bq.data);
-                axpy(kv_dim, c->k + (size_t)b * kv_dim, 1.0f, (const float *)L->bk.data);
-                axpy(kv_dim, c->v + (size_t)b * kv_dim, 1.0f, (const float *)L->bv.data);
-            }
-        /* rotate q and k, then append k and v to the cache at positions pos+b */
-        void (*rope)(int, float *, const float *) = hp->rope_neox ? rope_neox : rope_adjacent;
-        for (int b = 0; b < nb; b++) {
-            const float *cs = c->rope + (size_t)b * hp->n_rot;
-            for (int h = 0; h < hp->n_heads; h++) rope(hp->n_rot, c->q + (size_t)b * dim + h * hs, cs);
-            for (int h = 0; h < hp->n_kv_heads; h++) rope(hp->n_rot, c->k + (size_t)b * kv_dim + h * hs, cs);
-        }
+        /* bias, RoPE, appending k and v to the cache at positions pos+b, attention: in the tasks */
         att_task at = {c, l, pos, nb};
         if (nb > 1) pool_run(m->pool, kv_write_worker, &at);  /* decode: inside attention_worker */
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
