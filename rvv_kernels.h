@@ -366,8 +366,8 @@ static inline void rmsnorm_pc(int n, float *o, const float *x, const float *w, f
 }
 
 static inline float exp_pc(float x) {
-    float c = x < -104.0f ? -104.0f : x;                      /* comparisons, not fminf: they vectorize */
-    c = c > 89.0f ? 89.0f : c;
+    float c = x > -104.0f ? x : -104.0f;                      /* comparisons, not fminf: they vectorize; */
+    c = c < 89.0f ? c : 89.0f;                                /* NaN becomes -104 (no NaN to int below) */
     const float kf = rintf(c * 1.44269504f);
     const int32_t k = (int32_t)kf;
     float r = fmaf(-kf, 0.693359375f, c);                     /* c - k*ln2_hi (exact) */
