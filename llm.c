@@ -3848,7 +3848,7 @@ static int cmd_bench(int argc, char **argv) {
         /* the bandwidth is measured right before and right after the tg tests and the higher value
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */
-        double mean[2][16], sd[2][16], bw[2] = {membw, membw};
+        double mean[2][sizeof pp / sizeof *pp], sd[2][sizeof pp / sizeof *pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
                 int n = kind ? tg[k] : pp[k];

@@ -1532,7 +1532,6 @@ XK_FLOAT_TILE(xk_tile_bf16, uint16_t, XK_W_BF16)
 XK_FLOAT_KERNELS(f32)
 XK_FLOAT_KERNELS(f16)
 XK_FLOAT_KERNELS(bf16)
-
 #endif /* __riscv_vector / x86 */
 
 /* ==========================================================================================

@@ -16,7 +16,7 @@ from llmtest import LLM, check, finish, gguf_load, skip, tmpdir
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 
 
-def mapped_kib(pid, path):
+def smaps_kib(pid, path):
     """(Rss in KiB of the mappings of `path`, AnonHugePages in KiB of the whole process) in
     process pid"""
     total, huge, inside = 0, 0, False
@@ -60,7 +60,7 @@ def loaded_rss(model, extra):
         if not out:
             return None, "no answer on stdout (exit %s)" % p.poll()
         time.sleep(0.5)
-        return mapped_kib(p.pid, model), ""
+        return smaps_kib(p.pid, model), ""
     finally:
         try:
             p.stdin.close()
