@@ -117,7 +117,7 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant threads native_match
+RV_E2E_TESTS ?= stories quant kquant_models threads native_match
 RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
@@ -147,6 +147,12 @@ $(RVB)/test_kernels-scalar: tests/test_kernels.c tests/check.h rvv_kernels.h
 $(RVB)/test_kernels-xthead: tests/test_kernels.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ tests/test_kernels.c $(LDLIBS)
+$(RVB)/test_kquants-rvv: tests/test_kquants.c tests/check.h rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ tests/test_kquants.c $(LDLIBS)
+$(RVB)/test_kquants-scalar: tests/test_kquants.c tests/check.h rvv_kernels.h
+	@mkdir -p $(@D)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ tests/test_kquants.c $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
@@ -155,17 +161,20 @@ $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
 
 # $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
-rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -v '^ok ' $(RVB)/log.tmp; \
+rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -vE '^(ok|PASS) ' $(RVB)/log.tmp; \
          [ $$rc -eq 0 ] || { echo "FAIL $(1): exit status $$rc"; exit 1; }
 
-test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/test_kernels-scalar
+test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/test_kernels-scalar \
+                    $(RVB)/test_kquants-rvv $(RVB)/test_kquants-scalar
 	@for v in $(RV_VLENS); do $(call rv_run,test_kernels RVV 1.0 VLEN=$$v,$(call qemu_v,$$v) $(RVB)/test_kernels-rvv); done
 	@$(call rv_run,test_kernels RVV 1.0 + Zvfhmin VLEN=128,$(call qemu_v,128) $(RVB)/test_kernels-zvfhmin)
 	@$(call rv_run,test_kernels rv64gc (scalar),$(QEMU_RV) $(RVB)/test_kernels-scalar)
+	@for v in $(RV_VLENS); do $(call rv_run,test_kquants RVV 1.0 VLEN=$$v,$(call qemu_v,$$v) $(RVB)/test_kquants-rvv); done
+	@$(call rv_run,test_kquants rv64gc (scalar),$(QEMU_RV) $(RVB)/test_kquants-scalar)
 
 # every XTheadVector block kernel must be vector code, without what RVV 0.7.1 lacks or GCC 14
 # gets wrong there: vsetivli, fractional LMUL, vmv.x.s
-XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 dot_q4_K_q8_K dot_q6_K_q8_K
 test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/test_kernels-xthead
 	@echo "== XTheadVector kernels ($(XT_MARCH), $(GCC_XTHEAD))"
 	@for f in $(XT_KERNELS); do \

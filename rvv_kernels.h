@@ -1725,8 +1725,9 @@ static inline const char *kernels_variant(void) {
 /* ==========================================================================================
  * K-quants: ggml's K-quant formats (Q2_K .. Q6_K, and the Q8_K activations): block layouts,
  * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
- * (portable C, the specification) plus name() that calls the body of this build. There are no vector bodies yet, so name()
- * is the reference in every build (see the table at the end).
+ * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
+ * builds have vector bodies for the Q4_K and Q6_K dots, everything else is the reference
+ * (see the table at the end).
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -2377,23 +2378,121 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
     }
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Vector dots for Q4_K and Q6_K (RVV 1.0 and XTheadVector, one source; the types of the
+ * Q4_K_M files people download). Per super-block the codes of 32 consecutive elements at a
+ * time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit, vwmul), then
+ * multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
+ * reduction per super-block gives isum. That is the reference's integer, exact and summed in
+ * another order, and the float steps after it are the reference's: bitwise equal results.
+ * Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the same vl at any
+ * larger VLEN.
+ *   Q4_K: chunk c (64 elements) = 32 bytes of qs: low nibbles x y[64c..64c+31] (scale sc[2c]),
+ *         high nibbles x y[64c+32..] (sc[2c+1]); the mins go through bsums as in the reference.
+ *   Q6_K: half h, quarter k: 32 codes of 6 bits, 4 from ql, 2 from qh (see the layout table);
+ *         lanes 0..15 are sub-block 8h+2k, lanes 16..31 sub-block 8h+2k+1, so the scale is a
+ *         vector (a merge of the two); the code offset 32 is taken off once per super-block
+ *         as 32 * sum_s sc[s] * bsums[s].
+ * Lane bounds: Q4_K 8 products of <= 63*15*128, Q6_K 8 of <= 128*63*128: far below 2^31.
+ * ---------------------------------------------------------------------------------------- */
+#if defined(__riscv_vector)
+RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
+    /* the one-element store takes its length from memory: with a constant 1 here GCC 14.2
+     * for XTheadVector fails (internal compiler error: a vsetivli, which 0.7.1 lacks) */
+    static volatile size_t one = 1;
+    int32_t r;
+    __riscv_vse32_v_i32m1(&r, __riscv_vredsum_vs_i32m8_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl), one);
+    return r;
+}
+
+static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
+    const block_q4_K *a = (const block_q4_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+        int32_t msum = 0;
+        for (int c = 0; c < QK_K / 64; c++) {
+            int sc0, m0, sc1, m1;
+            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
+            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
+            const vuint8m2_t q = __riscv_vle8_v_u8m2(a[k].qs + 32 * c, vl);
+            const vint8m2_t lo = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vand_vx_u8m2(q, 15, vl));
+            const vint8m2_t hi = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vsrl_vx_u8m2(q, 4, vl));
+            const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(lo, __riscv_vle8_v_i8m2(b[k].qs + 64 * c, vl), vl);
+            const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(hi, __riscv_vle8_v_i8m2(b[k].qs + 64 * c + 32, vl), vl);
+            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
+            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
+            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
+        }
+        KQ_ACCUMULATE(sum, rvk_kq_isum(acc, vl), msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
+    }
+    return sum;
+}
+
+/* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
+RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
+    const vint16m4_t p = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(q), __riscv_vle8_v_i8m2(y, vl), vl);
+    const vint16m4_t s = __riscv_vmerge_vxm_i16m4(__riscv_vmv_v_x_i16m4((int16_t)sa, vl), (int16_t)sb, upper, vl);
+    return __riscv_vwmacc_vv_i32m8(acc, s, p, vl);
+}
+
+static inline float rvk_dot_q6_K_q8_K(int n, const void *w, const void *x) {
+    const block_q6_K *a = (const block_q6_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    const size_t vl = __riscv_vsetvl_e8m2(32);
+    const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+        const int8_t *sc = a[k].scales;
+        int32_t off = 0;
+        for (int s = 0; s < QK_K / 16; s++) off += sc[s] * b[k].bsums[s];
+        for (int h = 0; h < 2; h++) {
+            const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
+            const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
+            const int8_t *y = b[k].qs + 128 * h, *s8 = sc + 8 * h;
+            /* quarter k: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2k+1..2k */
+            const vuint8m2_t q0 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l0, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 4, vl), 0x30, vl), vl);
+            const vuint8m2_t q1 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l1, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
+            const vuint8m2_t q2 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l0, 4, vl), __riscv_vand_vx_u8m2(qh, 0x30, vl), vl);
+            const vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl), __riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
+            acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
+            acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
+            acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
+            acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
+        }
+        sum = RVK_MAC((float)(rvk_kq_isum(acc, vl) - 32 * off), fp16_to_fp32(a[k].d) * b[k].d, sum);
+    }
+    return sum;
+}
+GEMM_FROM_DOT(rvk_gemm_q4_K_q8_K, rvk_dot_q4_K_q8_K)
+GEMM_FROM_DOT(rvk_gemm_q6_K_q8_K, rvk_dot_q6_K_q8_K)
+#endif /* __riscv_vector */
+
 /* ==========================================================================================
- * The kernels llm.c calls, each with the body of this build. No vector bodies exist yet for
- * K-quants, so every build uses the reference. A vector body goes in an
- * #if defined(__riscv_vector) section like rvv_kernels.h's (named rvk_<name>, equal to the
- * reference bitwise, see the header comment); then RVK_KQ becomes RVK_BLOCK for that build.
+ * The kernels llm.c calls, each with the body of this build: RVK_KQV for the types with a
+ * vector body (Q4_K, Q6_K on RISC-V vector builds), RVK_KQ (the reference) for the others.
+ * A new vector body is named rvk_<name>, equal to the reference bitwise (see the header
+ * comment), and moves its type from RVK_KQ to RVK_KQV.
  * ======================================================================================== */
 #define RVK_KQ(name) name##_ref
+#if defined(__riscv_vector)
+#define RVK_KQV(name) rvk_##name
+#else
+#define RVK_KQV(name) name##_ref
+#endif
 
 static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { RVK_KQ(quantize_row_q8_K)(n, y, x); }
-static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q4_K_q8_K)(n, w, x); }
+static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
 static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q5_K_q8_K)(n, w, x); }
-static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q6_K_q8_K)(n, w, x); }
+static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }
 static inline float dot_q3_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q3_K_q8_K)(n, w, x); }
 static inline float dot_q2_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q2_K_q8_K)(n, w, x); }
-RVK_GEMM(gemm_q4_K_q8_K, RVK_KQ)
+RVK_GEMM(gemm_q4_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q5_K_q8_K, RVK_KQ)
-RVK_GEMM(gemm_q6_K_q8_K, RVK_KQ)
+RVK_GEMM(gemm_q6_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q3_K_q8_K, RVK_KQ)
 RVK_GEMM(gemm_q2_K_q8_K, RVK_KQ)
 

@@ -11,6 +11,8 @@ float xk_dot_q4_0_q8_0(int n, const void *w, const void *x);
 void xk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx);
 void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, const void *x, size_t ldx);
 void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x);
+float xk_dot_q4_K_q8_K(int n, const void *w, const void *x);
+float xk_dot_q6_K_q8_K(int n, const void *w, const void *x);
 int xk_cpu_ok(const char **why);
 
 XK float xk_dot_q8_0_q8_0(int n, const void *w, const void *x) { return dot_q8_0_q8_0(n, w, x); }
@@ -22,4 +24,6 @@ XK void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const voi
     gemm_q4_0_q8_0(n, nr, nb, y, ldy, w, ldw, x, ldx);
 }
 XK void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { quantize_row_q8_0(n, y, x); }
+XK float xk_dot_q4_K_q8_K(int n, const void *w, const void *x) { return dot_q4_K_q8_K(n, w, x); }
+XK float xk_dot_q6_K_q8_K(int n, const void *w, const void *x) { return dot_q6_K_q8_K(n, w, x); }
 XK int xk_cpu_ok(const char **why) { return kernels_cpu_ok(why); }

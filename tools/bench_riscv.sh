@@ -1,8 +1,9 @@
 #!/bin/sh
 # Executed guest instructions per prompt token and per generated token, counted by qemu with
 # the rvcount plugin, for the RVV 1.0 build at VLEN 128 and 256 and for the scalar build,
-# on random Q4_0 and Q8_0 models of dim 512 (tools/mkmodel). Single-threaded, so the counts
-# repeat exactly. Run by `make bench-riscv`; prints a markdown table.
+# on random Q4_0, Q8_0, Q4_K and Q6_K models of dim 512 (tools/mkmodel; FFN 1408, and 1536 for
+# the K-quants, whose rows must be a multiple of 256). Single-threaded, so the counts repeat
+# exactly. Run by `make bench-riscv`; prints a markdown table.
 #   per prompt token    = (I(96-token prompt) - I(32-token prompt)) / 64     (batched prefill)
 #   per generated token = (I(32-token prompt, 32 generated) - I(32-token prompt)) / 32
 set -eu
@@ -27,9 +28,10 @@ count() {  # count CPU BINARY MODEL PROMPT N: total guest instructions
 
 echo "| model | build | instructions / prompt token | instructions / generated token |"
 echo "| --- | --- | ---: | ---: |"
-for type in Q4_0 Q8_0; do
+for type in Q4_0 Q8_0 Q4_K Q6_K; do
     model=$OUT/dim512-$type.gguf
-    [ -f "$model" ] || tools/mkmodel "$model" --type $type --dim 512 --layers 4 --heads 8 --kv-heads 4 --ffn 1408 \
+    case $type in *_K) ffn=1536 ;; *) ffn=1408 ;; esac
+    [ -f "$model" ] || tools/mkmodel "$model" --type $type --dim 512 --layers 4 --heads 8 --kv-heads 4 --ffn $ffn \
         --vocab 1000 --ctx 256
     for build in "rvv VLEN=128:rv64,v=true,vlen=128,elen=64,vext_spec=v1.0:./llm-rv" \
                  "rvv VLEN=256:rv64,v=true,vlen=256,elen=64,vext_spec=v1.0:./llm-rv" \
