@@ -2411,12 +2411,15 @@ static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
     float sum = 0.0f;
     for (int k = 0; k < n / QK_K; k++) {
-        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+        int sc[8], m[8];
         int32_t msum = 0;
+        for (int s = 0; s < 8; s++) {
+            kq_scale_min_k4(s, a[k].scales, &sc[s], &m[s]);
+            msum += m[s] * (b[k].bsums[2 * s] + b[k].bsums[2 * s + 1]);
+        }
+        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
         for (int c = 0; c < QK_K / 64; c++) {
-            int sc0, m0, sc1, m1;
-            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
-            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
+            const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
             const vuint8m2_t q = __riscv_vle8_v_u8m2(a[k].qs + 32 * c, vl);
             const vint8m2_t lo = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vand_vx_u8m2(q, 15, vl));
             const vint8m2_t hi = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vsrl_vx_u8m2(q, 4, vl));
@@ -2424,7 +2427,6 @@ static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
             const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(hi, __riscv_vle8_v_i8m2(b[k].qs + 64 * c + 32, vl), vl);
             acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
             acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
-            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
         }
         KQ_ACCUMULATE(sum, rvk_kq_isum(acc, vl), msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
     }
