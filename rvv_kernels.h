@@ -2502,92 +2502,134 @@ XK_INLINE __m128i xk_q4_K_scales(const uint8_t *p) {
                           (int)(((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 6) & 0x03030303u) << 4));   /* m[4..7] */
 }
 
-static inline float xk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
+/* The dots below take one weight row against B activation rows (B = 1..4, a compile-time
+ * constant; row b at x + b * ldx, its result at out[b * ldo]): the weight codes are unpacked
+ * once per step and used B times, which is what the GEMM tiles (prefill) gain; decode is
+ * B = 1. Each result goes through exactly the integer and float steps of the dot. */
+#define XK_KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
+XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q4_K *a = (const block_q4_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    const __m256i m4 = _mm256_set1_epi8(15);
-    float sum = 0.0f;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int k = 0; k < n / QK_K; k++) {
-        const __m128i sm = xk_q4_K_scales(a[k].scales);
-        /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]): pairs by hadd (|pair| <= 4096), then
-         * one multiply-add of int16 into int32 */
-        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)b[k].bsums),
-                                          _mm_loadu_si128((const __m128i *)(const void *)(b[k].bsums + 8)));
-        const __m128i mp = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), bs);
-        __m128i ms = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0x4e));
-        ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1));
+        const __m128i sm = xk_q4_K_scales(a[k].scales), mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        int32_t msum[4], isum[4];
+        for (int b = 0; b < B; b++) {
+            /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]): pairs by hadd (|pair| <= 4096),
+             * then one multiply-add of int16 into int32 */
+            const int16_t *bsums = XK_KQ_ROW(b, k)->bsums;
+            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)bsums),
+                                              _mm_loadu_si128((const __m128i *)(const void *)(bsums + 8)));
+            const __m128i mp = _mm_madd_epi16(mins, bs);
+            __m128i ms = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0x4e));
+            msum[b] = _mm_cvtsi128_si32(_mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1)));
+        }
 #if XK_512
         /* one 512-bit step per chunk: low nibbles in the low 256 bits, high nibbles in the high
          * 256 bits, against the chunk's 64 activation bytes; scales 2c (low) and 2c + 1 (high) */
         const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
-        __m512i acc5 = _mm512_setzero_si512();
+        __m512i acc[4];
+        for (int b = 0; b < B; b++) acc[b] = _mm512_setzero_si512();
         for (int c = 0; c < QK_K / 64; c++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qs + 32 * c));
             const __m512i qq = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), _mm512_set1_epi8(15));
             const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))),
                                                                             _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))), 1));
-            const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(b[k].qs + 64 * c)));
-            acc5 = _mm512_add_epi32(acc5, _mm512_madd_epi16(p, sc));
+            for (int b = 0; b < B; b++) {
+                const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(XK_KQ_ROW(b, k)->qs + 64 * c)));
+                acc[b] = _mm512_add_epi32(acc[b], _mm512_madd_epi16(p, sc));
+            }
         }
-        const int32_t isum = _mm512_reduce_add_epi32(acc5);
-        (void)m4;
+        for (int b = 0; b < B; b++) isum[b] = _mm512_reduce_add_epi32(acc[b]);
 #else
         /* the 8 scales as int16, in both 128-bit halves; scale s broadcast by a byte shuffle */
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
-        __m256i acc = _mm256_setzero_si256();
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm)), m4 = _mm256_set1_epi8(15);
+        __m256i acc[4];
+        for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_si256();
         for (int c = 0; c < QK_K / 64; c++) {
             const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
             const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
             const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qs + 32 * c));
-            acc = xk_kq_step(acc, _mm256_and_si256(q, m4), b[k].qs + 64 * c, s0);
-            acc = xk_kq_step(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), b[k].qs + 64 * c + 32, s1);
+            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            for (int b = 0; b < B; b++) {
+                acc[b] = xk_kq_step(acc[b], lo, XK_KQ_ROW(b, k)->qs + 64 * c, s0);
+                acc[b] = xk_kq_step(acc[b], hi, XK_KQ_ROW(b, k)->qs + 64 * c + 32, s1);
+            }
         }
-        const int32_t isum = xk_hsum_i32(acc);
+        for (int b = 0; b < B; b++) isum[b] = xk_hsum_i32(acc[b]);
 #endif
-        KQ_ACCUMULATE(sum, isum, _mm_cvtsi128_si32(ms), _cvtsh_ss(a[k].d), _cvtsh_ss(a[k].dmin), b[k].d);
+        const float d = _cvtsh_ss(a[k].d), dmin = _cvtsh_ss(a[k].dmin);
+        for (int b = 0; b < B; b++) KQ_ACCUMULATE(sum[b], isum[b], msum[b], d, dmin, XK_KQ_ROW(b, k)->d);
     }
-    return sum;
+    for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
 
 /* byte-shuffle index that broadcasts int16 element s (of 8 in a 128-bit lane) to the low
  * lane and element s + 1 to the high lane */
 #define XK_SC_PAIR(s) _mm256_setr_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (s))), _mm_set1_epi16((short)(0x0100 + 0x0202 * ((s) + 1))))
-static inline float xk_dot_q6_K_q8_K(int n, const void *w, const void *x) {
+XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
     const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
-    float sum = 0.0f;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int k = 0; k < n / QK_K; k++) {
-        __m256i acc = _mm256_setzero_si256();
-        const __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)a[k].scales);
-        /* off = sum_s sc[s] * bsums[s], 16 int16 products summed pairwise into int32 */
-        const __m256i op = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), _mm256_loadu_si256((const __m256i *)(const void *)b[k].bsums));
-        const int32_t off = xk_hsum_i32(op);
+        __m256i acc[4];
+        int32_t off[4];
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[k].scales));
+        for (int b = 0; b < B; b++) {
+            /* off = sum_s sc[s] * bsums[s], 16 int16 products summed pairwise into int32 */
+            off[b] = xk_hsum_i32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(const void *)XK_KQ_ROW(b, k)->bsums)));
+            acc[b] = _mm256_setzero_si256();
+        }
         for (int h = 0; h < 2; h++) {
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].ql + 64 * h));
             const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].ql + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qh + 32 * h));
-            const int8_t *y = b[k].qs + 128 * h;
             /* the half's 8 scales as int16 in both 128-bit lanes; step k takes scale 2k in the
              * low lane and 2k + 1 in the high lane (byte shuffle) */
             const __m256i s16 = _mm256_broadcastsi128_si256(
                 _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(a[k].scales + 8 * h))));
             /* shifts of 16-bit lanes: the masks keep each byte's own bits */
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-            acc = xk_kq_step(acc, q0, y, _mm256_shuffle_epi8(s16, XK_SC_PAIR(0)));
-            acc = xk_kq_step(acc, q1, y + 32, _mm256_shuffle_epi8(s16, XK_SC_PAIR(2)));
-            acc = xk_kq_step(acc, q2, y + 64, _mm256_shuffle_epi8(s16, XK_SC_PAIR(4)));
-            acc = xk_kq_step(acc, q3, y + 96, _mm256_shuffle_epi8(s16, XK_SC_PAIR(6)));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30))};
+            const __m256i s[4] = {_mm256_shuffle_epi8(s16, XK_SC_PAIR(0)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(2)),
+                                  _mm256_shuffle_epi8(s16, XK_SC_PAIR(4)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(6))};
+            for (int j = 0; j < 4; j++)
+                for (int b = 0; b < B; b++) acc[b] = xk_kq_step(acc[b], q[j], XK_KQ_ROW(b, k)->qs + 128 * h + 32 * j, s[j]);
         }
-        sum = RVK_MAC((float)(xk_hsum_i32(acc) - 32 * off), _cvtsh_ss(a[k].d) * b[k].d, sum);
+        const float d = _cvtsh_ss(a[k].d);
+        for (int b = 0; b < B; b++) sum[b] = RVK_MAC((float)(xk_hsum_i32(acc[b]) - 32 * off[b]), d * XK_KQ_ROW(b, k)->d, sum[b]);
     }
-    return sum;
+    for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
-GEMM_FROM_DOT(xk_gemm_q4_K_q8_K, xk_dot_q4_K_q8_K)
-GEMM_FROM_DOT(xk_gemm_q6_K_q8_K, xk_dot_q6_K_q8_K)
+#undef XK_KQ_ROW
+
+/* dots (B = 1) and GEMM tiles: each weight row against the activation rows 4 at a time */
+#define XK_KQ_KERNELS(T)                                                                                  \
+    static inline float xk_dot_##T##_q8_K(int n, const void *w, const void *x) {                          \
+        float y;                                                                                          \
+        xk_##T##_rows(1, n, w, (const char *)x, 0, &y, 0);                                                \
+        return y;                                                                                         \
+    }                                                                                                     \
+    static inline void xk_gemm_##T##_q8_K(int n, int nr, int nb, float *y, size_t ldy, const void *w,     \
+                                          size_t ldw, const void *x, size_t ldx) {                        \
+        for (int r = 0; r < nr; r++) {                                                                    \
+            const char *wr = (const char *)w + (size_t)r * ldw;                                           \
+            for (int b = 0; b < nb; b += 4) {                                                             \
+                const char *xb = (const char *)x + (size_t)b * ldx;                                       \
+                float *yb = y + (size_t)b * ldy + r;                                                      \
+                switch (nb - b < 4 ? nb - b : 4) {                                                        \
+                case 4: xk_##T##_rows(4, n, wr, xb, ldx, yb, ldy); break;                                 \
+                case 3: xk_##T##_rows(3, n, wr, xb, ldx, yb, ldy); break;                                 \
+                case 2: xk_##T##_rows(2, n, wr, xb, ldx, yb, ldy); break;                                 \
+                default: xk_##T##_rows(1, n, wr, xb, ldx, yb, ldy); break;                                \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+XK_KQ_KERNELS(q4_K)
+XK_KQ_KERNELS(q6_K)
 #endif /* __riscv_vector, RVK_X86 */
 
 /* ==========================================================================================
