@@ -1224,6 +1224,7 @@ static int packable(const llm_model_params *p, const tensor *t) {
  * right after it, a 2 MiB window around it within the matrices' range [*lo, *hi) (all placed
  * by now): dropped only at the end, the windows of 45 norms of the F16 TinyLlama shape raised
  * the peak RSS by 60 MiB, over its budget of file + KV cache + 64 MiB. */
+#define FOLIO_WINDOW ((size_t)2 << 20)   /* the largest file folio (page-cache page) we expect */
 static int own_small_tensors(llm_model *m, const uint8_t **lo, const uint8_t **hi) {
     tensor **v = xcalloc(2 + 5 * (size_t)m->hp.n_layers, sizeof *v);
     int n = 0;
@@ -1245,8 +1246,8 @@ static int own_small_tensors(llm_model *m, const uint8_t **lo, const uint8_t **h
         if (!v[i]->data) continue;
         size_t bytes = (size_t)v[i]->rows * v[i]->row_bytes;
         memcpy(m->small + off, v[i]->data, bytes);
-        const uint8_t *wb = (const uint8_t *)((uintptr_t)v[i]->data & ~(uintptr_t)(ARENA_ALIGN - 1));
-        const uint8_t *we = wb + ((size_t)(v[i]->data + bytes - wb) + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+        const uint8_t *wb = (const uint8_t *)((uintptr_t)v[i]->data & ~(uintptr_t)(FOLIO_WINDOW - 1));
+        const uint8_t *we = wb + ((size_t)(v[i]->data + bytes - wb) + FOLIO_WINDOW - 1) / FOLIO_WINDOW * FOLIO_WINDOW;
         drop_file_pages(wb > mlo ? wb : mlo, we < mhi ? we : mhi);
         if (v[i]->data < *lo) *lo = v[i]->data;
         if (v[i]->data + bytes > *hi) *hi = v[i]->data + bytes;
@@ -3849,11 +3850,16 @@ static int cmd_bench(int argc, char **argv) {
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */
         double mean[2][sizeof pp / sizeof *pp], sd[2][sizeof pp / sizeof *pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
+        int measured = 0;   /* once, before the first tg test (even if it failed) */
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
                 int n = kind ? tg[k] : pp[k];
                 if (n == 0) continue;
-                if (kind && membw <= 0 && bw[0] == 0) bw[0] = measure_membw(m);
+                if (kind && membw <= 0 && !measured) {
+                    bw[0] = measure_membw(m);
+                    measured = 1;
+                    if (bw[0] <= 0) fprintf(stderr, "bench: could not measure the read bandwidth (no roofline; --membw GB/s gives one)\n");
+                }
                 double ts_sum = 0, ts_sq = 0;
                 for (int r = -1; r < reps; r++) {                   /* r = -1: warm-up */
                     double t0 = now_sec();
