@@ -1726,8 +1726,8 @@ static inline const char *kernels_variant(void) {
  * K-quants: ggml's K-quant formats (Q2_K .. Q6_K, and the Q8_K activations): block layouts,
  * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
  * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
- * builds and x86 builds with AVX2 have vector bodies for the Q4_K and Q6_K dots, everything
- * else is the reference (see the table at the end).
+ * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots (Q5_K
+ * not for XTheadVector), everything else is the reference (see the table at the end).
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -2379,8 +2379,8 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * Vector dots for Q4_K and Q6_K (RVV 1.0 and XTheadVector, one source; the types of the
- * Q4_K_M files people download). Per super-block the codes of 32 consecutive elements at a
+ * Vector dots for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source; the types of
+ * the Q4_K_M and Q5_K_M files people download; Q5_K is RVV 1.0 only, see the table at the end). Per super-block the codes of 32 consecutive elements at a
  * time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit, vwmul), then
  * multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
  * reduction per super-block gives isum. That is the reference's integer, exact and summed in
@@ -2408,31 +2408,40 @@ RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
     return r;
 }
 
-static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
-    const block_q4_K *a = (const block_q4_K *)w;
+/* Q4_K and Q5_K (q5: the fifth bit of each code from qh, see the layout table); the two
+ * layouts differ only in qh and the offset of qs */
+RVK_INLINE float rvk_dot_q45_K(const int q5, int n, const void *w, const void *x) {
+    const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const block_q8_K *b = (const block_q8_K *)x;
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
     float sum = 0.0f, d[RVK_KQCH], dmin[RVK_KQCH];
     for (int k = 0; k < n / QK_K; k++) {
+        const block_q4_K *a = (const block_q4_K *)(const void *)((const char *)w + (size_t)k * bs);   /* d, dmin, scales */
+        const uint8_t *qs = q5 ? ((const block_q5_K *)(const void *)a)->qs : a->qs;
         if (k % RVK_KQCH == 0) {   /* the fp16 factors of the next super-blocks, converted in vectors */
             const int cnt = n / QK_K - k < RVK_KQCH ? n / QK_K - k : RVK_KQCH;
-            rvk_block_scales(d, (const char *)&a[k].d, sizeof *a, cnt);
-            rvk_block_scales(dmin, (const char *)&a[k].dmin, sizeof *a, cnt);
+            rvk_block_scales(d, (const char *)&a->d, bs, cnt);
+            rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
         int sc[8], m[8];
         int32_t msum = 0;
         for (int s = 0; s < 8; s++) {
-            kq_scale_min_k4(s, a[k].scales, &sc[s], &m[s]);
+            kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
             msum += m[s] * (b[k].bsums[2 * s] + b[k].bsums[2 * s + 1]);
         }
+        vuint8m2_t qh = __riscv_vmv_v_x_u8m2(0, vl);
+        if (q5) qh = __riscv_vle8_v_u8m2(((const block_q5_K *)(const void *)a)->qh, vl);
         vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
         for (int c = 0; c < QK_K / 64; c++) {
             const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
-            const vuint8m2_t q = __riscv_vle8_v_u8m2(a[k].qs + 32 * c, vl);
-            const vint8m2_t lo = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vand_vx_u8m2(q, 15, vl));
-            const vint8m2_t hi = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vsrl_vx_u8m2(q, 4, vl));
-            const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(lo, __riscv_vle8_v_i8m2(b[k].qs + 64 * c, vl), vl);
-            const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(hi, __riscv_vle8_v_i8m2(b[k].qs + 64 * c + 32, vl), vl);
+            const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
+            vuint8m2_t l = __riscv_vand_vx_u8m2(q, 15, vl), h = __riscv_vsrl_vx_u8m2(q, 4, vl);
+            if (q5) {   /* + 16 * bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh */
+                l = __riscv_vor_vv_u8m2(l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
+                h = __riscv_vor_vv_u8m2(h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+            }
+            const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b[k].qs + 64 * c, vl), vl);
+            const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b[k].qs + 64 * c + 32, vl), vl);
             acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
             acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
         }
@@ -2440,6 +2449,8 @@ static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) {
     }
     return sum;
 }
+static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) { return rvk_dot_q45_K(0, n, w, x); }
+static inline float rvk_dot_q5_K_q8_K(int n, const void *w, const void *x) { return rvk_dot_q45_K(1, n, w, x); }
 
 /* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
 RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
@@ -2478,11 +2489,12 @@ static inline float rvk_dot_q6_K_q8_K(int n, const void *w, const void *x) {
     return sum;
 }
 GEMM_FROM_DOT(rvk_gemm_q4_K_q8_K, rvk_dot_q4_K_q8_K)
+GEMM_FROM_DOT(rvk_gemm_q5_K_q8_K, rvk_dot_q5_K_q8_K)
 GEMM_FROM_DOT(rvk_gemm_q6_K_q8_K, rvk_dot_q6_K_q8_K)
 
 #elif defined(RVK_X86)
-/* The same two dots on x86 (AVX2), 32 codes per step as above: vpmaddubsw multiplies the
- * unsigned codes (Q4_K 0..15, Q6_K 0..63) with the activation bytes and adds pairs into int16
+/* The same dots on x86 (AVX2), 32 codes per step as above: vpmaddubsw multiplies the
+ * unsigned codes (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63) with the activation bytes and adds pairs into int16
  * (at most 2 * 63 * 128 = 16128: no saturation), vpmaddwd multiplies those by the sub-block
  * scale and adds pairs into the 8 int32 lanes of the accumulator. For Q6_K the low 128 bits
  * of a step hold elements 0..15 (sub-block 2k) and the high 128 bits elements 16..31 (2k+1),
@@ -2515,11 +2527,16 @@ XK_INLINE __m128i xk_q4_K_scales(const uint8_t *p) {
  * once per step and used B times, which is what the GEMM tiles (prefill) gain; decode is
  * B = 1. Each result goes through exactly the integer and float steps of the dot. */
 #define XK_KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
-XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    const block_q4_K *a = (const block_q4_K *)w;
+/* Q4_K and Q5_K (q5: + 16 * the code's bit of qh, see the layout table; the two layouts
+ * differ only in qh and the offset of qs) */
+XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    const size_t bsz = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int k = 0; k < n / QK_K; k++) {
-        const __m128i sm = xk_q4_K_scales(a[k].scales), mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        const block_q4_K *a = (const block_q4_K *)(const void *)((const char *)w + (size_t)k * bsz);   /* d, dmin, scales */
+        const uint8_t *qs = q5 ? ((const block_q5_K *)(const void *)a)->qs : a->qs;
+        const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(const void *)((const block_q5_K *)(const void *)a)->qh) : _mm256_setzero_si256();
+        const __m128i sm = xk_q4_K_scales(a->scales), mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
         int32_t msum[4], isum[4];
         for (int b = 0; b < B; b++) {
             /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]): pairs by hadd (|pair| <= 4096),
@@ -2538,8 +2555,12 @@ XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, si
         __m512i acc[4];
         for (int b = 0; b < B; b++) acc[b] = _mm512_setzero_si512();
         for (int c = 0; c < QK_K / 64; c++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qs + 32 * c));
-            const __m512i qq = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), _mm512_set1_epi8(15));
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            __m512i qq = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), _mm512_set1_epi8(15));
+            if (q5) {   /* bit 2c of qh for the low nibbles, 2c + 1 for the high ones, as 16 */
+                const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * c)), _mm256_srli_epi16(qh, 2 * c + 1), 1);
+                qq = _mm512_or_si512(qq, _mm512_slli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8(1)), 4));
+            }
             const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))),
                                                                             _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))), 1));
             for (int b = 0; b < B; b++) {
@@ -2556,8 +2577,13 @@ XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, si
         for (int c = 0; c < QK_K / 64; c++) {
             const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
             const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qs + 32 * c));
-            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (q5) {   /* bit 2c of qh for the low nibbles, 2c + 1 for the high ones, as 16 */
+                const __m256i one = _mm256_set1_epi8(1);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+            }
             for (int b = 0; b < B; b++) {
                 acc[b] = xk_kq_step(acc[b], lo, XK_KQ_ROW(b, k)->qs + 64 * c, s0);
                 acc[b] = xk_kq_step(acc[b], hi, XK_KQ_ROW(b, k)->qs + 64 * c + 32, s1);
@@ -2565,7 +2591,7 @@ XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, si
         }
         for (int b = 0; b < B; b++) isum[b] = xk_hsum_i32(acc[b]);
 #endif
-        const float d = _cvtsh_ss(a[k].d), dmin = _cvtsh_ss(a[k].dmin);
+        const float d = _cvtsh_ss(a->d), dmin = _cvtsh_ss(a->dmin);
         for (int b = 0; b < B; b++) KQ_ACCUMULATE(sum[b], isum[b], msum[b], d, dmin, XK_KQ_ROW(b, k)->d);
     }
     for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
@@ -2636,14 +2662,21 @@ XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, si
             }                                                                                             \
         }                                                                                                 \
     }
+XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    xk_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
+}
+XK_INLINE void xk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    xk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
+}
 XK_KQ_KERNELS(q4_K)
+XK_KQ_KERNELS(q5_K)
 XK_KQ_KERNELS(q6_K)
 #endif /* __riscv_vector, RVK_X86 */
 
 /* ==========================================================================================
  * The kernels llm.c calls, each with the body of this build: RVK_KQV for the types with a
- * vector body (Q4_K, Q6_K on RISC-V vector and x86 AVX2 builds), RVK_KQ (the reference) for
- * the others.
+ * vector body (Q4_K, Q5_K, Q6_K on RISC-V vector and x86 AVX2 builds), RVK_KQ (the reference)
+ * for the others.
  * A new vector body is named rvk_<name> (xk_<name> on x86), equal to the reference bitwise
  * (see the header comment), and moves its type from RVK_KQ to RVK_KQV.
  * ======================================================================================== */
@@ -2655,15 +2688,22 @@ XK_KQ_KERNELS(q6_K)
 #else
 #define RVK_KQV(name) name##_ref
 #endif
+/* Q5_K: GCC 14 stops with an internal compiler error on its vector body for XTheadVector
+ * (validate_change_or_fail in riscv-v.cc), so XTheadVector builds use the reference for it */
+#if defined(__riscv_vector) && RVK_THEAD
+#define RVK_KQV5(name) name##_ref
+#else
+#define RVK_KQV5(name) RVK_KQV(name)
+#endif
 
 static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { RVK_KQ(quantize_row_q8_K)(n, y, x); }
 static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
-static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q5_K_q8_K)(n, w, x); }
+static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV5(dot_q5_K_q8_K)(n, w, x); }
 static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }
 static inline float dot_q3_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q3_K_q8_K)(n, w, x); }
 static inline float dot_q2_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q2_K_q8_K)(n, w, x); }
 RVK_GEMM(gemm_q4_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q5_K_q8_K, RVK_KQ)
+RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV5)
 RVK_GEMM(gemm_q6_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q3_K_q8_K, RVK_KQ)
 RVK_GEMM(gemm_q2_K_q8_K, RVK_KQ)
