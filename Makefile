@@ -135,27 +135,19 @@ llm-rv-scalar: $(SRC)
 llm-rv-xthead: $(SRC)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
 
-$(RVB)/test_kernels-rvv: tests/test_kernels.c tests/check.h rvv_kernels.h
+# the self-contained kernel tests (test_kernels, test_kquants) for each RISC-V build variant
+$(RVB)/test_%-rvv: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-zvfhmin: tests/test_kernels.c tests/check.h rvv_kernels.h
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+$(RVB)/test_%-zvfhmin: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-scalar: tests/test_kernels.c tests/check.h rvv_kernels.h
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+$(RVB)/test_%-scalar: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kernels-xthead: tests/test_kernels.c tests/check.h rvv_kernels.h
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+$(RVB)/test_%-xthead: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ tests/test_kernels.c $(LDLIBS)
-$(RVB)/test_kquants-rvv: tests/test_kquants.c tests/check.h rvv_kernels.h
-	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ tests/test_kquants.c $(LDLIBS)
-$(RVB)/test_kquants-scalar: tests/test_kquants.c tests/check.h rvv_kernels.h
-	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ tests/test_kquants.c $(LDLIBS)
-$(RVB)/test_kquants-xthead: tests/test_kquants.c tests/check.h rvv_kernels.h
-	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ tests/test_kquants.c $(LDLIBS)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
