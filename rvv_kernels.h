@@ -2380,8 +2380,8 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 
 /* ------------------------------------------------------------------------------------------
  * Vector dots for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source; the types of
- * the Q4_K_M and Q5_K_M files people download; Q5_K is RVV 1.0 only, see the table at the end). Per super-block the codes of 32 consecutive elements at a
- * time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit, vwmul), then
+ * the Q4_K_M and Q5_K_M files people download; Q5_K is RVV 1.0 only, see the table at the
+ * end). Per super-block the codes of 32 consecutive elements at a time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit, vwmul), then
  * multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
  * reduction per super-block gives isum. That is the reference's integer, exact and summed in
  * another order, and the float steps after it are the reference's: bitwise equal results.
@@ -2494,8 +2494,8 @@ GEMM_FROM_DOT(rvk_gemm_q6_K_q8_K, rvk_dot_q6_K_q8_K)
 
 #elif defined(RVK_X86)
 /* The same dots on x86 (AVX2), 32 codes per step as above: vpmaddubsw multiplies the
- * unsigned codes (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63) with the activation bytes and adds pairs into int16
- * (at most 2 * 63 * 128 = 16128: no saturation), vpmaddwd multiplies those by the sub-block
+ * unsigned codes (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63) with the activation bytes and adds
+ * pairs into int16 (at most 2 * 63 * 128 = 16128: no saturation), vpmaddwd multiplies those by the sub-block
  * scale and adds pairs into the 8 int32 lanes of the accumulator. For Q6_K the low 128 bits
  * of a step hold elements 0..15 (sub-block 2k) and the high 128 bits elements 16..31 (2k+1),
  * so its scale vector has one scale per half. Portable C versions of these dots, written for
@@ -2527,6 +2527,8 @@ XK_INLINE __m128i xk_q4_K_scales(const uint8_t *p) {
  * once per step and used B times, which is what the GEMM tiles (prefill) gain; decode is
  * B = 1. Each result goes through exactly the integer and float steps of the dot. */
 #define XK_KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
+/* byte-shuffle index (within each 128-bit lane) that broadcasts int16 element s of 8 */
+#define XK_SC_IDX(s) ((short)(0x0100 + 0x0202 * (s)))
 /* Q4_K and Q5_K (q5: + 16 * the code's bit of qh, see the layout table; the two layouts
  * differ only in qh and the offset of qs) */
 XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
@@ -2561,8 +2563,8 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
                 const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * c)), _mm256_srli_epi16(qh, 2 * c + 1), 1);
                 qq = _mm512_or_si512(qq, _mm512_slli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8(1)), 4));
             }
-            const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))),
-                                                                            _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))), 1));
+            const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16(XK_SC_IDX(2 * c)),
+                                                                            _mm256_set1_epi16(XK_SC_IDX(2 * c + 1)), 1));
             for (int b = 0; b < B; b++) {
                 const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(XK_KQ_ROW(b, k)->qs + 64 * c)));
                 acc[b] = _mm512_add_epi32(acc[b], _mm512_madd_epi16(p, sc));
@@ -2575,8 +2577,8 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
         __m256i acc[4];
         for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_si256();
         for (int c = 0; c < QK_K / 64; c++) {
-            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
-            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(XK_SC_IDX(2 * c)));
+            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(XK_SC_IDX(2 * c + 1)));
             const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if (q5) {   /* bit 2c of qh for the low nibbles, 2c + 1 for the high ones, as 16 */
@@ -2597,9 +2599,9 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
     for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
 
-/* byte-shuffle index that broadcasts int16 element s (of 8 in a 128-bit lane) to the low
- * lane and element s + 1 to the high lane */
-#define XK_SC_PAIR(s) _mm256_setr_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (s))), _mm_set1_epi16((short)(0x0100 + 0x0202 * ((s) + 1))))
+/* byte-shuffle index that broadcasts int16 element s to the low 128-bit lane and s + 1 to the
+ * high one */
+#define XK_SC_PAIR(s) _mm256_setr_m128i(_mm_set1_epi16(XK_SC_IDX(s)), _mm_set1_epi16(XK_SC_IDX((s) + 1)))
 XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
@@ -2638,6 +2640,8 @@ XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, si
     for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
 #undef XK_KQ_ROW
+#undef XK_SC_IDX
+#undef XK_SC_PAIR
 
 /* dots (B = 1) and GEMM tiles: each weight row against the activation rows 4 at a time */
 #define XK_KQ_KERNELS(T)                                                                                  \
