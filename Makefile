@@ -70,7 +70,7 @@ bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).
 	@for t in $(BENCH_TYPES); do ./llm bench -m $(BENCH_DIR)/tinyllama-$$t.gguf -t $(BENCH_THREADS) $(BENCH_ARGS); done
 
 #   make bench-riscv   guest instructions per prompt / generated token under qemu (rvcount plugin):
-#                      RVV 1.0 at VLEN 128 and 256 vs the scalar build, Q4_0 and Q8_0 dim-512 models
+#                      RVV 1.0 at VLEN 128 and 256 vs the scalar build, dim-512 models (Q4_0, Q8_0, K-quants)
 bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
 	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so sh tools/bench_riscv.sh
 

@@ -2395,10 +2395,67 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
  *         as 32 * sum_s sc[s] * bsums[s].
  * Lane bounds: Q4_K 8 products of <= 63*15*128, Q6_K 8 of <= 128*63*128: far below 2^31.
  * ---------------------------------------------------------------------------------------- */
+/* The vector bodies below take one weight row against B activation rows (B = 1..4, a
+ * compile-time constant; row b at x + b * ldx, its result at out[b * ldo]), named
+ * P_T_rows: what depends on the weight row alone (codes, scales) is decoded once and used B
+ * times, which is what the GEMM tiles (prefill) gain; decode is B = 1. Each result goes
+ * through exactly the integer and float steps of the dot. From them, the dot (B = 1) and the
+ * GEMM: blocks of KQ_RB weight rows (which stay in cache) against the activation rows 4 at a
+ * time, each tile size in its own function P_T_rowsB.
+ * ATTR of those: noinline for RISC-V, where clang 19, with the four bodies inlined side by
+ * side in the GEMM, spent 13-18 % more instructions on the one-row body (decode); x86 keeps
+ * them inlined (with a call per weight row its prefill was 6 % slower). */
+#define KQ_RB 16
+#define KQ_ROW_KERNELS(P, T, ATTR)                                                                        \
+    KQ_ROWS_B(P, T, 1, ATTR) KQ_ROWS_B(P, T, 2, ATTR) KQ_ROWS_B(P, T, 3, ATTR) KQ_ROWS_B(P, T, 4, ATTR)   \
+    static inline float P##_dot_##T##_q8_K(int n, const void *w, const void *x) {                         \
+        float y;                                                                                          \
+        P##_##T##_rows(1, n, w, (const char *)x, 0, &y, 0);                                               \
+        return y;                                                                                         \
+    }                                                                                                     \
+    static inline void P##_gemm_##T##_q8_K(int n, int nr, int nb, float *y, size_t ldy, const void *w,    \
+                                           size_t ldw, const void *x, size_t ldx) {                       \
+        for (int r = 0; r < nr; r += KQ_RB) {                                                             \
+            const int rn = nr - r < KQ_RB ? nr - r : KQ_RB;                                               \
+            const char *wr = (const char *)w + (size_t)r * ldw;                                           \
+            for (int b = 0; b < nb; b += 4) {                                                             \
+                const char *xb = (const char *)x + (size_t)b * ldx;                                       \
+                float *yb = y + (size_t)b * ldy + r;                                                      \
+                switch (nb - b < 4 ? nb - b : 4) {                                                        \
+                case 4: P##_##T##_rows4(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
+                case 3: P##_##T##_rows3(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
+                case 2: P##_##T##_rows2(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
+                default: P##_##T##_rows1(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                        \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+/* rn weight rows (at w, w + ldw, ...) against B activation rows */
+#define KQ_ROWS_B(P, T, B, ATTR)                                                                          \
+    ATTR void P##_##T##_rows##B(int n, int rn, const char *w, size_t ldw, const char *x, size_t ldx,      \
+                                float *y, size_t ldy) {                                                   \
+        for (int r = 0; r < rn; r++) P##_##T##_rows(B, n, w + (size_t)r * ldw, x, ldx, y + r, ldy);       \
+    }
+#define KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
+
 #if defined(__riscv_vector)
 #define RVK_KQCH 64   /* Q4_K: super-blocks whose fp16 d and dmin are converted at once (in vectors,
                          rvk_block_scales): 15 % fewer instructions per token than one at a time
                          (dim 2048); for Q6_K's single d it made no difference */
+/* GCC 14 for XTheadVector stops with an internal compiler error (vsetvl pass,
+ * validate_change_or_fail) on the rows bodies with B > 1, so XTheadVector builds compute
+ * GEMM elements one dot at a time */
+#if RVK_THEAD
+#define RVK_KQ_KERNELS(T)                                                                         \
+    static inline float rvk_dot_##T##_q8_K(int n, const void *w, const void *x) {                 \
+        float y;                                                                                  \
+        rvk_##T##_rows(1, n, w, (const char *)x, 0, &y, 0);                                       \
+        return y;                                                                                 \
+    }                                                                                             \
+    GEMM_FROM_DOT(rvk_gemm_##T##_q8_K, rvk_dot_##T##_q8_K)
+#else
+#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline)))
+#endif
 RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
     /* the one-element store takes its length from memory: with a constant 1 here GCC 14.2
      * for XTheadVector fails (internal compiler error: a vsetivli, which 0.7.1 lacks) */
@@ -2409,12 +2466,13 @@ RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
 }
 
 /* Q4_K and Q5_K (q5: the fifth bit of each code from qh, see the layout table); the two
- * layouts differ only in qh and the offset of qs */
-RVK_INLINE float rvk_dot_q45_K(const int q5, int n, const void *w, const void *x) {
+ * layouts differ only in qh and the offset of qs. Per super-block the fp16 factors, scales
+ * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
+ * vector instructions; one accumulator of 8 registers per row leaves no room to keep them). */
+RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
-    const block_q8_K *b = (const block_q8_K *)x;
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
-    float sum = 0.0f, d[RVK_KQCH], dmin[RVK_KQCH];
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVK_KQCH], dmin[RVK_KQCH];
     for (int k = 0; k < n / QK_K; k++) {
         const block_q4_K *a = (const block_q4_K *)(const void *)((const char *)w + (size_t)k * bs);   /* d, dmin, scales */
         const uint8_t *qs = q5 ? ((const block_q5_K *)(const void *)a)->qs : a->qs;
@@ -2424,33 +2482,42 @@ RVK_INLINE float rvk_dot_q45_K(const int q5, int n, const void *w, const void *x
             rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
         int sc[8], m[8];
-        int32_t msum = 0;
+        int32_t msum[4] = {0, 0, 0, 0};
         for (int s = 0; s < 8; s++) {
             kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
-            msum += m[s] * (b[k].bsums[2 * s] + b[k].bsums[2 * s + 1]);
+            for (int r = 0; r < B; r++) msum[r] += m[s] * (KQ_ROW(r, k)->bsums[2 * s] + KQ_ROW(r, k)->bsums[2 * s + 1]);
         }
         vuint8m2_t qh = __riscv_vmv_v_x_u8m2(0, vl);
         if (q5) qh = __riscv_vle8_v_u8m2(((const block_q5_K *)(const void *)a)->qh, vl);
-        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
-        for (int c = 0; c < QK_K / 64; c++) {
-            const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
-            const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
-            vuint8m2_t l = __riscv_vand_vx_u8m2(q, 15, vl), h = __riscv_vsrl_vx_u8m2(q, 4, vl);
-            if (q5) {   /* + 16 * bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh */
-                l = __riscv_vor_vv_u8m2(l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
-                h = __riscv_vor_vv_u8m2(h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+        for (int r = 0; r < B; r++) {
+            const block_q8_K *b = KQ_ROW(r, k);
+            vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+            for (int c = 0; c < QK_K / 64; c++) {
+                const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
+                const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
+                vuint8m2_t l = __riscv_vand_vx_u8m2(q, 15, vl), h = __riscv_vsrl_vx_u8m2(q, 4, vl);
+                if (q5) {   /* + 16 * bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh */
+                    l = __riscv_vor_vv_u8m2(l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
+                    h = __riscv_vor_vv_u8m2(h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+                }
+                const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b->qs + 64 * c, vl), vl);
+                const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b->qs + 64 * c + 32, vl), vl);
+                acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
+                acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
             }
-            const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b[k].qs + 64 * c, vl), vl);
-            const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b[k].qs + 64 * c + 32, vl), vl);
-            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
-            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
+            KQ_ACCUMULATE(sum[r], rvk_kq_isum(acc, vl), msum[r], d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
         }
-        KQ_ACCUMULATE(sum, rvk_kq_isum(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b[k].d);
     }
-    return sum;
+    for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
-static inline float rvk_dot_q4_K_q8_K(int n, const void *w, const void *x) { return rvk_dot_q45_K(0, n, w, x); }
-static inline float rvk_dot_q5_K_q8_K(int n, const void *w, const void *x) { return rvk_dot_q45_K(1, n, w, x); }
+RVK_INLINE void rvk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvk_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
+}
+RVK_INLINE void rvk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
+}
+RVK_KQ_KERNELS(q4_K)
+RVK_KQ_KERNELS(q5_K)
 
 /* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
 RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
@@ -2459,38 +2526,49 @@ RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y,
     return __riscv_vwmacc_vv_i32m8(acc, s, p, vl);
 }
 
-static inline float rvk_dot_q6_K_q8_K(int n, const void *w, const void *x) {
+/* Q6_K: each half's codes are unpacked once for the B rows; with B > 1 every row's
+ * accumulator is reduced per half (two exact integer parts of isum), with B = 1 once */
+RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
     const size_t vl = __riscv_vsetvl_e8m2(32);
     const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
-    float sum = 0.0f;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int k = 0; k < n / QK_K; k++) {
-        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
         const int8_t *sc = a[k].scales;
-        int32_t off = 0;
-        for (int s = 0; s < QK_K / 16; s++) off += sc[s] * b[k].bsums[s];
+        int32_t isum[4] = {0, 0, 0, 0};
+        vint32m8_t acc1 = __riscv_vmv_v_x_i32m8(0, vl);
         for (int h = 0; h < 2; h++) {
             const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
             const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
-            const int8_t *y = b[k].qs + 128 * h, *s8 = sc + 8 * h;
+            const int8_t *s8 = sc + 8 * h;
             /* quarter k: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2k+1..2k */
             const vuint8m2_t q0 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l0, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 4, vl), 0x30, vl), vl);
             const vuint8m2_t q1 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l1, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
             const vuint8m2_t q2 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l0, 4, vl), __riscv_vand_vx_u8m2(qh, 0x30, vl), vl);
             const vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl), __riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
-            acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
-            acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
-            acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
+            for (int r = 0; r < B; r++) {
+                const int8_t *y = KQ_ROW(r, k)->qs + 128 * h;
+                vint32m8_t acc = B == 1 ? acc1 : __riscv_vmv_v_x_i32m8(0, vl);
+                acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
+                acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
+                acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
+                acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
+                if (B == 1) acc1 = acc;
+                else isum[r] += rvk_kq_isum(acc, vl);
+            }
         }
-        sum = RVK_MAC((float)(rvk_kq_isum(acc, vl) - 32 * off), fp16_to_fp32(a[k].d) * b[k].d, sum);
+        if (B == 1) isum[0] = rvk_kq_isum(acc1, vl);
+        const float d = fp16_to_fp32(a[k].d);
+        for (int r = 0; r < B; r++) {
+            const block_q8_K *b = KQ_ROW(r, k);
+            int32_t off = 0;
+            for (int s = 0; s < QK_K / 16; s++) off += sc[s] * b->bsums[s];
+            sum[r] = RVK_MAC((float)(isum[r] - 32 * off), d * b->d, sum[r]);
+        }
     }
-    return sum;
+    for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
-GEMM_FROM_DOT(rvk_gemm_q4_K_q8_K, rvk_dot_q4_K_q8_K)
-GEMM_FROM_DOT(rvk_gemm_q5_K_q8_K, rvk_dot_q5_K_q8_K)
-GEMM_FROM_DOT(rvk_gemm_q6_K_q8_K, rvk_dot_q6_K_q8_K)
+RVK_KQ_KERNELS(q6_K)
 
 #elif defined(RVK_X86)
 /* The same dots on x86 (AVX2), 32 codes per step as above: vpmaddubsw multiplies the
@@ -2522,11 +2600,7 @@ XK_INLINE __m128i xk_q4_K_scales(const uint8_t *p) {
                           (int)(((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 6) & 0x03030303u) << 4));   /* m[4..7] */
 }
 
-/* The dots below take one weight row against B activation rows (B = 1..4, a compile-time
- * constant; row b at x + b * ldx, its result at out[b * ldo]): the weight codes are unpacked
- * once per step and used B times, which is what the GEMM tiles (prefill) gain; decode is
- * B = 1. Each result goes through exactly the integer and float steps of the dot. */
-#define XK_KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
+/* rows bodies (see KQ_ROW_KERNELS): the weight codes are unpacked once per step */
 /* byte-shuffle index (within each 128-bit lane) that broadcasts int16 element s of 8 */
 #define XK_SC_IDX(s) ((short)(0x0100 + 0x0202 * (s)))
 /* Q4_K and Q5_K (q5: + 16 * the code's bit of qh, see the layout table; the two layouts
@@ -2543,7 +2617,7 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
         for (int b = 0; b < B; b++) {
             /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]): pairs by hadd (|pair| <= 4096),
              * then one multiply-add of int16 into int32 */
-            const int16_t *bsums = XK_KQ_ROW(b, k)->bsums;
+            const int16_t *bsums = KQ_ROW(b, k)->bsums;
             const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)bsums),
                                               _mm_loadu_si128((const __m128i *)(const void *)(bsums + 8)));
             const __m128i mp = _mm_madd_epi16(mins, bs);
@@ -2566,7 +2640,7 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
             const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16(XK_SC_IDX(2 * c)),
                                                                             _mm256_set1_epi16(XK_SC_IDX(2 * c + 1)), 1));
             for (int b = 0; b < B; b++) {
-                const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(XK_KQ_ROW(b, k)->qs + 64 * c)));
+                const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(KQ_ROW(b, k)->qs + 64 * c)));
                 acc[b] = _mm512_add_epi32(acc[b], _mm512_madd_epi16(p, sc));
             }
         }
@@ -2587,14 +2661,14 @@ XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, co
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
             }
             for (int b = 0; b < B; b++) {
-                acc[b] = xk_kq_step(acc[b], lo, XK_KQ_ROW(b, k)->qs + 64 * c, s0);
-                acc[b] = xk_kq_step(acc[b], hi, XK_KQ_ROW(b, k)->qs + 64 * c + 32, s1);
+                acc[b] = xk_kq_step(acc[b], lo, KQ_ROW(b, k)->qs + 64 * c, s0);
+                acc[b] = xk_kq_step(acc[b], hi, KQ_ROW(b, k)->qs + 64 * c + 32, s1);
             }
         }
         for (int b = 0; b < B; b++) isum[b] = xk_hsum_i32(acc[b]);
 #endif
         const float d = _cvtsh_ss(a->d), dmin = _cvtsh_ss(a->dmin);
-        for (int b = 0; b < B; b++) KQ_ACCUMULATE(sum[b], isum[b], msum[b], d, dmin, XK_KQ_ROW(b, k)->d);
+        for (int b = 0; b < B; b++) KQ_ACCUMULATE(sum[b], isum[b], msum[b], d, dmin, KQ_ROW(b, k)->d);
     }
     for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
@@ -2612,7 +2686,7 @@ XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, si
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[k].scales));
         for (int b = 0; b < B; b++) {
             /* off = sum_s sc[s] * bsums[s], 16 int16 products summed pairwise into int32 */
-            off[b] = xk_hsum_i32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(const void *)XK_KQ_ROW(b, k)->bsums)));
+            off[b] = xk_hsum_i32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(const void *)KQ_ROW(b, k)->bsums)));
             acc[b] = _mm256_setzero_si256();
         }
         for (int h = 0; h < 2; h++) {
@@ -2632,50 +2706,27 @@ XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, si
             const __m256i s[4] = {_mm256_shuffle_epi8(s16, XK_SC_PAIR(0)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(2)),
                                   _mm256_shuffle_epi8(s16, XK_SC_PAIR(4)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(6))};
             for (int j = 0; j < 4; j++)
-                for (int b = 0; b < B; b++) acc[b] = xk_kq_step(acc[b], q[j], XK_KQ_ROW(b, k)->qs + 128 * h + 32 * j, s[j]);
+                for (int b = 0; b < B; b++) acc[b] = xk_kq_step(acc[b], q[j], KQ_ROW(b, k)->qs + 128 * h + 32 * j, s[j]);
         }
         const float d = _cvtsh_ss(a[k].d);
-        for (int b = 0; b < B; b++) sum[b] = RVK_MAC((float)(xk_hsum_i32(acc[b]) - 32 * off[b]), d * XK_KQ_ROW(b, k)->d, sum[b]);
+        for (int b = 0; b < B; b++) sum[b] = RVK_MAC((float)(xk_hsum_i32(acc[b]) - 32 * off[b]), d * KQ_ROW(b, k)->d, sum[b]);
     }
     for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
 }
-#undef XK_KQ_ROW
 #undef XK_SC_IDX
 #undef XK_SC_PAIR
 
-/* dots (B = 1) and GEMM tiles: each weight row against the activation rows 4 at a time */
-#define XK_KQ_KERNELS(T)                                                                                  \
-    static inline float xk_dot_##T##_q8_K(int n, const void *w, const void *x) {                          \
-        float y;                                                                                          \
-        xk_##T##_rows(1, n, w, (const char *)x, 0, &y, 0);                                                \
-        return y;                                                                                         \
-    }                                                                                                     \
-    static inline void xk_gemm_##T##_q8_K(int n, int nr, int nb, float *y, size_t ldy, const void *w,     \
-                                          size_t ldw, const void *x, size_t ldx) {                        \
-        for (int r = 0; r < nr; r++) {                                                                    \
-            const char *wr = (const char *)w + (size_t)r * ldw;                                           \
-            for (int b = 0; b < nb; b += 4) {                                                             \
-                const char *xb = (const char *)x + (size_t)b * ldx;                                       \
-                float *yb = y + (size_t)b * ldy + r;                                                      \
-                switch (nb - b < 4 ? nb - b : 4) {                                                        \
-                case 4: xk_##T##_rows(4, n, wr, xb, ldx, yb, ldy); break;                                 \
-                case 3: xk_##T##_rows(3, n, wr, xb, ldx, yb, ldy); break;                                 \
-                case 2: xk_##T##_rows(2, n, wr, xb, ldx, yb, ldy); break;                                 \
-                default: xk_##T##_rows(1, n, wr, xb, ldx, yb, ldy); break;                                \
-                }                                                                                         \
-            }                                                                                             \
-        }                                                                                                 \
-    }
 XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     xk_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
 }
 XK_INLINE void xk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     xk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
 }
-XK_KQ_KERNELS(q4_K)
-XK_KQ_KERNELS(q5_K)
-XK_KQ_KERNELS(q6_K)
+KQ_ROW_KERNELS(xk, q4_K, XK_INLINE)
+KQ_ROW_KERNELS(xk, q5_K, XK_INLINE)
+KQ_ROW_KERNELS(xk, q6_K, XK_INLINE)
 #endif /* __riscv_vector, RVK_X86 */
+#undef KQ_ROW
 
 /* ==========================================================================================
  * The kernels llm.c calls, each with the body of this build: RVK_KQV for the types with a

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Executed guest instructions per prompt token and per generated token, counted by qemu with
 # the rvcount plugin, for the RVV 1.0 build at VLEN 128 and 256 and for the scalar build,
-# on random Q4_0, Q8_0, Q4_K and Q6_K models of dim 512 (tools/mkmodel; FFN 1408, and 1536 for
+# on random Q4_0, Q8_0, Q4_K, Q5_K and Q6_K models of dim 512 (tools/mkmodel; FFN 1408, and 1536 for
 # the K-quants, whose rows must be a multiple of 256). Single-threaded, so the counts repeat
 # exactly. Run by `make bench-riscv`; prints a markdown table.
 #   per prompt token    = (I(96-token prompt) - I(32-token prompt)) / 64     (batched prefill)
@@ -28,7 +28,7 @@ count() {  # count CPU BINARY MODEL PROMPT N: total guest instructions
 
 echo "| model | build | instructions / prompt token | instructions / generated token |"
 echo "| --- | --- | ---: | ---: |"
-for type in Q4_0 Q8_0 Q4_K Q6_K; do
+for type in Q4_0 Q8_0 Q4_K Q5_K Q6_K; do
     model=$OUT/dim512-$type.gguf
     case $type in *_K) ffn=1536 ;; *) ffn=1408 ;; esac
     [ -f "$model" ] || tools/mkmodel "$model" --type $type --dim 512 --layers 4 --heads 8 --kv-heads 4 --ffn $ffn \
