@@ -2465,6 +2465,25 @@ RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
     return r;
 }
 
+/* the 8 sums bsums[2s] + bsums[2s+1] (s = 0..7) of a Q8_K row in lanes 0..7: each pair read
+ * as one 32-bit lane (little-endian: bsums[2s] in the low half), both halves sign-extended */
+RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
+    const vint32m8_t p = __riscv_vreinterpret_v_i16m8_i32m8(__riscv_vle16_v_i16m8(bsums, 16));
+    return __riscv_vadd_vv_i32m8(__riscv_vsra_vx_i32m8(__riscv_vsll_vx_i32m8(p, 16, 8), 16, 8), __riscv_vsra_vx_i32m8(p, 16, 8), 8);
+}
+
+/* the codes of chunk c (64 elements): l = low nibbles (elements 64c..64c+31), h = high
+ * nibbles (64c+32..64c+63); Q5_K adds 16 * bit 2c (l) or 2c + 1 (h) of qh */
+RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
+    const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
+    *l = __riscv_vand_vx_u8m2(q, 15, vl);
+    *h = __riscv_vsrl_vx_u8m2(q, 4, vl);
+    if (q5) {
+        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
+        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+    }
+}
+
 /* Q4_K and Q5_K (q5: the fifth bit of each code from qh, see the layout table); the two
  * layouts differ only in qh and the offset of qs. Per super-block the fp16 factors, scales
  * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
@@ -2482,30 +2501,37 @@ RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, 
             rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
         int sc[8], m[8];
-        int32_t msum[4] = {0, 0, 0, 0};
-        for (int s = 0; s < 8; s++) {
-            kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
-            for (int r = 0; r < B; r++) msum[r] += m[s] * (KQ_ROW(r, k)->bsums[2 * s] + KQ_ROW(r, k)->bsums[2 * s + 1]);
-        }
+        for (int s = 0; s < 8; s++) kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
+        const vint32m8_t mv = __riscv_vle32_v_i32m8(m, 8);
         vuint8m2_t qh = __riscv_vmv_v_x_u8m2(0, vl);
         if (q5) qh = __riscv_vle8_v_u8m2(((const block_q5_K *)(const void *)a)->qh, vl);
+        uint8_t cq[QK_K];   /* Q5_K with B > 1: the codes, unpacked once (its fifth bit costs 8
+                               vector instructions per chunk) */
+        for (int c = 0; q5 && B > 1 && c < QK_K / 64; c++) {
+            vuint8m2_t l, h;
+            rvk_q45_codes(q5, qs, qh, c, &l, &h, vl);
+            __riscv_vse8_v_u8m2(cq + 64 * c, l, vl);
+            __riscv_vse8_v_u8m2(cq + 64 * c + 32, h, vl);
+        }
         for (int r = 0; r < B; r++) {
             const block_q8_K *b = KQ_ROW(r, k);
+            const int32_t msum = rvk_kq_isum(__riscv_vmul_vv_i32m8(mv, rvk_bsum_pairs(b->bsums), 8), 8);
             vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
             for (int c = 0; c < QK_K / 64; c++) {
                 const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
-                const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
-                vuint8m2_t l = __riscv_vand_vx_u8m2(q, 15, vl), h = __riscv_vsrl_vx_u8m2(q, 4, vl);
-                if (q5) {   /* + 16 * bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh */
-                    l = __riscv_vor_vv_u8m2(l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
-                    h = __riscv_vor_vv_u8m2(h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+                vuint8m2_t l, h;
+                if (q5 && B > 1) {
+                    l = __riscv_vle8_v_u8m2(cq + 64 * c, vl);
+                    h = __riscv_vle8_v_u8m2(cq + 64 * c + 32, vl);
+                } else {
+                    rvk_q45_codes(q5, qs, qh, c, &l, &h, vl);
                 }
                 const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b->qs + 64 * c, vl), vl);
                 const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b->qs + 64 * c + 32, vl), vl);
                 acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
                 acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
             }
-            KQ_ACCUMULATE(sum[r], rvk_kq_isum(acc, vl), msum[r], d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
+            KQ_ACCUMULATE(sum[r], rvk_kq_isum(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
         }
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
@@ -2519,6 +2545,19 @@ RVK_INLINE void rvk_q5_K_rows(const int B, int n, const void *w, const char *x, 
 RVK_KQ_KERNELS(q4_K)
 RVK_KQ_KERNELS(q5_K)
 
+/* sum_s sc[s] * bsums[s] over Q6_K's 16 sub-blocks. XTheadVector: in scalar code, because
+ * GCC 14 turns the widening of sc into vsext.vf2, which 0.7.1 does not have */
+RVK_INLINE int32_t rvk_q6_off(const int8_t *sc, const int16_t *bsums) {
+#if RVK_THEAD
+    int32_t off = 0;
+    for (int s = 0; s < QK_K / 16; s++) off += sc[s] * bsums[s];
+    return off;
+#else
+    const vint16m4_t sc16 = __riscv_vsext_vf2_i16m4(__riscv_vle8_v_i8m2(sc, 16), 16);
+    return rvk_kq_isum(__riscv_vwmul_vv_i32m8(sc16, __riscv_vle16_v_i16m4(bsums, 16), 16), 16);
+#endif
+}
+
 /* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
 RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
     const vint16m4_t p = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(q), __riscv_vle8_v_i8m2(y, vl), vl);
@@ -2526,8 +2565,8 @@ RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y,
     return __riscv_vwmacc_vv_i32m8(acc, s, p, vl);
 }
 
-/* Q6_K: each half's codes are unpacked once for the B rows; with B > 1 every row's
- * accumulator is reduced per half (two exact integer parts of isum), with B = 1 once */
+/* Q6_K: the codes of a super-block are unpacked once; with B > 1 into a buffer that every
+ * row's pass then reads (kept in registers they would not leave room for the accumulator) */
 RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const size_t vl = __riscv_vsetvl_e8m2(32);
@@ -2535,34 +2574,43 @@ RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, 
     float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int k = 0; k < n / QK_K; k++) {
         const int8_t *sc = a[k].scales;
-        int32_t isum[4] = {0, 0, 0, 0};
-        vint32m8_t acc1 = __riscv_vmv_v_x_i32m8(0, vl);
+        int32_t isum[4];
+        uint8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
+        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
         for (int h = 0; h < 2; h++) {
             const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
             const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
             const int8_t *s8 = sc + 8 * h;
-            /* quarter k: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2k+1..2k */
+            /* quarter j: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2j+1..2j */
             const vuint8m2_t q0 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l0, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 4, vl), 0x30, vl), vl);
             const vuint8m2_t q1 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l1, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
             const vuint8m2_t q2 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l0, 4, vl), __riscv_vand_vx_u8m2(qh, 0x30, vl), vl);
             const vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl), __riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            for (int r = 0; r < B; r++) {
-                const int8_t *y = KQ_ROW(r, k)->qs + 128 * h;
-                vint32m8_t acc = B == 1 ? acc1 : __riscv_vmv_v_x_i32m8(0, vl);
+            if (B == 1) {
+                const int8_t *y = KQ_ROW(0, k)->qs + 128 * h;
                 acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
                 acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
                 acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
                 acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
-                if (B == 1) acc1 = acc;
-                else isum[r] += rvk_kq_isum(acc, vl);
+            } else {
+                __riscv_vse8_v_u8m2(cq + 128 * h, q0, vl);
+                __riscv_vse8_v_u8m2(cq + 128 * h + 32, q1, vl);
+                __riscv_vse8_v_u8m2(cq + 128 * h + 64, q2, vl);
+                __riscv_vse8_v_u8m2(cq + 128 * h + 96, q3, vl);
             }
         }
-        if (B == 1) isum[0] = rvk_kq_isum(acc1, vl);
+        if (B == 1) isum[0] = rvk_kq_isum(acc, vl);
+        for (int r = 0; B > 1 && r < B; r++) {
+            const int8_t *y = KQ_ROW(r, k)->qs;
+            acc = __riscv_vmv_v_x_i32m8(0, vl);
+            for (int j = 0; j < QK_K / 32; j++)
+                acc = rvk_q6_step(acc, __riscv_vle8_v_u8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
+            isum[r] = rvk_kq_isum(acc, vl);
+        }
         const float d = fp16_to_fp32(a[k].d);
         for (int r = 0; r < B; r++) {
             const block_q8_K *b = KQ_ROW(r, k);
-            int32_t off = 0;
-            for (int s = 0; s < QK_K / 16; s++) off += sc[s] * b->bsums[s];
+            const int32_t off = rvk_q6_off(sc, b->bsums);
             sum[r] = RVK_MAC((float)(isum[r] - 32 * off), d * b->d, sum[r]);
         }
     }
