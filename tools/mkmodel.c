@@ -20,12 +20,19 @@ static int parse_type(const char *s) {
     return -1;
 }
 
+static void usage(FILE *f) {
+    fprintf(f, "usage: mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N] "
+               "[--vocab N | --vocab-from VOCAB.gguf] [--type T] [--tied] [--seed S] [--arch llama|qwen2] [--rope-theta F] [--rope-freqs] [--chat-template-file JINJA.txt]\n"
+               "A model with random weights of the given shape (see the top of tools/mkmodel.c).\n");
+}
+
 int main(int argc, char **argv) {
     random_model_spec sp = {.dim = 128, .layers = 2, .heads = 4, .kv_heads = 2, .ffn = 352, .ctx = 512, .vocab = 512,
                             .type = T_F32, .seed = 1};
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--tied")) { sp.tied = 1; continue; }
         if (!strcmp(a, "--rope-freqs")) { sp.rope_freqs = 1; continue; }
         if (a[0] != '-') { out = a; continue; }
@@ -51,8 +58,7 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "mkmodel: unknown option %s (see the top of tools/mkmodel.c)\n", a); return 2; }
     }
     if (!out) {
-        fprintf(stderr, "usage: mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N] "
-                        "[--vocab N | --vocab-from VOCAB.gguf] [--type T] [--tied] [--seed S] [--arch llama|qwen2] [--rope-theta F] [--rope-freqs]\n");
+        usage(stderr);
         return 2;
     }
     llm_status st;
