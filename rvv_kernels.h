@@ -2465,11 +2465,10 @@ RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
     return r;
 }
 
-/* the 8 sums bsums[2s] + bsums[2s+1] (s = 0..7) of a Q8_K row in lanes 0..7: each pair read
- * as one 32-bit lane (little-endian: bsums[2s] in the low half), both halves sign-extended */
+/* the 8 sums bsums[2s] + bsums[2s+1] (s = 0..7) of a Q8_K row in lanes 0..7 (strided loads
+ * of the even and odd ones, a widening add) */
 RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
-    const vint32m8_t p = __riscv_vreinterpret_v_i16m8_i32m8(__riscv_vle16_v_i16m8(bsums, 16));
-    return __riscv_vadd_vv_i32m8(__riscv_vsra_vx_i32m8(__riscv_vsll_vx_i32m8(p, 16, 8), 16, 8), __riscv_vsra_vx_i32m8(p, 16, 8), 8);
+    return __riscv_vwadd_vv_i32m8(__riscv_vlse16_v_i16m4(bsums, 4, 8), __riscv_vlse16_v_i16m4(bsums + 1, 4, 8), 8);
 }
 
 /* the codes of chunk c (64 elements): l = low nibbles (elements 64c..64c+31), h = high
