@@ -2379,10 +2379,11 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * Vector dots for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source; the types of
- * the Q4_K_M and Q5_K_M files people download; Q5_K is RVV 1.0 only, see the table at the
- * end). Per super-block the codes of 32 consecutive elements at a time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit, vwmul), then
- * multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
+ * Vector dots and GEMM tiles for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source;
+ * the types of the Q4_K_M and Q5_K_M files people download; Q5_K and the tiles are RVV 1.0
+ * only, see below and the table at the end). Per super-block the codes of 32 consecutive
+ * elements at a time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit,
+ * vwmul), then multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
  * reduction per super-block gives isum. That is the reference's integer, exact and summed in
  * another order, and the float steps after it are the reference's: bitwise equal results.
  * Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the same vl at any
