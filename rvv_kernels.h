@@ -2401,13 +2401,13 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
  * P_T_rows: what depends on the weight row alone (codes, scales) is decoded once and used B
  * times, which is what the GEMM tiles (prefill) gain; decode is B = 1. Each result goes
  * through exactly the integer and float steps of the dot. From them, the dot (B = 1) and the
- * GEMM: blocks of KQ_RB weight rows (which stay in cache) against the activation rows 4 at a
- * time, each tile size in its own function P_T_rowsB.
+ * GEMM: blocks of KQ_RB weight rows (which stay in cache) against the activation rows BMAX
+ * (<= 4) at a time, each tile size in its own function P_T_rowsB.
  * ATTR of those: noinline for RISC-V, where clang 19, with the four bodies inlined side by
  * side in the GEMM, spent 13-18 % more instructions on the one-row body (decode); x86 keeps
  * them inlined (with a call per weight row its prefill was 6 % slower). */
 #define KQ_RB 16
-#define KQ_ROW_KERNELS(P, T, ATTR)                                                                        \
+#define KQ_ROW_KERNELS(P, T, ATTR, BMAX)                                                                  \
     KQ_ROWS_B(P, T, 1, ATTR) KQ_ROWS_B(P, T, 2, ATTR) KQ_ROWS_B(P, T, 3, ATTR) KQ_ROWS_B(P, T, 4, ATTR)   \
     static inline float P##_dot_##T##_q8_K(int n, const void *w, const void *x) {                         \
         float y;                                                                                          \
@@ -2419,15 +2419,14 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
         for (int r = 0; r < nr; r += KQ_RB) {                                                             \
             const int rn = nr - r < KQ_RB ? nr - r : KQ_RB;                                               \
             const char *wr = (const char *)w + (size_t)r * ldw;                                           \
-            for (int b = 0; b < nb; b += 4) {                                                             \
+            for (int b = 0; b < nb; b += (BMAX)) {                                                        \
                 const char *xb = (const char *)x + (size_t)b * ldx;                                       \
                 float *yb = y + (size_t)b * ldy + r;                                                      \
-                switch (nb - b < 4 ? nb - b : 4) {                                                        \
-                case 4: P##_##T##_rows4(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
-                case 3: P##_##T##_rows3(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
-                case 2: P##_##T##_rows2(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                         \
-                default: P##_##T##_rows1(n, rn, wr, ldw, xb, ldx, yb, ldy); break;                        \
-                }                                                                                         \
+                const int bn = nb - b < (BMAX) ? nb - b : (BMAX);                                         \
+                if ((BMAX) >= 4 && bn == 4) P##_##T##_rows4(n, rn, wr, ldw, xb, ldx, yb, ldy);            \
+                else if ((BMAX) >= 3 && bn == 3) P##_##T##_rows3(n, rn, wr, ldw, xb, ldx, yb, ldy);       \
+                else if (bn == 2) P##_##T##_rows2(n, rn, wr, ldw, xb, ldx, yb, ldy);                      \
+                else P##_##T##_rows1(n, rn, wr, ldw, xb, ldx, yb, ldy);                                   \
             }                                                                                             \
         }                                                                                                 \
     }
@@ -2444,19 +2443,16 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
                          rvk_block_scales): 15 % fewer instructions per token than one at a time
                          (dim 2048); for Q6_K's single d it made no difference */
 /* GCC 14 for XTheadVector stops with an internal compiler error (vsetvl pass,
- * validate_change_or_fail) on the rows bodies with B > 1, so XTheadVector builds compute
- * GEMM elements one dot at a time */
+ * validate_change_or_fail) on the rows bodies with B > 2, and with B = 2 when the body is
+ * inlined into a tile function's loop; compiled on their own (GCC clones them per B) the
+ * bodies with B <= 2 pass. So XTheadVector builds take the activation rows 2 at a time and
+ * do not force the bodies inline (RVK_KQ_BODY). */
 #if RVK_THEAD
-#define RVK_KQ_KERNELS(T)                                                                         \
-    static inline float rvk_dot_##T##_q8_K(int n, const void *w, const void *x) {                 \
-        float y;                                                                                  \
-        rvk_##T##_rows(1, n, w, (const char *)x, 0, &y, 0);                                       \
-        return y;                                                                                 \
-    }                                                                                             \
-    GEMM_FROM_DOT(rvk_gemm_##T##_q8_K, rvk_dot_##T##_q8_K)
+#define RVK_KQ_BODY static
 #else
-#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline)))
+#define RVK_KQ_BODY RVK_INLINE
 #endif
+#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), RVK_THEAD ? 2 : 4)
 RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
     /* the one-element store takes its length from memory: with a constant 1 here GCC 14.2
      * for XTheadVector fails (internal compiler error: a vsetivli, which 0.7.1 lacks) */
@@ -2488,7 +2484,7 @@ RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, in
  * layouts differ only in qh and the offset of qs. Per super-block the fp16 factors, scales
  * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
  * vector instructions; one accumulator of 8 registers per row leaves no room to keep them). */
-RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
     float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVK_KQCH], dmin[RVK_KQCH];
@@ -2567,7 +2563,7 @@ RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y,
 
 /* Q6_K: the codes of a super-block are unpacked once; with B > 1 into a buffer that every
  * row's pass then reads (kept in registers they would not leave room for the accumulator) */
-RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVK_KQ_BODY void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const size_t vl = __riscv_vsetvl_e8m2(32);
     const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
@@ -2770,9 +2766,9 @@ XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, si
 XK_INLINE void xk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     xk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
 }
-KQ_ROW_KERNELS(xk, q4_K, XK_INLINE)
-KQ_ROW_KERNELS(xk, q5_K, XK_INLINE)
-KQ_ROW_KERNELS(xk, q6_K, XK_INLINE)
+KQ_ROW_KERNELS(xk, q4_K, XK_INLINE, 4)
+KQ_ROW_KERNELS(xk, q5_K, XK_INLINE, 4)
+KQ_ROW_KERNELS(xk, q6_K, XK_INLINE, 4)
 #endif /* __riscv_vector, RVK_X86 */
 #undef KQ_ROW
 
