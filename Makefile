@@ -169,7 +169,8 @@ test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/t
 
 # every XTheadVector block kernel must be vector code, without what RVV 0.7.1 lacks or GCC 14
 # gets wrong there: vsetivli, fractional LMUL, vmv.x.s
-XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 dot_q4_K_q8_K dot_q6_K_q8_K
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 dot_q4_K_q8_K dot_q6_K_q8_K \
+              tile2_q4_K_q8_K tile2_q6_K_q8_K
 # llm-rv-xthead and test_kquants are only compiled (nothing here runs XTheadVector code): GCC 14
 # has failed on some intrinsic sequences in one context and not in another
 test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/test_kernels-xthead $(RVB)/test_kquants-xthead llm-rv-xthead

@@ -14,6 +14,10 @@ void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x);
 float xk_dot_q4_K_q8_K(int n, const void *w, const void *x);
 float xk_dot_q6_K_q8_K(int n, const void *w, const void *x);
 int xk_cpu_ok(const char **why);
+#if defined(__riscv_vector)
+void xk_tile2_q4_K_q8_K(int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo);
+void xk_tile2_q6_K_q8_K(int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo);
+#endif
 
 XK float xk_dot_q8_0_q8_0(int n, const void *w, const void *x) { return dot_q8_0_q8_0(n, w, x); }
 XK float xk_dot_q4_0_q8_0(int n, const void *w, const void *x) { return dot_q4_0_q8_0(n, w, x); }
@@ -27,3 +31,11 @@ XK void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { quantize_ro
 XK float xk_dot_q4_K_q8_K(int n, const void *w, const void *x) { return dot_q4_K_q8_K(n, w, x); }
 XK float xk_dot_q6_K_q8_K(int n, const void *w, const void *x) { return dot_q6_K_q8_K(n, w, x); }
 XK int xk_cpu_ok(const char **why) { return kernels_cpu_ok(why); }
+#if defined(__riscv_vector)   /* the K-quant GEMM tiles' bodies for two activation rows */
+XK void xk_tile2_q4_K_q8_K(int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvk_q4_K_rows(2, n, w, x, ldx, out, ldo);
+}
+XK void xk_tile2_q6_K_q8_K(int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvk_q6_K_rows(2, n, w, x, ldx, out, ldo);
+}
+#endif
