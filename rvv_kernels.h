@@ -1726,8 +1726,8 @@ static inline const char *kernels_variant(void) {
  * K-quants: ggml's K-quant formats (Q2_K .. Q6_K, and the Q8_K activations): block layouts,
  * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
  * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
- * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots (Q5_K
- * not for XTheadVector), everything else is the reference (see the table at the end).
+ * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots and GEMM
+ * tiles (Q5_K not for XTheadVector), everything else is the reference (see the table at the end).
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -2380,10 +2380,11 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 
 /* ------------------------------------------------------------------------------------------
  * Vector dots and GEMM tiles for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source;
- * the types of the Q4_K_M and Q5_K_M files people download; Q5_K and the tiles are RVV 1.0
- * only, see below and the table at the end). Per super-block the codes of 32 consecutive
- * elements at a time are multiplied with the activation bytes (8-bit x 8-bit -> 16 bit,
- * vwmul), then multiplied by their sub-block's scale and added into 32 int32 lanes (vwmacc); one
+ * the types of the Q4_K_M and Q5_K_M files people download; on XTheadVector no Q5_K and tiles
+ * of at most two activation rows, see below and the table at the end). Per super-block the
+ * codes of 32 consecutive elements at a time are multiplied with the activation bytes (8-bit x
+ * 8-bit -> 16 bit, vwmul), then multiplied by their sub-block's scale and added into 32 int32
+ * lanes (vwmacc); one
  * reduction per super-block gives isum. That is the reference's integer, exact and summed in
  * another order, and the float steps after it are the reference's: bitwise equal results.
  * Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the same vl at any
@@ -2394,7 +2395,8 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
  *         lanes 0..15 are sub-block 8h+2k, lanes 16..31 sub-block 8h+2k+1, so the scale is a
  *         vector (a merge of the two); the code offset 32 is taken off once per super-block
  *         as 32 * sum_s sc[s] * bsums[s].
- * Lane bounds: Q4_K 8 products of <= 63*15*128, Q6_K 8 of <= 128*63*128: far below 2^31.
+ * Lane bounds: Q4_K 8 products of <= 63*15*128, Q5_K of <= 63*31*128, Q6_K 8 of <= 128*63*128:
+ * far below 2^31.
  * ---------------------------------------------------------------------------------------- */
 /* The vector bodies below take one weight row against B activation rows (B = 1..4, a
  * compile-time constant; row b at x + b * ldx, its result at out[b * ldo]), named
