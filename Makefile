@@ -125,7 +125,7 @@ RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
 
-.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports
 
 riscv: llm-rv
 riscv-scalar: llm-rv-scalar
@@ -156,7 +156,7 @@ $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
 	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
-test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports
 
 # $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
 rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -vE '^(ok|PASS) ' $(RVB)/log.tmp; \
@@ -210,6 +210,16 @@ test-riscv-e2e: llm llm-rv llm-rv-scalar tools/mkmodel
 	@echo "== tests/run.sh with llm-rv-scalar"; \
 	    LLM="$(QEMU_RV) ./llm-rv-scalar" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
+	    [ $$rc -eq 0 ]
+
+# one answer on every build: tests/test_ports.py with the native build as the reference and the
+# RISC-V builds under qemu as PORTS (byte-identical --dump-logits / --dump-tokens, every tensor type)
+RV_PORTS = scalar=$(QEMU_RV) ./llm-rv-scalar;$(foreach v,$(RV_VLENS),rvv$(v)=$(call qemu_v,$(v)) ./llm-rv;)
+test-riscv-ports: llm llm-rv llm-rv-scalar tools/mkmodel
+	@mkdir -p $(RVB)
+	@echo "== tests/test_ports.py: native, rv64gc, RVV 1.0 at VLEN $(RV_VLENS)"
+	@$(RV_ENV) LLM=./llm PORTS="$(RV_PORTS)" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS=ports KERNELS= \
+	    sh tests/run.sh > $(RVB)/ports.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/ports.tmp; tail -n 1 $(RVB)/ports.tmp; \
 	    [ $$rc -eq 0 ]
 
 # ---- sanitizers and fuzzing ----------------------------------------------------------------

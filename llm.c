@@ -546,7 +546,7 @@ typedef struct {
     int *hash; int hash_size; /* id + 1, 0 = empty; size a power of two */
     int byte_id[256];
     int bos, eos, unk, eot;
-    int add_bos, add_space_prefix;
+    int add_bos, add_eos, add_space_prefix; /* tokenizer.ggml.add_bos_token / add_eos_token */
     struct bpe_model *bpe;    /* byte-level BPE state (tokenizer.ggml.model "gpt2"); NULL: SentencePiece */
     char *arena;
 } tokenizer;
@@ -1967,15 +1967,16 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
         for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
     }
     if ((rc = tok_load_types(tk, g, st))) return rc;
-    int64_t v[6];
+    int64_t v[7];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]))
+        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]) ||
+        !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[6]))
         return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
     for (int i = 0; i < 3; i++)
         if (v[i] < 0 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = v[3] != 0;
-    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1;
+    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1; tk->add_eos = v[6] != 0;
     return tokenizer_index(tk, g->path, st);
 }
 
@@ -2080,9 +2081,7 @@ static int bpe_tokenize(const tokenizer *tk, const struct bpe_model *bm, const c
                         int parse_special, int *ids, int max);
 static int bpe_token_to_piece(const tokenizer *tk, const struct bpe_model *bm, int token, int special, char *out, size_t cap);
 
-int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max) {
-    const tokenizer *tk = &m->tok;
-    if (tk->bpe) return bpe_tokenize(tk, tk->bpe, text, len, add_bos, 0, ids, max);
+static int spm_tokenize(const tokenizer *tk, const char *text, size_t len, int add_bos, int *ids, int max) {
     int count = 0;
 #define EMIT(id) do { if (count < max) ids[count] = (id); count++; } while (0)
     if (add_bos) EMIT(tk->bos);
@@ -2135,6 +2134,25 @@ int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, 
     free(buf);
     free(norm);
     return oom ? -1 : count;
+}
+
+/* Text -> ids with the model's tokenizer. add_special: BOS in front and EOS at the end where
+ * the file asks for them (tokenizer.ggml.add_bos_token, add_eos_token; llama.cpp's defaults:
+ * BOS for SentencePiece and Llama 3, not for Qwen2; no EOS). parse_special: control tokens
+ * written in the text are matched (byte-level BPE only). Returns the number of ids the text
+ * needs (written up to max), -1 when out of memory. */
+static int tokenize_text(const tokenizer *tk, const char *text, size_t len, int add_special, int parse_special, int *ids, int max) {
+    int n = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_special && tk->add_bos, parse_special, ids, max)
+                    : spm_tokenize(tk, text, len, add_special && tk->add_bos, ids, max);
+    if (n >= 0 && add_special && tk->add_eos && tk->eos >= 0) {
+        if (n < max) ids[n] = tk->eos;
+        n++;
+    }
+    return n;
+}
+
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_special, int *ids, int max) {
+    return tokenize_text(&m->tok, text, len, add_special, 0, ids, max);
 }
 
 int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_t cap) {
@@ -2302,15 +2320,16 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
     int n = tk->n_vocab;
     if ((rc = tok_load_types(tk, g, st))) return rc;
     for (int i = 0; i < n; i++) if (!tk->type[i]) tk->type[i] = TOK_NORMAL;   /* no or unknown type: normal */
-    int64_t v[5];
+    int64_t v[6];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]))
+        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[5]))
         return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
     for (int i = 0; i < 4; i++)
         if (v[i] < -1 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->eot = (int)v[3];
     tk->add_bos = v[4] != 0 && tk->bos >= 0;
+    tk->add_eos = v[5] != 0 && tk->eos >= 0;
     tk->add_space_prefix = 0;
     rc = tokenizer_index(tk, g->path, st);
     if (rc) return rc;
@@ -3223,7 +3242,7 @@ static const char *usage_text[][2] = {
             "      --min-p P            drop tokens below P x the top probability, 0 = off (default 0.05)\n"
             "      --repeat-penalty R   penalize the last 64 tokens, 1 = off (default 1.0)\n"
             "  -s, --seed S             random seed (default: from the clock, printed)\n"
-            "      --no-bos             do not add BOS to the prompt\n"
+            "      --no-bos             add no BOS/EOS to the prompt (default: as the file's add_bos_token/add_eos_token)\n"
             "      --special            parse control tokens written in the prompt (BPE vocabularies)\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
             "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
@@ -3343,12 +3362,11 @@ static int die(const char *msg) {
 
 /* parse_special: control tokens written in the text (e.g. "<|eot_id|>") become those tokens
  * (byte-level BPE vocabularies; SentencePiece text is always plain) */
-static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int parse_special, int *n, llm_status *st) {
-    const tokenizer *tk = &m->tok;
-    int need = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, NULL, 0) : llm_tokenize(m, text, len, add_bos, NULL, 0);
+static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_special, int parse_special, int *n, llm_status *st) {
+    int need = tokenize_text(&m->tok, text, len, add_special, parse_special, NULL, 0);
     int *ids = need >= 0 ? malloc(((size_t)need + 1) * sizeof(int)) : NULL;
     if (!ids) { fail(st, LLM_ERR_NOMEM, "out of memory while tokenizing"); return NULL; }
-    *n = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, ids, need) : llm_tokenize(m, text, len, add_bos, ids, need);
+    *n = tokenize_text(&m->tok, text, len, add_special, parse_special, ids, need);
     return ids;
 }
 
@@ -3395,7 +3413,7 @@ static int cmd_run(options *o) {
     free(text);
     if (!prompt) { llm_model_free(m); return die(st.msg); }
     int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
-    if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt (and --no-bos): nothing to evaluate"); }
+    if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt: nothing to evaluate"); }
     if (n_prompt > n_ctx) {
         fprintf(stderr, "llm: the prompt has %d tokens, longer than the context of %d (use -c)\n", n_prompt, n_ctx);
         llm_model_free(m); free(prompt);
@@ -3570,7 +3588,7 @@ static int cmd_tokenize(options *o) {
     if (!m) return die(st.msg);
     size_t len = 0;
     char *text = prompt_text(o, &len, &st);
-    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, o->special, &n, &st) : NULL;
+    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
     for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
@@ -3684,7 +3702,7 @@ static int cmd_perplexity(options *o) {
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d, scoring the last %d positions of each\n", n, n_chunk, ctx, ctx - 1 - first);
     for (int ch = 0; ch < n_chunk; ch++) {
         int *seq = tok + (size_t)ch * ctx, saved = seq[0];
-        seq[0] = llm_token_bos(m);
+        if (m->tok.add_bos) seq[0] = m->tok.bos;   /* as llama.cpp: each chunk starts with BOS where the file adds one */
         int rc = llm_eval(c, seq, ctx, 0, 1, &st);
         if (rc) { fprintf(stderr, "llm: %s\n", st.msg); return 1; }
         const float *lg = llm_logits(c);
@@ -3848,6 +3866,7 @@ static int cmd_bench(int argc, char **argv) {
         int *toks = xcalloc(max_ctx, sizeof(int));
         uint64_t rng = 42;
         for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));
+        if (m->tok.add_bos) toks[0] = m->tok.bos;             /* a prompt starts as the file says */
         /* the bandwidth is measured right before and right after the tg tests and the higher value
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */

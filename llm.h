@@ -77,9 +77,12 @@ int llm_token_bos(const llm_model *m);
 int llm_token_eos(const llm_model *m);
 int llm_is_eog(const llm_model *m, int token);   /* end of generation (EOS, BOS, EOT) */
 
-/* Text -> token ids. Writes at most max ids; returns the number of ids the text needs
- * (so a return value > max means the buffer was too small). */
-int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max);
+/* Text -> token ids. add_special: put BOS in front and EOS at the end where the model file asks
+ * for them (tokenizer.ggml.add_bos_token / add_eos_token; without the keys, as llama.cpp: BOS
+ * for SentencePiece and Llama 3 vocabularies, not for Qwen2; no EOS); 0 adds neither.
+ * Writes at most max ids; returns the number of ids the text needs (so a return value > max
+ * means the buffer was too small). */
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_special, int *ids, int max);
 /* One token -> its text (raw bytes for byte tokens; the leading space after BOS is dropped,
  * as llama2.c prints it). Returns the length written (NUL-terminated, truncated to cap-1). */
 int llm_token_to_piece(const llm_model *m, int prev, int token, char *buf, size_t cap);
