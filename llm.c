@@ -1494,7 +1494,7 @@ static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
 /* The kv heads whose cache thread ith owns: a kv head belongs to the thread that holds the first
  * query head of its group when the H query heads are split evenly ([H*ith/nth, H*(ith+1)/nth)).
  * The owner first-touches its cache rows (so with --numa distribute they sit on its node), writes
- * every new key and value into them and, in decode, attends with them (attention_worker). */
+ * every new key and value into them (qkv_worker) and, in decode, attends with them (attention_worker). */
 static void kv_heads_of(const hparams *hp, int ith, int nth, int *k0, int *k1) {
     int group = hp->n_heads / hp->n_kv_heads;
     *k0 = (hp->n_heads * ith / nth + group - 1) / group;
@@ -1648,19 +1648,23 @@ static void float_to_row(int type, int n, const float *x, void *out) {
     }
 }
 
-/* Causal attention for nb tokens at positions pos.. (keys/values already in the cache).
- * Work unit u = (token b, kv head h); thread ith takes a fixed contiguous range of units.
- * Decode (nb = 1): thread ith takes the kv heads it owns (kv_heads_of) and first appends their
- * key and value rows itself, so one task does both (no second pass over the pool).
- * The q, k, v rows come straight from the matmul: the thread that appends a key row (kv_write)
- * or attends with a query row (its unit) first adds the bias (Qwen2) and rotates it (RoPE), on
- * its own rows, where they are about to be read (element by element the same arithmetic as
- * one pass over all rows). */
+/* Attention for nb tokens at positions pos..pos+nb-1 of one layer, in two passes over the pool:
+ *   1. qkv_worker: each thread finishes the rows of the kv heads it owns (kv_heads_of) and of
+ *      their groups of query heads, for every token of the batch: the biases (Qwen2) added to
+ *      q, k and v, RoPE on q and k (the angles of each token's position, c->rope), then the key
+ *      and value rows appended to its part of the cache (which it touched first: with --numa
+ *      distribute they sit on its node);
+ *   2. attention_worker: for a unit (token b, kv head h), the scores of the group's query
+ *      heads against the keys of positions 0..pos+b, softmax, and the weighted sum of the
+ *      value rows into xb2. Decode (nb = 1): each thread takes the kv heads it owns, so it
+ *      reads its own cache rows; prefill: units in fixed contiguous ranges per thread.
+ * The same two passes for decode and prefill; every element goes through the same operations
+ * whoever computes it, so the result does not depend on the thread count. */
 typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
 
-/* bias (when the model has them) and RoPE for head `head` of token b, at v; bias: the layer's
- * bias vector for this kind of row (q or k), read only when the model has biases */
-static void rotate_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
+/* bias (when the model has them: bias is the layer's bias vector of this kind of row) and
+ * RoPE for head `head` of token b, at v */
+static void bias_rope_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
     const hparams *hp = &c->m->hp;
     if (hp->qkv_bias) axpy(hp->head_size, v, 1.0f, bias + (size_t)head * hp->head_size);
     const float *cs = c->rope + (size_t)b * hp->n_rot;
@@ -1668,29 +1672,25 @@ static void rotate_head(const llm_ctx *c, float *v, const float *bias, int head,
     else rope_adjacent(hp->n_rot, v, cs);
 }
 
-/* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., kv heads
- * [k0, k1) (keys: biased and rotated first; values: biased) */
-static void kv_write(const att_task *t, int k0, int k1) {
+static void qkv_worker(void *arg, int ith, int nth) {
+    const att_task *t = arg;
     llm_ctx *c = t->c;
     const hparams *hp = &c->m->hp;
     const layer_weights *L = &c->m->layers[t->layer];
-    int hs = hp->head_size;
+    const int hs = hp->head_size, group = hp->n_heads / hp->n_kv_heads;
+    int k0, k1;
+    kv_heads_of(hp, ith, nth, &k0, &k1);
     for (int b = 0; b < t->nb; b++)
         for (int h = k0; h < k1; h++) {
-            float *k = c->k + (size_t)b * hp->kv_dim + h * hs, *v = c->v + (size_t)b * hp->kv_dim + h * hs;
-            rotate_head(c, k, (const float *)L->bk.data, h, b);
+            float *k = c->k + (size_t)b * hp->kv_dim + (size_t)h * hs, *v = c->v + (size_t)b * hp->kv_dim + (size_t)h * hs;
+            bias_rope_head(c, k, (const float *)L->bk.data, h, b);
             if (hp->qkv_bias) axpy(hs, v, 1.0f, (const float *)L->bv.data + (size_t)h * hs);
-            size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
+            const size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
             memcpy(c->key_cache + at, k, hs * sizeof(float));
             memcpy(c->value_cache + at, v, hs * sizeof(float));
+            for (int g = h * group; g < (h + 1) * group; g++)   /* the query heads that read kv head h */
+                bias_rope_head(c, c->q + (size_t)b * hp->dim + (size_t)g * hs, (const float *)L->bq.data, g, b);
         }
-}
-
-/* each kv head by its owner */
-static void kv_write_worker(void *arg, int ith, int nth) {
-    int k0, k1;
-    kv_heads_of(&((const att_task *)arg)->c->m->hp, ith, nth, &k0, &k1);
-    kv_write(arg, k0, k1);
 }
 
 /* token embeddings: each thread converts the rows it owns (they may sit on its node) */
@@ -1731,19 +1731,16 @@ static void attention_worker(void *arg, int ith, int nth) {
     /* a unit: one token and one kv head, with the `group` query heads that share it (their q
      * rows are adjacent): the scores of all of them in one GEMM tile pass over the keys, so each
      * key row is read once per group (bitwise the dots: the gemm contract) */
-    int64_t units = (int64_t)t->nb * hp->n_kv_heads;
-    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
-    if (t->nb == 1) {
+    int64_t units = (int64_t)t->nb * hp->n_kv_heads, u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
+    if (t->nb == 1) {   /* decode: the kv heads whose cache rows this thread owns */
         int k0, k1;
         kv_heads_of(hp, ith, nth, &k0, &k1);
-        kv_write(t, k0, k1);
         u0 = k0;
         u1 = k1;
     }
     for (int64_t u = u0; u < u1; u++) {
         int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
-        float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
-        for (int g = 0; g < group; g++) rotate_head(c, q + (size_t)g * hs, (const float *)c->m->layers[t->layer].bq.data, kvh * group + g, b);
+        const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
         const float *kh = kc + (size_t)kvh * per_head, *vh = vc + (size_t)kvh * per_head;
         gemm_f32_f32(hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
         for (int g = 0; g < group; g++) {
@@ -1790,9 +1787,8 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {c->q, c->k, c->v};
         matmul(c, 3, wqkv, yqkv, c->xb, nb);
-        /* bias, RoPE, appending k and v to the cache at positions pos+b, attention: in the tasks */
         att_task at = {c, l, pos, nb};
-        if (nb > 1) pool_run(m->pool, kv_write_worker, &at);  /* decode: inside attention_worker */
+        pool_run(m->pool, qkv_worker, &at);                /* q, k, v += biases; RoPE on q, k; k, v -> cache */
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
         matmul1(c, &L->wo, c->xb, c->xb2, nb);
         for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
