@@ -346,6 +346,15 @@ def test_bad_requests(srv):
         except (ValueError, KeyError, TypeError):
             ok = False
         check("server.bad.%s" % name, ok, out[:200])
+    # an error answer keeps the connection: a good request on the same one after it
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    got = []
+    for body in ({"prompt": "x", "max_tokens": "bad"}, {"prompt": "In", "max_tokens": 2, "temperature": 0}):
+        c.request("POST", P, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        got.append((r.status, r.read()[:80]))
+    c.close()
+    check("server.http.keep_alive_after_error", [g[0] for g in got] == [400, 200], got)
     # keep-alive: two requests on one connection, and Expect: 100-continue
     body = json.dumps({"prompt": "In", "max_tokens": 2, "temperature": 0}).encode()
     req = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)

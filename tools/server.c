@@ -633,7 +633,7 @@ static int handle(conn *cn, const http_request *req, const char *body, size_t bo
     }
     job jb = {0};
     verr e = {{0}, NULL};
-    int rc = chat ? parse_chat(j, &jb, &e) : parse_completion(j, &jb, &e);
+    int rc = chat ? parse_chat(j, &jb, &e) : parse_completion(j, &jb, &e), go_on = keep;
     if (!rc && jb.n_prompt == 0) rc = field_err(&e, chat ? "messages" : "prompt", "the prompt is empty");
     if (rc) {
         send_error(cn, 400, keep, e.param, NULL, "%s", e.msg);
@@ -646,14 +646,14 @@ static int handle(conn *cn, const http_request *req, const char *body, size_t bo
             send_error(cn, 503, keep, NULL, NULL, "busy: %d requests are waiting already; try again later", cfg.max_queue);
         } else {
             queue_wait(ticket);
-            if (conn_gone(cn)) logf_("%s: client gone before its turn", cn->peer), rc = -1;
-            else rc = run_job(cn, &jb, keep);
+            if (conn_gone(cn)) logf_("%s: client gone before its turn", cn->peer), go_on = 0;
+            else if (run_job(cn, &jb, keep)) go_on = 0;
             queue_leave();
         }
     }
     free(jb.prompt);
     json_free(j);
-    return keep && !rc && !cn->gone ? 0 : -1;
+    return go_on && !cn->gone ? 0 : -1;
 }
 
 static void *conn_main(void *arg) {
