@@ -78,7 +78,10 @@ tests/test_share: tests/test_share.c tests/check.h $(SRC)
 tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) -o $@ tests/test_pool.c $(LDLIBS)
 
-test: llm llm-server tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
+	$(CC) $(CFLAGS) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
+
+test: llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -293,6 +296,6 @@ test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm llm-server tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	rm -f llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead
