@@ -32,6 +32,7 @@ from llmtest import LLM, check, finish, note, skip  # noqa: E402
 SERVER = os.environ.get("LLM_SERVER", "./llm-server").split()
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 MODEL = "models/kjv-q8_0.gguf"
+C_PATH = "/v1/chat/completions"
 ASAN = "asan" in " ".join(SERVER)
 
 
@@ -253,6 +254,21 @@ def test_chat(srv):
         and b2["timings"]["cache_n"] == 0
     check("server.chat.reuse_same_answer", ok, "no reuse: %r / %r" % (b1.get("choices"), b2.get("choices")))
     finished("server.no_reuse", fresh)
+    # a conversation streamed turn after turn: each turn finds the previous one and its answer in
+    # the cache (the answer comes back as the tokens it was generated as, even right after [DONE])
+    msgs, prev, ok, seen = [{"role": "system", "content": sys_p}], None, True, []
+    for q in (u1, u2, "Tell me more.", "What came next?"):
+        msgs.append({"role": "user", "content": q})
+        st, events = srv.stream(C_PATH, {"messages": msgs, "max_tokens": 12, "temperature": 0, "stream_options": {"include_usage": True}})
+        usage = [e for e in events if e != "[DONE]" and e.get("usage")][0]
+        text = "".join(e["choices"][0]["delta"].get("content", "") for e in events if e != "[DONE]" and e["choices"])
+        cache_n, n = usage["timings"]["cache_n"], usage["usage"]
+        seen.append((n["prompt_tokens"], cache_n))
+        if prev and cache_n < prev["prompt_tokens"] + prev["completion_tokens"] - 1:
+            ok = False
+        prev = n
+        msgs.append({"role": "assistant", "content": text})
+    check("server.chat.cache_every_turn", ok, "(prompt tokens, from the cache) per turn: %s" % seen)
     # content as text parts, developer role
     st, body = srv.post("/v1/chat/completions", {"messages": [{"role": "developer", "content": sys_p},
                                                               {"role": "user", "content": [{"type": "text", "text": u1}]}],

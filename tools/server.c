@@ -11,7 +11,7 @@
  * then takes a ticket; tickets are served in the order they were taken, and beyond --max-queue
  * waiting ones a request gets 503. The context keeps the tokens of the previous request, so a
  * prompt that extends them (a chat resending its conversation) evaluates only the new part
- * (llm_eval_prompt). Between tokens the server checks that the client is still there and stops
+ * (llm_eval_prompt); answers it gave come back as the tokens they were generated as. Between tokens the server checks that the client is still there and stops
  * generating when it is not.
  */
 #define _GNU_SOURCE
@@ -98,13 +98,14 @@ static void queue_leave(void) {
     pthread_mutex_unlock(&q_lock);
 }
 
-/* The last chat answer: its text as sent and the tokens it was generated as. A conversation that
- * comes back with it renders those tokens (llm_chat_message.tokens), so the cache that holds them
- * is reused even where the text would tokenize differently. */
-static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *last_text;
-static size_t last_len;
-static int *last_toks, last_n;
+/* The last chat answers: their text as sent and the tokens they were generated as. A conversation
+ * that comes back with one renders those tokens (llm_chat_message.tokens), so the cache that holds
+ * them is reused even where the text would tokenize differently (SentencePiece answers often start
+ * without the space the tokenizer puts before a text). */
+#define N_ANSWERS 32
+static pthread_mutex_t answers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char *text; size_t len; int *toks, n; } answers[N_ANSWERS];
+static int answers_next;
 
 /* ---- connections ------------------------------------------------------------------------- */
 
@@ -385,7 +386,7 @@ static int parse_chat(const json *body, job *jb, verr *e) {
     char **texts = calloc((size_t)msgs->n, sizeof *texts);
     int rc = cm && texts ? 0 : field_err(e, "messages", "out of memory"), i = 0;
     static const char *param = "messages";
-    pthread_mutex_lock(&last_lock);
+    pthread_mutex_lock(&answers_lock);
     for (const json *m = msgs->child; m && !rc; m = m->next, i++) {
         if (m->type != JSON_OBJECT) { rc = field_err(e, param, "messages[%d] must be an object", i); break; }
         const json *role = json_get(m, "role"), *content = json_get(m, "content");
@@ -419,10 +420,12 @@ static int parse_chat(const json *body, job *jb, verr *e) {
         if (rc) break;
         cm[i].role = r;
         cm[i].content = t.p ? t.p : "";
-        if (!strcmp(r, "assistant") && last_toks && t.n == last_len && !memcmp(t.p, last_text, t.n)) {
-            cm[i].tokens = last_toks;
-            cm[i].n_tokens = last_n;
-        }
+        for (int k = 0; !strcmp(r, "assistant") && k < N_ANSWERS; k++)
+            if (answers[k].toks && answers[k].len == t.n && !memcmp(answers[k].text, t.p ? t.p : "", t.n)) {
+                cm[i].tokens = answers[k].toks;
+                cm[i].n_tokens = answers[k].n;
+                break;
+            }
     }
     if (!rc) {
         llm_status st = {0};
@@ -430,7 +433,7 @@ static int parse_chat(const json *body, job *jb, verr *e) {
         if (need < 0 || !(jb->prompt = malloc(((size_t)need + 1) * sizeof(int)))) rc = field_err(e, param, "%s", need < 0 ? st.msg : "out of memory");
         else jb->n_prompt = llm_chat_render(model, tpl, cm, msgs->n, 1, jb->prompt, need, &st);
     }
-    pthread_mutex_unlock(&last_lock);
+    pthread_mutex_unlock(&answers_lock);
     for (int k = 0; texts && k < msgs->n; k++) free(texts[k]);
     free(texts);
     free(cm);
@@ -533,6 +536,30 @@ static int run_job(conn *cn, job *jb, int keep) {
     double t2 = now();
     llm_sampler_free(s);
     if (text.oom || !gen) rc = 1, snprintf(st.msg, sizeof st.msg, "out of memory");
+    /* a whole chat answer in valid text: remembered with its tokens before the client has all of it
+     * (and can send the next turn) */
+    if (jb->chat && !stopped && !rc && n_gen && utf8_valid(text.p, text.n)) {
+        char *t = malloc(text.n + 1);
+        int *g = malloc((size_t)n_gen * sizeof(int));
+        if (t && g) {
+            memcpy(t, text.p, text.n);
+            memcpy(g, gen, (size_t)n_gen * sizeof(int));
+            pthread_mutex_lock(&answers_lock);
+            int k = answers_next;
+            answers_next = (k + 1) % N_ANSWERS;
+            free(answers[k].text);
+            free(answers[k].toks);
+            answers[k].text = t;
+            answers[k].len = text.n;
+            answers[k].toks = g;
+            answers[k].n = n_gen;
+            t = NULL;
+            g = NULL;
+            pthread_mutex_unlock(&answers_lock);
+        }
+        free(t);
+        free(g);
+    }
     if (cn->gone || conn_gone(cn)) {
         logf_("%s: client gone after %d generated tokens; generation stopped", cn->peer, n_gen);
     } else if (rc && !jb->stream) {
@@ -562,18 +589,6 @@ static int run_job(conn *cn, job *jb, int keep) {
         if (b.oom) send_error(cn, 500, 0, NULL, NULL, "out of memory");
         else send_response(cn, 200, NULL, b.p, b.n, keep);
         jb_free(&b);
-    }
-    /* a whole chat answer, valid text: remembered with its tokens for the next turn */
-    if (jb->chat && !stopped && !rc && gen && !text.oom && utf8_valid(text.p ? text.p : "", text.n)) {
-        pthread_mutex_lock(&last_lock);
-        free(last_text); free(last_toks);
-        last_text = text.p;
-        last_len = text.n;
-        last_toks = gen;
-        last_n = n_gen;
-        text.p = NULL;
-        gen = NULL;
-        pthread_mutex_unlock(&last_lock);
     }
     logf_("%s: %s %d: prompt %d tokens (%d from the cache), %d generated (%s), first token after %.0f ms, %.0f ms in all",
           cn->peer, jb->chat ? "chat" : "completion", cn->gone ? 499 : rc ? 500 : 200, jb->n_prompt, reused, n_gen, finish,
@@ -874,8 +889,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 100 && atomic_load(&n_conns) > 0; i++) usleep(50000);
     fprintf(stderr, "llm-server: stopped\n");
     if (atomic_load(&n_conns) > 0) return 0;                   /* still busy: leave the model to the exit */
-    free(last_text);
-    free(last_toks);
+    for (int k = 0; k < N_ANSWERS; k++) { free(answers[k].text); free(answers[k].toks); }
     llm_ctx_free(ctx);
     llm_model_free(model);
     return 0;
