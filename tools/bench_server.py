@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time to first token of llm-server over a chat conversation, with and without KV-cache reuse.
 
-    python3 tools/bench_server.py [-m MODEL] [--turns 10] [--max-tokens 32] [-t THREADS] [-c CTX]
+    python3 tools/bench_server.py [-m MODEL] [--turns 10] [--max-tokens 32] [-t THREADS] [-c CTX] [--chat-template T]
 
 A chat client resends the whole conversation every turn. For each mode (the server as it is, then
 with --no-cache-reuse) this starts ./llm-server on a free port, plays the same conversation (a
@@ -109,8 +109,10 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("-t", "--threads", type=int, default=0)
     ap.add_argument("-c", "--ctx-size", type=int, default=0)
+    ap.add_argument("--chat-template", default=None, help="passed to llm-server (default: the model's)")
     a = ap.parse_args()
     args = ["-m", a.model] + (["-t", str(a.threads)] if a.threads else []) + (["-c", str(a.ctx_size)] if a.ctx_size else [])
+    args += ["--chat-template", a.chat_template] if a.chat_template else []
     results = {}
     for mode, extra in (("reuse", []), ("no reuse", ["--no-cache-reuse"])):
         srv = Server(a.server, args + extra)
@@ -119,9 +121,9 @@ def main():
         finally:
             srv.stop()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print("%s, %s, %d CPUs, load %.1f; commit %s; %s, %d turns, answers of at most %d tokens (greedy)" % (
+    print("%s, %s, %d CPUs, load %.1f; commit %s; %s, %d turns, answers of at most %d tokens (greedy)%s" % (
         platform.machine(), platform.processor() or platform.platform(), os.cpu_count(), os.getloadavg()[0], commit,
-        os.path.basename(a.model), a.turns, a.max_tokens))
+        os.path.basename(a.model), a.turns, a.max_tokens, ", chat template " + a.chat_template if a.chat_template else ""))
     print()
     print("| turn | prompt tokens | from the cache | TTFT with reuse | TTFT without reuse |")
     print("| ---: | ---: | ---: | ---: | ---: |")
