@@ -475,26 +475,35 @@ def test_disconnect_and_queue(tmp):
         time.sleep(0.05)
     check("server.disconnect.stops", m and int(m.group(1)) < 900 and st == 200,
           "%s; next request %s after %.2f s" % (m.group(0) if m else "no 'client gone' in the log", st, time.time() - t0))
-    # queue: one running, one waiting (--max-queue 1), the third gets 503; the first two finish whole
+    # queue: one running (a stream we have seen start), one waiting (--max-queue 1), the next gets 503;
+    # the running and the waiting ones finish whole
     results = {}
 
     def go(k, req):
         results[k] = srv.post("/v1/completions", req)
-    a = threading.Thread(target=go, args=("a", long_req))
-    a.start()
-    time.sleep(0.3)
-    b_ = threading.Thread(target=go, args=("b", dict(long_req, max_tokens=20)))
-    b_.start()
-    time.sleep(0.3)
-    go("c", dict(long_req, max_tokens=20))
-    a.join()
-    b_.join()
-    sa, ba = results["a"]
-    sb, bb = results["b"]
-    sc, bc = results["c"]
-    ok = sa == 200 and sb == 200 and is_error(sc, bc, 503) and bb["usage"]["completion_tokens"] == 20 \
-        and (ba["usage"]["completion_tokens"] == 1000 or ba["choices"][0]["finish_reason"] == "stop")
-    check("server.queue.bound", ok, "a %s (%s), b %s, c %s %s" % (sa, ba.get("usage"), sb, sc, str(bc)[:120]))
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=120)
+    body = json.dumps(dict(long_req, stream=True)).encode()
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    stream = b""
+    while b"data: " not in stream:
+        stream += s.recv(65536)
+    waiting = [threading.Thread(target=go, args=(k, dict(long_req, max_tokens=20))) for k in ("b", "c")]
+    for t in waiting:
+        t.start()
+        time.sleep(0.2)
+    for t in waiting:
+        t.join()
+    while True:
+        x = s.recv(65536)
+        if not x:
+            break
+        stream += x
+    s.close()
+    events = [e[6:] for e in stream.decode("utf-8", "replace").split("\n") if e.startswith("data: ")]
+    done = [r for r in results.values() if r[0] == 200]
+    busy = [r for r in results.values() if is_error(r[0], r[1], 503)]
+    ok = events[-1:] == ["[DONE]"] and len(done) == 1 and len(busy) == 1 and done[0][1]["usage"]["completion_tokens"] == 20
+    check("server.queue.bound", ok, "stream: %d events, then: %s" % (len(events), [(r[0], str(r[1])[:100]) for r in results.values()]))
     finished("server.slow", srv)
 
 

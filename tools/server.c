@@ -658,7 +658,7 @@ static int handle(conn *cn, const http_request *req, const char *body, size_t bo
     } else {
         unsigned long ticket;
         if (queue_enter(&ticket)) {
-            send_error(cn, 503, keep, NULL, NULL, "busy: %d requests are waiting already; try again later", cfg.max_queue);
+            send_error(cn, 503, keep, NULL, NULL, "busy: the queue is full (%d waiting, --max-queue); try again later", cfg.max_queue);
         } else {
             queue_wait(ticket);
             if (conn_gone(cn)) logf_("%s: client gone before its turn", cn->peer), go_on = 0;
