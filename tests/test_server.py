@@ -388,6 +388,13 @@ def test_bad_requests(srv):
         rest += b
     s.close()
     check("server.http.expect_continue", first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n") and b"200 OK" in first + rest, first + rest[:100])
+    # an HTTP/1.0 client gets its stream without the chunked coding, ended by the close
+    body = json.dumps({"prompt": "In the beginning", "max_tokens": 6, "temperature": 0, "stream": True}).encode()
+    out = srv.raw(b"POST /v1/completions HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    head, _, rest = out.partition(b"\r\n\r\n")
+    events = [e for e in rest.split(b"\n\n") if e]
+    check("server.http.stream_http10", head.startswith(b"HTTP/1.1 200") and b"chunked" not in head and events[-1:] == [b"data: [DONE]"]
+          and all(e.startswith(b"data: ") for e in events), out[:300])
     st, b = srv.request("GET", "/health")
     st2, b2 = srv.post(P, {"prompt": "In the beginning", "max_tokens": 4, "temperature": 0})
     check("server.bad.still_serving", st == 200 and st2 == 200 and b2["usage"]["completion_tokens"] == 4, "%s %s" % (st2, b2))

@@ -52,7 +52,7 @@ static llm_ctx *ctx;
 static int tpl, end_token, n_ctx, n_vocab;
 static char model_id[256];
 static long long started;
-static volatile sig_atomic_t stopping;
+static atomic_int stopping;                 /* set by SIGINT/SIGTERM; read by every thread */
 static atomic_int n_conns;
 static atomic_ulong request_no;
 
@@ -111,6 +111,7 @@ static int answers_next;
 
 typedef struct {
     int fd, gone;
+    int raw_events;               /* an HTTP/1.0 client: events without chunked framing, then close */
     char peer[64];
     char *buf;
     size_t len, cap;
@@ -442,12 +443,12 @@ static int parse_chat(const json *body, job *jb, verr *e) {
 
 /* ---- generation -------------------------------------------------------------------------- */
 
-/* One chunked-encoding chunk holding an SSE event "data: ...\n\n". */
+/* An SSE event "data: ...\n\n", in one chunk of the chunked encoding (HTTP/1.1). */
 static int send_event(conn *cn, const char *data, size_t n) {
     char head[32];
-    int hl = snprintf(head, sizeof head, "%zx\r\ndata: ", n + 8);
+    int hl = cn->raw_events ? snprintf(head, sizeof head, "data: ") : snprintf(head, sizeof head, "%zx\r\ndata: ", n + 8);
     if (send_all(cn, head, (size_t)hl) || send_all(cn, data, n)) return -1;
-    return send_all(cn, "\n\n\r\n", 4);
+    return send_all(cn, "\n\n\r\n", cn->raw_events ? 2 : 4);
 }
 
 /* the fields every response and chunk starts with */
@@ -503,8 +504,9 @@ static int run_job(conn *cn, job *jb, int keep) {
     for (int i = 0; i < jb->n_prompt; i++) llm_sampler_accept(s, jb->prompt[i]);
     if (jb->stream) {
         char head[256];
+        if (cn->raw_events) keep = 0;                          /* the end of the stream is the end of the connection */
         int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                          "Transfer-Encoding: chunked\r\n%s\r\n", keep ? "" : "Connection: close\r\n");
+                          "%s%s\r\n", cn->raw_events ? "" : "Transfer-Encoding: chunked\r\n", keep ? "" : "Connection: close\r\n");
         send_all(cn, head, (size_t)hl);
         if (jb->chat) stream_piece(cn, jb, id, "", 0, NULL, 1);
     }
@@ -576,7 +578,7 @@ static int run_job(conn *cn, job *jb, int keep) {
             jb_free(&b);
         }
         send_event(cn, "[DONE]", 6);
-        send_all(cn, "0\r\n\r\n", 5);
+        if (!cn->raw_events) send_all(cn, "0\r\n\r\n", 5);
     } else {
         jbuf b = {0};
         head_fields(&b, jb, id, 0);
@@ -595,7 +597,7 @@ static int run_job(conn *cn, job *jb, int keep) {
           (t1 - t0) * 1e3, (now() - t0) * 1e3);
     jb_free(&text);
     free(gen);
-    return cn->gone || rc ? -1 : 0;
+    return cn->gone || rc || (jb->stream && cn->raw_events) ? -1 : 0;
 }
 
 /* ---- requests ---------------------------------------------------------------------------- */
@@ -707,6 +709,7 @@ static void *conn_main(void *arg) {
             break;
         }
         http_parse_head(cn->buf, cn->len, MAX_HEAD, &req, &why);   /* reading the body may have moved the buffer */
+        cn->raw_events = req.minor == 0;
         int go_on = handle(cn, &req, cn->buf + hl, need - (size_t)hl) == 0;
         memmove(cn->buf, cn->buf + need, cn->len - need);
         cn->len -= need;
