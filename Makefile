@@ -16,7 +16,7 @@ SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
 .PHONY: all native run test clean test-numa bench bench-riscv unicode server install lib
 
-all: llm llm-server
+all: llm
 
 # the default build is already native (-O3 -march=native): `make native` is its other name
 native: llm
