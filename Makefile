@@ -2,6 +2,8 @@
 #   make            native ./llm (also: make native)
 #   make run        build and generate from the default model
 #   make test       the test suite (skips what needs ../shared when it is absent)
+#   make server     ./llm-server, the OpenAI-compatible HTTP server (tools/server.c, on llm.h alone)
+#   make install    llm, llm-server, llm.h and libllm.a into $(DESTDIR)$(PREFIX) (default /usr/local)
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -15,7 +17,7 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
-.PHONY: all native run test clean test-numa bench bench-riscv unicode
+.PHONY: all native run test clean test-numa bench bench-riscv unicode server install lib
 
 all: llm
 
@@ -27,6 +29,30 @@ llm: $(SRC)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
 	$(CC) $(CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
+
+# ---- the library, the server, installation -------------------------------------------------
+# libllm.a: llm.c without its CLI (-DLLM_NO_MAIN). llm-server is built against it and llm.h only,
+# so it can use nothing of llm.c but the public API.
+SERVER_SRC := tools/server.c tools/http.c tools/http.h tools/json.c tools/json.h
+build/llm.o: $(SRC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FP) -DLLM_NO_MAIN -c -o $@ llm.c
+build/libllm.a: build/llm.o
+	rm -f $@
+	ar rcs $@ build/llm.o
+lib: build/libllm.a
+
+server: llm-server
+llm-server: $(SERVER_SRC) llm.h build/libllm.a
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tools/server.c tools/http.c tools/json.c build/libllm.a $(LDLIBS)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: llm llm-server build/libllm.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 755 llm llm-server $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 llm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 build/libllm.a $(DESTDIR)$(PREFIX)/lib/
 
 # ---- default model -------------------------------------------------------------------------
 DEFAULT_MODEL  ?= models/kjv-q8_0.gguf
@@ -55,8 +81,11 @@ tests/test_share: tests/test_share.c tests/check.h $(SRC)
 tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_pool.c $(LDLIBS)
 
-test: llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
-	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
+tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
+
+test: llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
 #   make bench   TinyLlama-1.1B-shaped random models (Q4_0, Q8_0, F16) and llm bench pp64/pp512/tg32
@@ -229,7 +258,7 @@ test-riscv-ports: llm llm-rv llm-rv-scalar tools/mkmodel
 #   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs) with build/llm-tsan
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= gguf llama2c tokenizer chat
+FUZZ_TARGETS ?= gguf llama2c tokenizer chat http json
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
 SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
@@ -238,6 +267,14 @@ TSAN_TESTS   ?= stories threads pool
 .PHONY: fuzz fuzz-build test-asan test-tsan
 
 build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_vocab.h $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
+
+# the server's parsers, each compiled on its own
+build/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
+build/fuzz_json: tests/fuzz/fuzz_json.c tools/json.c tools/json.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
 
@@ -252,8 +289,14 @@ build/llm-asan: $(SRC)
 build/test_kernels-asan: tests/test_kernels.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
-test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
-	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
+build/llm-server-asan: $(SERVER_SRC) $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -DLLM_NO_MAIN -c -o build/llm-asan.o llm.c
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tools/server.c tools/http.c \
+	    tools/json.c build/llm-asan.o $(LDLIBS)
+test-asan: build/llm-asan build/llm-server-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan LLM_SERVER=build/llm-server-asan KERNELS=build/test_kernels-asan \
+	    sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
@@ -266,6 +309,6 @@ test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	rm -f llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead
