@@ -88,20 +88,35 @@ static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
     return 1;
 }
 
+/* Models and tokenizers must be regular files. They are opened with O_NONBLOCK, so a FIFO (whose
+ * open would wait for a writer) or a device is refused at once, by name; regular files ignore
+ * the flag. Returns the descriptor, or -1 with st filled. */
+static int open_regular(const char *path, struct stat *sb, llm_status *st) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (fstat(fd, sb) != 0) {
+        fail(st, LLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        fail(st, LLM_ERR_IO, S_ISDIR(sb->st_mode) ? "%s: is a directory, not a file" : "%s: is a %s, not a regular file", path,
+             S_ISFIFO(sb->st_mode) ? "FIFO (named pipe)" : S_ISCHR(sb->st_mode) ? "character device"
+             : S_ISBLK(sb->st_mode) ? "block device" : S_ISSOCK(sb->st_mode) ? "socket" : "special file");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* A read-only memory map of a whole file. */
 typedef struct { const uint8_t *data; size_t size; } mapped_file;
 
 static int map_file(mapped_file *mf, const char *path, llm_status *st) {
     memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return fail(st, LLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (S_ISDIR(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); }
-    if (!S_ISREG(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: not a regular file", path); }
+    int fd = open_regular(path, &sb, st);
+    if (fd < 0) return LLM_ERR_IO;
     if (sb.st_size == 0) { close(fd); return fail(st, LLM_ERR_FORMAT, "%s: file is empty", path); }
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int err = errno;
@@ -786,13 +801,15 @@ static int has_suffix(const char *s, const char *suf) {
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-/* GGUF by magic; anything else with a .bin name (or any non-GGUF file) as a llama2.c checkpoint */
+/* GGUF by magic; anything else with a .bin name (or any non-GGUF file) as a llama2.c checkpoint.
+ * A path that is not a regular file is not GGUF here: the loader then names the problem. */
 static int is_gguf_file(const char *path) {
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
     char magic[4] = {0};
-    if (!f) return 0;
-    size_t n = fread(magic, 1, 4, f);
-    fclose(f);
+    int fd = open_regular(path, &sb, NULL);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, magic, 4);
+    close(fd);
     return n == 4 && memcmp(magic, "GGUF", 4) == 0;
 }
 

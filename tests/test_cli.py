@@ -27,21 +27,26 @@ K_VOCAB = ["vocab", "token"]
 
 
 class Case:
-    def __init__(self, name, args, rc, keywords=None, names=None, run_dump=True, also=None):
+    def __init__(self, name, args, rc, keywords=None, names=None, run_dump=True, also=None, timeout=None,
+                 no_stdout=False):
         self.name, self.args, self.rc = name, args, rc
         self.keywords = keywords or []
         self.names = names          # a path the message must mention (or its basename)
         self.run_dump = run_dump    # add --dump-logits/--dump-tokens targets
         self.also = also or []      # extra paths that must not exist afterwards
+        self.timeout = timeout      # seconds (a FIFO must be refused at once, not block)
+        self.no_stdout = no_stdout  # nothing may reach stdout (e.g. no table header before the error)
 
 
 def run_case(c, td, i):
     dl = os.path.join(td, "dump%d.f32" % i)
     dt = os.path.join(td, "dump%d.tok" % i)
     args = list(c.args) + (["--dump-logits", dl, "--dump-tokens", dt] if c.run_dump else [])
-    r = run(args)
+    r = run(args, timeout=c.timeout)
     msg = r.err.decode("utf-8", "replace").strip()
     problems = []
+    if c.no_stdout and r.out:
+        problems.append("stdout is not empty: %r" % r.out[:80])
     if r.crashed():
         problems.append("CRASH")
     rcs = c.rc if isinstance(c.rc, tuple) else (c.rc,)
@@ -234,6 +239,8 @@ def main():
         bin_model = shared("assets", "llama2c", "stories260K.bin")
         vocab = shared("assets", "vocab", "ggml-vocab-llama-spm.gguf")
         M = ["-m", model]
+        fifo = os.path.join(td, "fifo.gguf")
+        os.mkfifo(fifo)
         cases = [
             # usage errors: exit 2, one line
             Case("arg_n_negative", ["run"] + M + ["-n", "-1"], 2, ["-n"]),
@@ -280,6 +287,17 @@ def main():
                  ["context", "long", "exceed", "fit"]),
             Case("huge_context", ["run"] + M + ["-c", "2000000000", "-p", "Hi", "-n", "4"], (1, 2),
                  ["memory", "context", "alloc", "large", "exceed", "maximum"]),
+            # special files: refused at once, naming them (a FIFO would block a plain open forever)
+            Case("fifo_as_model", ["run", "-m", fifo] + GEN, 1, ["regular", "fifo"], fifo, timeout=20),
+            Case("fifo_as_model_info", ["info", "-m", fifo], 1, ["regular", "fifo"], fifo, run_dump=False,
+                 timeout=20),
+            Case("fifo_as_tokenizer", ["tokenize", "-z", fifo, "-p", "hi"], 1, ["regular", "fifo"], fifo,
+                 run_dump=False, timeout=20),
+            Case("fifo_as_bin_tokenizer", ["run", "-m", bin_model, "-z", fifo] + GEN, 1, ["regular", "fifo"], fifo,
+                 timeout=20),
+            Case("fifo_as_quantize_input", ["quantize", fifo, os.path.join(td, "qf.gguf"), "Q8_0"], 1,
+                 ["regular", "fifo"], fifo, run_dump=False, also=[os.path.join(td, "qf.gguf")], timeout=20),
+            Case("char_device_as_model", ["run", "-m", "/dev/zero"] + GEN, 1, ["regular", "device"], "/dev/zero"),
         ]
         for name, path, kw in corrupted_ggufs(td):
             cases.append(Case(name, ["run", "-m", path] + GEN, 1, kw, path))
