@@ -153,6 +153,109 @@ static MAYBE_UNUSED char *read_text(const char *path, size_t *len, llm_status *s
     return buf;
 }
 
+/* Output files. Every file the runtime writes (quantize, --dump-logits, --dump-tokens,
+ * tools/mkmodel) appears whole or not at all: it is written to a temporary created exclusively
+ * next to OUT ("OUT.<random>.tmp" with O_CREAT|O_EXCL|O_NOFOLLOW, so a file or symlink planted
+ * under that name makes the open fail instead of being written through), flushed to the disk
+ * and renamed over OUT. An OUT that exists and is not a regular file (a device such as
+ * /dev/full, a FIFO, a directory) is refused and left alone; a symbolic link at OUT is replaced
+ * by the new file, what it pointed to is not written. Two writers to one OUT each rename a
+ * complete file: the last one stays.
+ * The temporary being written is named in out_pending, so that a program's signal handler can
+ * remove it (install_file_guards below); the library installs no handler itself. One output
+ * file is written at a time. */
+typedef struct { FILE *f; char *path, *tmp; int err; } out_file;
+
+static char out_pending[PATH_MAX + 32];     /* the temporary being written ... */
+static volatile sig_atomic_t out_pending_set; /* ... when set */
+
+static int out_refuse(const char *path, llm_status *st) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) return LLM_OK;
+    return fail(st, LLM_ERR_IO, "%s: exists and is not a regular file (%s): not replaced", path,
+                S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISCHR(sb.st_mode) ? "a character device"
+                : S_ISBLK(sb.st_mode) ? "a block device" : "a special file");
+}
+
+static void out_forget(out_file *o) {
+    out_pending_set = 0;
+    free(o->path); free(o->tmp);
+    memset(o, 0, sizeof *o);
+}
+
+static int out_open(out_file *o, const char *path, llm_status *st) {
+    memset(o, 0, sizeof *o);
+    if (out_refuse(path, st)) return LLM_ERR_IO;
+    size_t n = strlen(path) + 16;
+    o->path = strdup(path);
+    o->tmp = malloc(n);
+    if (!o->path || !o->tmp) { out_forget(o); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec * 0x9e3779b97f4a7c15ull;
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;     /* a new name if one exists */
+        snprintf(o->tmp, n, "%s.%08x.tmp", path, (unsigned)(r >> 32));
+        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        out_forget(o);
+        return fail(st, LLM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(e));
+    }
+    if (strlen(o->tmp) < sizeof out_pending) { memcpy(out_pending, o->tmp, strlen(o->tmp) + 1); out_pending_set = 1; }
+    o->f = fdopen(fd, "wb");
+    if (!o->f) { close(fd); unlink(o->tmp); out_forget(o); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    return LLM_OK;
+}
+
+static void out_write(out_file *o, const void *p, size_t n) {
+    if (!o->err && n && fwrite(p, 1, n, o->f) != n) o->err = errno ? errno : EIO;
+}
+
+/* ok: flush, sync and rename into place; !ok (or any error so far): remove the temporary */
+static int out_close(out_file *o, int ok, llm_status *st) {
+    int rc = LLM_OK;
+    if (!o->f) { out_forget(o); return rc; }
+    if (ok && !o->err && fflush(o->f) != 0) o->err = errno ? errno : EIO;
+    if (ok && !o->err && fsync(fileno(o->f)) != 0) o->err = errno;
+    if (fclose(o->f) != 0 && ok && !o->err) o->err = errno ? errno : EIO;
+    if (ok && o->err) rc = fail(st, LLM_ERR_IO, "%s: write failed: %s", o->path, strerror(o->err));
+    if (ok && !rc && !(rc = out_refuse(o->path, st)) && rename(o->tmp, o->path) != 0)
+        rc = fail(st, LLM_ERR_IO, "%s: cannot rename the temporary file over it: %s", o->path, strerror(errno));
+    if (!ok || rc) unlink(o->tmp);
+    else {                                   /* the rename itself reaches the disk with the directory */
+        char *slash = strrchr(o->tmp, '/');
+        if (slash) *slash = 0;
+        int dfd = open(slash ? (slash == o->tmp ? "/" : o->tmp) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) { fsync(dfd); close(dfd); }
+    }
+    out_forget(o);
+    return rc;
+}
+
+/* For programs (the CLI, tools/mkmodel), never called by the library: SIGINT, SIGTERM and SIGHUP
+ * remove the temporary being written, then end the process by the same signal. */
+static void on_exit_signal(int sig) {
+    if (out_pending_set) unlink(out_pending);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static MAYBE_UNUSED void install_file_guards(void) {
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_exit_signal;
+        sigemptyset(&sa.sa_mask);
+        /* a signal ignored by whoever started us (nohup: SIGHUP) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 /* ============================================================================================
  * 2. Model files
  * ============================================================================================
@@ -2741,8 +2844,8 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
  * ============================================================================================
  * Collects key/values and tensor infos in memory, then writes header, metadata, tensor infos
  * and padding (gw_begin_data); tensor data follows in the declared order (gw_tensor_data).
- * Files are written to PATH.tmp and renamed at gw_close, so a failure never leaves a
- * half-written or clobbered output.
+ * The file is an out_file (section 1): written to a temporary and renamed over PATH at gw_close,
+ * so a failure never leaves a half-written or clobbered output.
  */
 typedef struct {
     char name[257];
@@ -2754,8 +2857,7 @@ typedef struct {
     uint8_t *kv; size_t kv_len, kv_cap; uint64_t n_kv;
     gw_tensor_info *t; int n_t, cap_t, next_t;
     uint64_t alignment, written;
-    FILE *f;
-    char *path, *tmp;
+    out_file out;
     int err;
 } gguf_writer;
 
@@ -2809,17 +2911,13 @@ static void gw_add_tensor(gguf_writer *w, const char *name, int type, int n_dims
 static void gw_pad(gguf_writer *w, uint64_t at) {
     static const uint8_t zero[64] = {0};
     uint64_t pad = (w->alignment - at % w->alignment) % w->alignment;
-    for (; pad > 0; pad -= pad > 64 ? 64 : pad) fwrite(zero, 1, pad > 64 ? 64 : pad, w->f);
+    for (; pad > 0; pad -= pad > 64 ? 64 : pad) out_write(&w->out, zero, pad > 64 ? 64 : pad);
 }
 
 static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
     if (w->err) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    w->path = strdup(path);
-    w->tmp = malloc(strlen(path) + 5);
-    if (!w->path || !w->tmp) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    sprintf(w->tmp, "%s.tmp", path);
-    w->f = fopen(w->tmp, "wb");
-    if (!w->f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", w->tmp, strerror(errno));
+    int rc = out_open(&w->out, path, st);
+    if (rc) return rc;
     gguf_writer hdr = {0};
     gw_bytes(&hdr, "GGUF", 4);
     gw_u32(&hdr, 3);
@@ -2837,7 +2935,7 @@ static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
         off += (t->size + w->alignment - 1) / w->alignment * w->alignment;
     }
     if (hdr.err) { free(hdr.kv); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
-    fwrite(hdr.kv, 1, hdr.kv_len, w->f);
+    out_write(&w->out, hdr.kv, hdr.kv_len);
     gw_pad(w, hdr.kv_len);
     free(hdr.kv);
     return LLM_OK;
@@ -2845,7 +2943,7 @@ static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
 
 /* data of the next declared tensor; may be given in pieces, the tensor's padding follows its last byte */
 static void gw_tensor_data(gguf_writer *w, const void *data, size_t n) {
-    fwrite(data, 1, n, w->f);
+    out_write(&w->out, data, n);
     w->written += n;
     if (w->next_t < w->n_t && w->written >= w->t[w->next_t].size) {
         gw_pad(w, w->written);
@@ -2857,13 +2955,10 @@ static void gw_tensor_data(gguf_writer *w, const void *data, size_t n) {
 /* ok = 1: flush and rename into place; ok = 0 (or any write error): remove the temporary file */
 static int gw_close(gguf_writer *w, int ok, llm_status *st) {
     int rc = LLM_OK;
-    if (w->f) {
-        if (ok && (w->next_t != w->n_t || ferror(w->f))) rc = fail(st, LLM_ERR_IO, "%s: write failed", w->path);
-        if (fclose(w->f) != 0 && ok && !rc) rc = fail(st, LLM_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-        if (ok && !rc && rename(w->tmp, w->path) != 0) rc = fail(st, LLM_ERR_IO, "%s: cannot rename: %s", w->path, strerror(errno));
-        if (!ok || rc) remove(w->tmp);
-    }
-    free(w->kv); free(w->t); free(w->path); free(w->tmp);
+    if (ok && w->out.f && w->next_t != w->n_t) rc = fail(st, LLM_ERR_IO, "%s: not every tensor was written", w->out.path);
+    int rc2 = out_close(&w->out, ok && !rc, st);
+    rc = rc ? rc : rc2;
+    free(w->kv); free(w->t);
     memset(w, 0, sizeof *w);
     return rc;
 }
@@ -3390,12 +3485,13 @@ static char *prompt_text(const options *o, size_t *len, llm_status *st) {
     return s;
 }
 
+/* a whole output file (section 1: a temporary renamed over PATH) */
 static int write_file(const char *path, const void *data, size_t n, llm_status *st) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    size_t w = fwrite(data, 1, n, f);
-    if (fclose(f) != 0 || w != n) { remove(path); return fail(st, LLM_ERR_IO, "%s: write failed", path); }
-    return LLM_OK;
+    out_file f;
+    int rc = out_open(&f, path, st);
+    if (rc) return rc;
+    out_write(&f, data, n);
+    return out_close(&f, 1, st);
 }
 
 static int cmd_run(options *o) {
@@ -3456,10 +3552,14 @@ static int cmd_run(options *o) {
     }
     double t3 = now_sec();
     if (rc) fprintf(stderr, "llm: %s\n", st.msg);
-    if (!rc && o->dump_tokens) {
-        FILE *f = fopen(o->dump_tokens, "w");
-        if (!f) rc = fail(&st, LLM_ERR_IO, "%s: cannot create: %s", o->dump_tokens, strerror(errno)), fprintf(stderr, "llm: %s\n", st.msg);
-        else { for (int i = 0; i < n_all; i++) fprintf(f, i ? " %d" : "%d", all[i]); fputc('\n', f); fclose(f); }
+    if (!rc && o->dump_tokens) {                               /* ids separated by spaces, one line */
+        char *ids = malloc((size_t)n_all * 12 + 2);
+        size_t k = 0;
+        for (int i = 0; ids && i < n_all; i++) k += (size_t)sprintf(ids + k, i ? " %d" : "%d", all[i]);
+        if (ids) ids[k++] = '\n';
+        rc = ids ? write_file(o->dump_tokens, ids, k, &st) : fail(&st, LLM_ERR_NOMEM, "out of memory");
+        if (rc) fprintf(stderr, "llm: %s\n", st.msg);
+        free(ids);
     }
     fprintf(stderr, "\nllm: load %.0f ms | prompt %d tokens, %.2f ms, %.2f tok/s | generation %d tokens, %.2f ms, %.2f tok/s"
             " | first token after %.0f ms | %d threads, seed %llu\n", t_load * 1e3, n_prompt, (t2 - t1) * 1e3,
@@ -3972,6 +4072,7 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *why;
     if (!kernels_cpu_ok(&why)) { fprintf(stderr, "llm: %s\n", why); return 1; }
+    install_file_guards();
     return llm_main(argc, argv);
 }
 #endif /* LLM_NO_MAIN */

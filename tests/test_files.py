@@ -1,0 +1,256 @@
+"""Files and streams at the edges: nothing lost, nothing overwritten.
+
+- Output files (quantize, --dump-logits, --dump-tokens, tools/mkmodel): written to a temporary
+  created exclusively next to OUT and renamed over it when complete; an OUT that exists and is
+  not a regular file (a FIFO, a device, a directory) is refused and left alone; a planted
+  symlink is never followed; SIGINT/SIGTERM/SIGHUP and write errors leave no temporary; two
+  concurrent runs to one OUT leave one complete output.
+
+Models: models/kjv.gguf (in the repository) and random models written by tools/mkmodel.
+"""
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llmtest import LLM, check, finish, note, run, skip, tmpdir  # noqa: E402
+
+MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
+KJV = "models/kjv.gguf"
+
+
+def mkmodel(path, *args):
+    subprocess.run([MKMODEL, path] + list(args), check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def extra_files(d, keep):
+    """names in directory d other than those in keep (leftover temporaries)"""
+    return sorted(n for n in os.listdir(d) if n not in keep)
+
+
+def kind(path):
+    try:
+        m = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "absent"
+    for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "chardev"), (stat.S_ISDIR, "dir"),
+                       (stat.S_ISLNK, "symlink"), (stat.S_ISREG, "file")):
+        if test(m):
+            return name
+    return "other"
+
+
+def rm(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def limits(fsize=None, sigpipe_ignored=False):
+    """preexec_fn: a file size limit (SIGXFSZ ignored, so writes fail with EFBIG) / SIGPIPE ignored"""
+    def f():
+        if fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if sigpipe_ignored:
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    return f
+
+
+def proc_run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec=None, timeout=120):
+    """(rc, stdout bytes, stderr text); rc None on a timeout"""
+    p = subprocess.Popen(LLM + args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return None, out or b"", (err or b"").decode("utf-8", "replace") + " [timed out]"
+    return p.returncode, out or b"", err.decode("utf-8", "replace")
+
+
+# ---- output files -----------------------------------------------------------------------------
+
+def output_files(td, big):
+    ref = os.path.join(td, "ref-q8.gguf")
+    r = run(["quantize", KJV, ref, "Q8_0"])
+    if r.rc != 0:
+        check("files.quantize_reference", False, r.describe())
+        return
+    refb = read(ref)
+    d = os.path.join(td, "out")
+    os.mkdir(d)
+
+    # OUT exists and is not a regular file: refused, left as it was, nothing else created
+    targets = [("fifo", lambda p: os.mkfifo(p)), ("dir", lambda p: os.mkdir(p))]
+    if os.geteuid() == 0:   # a device node of our own (the real /dev/full must never be at stake)
+        targets.append(("chardev", lambda p: os.mknod(p, 0o666 | stat.S_IFCHR, os.makedev(1, 7))))
+    else:
+        skip("files.quantize_to_chardev", "not root: cannot create a device node to write to")
+    for name, make in targets:
+        out = os.path.join(d, "to-" + name)
+        make(out)
+        r = run(["quantize", KJV, out, "Q8_0"], timeout=20)
+        left = extra_files(d, {os.path.basename(out)})
+        ok = r.rc == 1 and kind(out) == name and not left and "regular" in r.errline and "to-" + name in r.errline
+        check("files.quantize_to_%s" % name, ok, "%s; OUT is now %s; left: %s" % (r.describe(), kind(out), left))
+        rm(out)
+
+    # a symlink planted where the old code put its temporary: never followed
+    victim = os.path.join(td, "victim")
+    with open(victim, "w") as f:
+        f.write("x\n")
+    out = os.path.join(d, "q.gguf")
+    os.symlink(victim, out + ".tmp")
+    r = run(["quantize", KJV, out, "Q8_0"])
+    ok = r.rc == 0 and read(victim) == b"x\n" and kind(out) == "file" and read(out) == refb
+    check("files.quantize_planted_tmp_symlink", ok, "%s; victim %r; OUT is a %s%s" % (
+        r.describe(), read(victim)[:20], kind(out), ", equal to a clean output" if kind(out) == "file" and read(out) == refb else ""))
+    rm(out + ".tmp")
+    rm(out)
+    # OUT itself a symlink: the link is replaced, its target untouched
+    os.symlink(victim, out)
+    r = run(["quantize", KJV, out, "Q8_0"])
+    ok = r.rc == 0 and read(victim) == b"x\n" and kind(out) == "file" and read(out) == refb
+    check("files.quantize_out_symlink_replaced", ok, "%s; victim %r; OUT is a %s" % (r.describe(), read(victim)[:20], kind(out)))
+    rm(out)
+    with open(victim, "w") as f:
+        f.write("x\n")
+
+    # a write error (file size limit, like a full disk): exit 1, no OUT, no temporary
+    rc, _, err = proc_run(["quantize", KJV, out, "Q8_0"], preexec=limits(fsize=65536))
+    left = extra_files(d, set())
+    ok = rc == 1 and "File too large" in err and not left
+    check("files.quantize_write_error", ok, "exit %s; stderr %r; left: %s" % (rc, err.strip()[-200:], left))
+    for n in left:
+        rm(os.path.join(d, n))
+
+    # signals: the temporary is removed, the process ends by the signal
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        p = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seen, t0 = [], time.time()
+        while p.poll() is None and not seen and time.time() - t0 < 60:
+            seen = extra_files(d, set())
+            time.sleep(0.002)
+        if seen:
+            time.sleep(0.05)
+            p.send_signal(sig)
+        _, err = p.communicate()
+        left = extra_files(d, set())
+        ok = seen and p.returncode == -sig and not left
+        check("files.quantize_%s_cleans_up" % signal.Signals(sig).name.lower(), ok,
+              "temporary seen: %s; exit %s; left: %s; stderr %r" % (seen, p.returncode, left, err[-200:]))
+        for n in left:
+            rm(os.path.join(d, n))
+
+    # two runs to one OUT: it ends as one complete output, never a mix
+    refs = {}
+    for t in ("Q4_K", "Q8_0"):
+        refs[t] = os.path.join(td, "ref-big-" + t)
+        r = run(["quantize", big, refs[t], t])
+        if r.rc != 0:
+            check("files.quantize_concurrent", False, "reference: " + r.describe())
+            return
+    p1 = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    p2 = subprocess.Popen(LLM + ["quantize", big, out, "Q8_0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    e1, e2 = p1.communicate()[1], p2.communicate()[1]
+    got = read(out) if os.path.exists(out) else b""
+    same = [t for t in refs if got == read(refs[t])]
+    left = extra_files(d, {"q.gguf"})
+    ok = p1.returncode == 0 and p2.returncode == 0 and len(same) == 1 and not left
+    check("files.quantize_concurrent", ok, "exits %s, %s; OUT (%d bytes) equals the clean %s output; left: %s; stderr %r %r" % (
+        p1.returncode, p2.returncode, len(got), same or "no", left, e1[-120:], e2[-120:]))
+    for n in extra_files(d, set()):
+        rm(os.path.join(d, n))
+
+
+def dump_files(td):
+    d = os.path.join(td, "dumps")
+    os.mkdir(d)
+    gen = ["run", "-m", KJV, "-p", "In the beginning", "-n", "8", "--temp", "0"]
+    r = run(gen + ["--dump-logits", os.path.join(d, "ref.f32"), "--dump-tokens", os.path.join(d, "ref.txt")])
+    if r.rc != 0:
+        check("files.dump_reference", False, r.describe())
+        return
+    ref = {"logits": read(os.path.join(d, "ref.f32")), "tokens": read(os.path.join(d, "ref.txt"))}
+    keep = {"ref.f32", "ref.txt"}
+    victim = os.path.join(td, "dump-victim")
+    for what in ("logits", "tokens"):
+        opt = "--dump-" + what
+        # a FIFO: refused at once (a plain open would wait for a reader forever)
+        out = os.path.join(d, what + ".fifo")
+        os.mkfifo(out)
+        r = run(gen + [opt, out], timeout=20)
+        left = extra_files(d, keep | {what + ".fifo"})
+        ok = r.rc == 1 and kind(out) == "fifo" and not left and "regular" in r.errline
+        check("files.dump_%s_to_fifo" % what, ok, "%s; OUT is a %s; left %s" % (r.describe(), kind(out), left))
+        for n in left + [what + ".fifo"]:
+            rm(os.path.join(d, n))
+        # OUT a symlink to a file: the link is replaced, the file it points to is not written
+        with open(victim, "w") as f:
+            f.write("x\n")
+        out = os.path.join(d, what + ".link")
+        os.symlink(victim, out)
+        r = run(gen + [opt, out])
+        ok = r.rc == 0 and read(victim) == b"x\n" and kind(out) == "file" and read(out) == ref[what]
+        check("files.dump_%s_symlink_not_followed" % what, ok, "%s; victim %r; OUT is a %s" % (
+            r.describe(), read(victim)[:20], kind(out)))
+        rm(out)
+    # a write error on --dump-tokens: reported, exit 1, nothing left
+    out = os.path.join(d, "t.txt")
+    rc, _, err = proc_run(gen + ["--dump-tokens", out], preexec=limits(fsize=8))
+    left = extra_files(d, keep)
+    ok = rc == 1 and "File too large" in err and not left
+    check("files.dump_tokens_write_error", ok, "exit %s; stderr %r; left %s" % (rc, err.strip()[-200:], left))
+
+
+def mkmodel_files(td):
+    d = os.path.join(td, "mk")
+    os.mkdir(d)
+    out = os.path.join(d, "m.gguf")
+    os.mkfifo(out)
+    r = subprocess.run([MKMODEL, out], capture_output=True, timeout=20)
+    left = extra_files(d, {"m.gguf"})
+    ok = r.returncode == 1 and kind(out) == "fifo" and not left and b"regular" in r.stderr
+    check("files.mkmodel_to_fifo", ok, "exit %s; OUT is a %s; left %s; stderr %r" % (r.returncode, kind(out), left, r.stderr[-200:]))
+    for n in left + ["m.gguf"]:
+        rm(os.path.join(d, n))
+    victim = os.path.join(td, "mk-victim")
+    with open(victim, "w") as f:
+        f.write("x\n")
+    os.symlink(victim, out + ".tmp")
+    r = subprocess.run([MKMODEL, out], capture_output=True, timeout=60)
+    ok = r.returncode == 0 and read(victim) == b"x\n" and kind(out) == "file"
+    check("files.mkmodel_planted_tmp_symlink", ok, "exit %s; victim %r; OUT is a %s" % (r.returncode, read(victim)[:20], kind(out)))
+
+
+def main():
+    if not os.path.exists(MKMODEL):
+        skip("files", "%s not built (make tools/mkmodel)" % MKMODEL)
+        return
+    if not os.path.exists(KJV):
+        skip("files", "%s is missing" % KJV)
+        return
+    with tmpdir() as td:
+        big = mkmodel(os.path.join(td, "big.gguf"), "--dim", "512", "--layers", "6", "--ffn", "1536", "--vocab", "4096")
+        note("big model: %.0f MiB F32" % (os.path.getsize(big) / 1048576.0))
+        output_files(td, big)
+        dump_files(td)
+        mkmodel_files(td)
+
+
+main()
+finish()
