@@ -237,23 +237,85 @@ static int out_close(out_file *o, int ok, llm_status *st) {
 }
 
 /* For programs (the CLI, tools/mkmodel), never called by the library: SIGINT, SIGTERM and SIGHUP
- * remove the temporary being written, then end the process by the same signal. */
+ * remove the temporary being written, then end the process by the same signal. SIGBUS is what
+ * reading a mapped file past its end raises: a model file that shrank while being read (load,
+ * placement, quantize). It becomes a message naming the file (found in /proc/self/maps, with
+ * async-signal-safe calls only), the temporary is removed and the process exits with status 1;
+ * a SIGBUS outside a file mapping keeps its default action. */
+static const char *guard_prog = "llm";
+
 static void on_exit_signal(int sig) {
     if (out_pending_set) unlink(out_pending);
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static MAYBE_UNUSED void install_file_guards(void) {
+static int hex_digit(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+/* the path of the file mapped at addr, from /proc/self/maps ("lo-hi perms offset dev inode path") */
+static int mapped_path(uintptr_t addr, char *out, size_t cap) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
+    if (fd < 0) return 0;
+    char buf[4096];
+    size_t have = 0;
+    for (ssize_t r; !found && (r = read(fd, buf + have, sizeof buf - have)) > 0;) {
+        have += (size_t)r;
+        char *line = buf, *end = buf + have, *nl;
+        while (!found && (nl = memchr(line, '\n', (size_t)(end - line)))) {
+            uintptr_t lo = 0, hi = 0;
+            char *p = line;
+            for (; p < nl && hex_digit(*p) >= 0; p++) lo = lo * 16 + (uintptr_t)hex_digit(*p);
+            for (p += p < nl; p < nl && hex_digit(*p) >= 0; p++) hi = hi * 16 + (uintptr_t)hex_digit(*p);
+            for (int field = 0; field < 4; field++) {            /* skip perms, offset, dev, inode */
+                while (p < nl && *p == ' ') p++;
+                while (p < nl && *p != ' ') p++;
+            }
+            while (p < nl && *p == ' ') p++;
+            if (addr >= lo && addr < hi && p < nl && *p == '/') {
+                size_t n = (size_t)(nl - p) < cap - 1 ? (size_t)(nl - p) : cap - 1;
+                memcpy(out, p, n);
+                out[n] = 0;
+                found = 1;
+            }
+            line = nl + 1;
+        }
+        have = (size_t)(end - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf) have = 0;                        /* a line longer than the buffer */
+    }
+    close(fd);
+    return found;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
+    static char path[PATH_MAX + 64];
+    (void)ctx;
+    if (!mapped_path((uintptr_t)si->si_addr, path, sizeof path)) { signal(sig, SIG_DFL); return; }  /* faults again */
+    if (out_pending_set) unlink(out_pending);
+    const char *parts[] = {guard_prog, ": ", path, ": changed or truncated while being read\n"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(parts[i]);
+        if (write(2, parts[i], n) != (ssize_t)n) break;
+    }
+    _exit(1);
+}
+
+static MAYBE_UNUSED void install_file_guards(const char *prog) {
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old;
+    guard_prog = prog;
     for (int i = 0; i < 3; i++) {
-        struct sigaction sa, old;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_exit_signal;
         sigemptyset(&sa.sa_mask);
         /* a signal ignored by whoever started us (nohup: SIGHUP) stays ignored */
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
     }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 /* ============================================================================================
@@ -2971,6 +3033,8 @@ static int ggml_file_type(int t) {
     }
 }
 
+#define COPY_CHUNK ((size_t)1 << 20)
+
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
  * for a K-quant, rows that are not a multiple of 256 become Q8_0; tensors whose rows do not
  * split into blocks at all, and tensors already quantized, are copied. */
@@ -3002,13 +3066,23 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, (const char *)t->name.p);
         gw_add_tensor(&w, name, dst[i], t->n_dims, t->ne);
     }
+    /* copied tensors go through buf too: a mapped page that vanished (the input shrank) must
+     * fault here, not turn into write()'s EFAULT */
+    size_t buf_bytes = (size_t)max_cols * 4 > COPY_CHUNK ? (size_t)max_cols * 4 : COPY_CHUNK;
     float *row = falloc((size_t)max_cols);
-    uint8_t *buf = aligned_zalloc((size_t)max_cols * 4);
+    uint8_t *buf = aligned_zalloc(buf_bytes);
     if (!row || !buf) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
     if (!rc) rc = gw_begin_data(&w, out, st);
     for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
         const gguf_tensor *gt = &g.tensors[i];
-        if (dst[i] == gt->type) { gw_tensor_data(&w, gt->data, (size_t)gt->size); continue; }
+        if (dst[i] == gt->type) {
+            for (uint64_t k = 0; k < gt->size; k += buf_bytes) {
+                size_t n = gt->size - k < buf_bytes ? (size_t)(gt->size - k) : buf_bytes;
+                memcpy(buf, gt->data + k, n);
+                gw_tensor_data(&w, buf, n);
+            }
+            continue;
+        }
         tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data, NULL, 0};
         t.row_bytes = (size_t)(t.cols / ttraits[t.type].blck * ttraits[t.type].bytes);
         size_t out_row = (size_t)(t.cols / ttraits[dst[i]].blck * ttraits[dst[i]].bytes);
@@ -4072,7 +4146,7 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *why;
     if (!kernels_cpu_ok(&why)) { fprintf(stderr, "llm: %s\n", why); return 1; }
-    install_file_guards();
+    install_file_guards("llm");
     return llm_main(argc, argv);
 }
 #endif /* LLM_NO_MAIN */

@@ -20,6 +20,10 @@
  * Models: GGUF v2/v3 (architecture llama; F32, F16, BF16, Q8_0, Q4_0 tensors) and llama2.c
  * checkpoints (legacy f32 .bin, with a llama2.c tokenizer.bin). Errors never abort the process:
  * every fallible call fills an llm_status with a code and a one-line message.
+ * Model and tokenizer files must be regular files; they are memory-mapped and read in place
+ * while loading (and GGUF metadata afterwards), so a file that shrinks under a loaded model
+ * raises SIGBUS in the process. The library installs no signal handlers: the llm command turns
+ * that SIGBUS into a message naming the file and exit status 1.
  */
 #ifndef LLM_H
 #define LLM_H

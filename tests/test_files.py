@@ -5,6 +5,9 @@
   not a regular file (a FIFO, a device, a directory) is refused and left alone; a planted
   symlink is never followed; SIGINT/SIGTERM/SIGHUP and write errors leave no temporary; two
   concurrent runs to one OUT leave one complete output.
+- A model file truncated while it is read (SIGBUS on the mapping): a message naming the file,
+  exit 1, no temporary file left (quantize and info deterministically: the process is held on
+  a full pipe while the file shrinks; run: the file is cut as soon as it is mapped).
 
 Models: models/kjv.gguf (in the repository) and random models written by tools/mkmodel.
 """
@@ -15,10 +18,11 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import LLM, check, finish, note, run, skip, tmpdir  # noqa: E402
+from llmtest import LLM, check, finish, gguf_load, note, run, skip, tmpdir  # noqa: E402
 
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 KJV = "models/kjv.gguf"
@@ -79,6 +83,50 @@ def proc_run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec=Non
         out, err = p.communicate()
         return None, out or b"", (err or b"").decode("utf-8", "replace") + " [timed out]"
     return p.returncode, out or b"", err.decode("utf-8", "replace")
+
+
+def wait_mapped(pid, path, timeout=30):
+    """poll /proc/PID/maps until the file is mapped; True if it was"""
+    real = os.path.realpath(path)
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                if real in f.read():
+                    return True
+        except OSError:
+            return False
+        time.sleep(0.0005)
+    return False
+
+
+def full_pipe():
+    """(r, w): a pipe whose buffer is full, so the first write to w blocks"""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
+
+
+def drain(fd, sink):
+    """read fd to its end in a thread, keeping what is not the pre-filled 'x' padding"""
+    def f():
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        sink.append(b"".join(chunks).lstrip(b"x"))
+        os.close(fd)
+    t = threading.Thread(target=f)
+    t.start()
+    return t
 
 
 # ---- output files -----------------------------------------------------------------------------
@@ -237,6 +285,68 @@ def mkmodel_files(td):
     check("files.mkmodel_planted_tmp_symlink", ok, "exit %s; victim %r; OUT is a %s" % (r.returncode, read(victim)[:20], kind(out)))
 
 
+# ---- a model file truncated while it is read ----------------------------------------------------
+
+def sigbus(td, big):
+    d = os.path.join(td, "bus")
+    os.mkdir(d)
+    pristine = os.path.join(td, "q8.gguf")
+    mkmodel(pristine, "--dim", "256", "--layers", "16", "--ffn", "768", "--vocab", "4096", "--type", "Q8_0")
+
+    # the metadata and tensor table stay, the tensor data goes: reading the data faults
+    data_start = gguf_load(pristine).data_start
+
+    def held(args, model, hold, keep):
+        """run args with stdout or stderr on a full pipe; cut the model to keep bytes once it is mapped"""
+        r, w = full_pipe()
+        out = []
+        kw = {"stdout": w, "stderr": subprocess.PIPE} if hold == "stdout" else {"stdout": subprocess.DEVNULL, "stderr": w}
+        p = subprocess.Popen(LLM + args, **kw)
+        os.close(w)
+        mapped = wait_mapped(p.pid, model)
+        os.truncate(model, keep)
+        t = drain(r, out)
+        err = p.communicate(timeout=120)[1]
+        t.join()
+        err = (err or b"") if hold == "stdout" else out[0]
+        return mapped, p.returncode, err.decode("utf-8", "replace")
+
+    for attempt in range(3):
+        model = os.path.join(d, "in.gguf")
+        shutil.copyfile(pristine, model)
+        # quantize is held on its stderr ("... copied as is") before it reads any tensor data;
+        # it faults in the data, with its temporary output open
+        mapped, rc, err = held(["quantize", model, os.path.join(d, "out.gguf"), "Q4_0"], model, "stderr", data_start)
+        left = extra_files(d, {"in.gguf"})
+        ok = mapped and rc == 1 and "changed or truncated while being read" in err and "in.gguf" in err and not left
+        check("files.sigbus_quantize.%d" % attempt, ok, "mapped %s; exit %s; left %s; stderr %r" % (
+            mapped, rc, left, err.strip()[-200:]))
+        shutil.copyfile(pristine, model)
+        # info is held on its stdout while it prints the metadata and tensor table from the map
+        mapped, rc, err = held(["info", "-m", model], model, "stdout", 0)
+        ok = mapped and rc == 1 and "changed or truncated while being read" in err and "in.gguf" in err
+        check("files.sigbus_info.%d" % attempt, ok, "mapped %s; exit %s; stderr %r" % (mapped, rc, err.strip()[-200:]))
+
+    # run: the file is cut as soon as it is mapped, while it is parsed or its weights placed
+    # (to nothing, or to its metadata: then the placement threads fault); every attempt must end
+    # cleanly, and most are hit while reading
+    hits, big_data = 0, gguf_load(big).data_start
+    for attempt in range(4):
+        model = os.path.join(d, "run.gguf")
+        shutil.copyfile(big, model)
+        p = subprocess.Popen(LLM + ["run", "-m", model, "-p", "hi", "-n", "2", "-t", "2"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        mapped = wait_mapped(p.pid, model)
+        os.truncate(model, big_data if attempt % 2 else 0)
+        err = p.communicate(timeout=120)[1].decode("utf-8", "replace")
+        hit = "changed or truncated while being read" in err and "run.gguf" in err
+        hits += hit
+        ok = mapped and (p.returncode == 0 or (p.returncode == 1 and hit))
+        check("files.sigbus_run.%d" % attempt, ok, "mapped %s; exit %s; %s; stderr %r" % (
+            mapped, p.returncode, "hit while reading" if hit else "not hit", err.strip()[-200:]))
+    check("files.sigbus_run_hit", hits > 0, "%d of 4 attempts cut the file while it was read" % hits)
+
+
 def main():
     if not os.path.exists(MKMODEL):
         skip("files", "%s not built (make tools/mkmodel)" % MKMODEL)
@@ -250,6 +360,7 @@ def main():
         output_files(td, big)
         dump_files(td)
         mkmodel_files(td)
+        sigbus(td, big)
 
 
 main()

@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     llm_status st;
-    install_file_guards();       /* an interrupted run leaves no temporary file */
+    install_file_guards("mkmodel");       /* an interrupted run leaves no temporary file */
     if (write_random_model(out, sp, &st)) { fprintf(stderr, "mkmodel: %s\n", st.msg); return 1; }
     return 0;
 }
