@@ -3025,7 +3025,6 @@ static int gw_close(gguf_writer *w, int ok, llm_status *st) {
     return rc;
 }
 
-
 static int ggml_file_type(int t) {
     switch (t) {
     case T_F32: return 0;  case T_F16: return 1;   case T_Q4_0: return 2;  case T_Q8_0: return 7;  case T_Q2_K: return 10;
@@ -3439,6 +3438,38 @@ static const char *usage_text[][2] = {
                  "256 become Q8_0; rows that do not split into 32-element blocks stay as they are.\n"},
 };
 
+/* stdout. Text goes out through put(); the first failed write is remembered with its errno.
+ * put_flush() pushes the text out (run and chat after each piece) and says whether stdout still
+ * works; put_end(rc) ends a command: a failed write is reported as "llm: writing output: <why>"
+ * and makes the exit status 1. A closed pipe (`llm run ... | head`) ends the run quietly: by
+ * SIGPIPE, whose default action kills the process (status 141 in a shell), or, when SIGPIPE is
+ * ignored, by exiting at the first EPIPE with that same status 141 = 128 + SIGPIPE. */
+static int put_errno;
+
+static void put_failed(void) {
+    if (!put_errno) put_errno = errno ? errno : EIO;
+    if (put_errno == EPIPE) _exit(128 + SIGPIPE);
+}
+
+static __attribute__((format(printf, 1, 2))) void put(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = put_errno ? 0 : vprintf(fmt, ap);
+    va_end(ap);
+    if (r < 0) put_failed();
+}
+
+static int put_flush(void) {
+    if (!put_errno && fflush(stdout) == EOF) put_failed();
+    return !put_errno;
+}
+
+static int put_end(int rc) {
+    if (put_flush()) return rc;
+    fprintf(stderr, "llm: writing output: %s\n", strerror(put_errno));
+    return 1;
+}
+
 static void usage(FILE *f, const char *cmd) {
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
         if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
@@ -3480,7 +3511,7 @@ static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
         if (!strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
@@ -3599,9 +3630,9 @@ static int cmd_run(options *o) {
     char piece[512];
     for (int i = 0; i < n_prompt; i++) {                       /* echo the prompt as its tokens read */
         llm_token_to_piece(m, i ? prompt[i - 1] : -1, prompt[i], piece, sizeof piece);
-        fputs(piece, stdout);
+        put("%s", piece);
     }
-    fflush(stdout);
+    put_flush();
     for (int i = 0; i < n_prompt; i++) llm_sampler_accept(s, prompt[i]);
 
     double t1 = now_sec();
@@ -3610,13 +3641,13 @@ static int cmd_run(options *o) {
     if (!rc && o->dump_logits) rc = write_file(o->dump_logits, llm_logits(c), (size_t)llm_n_vocab(m) * sizeof(float), &st);
     int n_gen = 0, pos = n_prompt, prev = prompt[n_prompt - 1];
     double t_first = 0;
-    while (!rc && n_gen < o->n_new) {
+    while (!rc && !put_errno && n_gen < o->n_new) {           /* until stdout fails, if it does */
         int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
         if (llm_is_eog(m, next)) break;
         llm_sampler_accept(s, next);
         llm_token_to_piece(m, prev, next, piece, sizeof piece);
-        fputs(piece, stdout);
-        fflush(stdout);
+        put("%s", piece);
+        if (!put_flush()) break;
         if (n_gen == 0) t_first = now_sec() - t0;
         all[n_all++] = next;
         prev = next;
@@ -3626,7 +3657,7 @@ static int cmd_run(options *o) {
     }
     double t3 = now_sec();
     if (rc) fprintf(stderr, "llm: %s\n", st.msg);
-    if (!rc && o->dump_tokens) {                               /* ids separated by spaces, one line */
+    if (!rc && !put_errno && o->dump_tokens) {                 /* ids separated by spaces, one line */
         char *ids = malloc((size_t)n_all * 12 + 2);
         size_t k = 0;
         for (int i = 0; ids && i < n_all; i++) k += (size_t)sprintf(ids + k, i ? " %d" : "%d", all[i]);
@@ -3641,7 +3672,7 @@ static int cmd_run(options *o) {
             (unsigned long long)o->sp.seed);
     free(all); free(prompt);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
-    return rc ? 1 : 0;
+    return put_end(rc ? 1 : 0);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -3669,7 +3700,7 @@ static int cmd_chat(options *o) {
     int pos = 0, rc = 0;
     token_list think = {.m = m};
     if (k == TPL_DEEPSEEK_R1) tl_text(&think, "<think>\n");
-    for (int turn = 0; !rc; turn++) {
+    for (int turn = 0; !rc && !put_errno; turn++) {          /* until stdout fails, if it does */
         if (isatty(0)) fprintf(stderr, "\n> ");
         ssize_t len = getline(&line, &cap, stdin);
         if (len < 0) break;
@@ -3700,14 +3731,14 @@ static int cmd_chat(options *o) {
         void (*old)(int) = signal(SIGINT, on_sigint);
         while (!rc && !stop) {
             int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
-            if (next == end || llm_is_eog(m, next) || interrupted || ans.n >= max_answer || pos + 1 >= n_ctx) {
+            if (next == end || llm_is_eog(m, next) || interrupted || put_errno || ans.n >= max_answer || pos + 1 >= n_ctx) {
                 if (pos + 1 >= n_ctx) fprintf(stderr, "\nllm: context full (%d tokens)\n", n_ctx);
                 next = end >= 0 ? end : m->tok.eos;
                 stop = 1;
             } else {
                 llm_token_to_piece(m, prev, next, piece, sizeof piece);
-                fputs(piece, stdout);
-                fflush(stdout);
+                put("%s", piece);
+                put_flush();
                 tl_push(&ans, next);
                 llm_sampler_accept(s, next);
                 prev = next;
@@ -3715,8 +3746,8 @@ static int cmd_chat(options *o) {
             if (pos < n_ctx) rc = llm_eval(c, &next, 1, pos++, 0, &st);
         }
         signal(SIGINT, old);
-        printf("\n");
-        fflush(stdout);
+        put("\n");
+        put_flush();
         if (o->verbose_prompt) fprintf(stderr, "chat: answer: %d tokens and the end-of-turn token\n", ans.n);
         if (!rc && k == TPL_DEEPSEEK_R1 && ans.n > 0) {
             /* earlier answers keep only what follows </think>: rewrite the cache from the
@@ -3748,7 +3779,7 @@ static int cmd_chat(options *o) {
     if (rc) fprintf(stderr, "llm: %s\n", st.msg);
     free(line); free(think.ids);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
-    return rc ? 1 : 0;
+    return put_end(rc ? 1 : 0);
 }
 
 static int cmd_tokenize(options *o) {
@@ -3762,11 +3793,11 @@ static int cmd_tokenize(options *o) {
     int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
-    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-    printf("\n");
+    for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
+    put("\n");
     free(ids);
     llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 static void print_kv_value(const gguf_kv *kv) {
@@ -3774,24 +3805,24 @@ static void print_kv_value(const gguf_kv *kv) {
     switch (kv->type) {
     case GGUF_STR: {
         uint64_t n = le_uint(v, 8);
-        printf("\"%.*s%s\"", (int)(n > 60 ? 60 : n), (const char *)v + 8, n > 60 ? "..." : "");
-        for (const uint8_t *p = v + 8; p < v + 8 + (n > 60 ? 60 : n); p++) if (*p == '\n') { printf(" (multi-line)"); break; }
+        put("\"%.*s%s\"", (int)(n > 60 ? 60 : n), (const char *)v + 8, n > 60 ? "..." : "");
+        for (const uint8_t *p = v + 8; p < v + 8 + (n > 60 ? 60 : n); p++) if (*p == '\n') { put(" (multi-line)"); break; }
         break;
     }
-    case GGUF_ARR: printf("array of %llu x type %d", (unsigned long long)kv->arr_n, kv->arr_type); break;
-    case GGUF_F32: printf("%g", f32_from_bits((uint32_t)le_uint(v, 4))); break;
-    case GGUF_F64: { uint64_t u = le_uint(v, 8); double d; memcpy(&d, &u, 8); printf("%g", d); break; }
-    case GGUF_BOOL: printf("%s", v[0] ? "true" : "false"); break;
+    case GGUF_ARR: put("array of %llu x type %d", (unsigned long long)kv->arr_n, kv->arr_type); break;
+    case GGUF_F32: put("%g", f32_from_bits((uint32_t)le_uint(v, 4))); break;
+    case GGUF_F64: { uint64_t u = le_uint(v, 8); double d; memcpy(&d, &u, 8); put("%g", d); break; }
+    case GGUF_BOOL: put("%s", v[0] ? "true" : "false"); break;
     case GGUF_I8: case GGUF_I16: case GGUF_I32: case GGUF_I64: {
         int64_t x = 0;
         if (kv->type == GGUF_I8) x = (int8_t)v[0];
         else if (kv->type == GGUF_I16) x = (int16_t)le_uint(v, 2);
         else if (kv->type == GGUF_I32) x = (int32_t)le_uint(v, 4);
         else x = (int64_t)le_uint(v, 8);
-        printf("%lld", (long long)x);
+        put("%lld", (long long)x);
         break;
     }
-    default: printf("%llu", (unsigned long long)le_uint(v, gguf_vsize[kv->type]));
+    default: put("%llu", (unsigned long long)le_uint(v, gguf_vsize[kv->type]));
     }
 }
 
@@ -3801,15 +3832,15 @@ static int cmd_info(options *o) {
     if (is_gguf_file(o->model)) {
         gguf_file g;
         if (gguf_open(&g, o->model, &st)) return die(st.msg);
-        printf("file: %s\nformat: GGUF v%u, %llu metadata keys, %llu tensors, alignment %llu\n", o->model, g.version,
+        put("file: %s\nformat: GGUF v%u, %llu metadata keys, %llu tensors, alignment %llu\n", o->model, g.version,
                (unsigned long long)g.n_kv, (unsigned long long)g.n_tensors, (unsigned long long)g.alignment);
-        printf("\nmetadata:\n");
+        put("\nmetadata:\n");
         for (uint64_t i = 0; i < g.n_kv; i++) {
-            printf("  %-44.*s ", (int)g.kv[i].key.len, (const char *)g.kv[i].key.p);
+            put("  %-44.*s ", (int)g.kv[i].key.len, (const char *)g.kv[i].key.p);
             print_kv_value(&g.kv[i]);
-            printf("\n");
+            put("\n");
         }
-        printf("\ntensors:\n  %-32s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
+        put("\ntensors:\n  %-32s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
         uint64_t total = 0;
         for (uint64_t i = 0; i < g.n_tensors; i++) {
             const gguf_tensor *t = &g.tensors[i];
@@ -3817,33 +3848,33 @@ static int cmd_info(options *o) {
             int k = snprintf(shape, sizeof shape, "[%llu", (unsigned long long)t->ne[0]);
             for (int d = 1; d < t->n_dims; d++) k += snprintf(shape + k, sizeof shape - k, ", %llu", (unsigned long long)t->ne[d]);
             snprintf(shape + k, sizeof shape - k, "]");
-            printf("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
+            put("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
                    (unsigned long long)t->size);
             total += t->size;
         }
-        printf("  total tensor bytes: %llu (%.2f MiB)\n", (unsigned long long)total, total / 1048576.0);
+        put("  total tensor bytes: %llu (%.2f MiB)\n", (unsigned long long)total, total / 1048576.0);
         gguf_close(&g);
     }
     o->n_threads = 1;
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
     const hparams *hp = &m->hp;
-    printf("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : hp->arch, o->model);
-    printf("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
+    put("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : hp->arch, o->model);
+    put("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
            hp->n_heads, hp->n_kv_heads, hp->head_size, hp->hidden, hp->vocab, hp->ctx_train);
-    printf("  rope base %g, rope dims %d (%s%s), rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot,
+    put("  rope base %g, rope dims %d (%s%s), rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot,
            hp->rope_neox ? "neox" : "adjacent pairs", m->rope_freqs.data ? ", frequency factors" : "", hp->eps,
            m->output.data == m->tok_embd.data ? "tied to the embedding" : "separate");
     if (m->from_llama2c) {
         tensor *ts[] = {&m->layers[0].wq, &m->layers[0].w1};
-        printf("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
+        put("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
                (long long)ts[1]->cols, (long long)ts[1]->rows);
     }
-    if (m->tok.bpe) printf("  tokenizer: byte-level BPE (pre %s), %d tokens, bos %d, eos %d, eot %d\n", bpe_pre_name(m->tok.bpe),
+    if (m->tok.bpe) put("  tokenizer: byte-level BPE (pre %s), %d tokens, bos %d, eos %d, eot %d\n", bpe_pre_name(m->tok.bpe),
                            m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.eot);
-    else printf("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
+    else put("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
     llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 static int cmd_perplexity(options *o) {
@@ -3891,10 +3922,10 @@ static int cmd_perplexity(options *o) {
     double mean = nll / count, var = nll2 / count - mean * mean;
     double err = count > 1 && var > 0 ? sqrt(var / (count - 1)) : 0;
     double dt = now_sec() - t0;
-    printf("PPL = %.4f +/- %.4f (%d chunks of %d tokens, %ld scored)\n", exp(mean), exp(mean) * err, n_chunk, ctx, count);
+    put("PPL = %.4f +/- %.4f (%d chunks of %d tokens, %ld scored)\n", exp(mean), exp(mean) * err, n_chunk, ctx, count);
     fprintf(stderr, "perplexity: %.2f s, %.1f tok/s\n", dt, n_chunk * (double)ctx / dt);
     llm_ctx_free(c); free(tok); llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 /* ---- bench: prompt processing (pp) and generation (tg) throughput, llama-bench style ---------
@@ -3990,7 +4021,7 @@ static int cmd_bench(int argc, char **argv) {
     double membw = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return put_end(0); }
         if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
         i++;
 #define IS(s) (!strcmp(a, s) && has_value("bench", a, v))
@@ -4012,8 +4043,8 @@ static int cmd_bench(int argc, char **argv) {
     double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
-    if (json) printf("[\n");
-    else printf("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
+    if (json) put("[\n");
+    else put("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
                 "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
     for (int ti = 0; ti < n_th; ti++) {
         llm_status st = {0};
@@ -4076,37 +4107,37 @@ static int cmd_bench(int argc, char **argv) {
                 int n = kind ? tg[k] : pp[k];
                 if (n == 0) continue;
                 if (json)
-                    printf("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
+                    put("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
                            "\"test\": \"%s%d\", \"tps_mean\": %.3f, \"tps_stddev\": %.3f, \"weight_bytes_per_token\": %.0f, "
                            "\"membw_gbs\": %.2f, \"roof_tps\": %.3f, \"roof_fraction\": %.4f}", first ? "" : ",\n", base, size,
                            params, model_type_name(m), m->n_threads, kind ? "tg" : "pp", n, mean[kind][k], sd[kind][k], wbytes,
                            fmax(bw[0], bw[1]), roof, kind && roof > 0 ? mean[kind][k] / roof : 0);
                 else if (kind)
-                    printf("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
+                    put("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
                            params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k], wbytes / 1e6, roof,
                            roof > 0 ? 100 * mean[kind][k] / roof : 0);
                 else
-                    printf("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
+                    put("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
                            params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k]);
                 first = 0;
             }
-        fflush(stdout);
+        put_flush();
         free(toks);
         llm_ctx_free(c);
         llm_model_free(m);
     }
-    if (json) printf("\n]\n");
+    if (json) put("\n]\n");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss = ru.ru_maxrss * 1024.0;
     fprintf(stderr, "bench: peak RSS %.1f MiB, %s the %.1f MiB of model file + KV cache + 64 MiB\n", rss / 1048576.0,
             rss <= budget ? "within" : "OVER", budget / 1048576.0);
-    return 0;
+    return put_end(0);
 }
 
 static int cmd_quantize(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return 0; }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return put_end(0); }
     if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
     int type = -1;
     const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
@@ -4126,7 +4157,7 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
     int skip = argc > 1 && argv[1][0] != '-' ? 2 : 1;
     if (argc < 2) { usage(stderr, NULL); return 2; }
-    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return 0; }
+    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return put_end(0); }
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
     int known = 0;

@@ -5,6 +5,8 @@
   not a regular file (a FIFO, a device, a directory) is refused and left alone; a planted
   symlink is never followed; SIGINT/SIGTERM/SIGHUP and write errors leave no temporary; two
   concurrent runs to one OUT leave one complete output.
+- Streams: a failed write to stdout (a full device, a file size limit) is an error naming the
+  cause, exit 1; a closed pipe ends the run quietly (SIGPIPE, or status 141 when it is ignored).
 - A model file truncated while it is read (SIGBUS on the mapping): a message naming the file,
   exit 1, no temporary file left (quantize and info deterministically: the process is held on
   a full pipe while the file shrinks; run: the file is cut as soon as it is mapped).
@@ -26,6 +28,7 @@ from llmtest import LLM, check, finish, gguf_load, note, run, skip, tmpdir  # no
 
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 KJV = "models/kjv.gguf"
+ENOSPC_MSG = "writing output: No space left on device"
 
 
 def mkmodel(path, *args):
@@ -285,6 +288,48 @@ def mkmodel_files(td):
     check("files.mkmodel_planted_tmp_symlink", ok, "exit %s; victim %r; OUT is a %s" % (r.returncode, read(victim)[:20], kind(out)))
 
 
+# ---- streams ----------------------------------------------------------------------------------
+
+def streams(td):
+    text = os.path.join(td, "ppl.txt")
+    with open("models/kjv-heldout.txt", "rb") as f:
+        data = f.read(6000)
+    with open(text, "wb") as f:
+        f.write(data)
+    cmds = {
+        "run": (["run", "-m", KJV, "-p", "In the beginning", "-n", "16", "--temp", "0"], None),
+        "tokenize": (["tokenize", "-m", KJV, "-p", "In the beginning"], None),
+        "info": (["info", "-m", KJV], None),
+        "perplexity": (["perplexity", "-m", KJV, "-f", text, "-c", "64"], None),
+        "bench": (["bench", "-m", KJV, "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--membw", "10"], None),
+        "chat": (["chat", "-m", KJV, "-n", "8", "--temp", "0"], b"hello\n"),
+        "help": (["run", "--help"], None),
+    }
+    for name, (args, stdin) in cmds.items():
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(LLM + args, input=stdin, stdin=None if stdin else subprocess.DEVNULL, stdout=full,
+                               stderr=subprocess.PIPE, timeout=120)
+        err = p.stderr.decode("utf-8", "replace")
+        ok = p.returncode == 1 and ENOSPC_MSG in err
+        check("files.stdout_full_%s" % name, ok, "exit %s; stderr %r" % (p.returncode, err.strip()[-200:]))
+    # a regular file that cannot grow (like a full file system)
+    with open(os.path.join(td, "stdout.txt"), "wb") as f:
+        rc, _, err = proc_run(cmds["run"][0], stdout=f, preexec=limits(fsize=10))
+    ok = rc == 1 and "writing output: File too large" in err
+    check("files.stdout_file_too_large", ok, "exit %s; stderr %r" % (rc, err.strip()[-200:]))
+    # a closed pipe: quietly, by SIGPIPE (141 in a shell); with SIGPIPE ignored, exit status 141
+    for ignored in (False, True):
+        for name in ("run", "info", "tokenize"):
+            r, w = os.pipe()
+            os.close(r)
+            rc, _, err = proc_run(cmds[name][0], stdout=w, preexec=limits(sigpipe_ignored=ignored))
+            os.close(w)
+            want = 141 if ignored else -signal.SIGPIPE
+            ok = rc == want and "writing output" not in err and "Broken pipe" not in err
+            check("files.closed_pipe_%s%s" % (name, "_sigpipe_ignored" if ignored else ""), ok,
+                  "exit %s, expected %s; stderr %r" % (rc, want, err.strip()[-200:]))
+
+
 # ---- a model file truncated while it is read ----------------------------------------------------
 
 def sigbus(td, big):
@@ -360,6 +405,7 @@ def main():
         output_files(td, big)
         dump_files(td)
         mkmodel_files(td)
+        streams(td)
         sigbus(td, big)
 
 
