@@ -132,21 +132,35 @@ static void unmap_file(mapped_file *mf) {
     memset(mf, 0, sizeof *mf);
 }
 
-/* read a whole (possibly empty) file */
-static MAYBE_UNUSED char *read_text(const char *path, size_t *len, llm_status *st) {
+/* Read a whole (possibly empty) text file of at most max bytes. A longer one is refused as soon
+ * as that is known, before it is read whole: by its size for a regular file, else (a pipe,
+ * /dev/zero) after max + 1 bytes, so memory stays bounded whatever the file is. The message is
+ * "PATH: longer than MAX bytes, <why>". */
+static MAYBE_UNUSED char *read_text(const char *path, size_t max, const char *why, size_t *len, llm_status *st) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); return NULL; }
     FILE *f = fopen(path, "rb");
     if (!f) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
+        fclose(f);
+        fail(st, LLM_ERR_IO, "%s: longer than %zu bytes, %s", path, max, why);
+        return NULL;
+    }
+    size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
     char *buf = malloc(cap + 1);
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+    for (size_t r; buf && n <= max && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
         n += r;
-        if (n == cap) { char *b = realloc(buf, 2 * cap + 1); if (!b) { free(buf); buf = NULL; break; } buf = b; cap *= 2; }
+        if (n == cap && n <= max) {
+            size_t grown = cap > max / 2 ? max + 1 : 2 * cap;
+            char *b = realloc(buf, grown + 1);
+            if (!b) { free(buf); buf = NULL; break; }
+            buf = b; cap = grown;
+        }
     }
     int err = ferror(f);
     fclose(f);
     if (!buf) { fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); return NULL; }
+    if (n > max) { free(buf); fail(st, LLM_ERR_IO, "%s: longer than %zu bytes, %s", path, max, why); return NULL; }
     if (err) { free(buf); fail(st, LLM_ERR_IO, "%s: read error", path); return NULL; }
     buf[n] = 0;
     *len = n;
@@ -3581,13 +3595,50 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     return llm_model_open(&mp, st);
 }
 
-static char *prompt_text(const options *o, size_t *len, llm_status *st) {
-    if (o->file) return read_text(o->file, len, st);
+/* The most bytes of text n tokens can spell: no token stands for more bytes of text than its
+ * piece has (SentencePiece writes a space as the 3-byte "▁", byte-level BPE a byte as 1 or 2
+ * bytes; a byte token "<0xAB>" or <unk> stands for one byte). Longer text cannot fit n tokens:
+ * prompt files and chat lines are refused beyond this before they are read whole. */
+static size_t text_bound(const llm_model *m, int n) {
+    size_t longest = 1;
+    for (int i = 0; i < m->tok.n_vocab; i++)
+        if (m->tok.type[i] != TOK_BYTE && (size_t)m->tok.piece_len[i] > longest) longest = (size_t)m->tok.piece_len[i];
+    return (size_t)n * longest + 16;
+}
+
+/* texts with no context to bound them (tokenize, perplexity) */
+#define TEXT_MAX ((size_t)64 << 20)
+#define TEXT_MAX_WHY "the most llm reads as one text (64 MiB)"
+
+/* the prompt (-p TEXT or -f FILE); a file of more than max bytes is refused (read_text) */
+static char *prompt_text(const options *o, size_t max, const char *why, size_t *len, llm_status *st) {
+    if (o->file) return read_text(o->file, max, why, len, st);
     const char *p = o->prompt ? o->prompt : "";
     *len = strlen(p);
     char *s = strdup(p);
     if (!s) fail(st, LLM_ERR_NOMEM, "out of memory");
     return s;
+}
+
+/* One line of f without its newline, at most max bytes: its length; -1 at the end of the input;
+ * -2 for a longer line (read only up to max + 1 bytes: memory stays bounded whatever comes
+ * in); -3 out of memory. */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap, size_t max) {
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (n == max) return -2;
+        if (n + 2 > *cap) {
+            size_t grown = *cap > max / 2 ? max + 2 : *cap ? 2 * *cap : 256;
+            char *b = realloc(*buf, grown);
+            if (!b) return -3;
+            *buf = b; *cap = grown;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0) return -1;
+    (*buf)[n] = 0;
+    return (ssize_t)n;
 }
 
 /* a whole output file (section 1: a temporary renamed over PATH) */
@@ -3605,12 +3656,14 @@ static int cmd_run(options *o) {
     if (!o->model) die_usage("run", "no model given (-m MODEL)");
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
+    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
     size_t len = 0;
-    char *text = prompt_text(o, &len, &st);
+    char why[96];
+    snprintf(why, sizeof why, "more than a context of %d tokens can hold (-c)", n_ctx);
+    char *text = prompt_text(o, text_bound(m, n_ctx), why, &len, &st);
     int n_prompt = 0, *prompt = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n_prompt, &st) : NULL;
     free(text);
     if (!prompt) { llm_model_free(m); return die(st.msg); }
-    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
     if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt (and --no-bos): nothing to evaluate"); }
     if (n_prompt > n_ctx) {
         fprintf(stderr, "llm: the prompt has %d tokens, longer than the context of %d (use -c)\n", n_prompt, n_ctx);
@@ -3696,13 +3749,24 @@ static int cmd_chat(options *o) {
     int end = tpl_end_token(m, k), max_answer = o->n_new_set ? o->n_new : n_ctx;
     fprintf(stderr, "chat: template %s, context %d; Ctrl-C stops an answer, Ctrl-D ends\n", tpl_names[k], n_ctx);
     char *line = NULL, piece[512];
-    size_t cap = 0;
+    size_t cap = 0, max_line = text_bound(m, n_ctx);
     int pos = 0, rc = 0;
     token_list think = {.m = m};
     if (k == TPL_DEEPSEEK_R1) tl_text(&think, "<think>\n");
     for (int turn = 0; !rc && !put_errno; turn++) {          /* until stdout fails, if it does */
         if (isatty(0)) fprintf(stderr, "\n> ");
-        ssize_t len = getline(&line, &cap, stdin);
+        ssize_t len = read_line(stdin, &line, &cap, max_line);
+        if (len == -2 || len == -3) {
+            rc = len == -3 ? fail(&st, LLM_ERR_NOMEM, "out of memory")
+                           : fail(&st, LLM_ERR_ARG, "a message of more than %zu bytes cannot fit the context of %d tokens (-c)",
+                                  max_line, n_ctx);
+            if (len == -3 || !isatty(0)) break;
+            fprintf(stderr, "llm: %s\n", st.msg);                 /* typed: the rest of the line is dropped */
+            for (int ch; (ch = getchar()) != EOF && ch != '\n';) {}
+            rc = 0;
+            turn--;
+            continue;
+        }
         if (len < 0) break;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) { turn--; continue; }
@@ -3789,7 +3853,7 @@ static int cmd_tokenize(options *o) {
     llm_model *m = open_model(o, 1, &st);
     if (!m) return die(st.msg);
     size_t len = 0;
-    char *text = prompt_text(o, &len, &st);
+    char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
     int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
@@ -3884,7 +3948,7 @@ static int cmd_perplexity(options *o) {
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
     size_t len = 0;
-    char *text = read_text(o->file, &len, &st);
+    char *text = read_text(o->file, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
     int n = 0, *tok = text ? tokenize_all(m, text, len, 1, 0, &n, &st) : NULL;
     free(text);
     if (!tok) { llm_model_free(m); return die(st.msg); }

@@ -7,6 +7,8 @@
   concurrent runs to one OUT leave one complete output.
 - Streams: a failed write to stdout (a full device, a file size limit) is an error naming the
   cause, exit 1; a closed pipe ends the run quietly (SIGPIPE, or status 141 when it is ignored).
+- Inputs: prompt files and chat lines longer than the context can hold are refused before they
+  are read whole (memory stays bounded on /dev/zero, /dev/urandom, a sparse 8 GiB file).
 - A model file truncated while it is read (SIGBUS on the mapping): a message naming the file,
   exit 1, no temporary file left (quantize and info deterministically: the process is held on
   a full pipe while the file shrinks; run: the file is cut as soon as it is mapped).
@@ -86,6 +88,37 @@ def proc_run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec=Non
         out, err = p.communicate()
         return None, out or b"", (err or b"").decode("utf-8", "replace") + " [timed out]"
     return p.returncode, out or b"", err.decode("utf-8", "replace")
+
+
+def rss_mb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_watched(args, stdin=subprocess.DEVNULL, max_mb=400, timeout=60):
+    """Run with the resident memory watched: killed when it passes max_mb. Returns
+    (rc, stderr text, peak MiB, killed)."""
+    p = subprocess.Popen(LLM + args, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = []
+    t = threading.Thread(target=lambda: err.append(p.stderr.read()))
+    t.start()
+    peak, killed, t0 = 0.0, False, time.time()
+    while p.poll() is None:
+        peak = max(peak, rss_mb(p.pid))
+        if peak > max_mb or time.time() - t0 > timeout:
+            killed = True
+            p.kill()
+            break
+        time.sleep(0.01)
+    p.wait()
+    t.join()
+    return p.returncode, (err[0] if err else b"").decode("utf-8", "replace"), peak, killed
 
 
 def wait_mapped(pid, path, timeout=30):
@@ -330,6 +363,41 @@ def streams(td):
                   "exit %s, expected %s; stderr %r" % (rc, want, err.strip()[-200:]))
 
 
+# ---- bounded inputs ---------------------------------------------------------------------------
+
+def bounded_inputs(td):
+    sparse = os.path.join(td, "sparse.txt")
+    with open(sparse, "wb") as f:
+        f.truncate(8 << 30)
+    cases = [
+        ("run_f_dev_zero", ["run", "-m", KJV, "-f", "/dev/zero", "-n", "4"], None, ["/dev/zero", "context"]),
+        ("run_f_dev_urandom", ["run", "-m", KJV, "-f", "/dev/urandom", "-n", "4"], None, ["/dev/urandom", "context"]),
+        ("run_f_sparse_8g", ["run", "-m", KJV, "-f", sparse, "-n", "4"], None, ["sparse.txt", "context"]),
+        ("perplexity_f_dev_urandom", ["perplexity", "-m", KJV, "-f", "/dev/urandom"], None, ["/dev/urandom", "MiB"]),
+        ("perplexity_f_dev_zero", ["perplexity", "-m", KJV, "-f", "/dev/zero"], None, ["/dev/zero", "MiB"]),
+        ("perplexity_f_sparse_8g", ["perplexity", "-m", KJV, "-f", sparse], None, ["sparse.txt", "MiB"]),
+        ("tokenize_f_dev_zero", ["tokenize", "-m", KJV, "-f", "/dev/zero"], None, ["/dev/zero", "MiB"]),
+        ("chat_stdin_dev_zero", ["chat", "-m", KJV, "-n", "4"], "/dev/zero", ["context"]),
+    ]
+    for name, args, stdin, kw in cases:
+        f = open(stdin, "rb") if stdin else subprocess.DEVNULL
+        rc, err, peak, killed = run_watched(args, stdin=f)
+        if stdin:
+            f.close()
+        last = err.strip().split("\n")[-1]
+        ok = not killed and rc == 1 and all(k in last for k in kw)
+        check("files.%s" % name, ok, "exit %s; peak RSS %.0f MiB%s; stderr %r" % (
+            rc, peak, " (killed)" if killed else "", err.strip()[-200:]))
+    # one chat line longer than the context can hold: an error (exit 1 for piped input), not
+    # a silent end of the conversation
+    line = b"and the earth was without form and void " * 20000 + b"\n"
+    p = subprocess.run(LLM + ["chat", "-m", KJV, "-n", "4", "--temp", "0"], input=b"hello\n" + line, capture_output=True,
+                       timeout=120)
+    err = p.stderr.decode("utf-8", "replace")
+    ok = p.returncode == 1 and "context" in err and "bytes" in err
+    check("files.chat_line_too_long", ok, "exit %s; stderr %r" % (p.returncode, err.strip()[-240:]))
+
+
 # ---- a model file truncated while it is read ----------------------------------------------------
 
 def sigbus(td, big):
@@ -406,6 +474,7 @@ def main():
         dump_files(td)
         mkmodel_files(td)
         streams(td)
+        bounded_inputs(td)
         sigbus(td, big)
 
 
