@@ -351,8 +351,44 @@ static const int gguf_vsize[GGUF_NTYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 
 
 typedef struct { const uint8_t *p; size_t len; } strview;
 
+/* An index of the names of an array of records whose first member is their name (gguf_kv.key,
+ * gguf_tensor.name): open addressing, FNV-1a, linear probing; a slot holds the record's index
+ * + 1 (0 = empty), with at least twice as many slots as names. */
+typedef struct { uint64_t *slot, size; } name_index;
+
+static const strview *name_at(const void *base, size_t stride, uint64_t i) {
+    return (const strview *)(const void *)((const char *)base + i * stride);
+}
+
+/* Returns 0, the index + 1 of a record whose name repeats an earlier record's, or -1 (no memory). */
+static int64_t index_names(name_index *ix, const void *base, size_t stride, uint64_t n) {
+    ix->size = 16;
+    while (ix->size < 2 * n) ix->size *= 2;
+    ix->slot = xcalloc(ix->size, sizeof *ix->slot);
+    if (!ix->slot) return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        const strview *s = name_at(base, stride, i);
+        for (uint64_t j = hash_bytes((const char *)s->p, (int)s->len) & (ix->size - 1);; j = (j + 1) & (ix->size - 1)) {
+            if (!ix->slot[j]) { ix->slot[j] = i + 1; break; }
+            const strview *o = name_at(base, stride, ix->slot[j] - 1);
+            if (o->len == s->len && !memcmp(o->p, s->p, s->len)) return (int64_t)i + 1;
+        }
+    }
+    return 0;
+}
+
+static const void *index_find(const name_index *ix, const void *base, size_t stride, const char *name) {
+    size_t n = strlen(name);
+    if (!ix->slot) return NULL;
+    for (uint64_t j = hash_bytes(name, (int)n) & (ix->size - 1); ix->slot[j]; j = (j + 1) & (ix->size - 1)) {
+        const strview *s = name_at(base, stride, ix->slot[j] - 1);
+        if (s->len == n && !memcmp(s->p, name, n)) return s;
+    }
+    return NULL;
+}
+
 typedef struct {
-    strview key;
+    strview key;              /* first: name_index */
     int type;                 /* enum gguf_vtype */
     const uint8_t *val;       /* scalar value, or for strings the u64 length, for arrays the elements */
     int arr_type;             /* arrays: element type */
@@ -360,7 +396,7 @@ typedef struct {
 } gguf_kv;
 
 typedef struct {
-    strview name;
+    strview name;             /* first: name_index */
     int n_dims;
     uint64_t ne[4];
     int type;                 /* ggml type */
@@ -379,7 +415,7 @@ typedef struct {
     size_t kv_begin, kv_end;  /* byte range of the key/value section (copied by quantize) */
     uint64_t alignment;
     size_t data_offset;
-    uint64_t *names, names_size; /* tensor names: open addressing, index + 1 (0 = empty) */
+    name_index keys, names;   /* metadata keys and tensor names (duplicates are refused) */
 } gguf_file;
 
 typedef struct { const uint8_t *p, *end; const char *path; llm_status *st; int err; } cursor;
@@ -464,7 +500,8 @@ static const char *type_name(int t) {
 }
 
 static void gguf_close(gguf_file *g) {
-    free(g->names);
+    free(g->keys.slot);
+    free(g->names.slot);
     free(g->kv);
     free(g->tensors);
     unmap_file(&g->mf);
@@ -474,9 +511,7 @@ static void gguf_close(gguf_file *g) {
 static int sv_eq(strview s, const char *z) { size_t n = strlen(z); return s.len == n && memcmp(s.p, z, n) == 0; }
 
 static const gguf_kv *gguf_find(const gguf_file *g, const char *key) {
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (sv_eq(g->kv[i].key, key)) return &g->kv[i];
-    return NULL;
+    return index_find(&g->keys, g->kv, sizeof *g->kv, key);
 }
 
 static uint64_t le_uint(const uint8_t *p, int bytes) {
@@ -485,15 +520,18 @@ static uint64_t le_uint(const uint8_t *p, int bytes) {
     return v;
 }
 
-/* Integer-valued key of any integer type; def when absent. Returns 0 if present with a wrong type. */
-static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_t *out) {
+/* Typed getters: *out = the value, or def when the key is absent. They return 0 when the key is
+ * present with a type that cannot hold such a value: wrong_type() then names it. */
+static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_t *out) {   /* any integer type */
     const gguf_kv *kv = gguf_find(g, key);
     *out = def;
     if (!kv) return 1;
     switch (kv->type) {
-    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: case GGUF_BOOL:
-        *out = (int64_t)le_uint(kv->val, gguf_vsize[kv->type]);
-        return *out >= 0;
+    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: {
+        uint64_t u = le_uint(kv->val, gguf_vsize[kv->type]);
+        *out = u > INT64_MAX ? INT64_MAX : (int64_t)u;           /* callers check the range */
+        return 1;
+    }
     case GGUF_I8: *out = (int8_t)kv->val[0]; return 1;
     case GGUF_I16: *out = (int16_t)le_uint(kv->val, 2); return 1;
     case GGUF_I32: *out = (int32_t)le_uint(kv->val, 4); return 1;
@@ -502,22 +540,39 @@ static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_
     }
 }
 
-static int gguf_get_float(const gguf_file *g, const char *key, double def, double *out) {
+static int gguf_get_float(const gguf_file *g, const char *key, double def, double *out) {  /* float or integer */
     const gguf_kv *kv = gguf_find(g, key);
     *out = def;
     if (!kv) return 1;
     if (kv->type == GGUF_F32) { *out = f32_from_bits((uint32_t)le_uint(kv->val, 4)); return 1; }
     if (kv->type == GGUF_F64) { uint64_t u = le_uint(kv->val, 8); double d; memcpy(&d, &u, 8); *out = d; return 1; }
     int64_t i;
-    if (gguf_get_int(g, key, 0, &i) && kv->type != GGUF_STR && kv->type != GGUF_ARR) { *out = (double)i; return 1; }
+    if (gguf_get_int(g, key, 0, &i)) { *out = (double)i; return 1; }
     return 0;
 }
 
+static int gguf_get_bool(const gguf_file *g, const char *key, int def, int *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *out = def;
+    if (!kv) return 1;
+    if (kv->type != GGUF_BOOL) return 0;
+    *out = kv->val[0] != 0;
+    return 1;
+}
+
+/* a string value; {NULL, 0} when absent or not a string (wrong_type tells these apart) */
 static strview gguf_get_str(const gguf_file *g, const char *key) {
     const gguf_kv *kv = gguf_find(g, key);
     strview s = {0, 0};
     if (kv && kv->type == GGUF_STR) { s.len = (size_t)le_uint(kv->val, 8); s.p = kv->val + 8; }
     return s;
+}
+
+static int wrong_type(const gguf_file *g, const char *key, const char *want, llm_status *st) {
+    static const char *names[GGUF_NTYPES] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array",
+                                             "u64", "i64", "f64"};
+    const gguf_kv *kv = gguf_find(g, key);
+    return fail(st, LLM_ERR_FORMAT, "%s: %s must be %s, not %s", g->path, key, want, kv ? names[kv->type] : "absent");
 }
 
 /* Parse the mapped file into g; on error the caller closes g (names in messages point into the map). */
@@ -567,6 +622,10 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
     }
     g->kv_end = (size_t)(c.p - g->mf.data);
     if (c.err) { return LLM_ERR_FORMAT; }
+    int64_t dup = index_names(&g->keys, g->kv, sizeof *g->kv, g->n_kv);
+    if (dup < 0) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    if (dup) return fail(st, LLM_ERR_FORMAT, "%s: duplicate metadata key '%.*s'", path, (int)g->kv[dup - 1].key.len,
+                         (const char *)g->kv[dup - 1].key.p);
 
     int64_t align;
     if (!gguf_get_int(g, "general.alignment", 32, &align) || align < 8 || (align & (align - 1)) || align > 65536) {
@@ -632,21 +691,10 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
         }
         t->data = g->mf.data + g->data_offset + t->offset;
     }
-    /* the name index (FNV-1a, open addressing) finds tensors by name and rejects duplicates */
-    uint64_t size = 16;
-    while (size < 2 * g->n_tensors) size *= 2;
-    g->names = xcalloc(size, sizeof *g->names);
-    if (!g->names) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
-    g->names_size = size;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const gguf_tensor *t = &g->tensors[i];
-        for (uint64_t j = hash_bytes((const char *)t->name.p, (int)t->name.len) & (size - 1);; j = (j + 1) & (size - 1)) {
-            if (!g->names[j]) { g->names[j] = i + 1; break; }
-            const gguf_tensor *o = &g->tensors[g->names[j] - 1];
-            if (o->name.len == t->name.len && !memcmp(o->name.p, t->name.p, t->name.len))
-                return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)t->name.len, (const char *)t->name.p);
-        }
-    }
+    dup = index_names(&g->names, g->tensors, sizeof *g->tensors, g->n_tensors);
+    if (dup < 0) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    if (dup) return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)g->tensors[dup - 1].name.len,
+                         (const char *)g->tensors[dup - 1].name.p);
     return LLM_OK;
 }
 
@@ -660,10 +708,14 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
 }
 
 static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
-    if (!g->names) return NULL;
-    for (uint64_t j = hash_bytes(name, (int)strlen(name)) & (g->names_size - 1); g->names[j]; j = (j + 1) & (g->names_size - 1))
-        if (sv_eq(g->tensors[g->names[j] - 1].name, name)) return &g->tensors[g->names[j] - 1];
-    return NULL;
+    return index_find(&g->names, g->tensors, sizeof *g->tensors, name);
+}
+
+/* "[ne0, ne1, ...]": the shape as the file has it */
+static void gguf_shape(const gguf_tensor *t, char *buf, size_t cap) {
+    int k = snprintf(buf, cap, "[%llu", (unsigned long long)t->ne[0]);
+    for (int d = 1; d < t->n_dims && k > 0 && (size_t)k < cap; d++) k += snprintf(buf + k, cap - (size_t)k, ", %llu", (unsigned long long)t->ne[d]);
+    if (k > 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, "]");
 }
 
 /* 2b. llama2.c checkpoints ("legacy" v0 export): seven int32
@@ -773,9 +825,14 @@ static int bind_tensor(tensor *t, const gguf_file *g, const char *name, int64_t 
     const gguf_tensor *gt = gguf_find_tensor(g, name);
     memset(t, 0, sizeof *t);
     if (!gt) return optional ? LLM_OK : fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' is missing", g->path, name);
-    if (gt->n_dims > 2 || gt->ne[2] != 1 || gt->ne[3] != 1 || (int64_t)gt->ne[0] != cols || (int64_t)gt->ne[1] != rows)
-        return fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' has shape [%llu, %llu], expected [%lld, %lld] from the hyper-parameters",
-                    g->path, name, (unsigned long long)gt->ne[0], (unsigned long long)gt->ne[1], (long long)cols, (long long)rows);
+    /* trailing dimensions of size 1 do not count, as in ggml: [64, 64, 1] is [64, 64] */
+    if (gt->ne[2] != 1 || gt->ne[3] != 1 || (int64_t)gt->ne[0] != cols || (int64_t)gt->ne[1] != rows) {
+        char shape[96];
+        gguf_shape(gt, shape, sizeof shape);
+        return fail(st, LLM_ERR_FORMAT, rows == 1 ? "%s: tensor '%s' has shape %s, expected [%lld] from the hyper-parameters"
+                                                  : "%s: tensor '%s' has shape %s, expected [%lld, %lld] from the hyper-parameters",
+                    g->path, name, shape, (long long)cols, (long long)rows);
+    }
     if (!ttraits[gt->type].supported)
         return fail(st, LLM_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which this runtime does not support yet",
                     g->path, name, type_name(gt->type));
@@ -836,41 +893,59 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
      * NEOX-style RoPE (element i pairs with i + n_rot/2). */
     hparams *hp = &m->hp;
     strview arch = gguf_get_str(g, "general.architecture");
+    if (!arch.p && gguf_find(g, "general.architecture")) return wrong_type(g, "general.architecture", "a string", st);
     if (!arch.p) return fail(st, LLM_ERR_FORMAT, "%s: general.architecture is missing", path);
     if (sv_eq(arch, "llama")) snprintf(hp->arch, sizeof hp->arch, "llama");
     else if (sv_eq(arch, "qwen2")) { snprintf(hp->arch, sizeof hp->arch, "qwen2"); hp->rope_neox = 1; hp->qkv_bias = 1; }
     else return fail(st, LLM_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (llama, qwen2)", path, (int)arch.len, (const char *)arch.p);
     if (g->n_tensors == 0) return fail(st, LLM_ERR_FORMAT, "%s: has no tensors (a vocab-only file?)", path);
 
-    int64_t v[8];
+    /* integer hyper-parameters (a missing one is 0 and fails check_hparams); errors name the key */
+    struct { const char *suffix; int64_t def; int *to; } ik[] = {
+        {"embedding_length", 0, &hp->dim}, {"block_count", 0, &hp->n_layers}, {"attention.head_count", 0, &hp->n_heads},
+        {"feed_forward_length", 0, &hp->hidden}, {"context_length", 2048, &hp->ctx_train},
+        {"attention.head_count_kv", -1, &hp->n_kv_heads},                /* default: the head count */
+        {"rope.dimension_count", -2, &hp->n_rot},                        /* default: the head size */
+    };
+    for (int i = 0; i < (int)(sizeof ik / sizeof *ik); i++) {
+        const char *key = arch_key(m, ik[i].suffix);
+        int64_t v, def = ik[i].def == -1 ? hp->n_heads : ik[i].def == -2 ? (hp->n_heads > 0 ? hp->dim / hp->n_heads : 0) : ik[i].def;
+        if (!gguf_get_int(g, key, def, &v)) return wrong_type(g, key, "an integer", st);
+        if (v < 0 || v > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: %s = %lld is out of range", path, key, (long long)v);
+        *ik[i].to = (int)v;
+    }
+    /* float hyper-parameters: positive and below hi (no inf, NaN, or 1e300, which as a float32
+     * would be inf); a rope.scaling.factor of 0 means no scaling, as in llama.cpp */
     double eps, theta, scale;
-    int ok = gguf_get_int(g, arch_key(m, "embedding_length"), 0, &v[0]) && gguf_get_int(g, arch_key(m, "block_count"), 0, &v[1]) &&
-             gguf_get_int(g, arch_key(m, "attention.head_count"), 0, &v[2]) &&
-             gguf_get_int(g, arch_key(m, "feed_forward_length"), 0, &v[3]) &&
-             gguf_get_int(g, arch_key(m, "context_length"), 2048, &v[4]) &&
-             gguf_get_float(g, arch_key(m, "attention.layer_norm_rms_epsilon"), 1e-5, &eps) &&
-             gguf_get_float(g, arch_key(m, "rope.freq_base"), 10000.0, &theta) &&
-             gguf_get_float(g, arch_key(m, "rope.scaling.factor"), 1.0, &scale);
-    if (!ok) return fail(st, LLM_ERR_FORMAT, "%s: a %s.* hyper-parameter has the wrong type", path, hp->arch);
-    if (!gguf_get_int(g, arch_key(m, "attention.head_count_kv"), v[2], &v[5])) return fail(st, LLM_ERR_FORMAT, "%s: bad head_count_kv", path);
-    for (int i = 0; i < 6; i++)
-        if (v[i] < 0 || v[i] > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: hyper-parameter out of range", path);
-    hp->dim = (int)v[0]; hp->n_layers = (int)v[1]; hp->n_heads = (int)v[2]; hp->hidden = (int)v[3];
-    hp->ctx_train = (int)v[4]; hp->n_kv_heads = (int)v[5];
+    struct { const char *suffix; double def, hi; int zero_ok; double *to; } fk[] = {
+        {"attention.layer_norm_rms_epsilon", 1e-5, 1, 0, &eps}, {"rope.freq_base", 10000.0, 1e12, 0, &theta},
+        {"rope.scaling.factor", 1.0, 1e6, 1, &scale},
+    };
+    for (int i = 0; i < (int)(sizeof fk / sizeof *fk); i++) {
+        const char *key = arch_key(m, fk[i].suffix);
+        double v;
+        if (!gguf_get_float(g, key, fk[i].def, &v)) return wrong_type(g, key, "a number", st);
+        if (!((fk[i].zero_ok ? v >= 0 : v > 0) && v < fk[i].hi))
+            return fail(st, LLM_ERR_FORMAT, "%s: %s = %g is not usable: it must be %sa positive number below %g", path, key, v,
+                        fk[i].zero_ok ? "0 or " : "", fk[i].hi);
+        *fk[i].to = v;
+    }
     hp->eps = (float)eps; hp->rope_theta = (float)theta;
     /* linear RoPE scaling divides positions by the factor; other types are not implemented */
-    strview stype = gguf_get_str(g, arch_key(m, "rope.scaling.type"));
+    const char *key = arch_key(m, "rope.scaling.type");
+    strview stype = gguf_get_str(g, key);
+    if (!stype.p && gguf_find(g, key)) return wrong_type(g, key, "a string", st);
     if (stype.p && !sv_eq(stype, "none") && !sv_eq(stype, "linear") && !sv_eq(stype, "llama3"))
         return fail(st, LLM_ERR_UNSUPPORTED, "%s: rope scaling '%.*s' is not supported", path, (int)stype.len, (const char *)stype.p);
     hp->rope_pos_scale = stype.p && sv_eq(stype, "linear") && scale > 0 ? (float)(1.0 / scale) : 1.0f;
     hp->vocab = m->tok.n_vocab;
     hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
-    if (!gguf_get_int(g, arch_key(m, "rope.dimension_count"), hp->head_size, &v[6]) || v[6] > INT_MAX)
-        return fail(st, LLM_ERR_FORMAT, "%s: bad rope.dimension_count", path);
-    hp->n_rot = (int)v[6];
-    if (gguf_get_int(g, arch_key(m, "vocab_size"), hp->vocab, &v[7]) && v[7] != hp->vocab)
-        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: %s.vocab_size %lld, tokenizer has %d tokens", path, hp->arch,
-                    (long long)v[7], hp->vocab);
+    int64_t nv;
+    key = arch_key(m, "vocab_size");
+    if (!gguf_get_int(g, key, hp->vocab, &nv)) return wrong_type(g, key, "an integer", st);
+    if (nv != hp->vocab)
+        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: %s = %lld, the tokenizer has %d tokens", path, key, (long long)nv,
+                    hp->vocab);
     if ((rc = check_hparams(hp, path, st))) return rc;
     hp->kv_dim = hp->head_size * hp->n_kv_heads;
     if (hp->ctx_train <= 0) hp->ctx_train = 2048;
@@ -2141,11 +2216,25 @@ static int tok_load_types(tokenizer *tk, const gguf_file *g, llm_status *st) {
     return LLM_OK;
 }
 
+/* The special token ids (bos, eos, unknown, eot: integers, def when absent) and the flags
+ * add_bos_token, add_space_prefix (bools; add_bos_def when absent, add_space_prefix 1). */
+static int tok_load_settings(const gguf_file *g, const int64_t def[4], int64_t v[4], int add_bos_def, int flags[2], llm_status *st) {
+    static const char *ids[4] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+                                 "tokenizer.ggml.eot_token_id"};
+    static const char *bools[2] = {"tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_space_prefix"};
+    for (int i = 0; i < 4; i++)
+        if (!gguf_get_int(g, ids[i], def[i], &v[i])) return wrong_type(g, ids[i], "an integer", st);
+    for (int i = 0; i < 2; i++)
+        if (!gguf_get_bool(g, bools[i], i ? 1 : add_bos_def, &flags[i])) return wrong_type(g, bools[i], "a bool", st);
+    return LLM_OK;
+}
+
 static int bpe_from_gguf(tokenizer *tk, struct bpe_model **out, const gguf_file *g, llm_status *st);
 
 static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
     strview model = gguf_get_str(g, "tokenizer.ggml.model");
     const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+    if (!model.p && gguf_find(g, "tokenizer.ggml.model")) return wrong_type(g, "tokenizer.ggml.model", "a string", st);
     if (!model.p || !toks) return fail(st, LLM_ERR_FORMAT, "%s: no tokenizer (vocab missing: tokenizer.ggml.model/tokens)", g->path);
     if (sv_eq(model, "gpt2")) return bpe_from_gguf(tk, &tk->bpe, g, st);
     if (!sv_eq(model, "llama"))
@@ -2161,15 +2250,14 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
         for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
     }
     if ((rc = tok_load_types(tk, g, st))) return rc;
-    int64_t v[6];
-    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
-        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]))
-        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    int64_t v[4];
+    const int64_t def[4] = {1, 2, 0, -1};
+    int flags[2];
+    if ((rc = tok_load_settings(g, def, v, 1, flags, st))) return rc;
     for (int i = 0; i < 3; i++)
         if (v[i] < 0 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
-    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = v[3] != 0;
-    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1;
+    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = flags[0];
+    tk->add_space_prefix = flags[1]; tk->eot = v[3] >= 0 && v[3] < n ? (int)v[3] : -1;
     return tokenizer_index(tk, g->path, st);
 }
 
@@ -2496,15 +2584,14 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
     int n = tk->n_vocab;
     if ((rc = tok_load_types(tk, g, st))) return rc;
     for (int i = 0; i < n; i++) if (!tk->type[i]) tk->type[i] = TOK_NORMAL;   /* no or unknown type: normal */
-    int64_t v[5];
-    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
-        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]))
-        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    int64_t v[4];
+    const int64_t def[4] = {-1, -1, -1, -1};
+    int flags[2];
+    if ((rc = tok_load_settings(g, def, v, pres[k].add_bos, flags, st))) return rc;
     for (int i = 0; i < 4; i++)
         if (v[i] < -1 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->eot = (int)v[3];
-    tk->add_bos = v[4] != 0 && tk->bos >= 0;
+    tk->add_bos = flags[0] && tk->bos >= 0;
     tk->add_space_prefix = 0;
     rc = tokenizer_index(tk, g->path, st);
     if (rc) return rc;
@@ -2533,6 +2620,10 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
         else { bm->byte_utf8[b][0] = (uint8_t)(0xC0 | (cp >> 6)); bm->byte_utf8[b][1] = (uint8_t)(0x80 | (cp & 0x3F)); bm->byte_utf8_len[b] = 2; }
         bm->byte_tok[b] = tok_lookup(tk, (const char *)bm->byte_utf8[b], bm->byte_utf8_len[b]);
     }
+    for (int b = 0; b < 256; b++)                 /* without them some text has no tokens at all */
+        if (bm->byte_tok[b] < 0)
+            return fail(st, LLM_ERR_FORMAT, "%s: the byte-level BPE vocabulary has no token for byte 0x%02X ('%.*s'), so it "
+                        "cannot spell every text", g->path, b, (int)bm->byte_utf8_len[b], (const char *)bm->byte_utf8[b]);
     rc = bpe_load_merges(tk, bm, g, st);
     if (rc) return rc;
     int ns = 0;
@@ -3908,10 +3999,8 @@ static int cmd_info(options *o) {
         uint64_t total = 0;
         for (uint64_t i = 0; i < g.n_tensors; i++) {
             const gguf_tensor *t = &g.tensors[i];
-            char shape[64];
-            int k = snprintf(shape, sizeof shape, "[%llu", (unsigned long long)t->ne[0]);
-            for (int d = 1; d < t->n_dims; d++) k += snprintf(shape + k, sizeof shape - k, ", %llu", (unsigned long long)t->ne[d]);
-            snprintf(shape + k, sizeof shape - k, "]");
+            char shape[96];
+            gguf_shape(t, shape, sizeof shape);
             put("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
                    (unsigned long long)t->size);
             total += t->size;
