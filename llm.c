@@ -1073,12 +1073,15 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     st->code = LLM_OK; st->msg[0] = 0;
     llm_model *m = xcalloc(1, sizeof *m);
     if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
-    int rc;
+    int rc, gguf = p->path && is_gguf_file(p->path);
     if (!p->path) {
         rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
                                : fail(st, LLM_ERR_ARG, "no model or tokenizer given");
         if (!rc && !p->vocab_only) rc = fail(st, LLM_ERR_ARG, "no model given (-m)");
-    } else if (is_gguf_file(p->path) || !has_suffix(p->path, ".bin")) {
+    } else if (gguf && p->tokenizer_path) {
+        rc = fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
+                  p->path);
+    } else if (gguf || !has_suffix(p->path, ".bin")) {
         rc = load_gguf_model(m, p->path, p->vocab_only, st);
     } else if (p->vocab_only && !p->tokenizer_path) {
         rc = fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path);
@@ -3612,6 +3615,12 @@ static int has_value(const char *cmd, const char *opt, const char *v) {
     return 1;
 }
 
+static const char *cpu_list_arg(const char *cmd, const char *v) {
+    static int cpus[CPU_SETSIZE];
+    if (parse_cpulist(v, cpus, CPU_SETSIZE) <= 0) die_usage(cmd, "--cpus needs a CPU list like 0-15,32-47, got '%s'", v);
+    return v;
+}
+
 static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
     for (int i = 0; i < argc; i++) {
@@ -3642,7 +3651,7 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (OPT("--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
         else if (OPT("--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
         else if (OPT("--dump-logits")) o->dump_logits = v;
-        else if (OPT("--cpus")) o->cpus = v;
+        else if (OPT("--cpus")) o->cpus = cpu_list_arg(cmd, v);
         else if (OPT("--numa")) {
             if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
             else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
@@ -3683,7 +3692,9 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.numa_report = o->numa_report;
     mp.no_repack = o->no_repack;
     if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
-    return llm_model_open(&mp, st);
+    llm_model *m = llm_model_open(&mp, st);
+    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);   /* a missing or misplaced -z: exit 2 */
+    return m;
 }
 
 /* The most bytes of text n tokens can spell: no token stands for more bytes of text than its
@@ -4185,7 +4196,7 @@ static int cmd_bench(int argc, char **argv) {
         else if (IS("-r")) reps = parse_int("bench", a, v, 1, 1000);
         else if (IS("-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
         else if (IS("--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
-        else if (IS("--cpus")) cpus = v;
+        else if (IS("--cpus")) cpus = cpu_list_arg("bench", v);
         else if (IS("--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
                                              : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
         else die_usage("bench", "unknown option '%s'", a);
@@ -4196,15 +4207,13 @@ static int cmd_bench(int argc, char **argv) {
     double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
-    if (json) put("[\n");
-    else put("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
-                "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
     for (int ti = 0; ti < n_th; ti++) {
         llm_status st = {0};
         llm_model_params mp = llm_model_default_params();
         mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack; mp.cpus = cpus;
         double tl = now_sec();
         llm_model *m = llm_model_open(&mp, &st);
+        if (!m && st.code == LLM_ERR_ARG) die_usage("bench", "%s", st.msg);
         if (!m) return die(st.msg);
         tl = now_sec() - tl;
         llm_ctx *c = llm_ctx_new(m, max_ctx, &st);
@@ -4255,6 +4264,9 @@ static int cmd_bench(int argc, char **argv) {
             fprintf(stderr, "bench: read bandwidth %.1f GB/s (given)\n", membw);
         double roof = fmax(bw[0], bw[1]) * 1e9 / wbytes;
         const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+        if (ti == 0 && json) put("[\n");        /* the header once the first model has loaded and run */
+        else if (ti == 0) put("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
+                              "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
                 int n = kind ? tg[k] : pp[k];

@@ -52,7 +52,7 @@ typedef struct llm_sampler llm_sampler;
 
 typedef struct {
     const char *path;           /* .gguf or llama2.c .bin; may be NULL with a tokenizer only */
-    const char *tokenizer_path; /* llama2.c tokenizer.bin (required for .bin models) */
+    const char *tokenizer_path; /* llama2.c tokenizer.bin: required for .bin models, an error (LLM_ERR_ARG) with GGUF */
     int vocab_only;             /* load only the tokenizer (tensors are not checked) */
     int n_threads;              /* worker threads incl. the caller; 0 = online cores (or --cpus) */
     const char *cpus;           /* pin thread i to the i-th CPU of this list ("0-15,32-47"); NULL = auto */

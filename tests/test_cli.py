@@ -217,7 +217,11 @@ def bin_cases(td):
     with open(tok, "rb") as f:
         tblob = f.read()
     cases = [
-        Case("bin_missing_tokenizer", ["run", "-m", src] + GEN, 1, ["tokenizer", "-z", "vocab"]),
+        # a missing argument: exit 2 like every usage error
+        Case("bin_missing_tokenizer", ["run", "-m", src] + GEN, 2, ["tokenizer", "-z", "vocab"]),
+        Case("bin_missing_tokenizer_tokenize", ["tokenize", "-m", src, "-p", "hi"], 2, ["tokenizer", "-z"],
+             run_dump=False),
+        Case("bin_missing_tokenizer_info", ["info", "-m", src], 2, ["tokenizer", "-z"], run_dump=False),
         Case("bin_tokenizer_vocab_mismatch",
              ["run", "-m", src, "-z", shared("assets", "llama2c", "tokenizer.bin")] + GEN, 1,
              K_VOCAB + K_SHAPE),
@@ -342,6 +346,21 @@ def main():
                  ["context", "long", "exceed", "fit"]),
             Case("huge_context", ["run"] + M + ["-c", "2000000000", "-p", "Hi", "-n", "4"], (1, 2),
                  ["memory", "context", "alloc", "large", "exceed", "maximum"]),
+            # every bad option value exits 2 with one line
+            Case("arg_cpus_garbage", ["run"] + M + GEN + ["--cpus", "garbage"], 2, ["--cpus"]),
+            Case("arg_cpus_empty", ["run"] + M + GEN + ["--cpus", ""], 2, ["--cpus"]),
+            Case("arg_cpus_open_range", ["run"] + M + GEN + ["--cpus", "0-"], 2, ["--cpus"]),
+            Case("arg_cpus_reversed", ["run"] + M + GEN + ["--cpus", "5-3"], 2, ["--cpus"]),
+            Case("arg_cpus_garbage_info", ["info"] + M + ["--cpus", "x"], 2, ["--cpus"], run_dump=False),
+            Case("arg_cpus_garbage_bench", ["bench"] + M + ["--cpus", "1,,2"], 2, ["--cpus"], run_dump=False,
+                 no_stdout=True),
+            # -z belongs to llama2.c models: with a GGUF it is an error, not ignored
+            Case("arg_tokenize_gguf_with_z", ["tokenize", "-m", vocab, "-z", tok, "-p", "hi"], 2, ["-z"],
+                 run_dump=False, no_stdout=True),
+            Case("arg_run_gguf_with_z", ["run"] + M + ["-z", tok] + GEN, 2, ["-z"]),
+            # bench fails before its table header
+            Case("bench_vocab_only", ["bench", "-m", vocab, "-p", "8", "-n", "4", "-r", "1"], 1, ["tensor"], vocab,
+                 run_dump=False, no_stdout=True),
             # special files: refused at once, naming them (a FIFO would block a plain open forever)
             Case("fifo_as_model", ["run", "-m", fifo] + GEN, 1, ["regular", "fifo"], fifo, timeout=20),
             Case("fifo_as_model_info", ["info", "-m", fifo], 1, ["regular", "fifo"], fifo, run_dump=False,
@@ -353,6 +372,8 @@ def main():
             Case("fifo_as_quantize_input", ["quantize", fifo, os.path.join(td, "qf.gguf"), "Q8_0"], 1,
                  ["regular", "fifo"], fifo, run_dump=False, also=[os.path.join(td, "qf.gguf")], timeout=20),
             Case("char_device_as_model", ["run", "-m", "/dev/zero"] + GEN, 1, ["regular", "device"], "/dev/zero"),
+            Case("fifo_as_bench_model", ["bench", "-m", fifo, "-p", "8", "-n", "4", "-r", "1"], 1,
+                 ["regular", "fifo"], fifo, run_dump=False, no_stdout=True, timeout=20),
             Case("bpe_vocab_without_byte_tokens", ["tokenize", "-m", bpe_without_bytes(td), "-p", "xyz"], 1,
                  ["byte"], "bpe_no_bytes.gguf", run_dump=False, no_stdout=True),
         ]
