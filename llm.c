@@ -1,7 +1,8 @@
 /* llm.c - run Llama-family language models on CPUs, fast on many-core RISC-V.
  *
  * One file, read top to bottom in the order data flows:
- *   1. utilities        errors that carry a message, allocation, time
+ *   1. utilities        errors that carry a message, allocation, time; input files (regular,
+ *                       bounded), output files (whole or not at all), the CLI's signal guards
  *   2. model files      GGUF reader (bounds-checked cursor over the mapped file), llama2.c reader
  *   3. the model        hyper-parameters, per-layer tensors {type, rows, cols, row_bytes, data}
  *   4. threads          topology, pinning, a persistent pool; every thread owns fixed row ranges
