@@ -4016,6 +4016,7 @@ static int conv_add(conversation *cv, const char *role, const char *text, size_t
 
 /* drop messages [i, j) */
 static void conv_drop(conversation *cv, int i, int j) {
+    if (i >= j) return;   /* (also: no messages, cv->msg may be NULL) */
     for (int k = i; k < j; k++) { free((char *)cv->msg[k].content); free((int *)cv->msg[k].tokens); }
     memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);
     cv->n -= j - i;
