@@ -113,7 +113,7 @@ RV_CFLAGS   ?= --target=riscv64-linux-gnu -O3 -fno-vectorize -fno-slp-vectorize 
 RV_LDFLAGS  ?= -static -fuse-ld=lld
 GCC_XTHEAD  ?= riscv64-linux-gnu-gcc-14
 XT_MARCH    ?= rv64gc_xtheadvector
-XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=gnu11
+XT_CFLAGS   ?= -O3 -fno-tree-vectorize -fno-schedule-insns -Wall -Wextra -Wno-unused-parameter -std=gnu11
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024

@@ -436,7 +436,35 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 #define RVK_THEAD 0
 #endif
 #define RVK_INLINE static inline __attribute__((always_inline))
-#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), 1)
+/* What GCC 14 needs to emit valid XTheadVector code (each was found by a failing build,
+ * a failing test or tests/xthead_check.py; on RVV 1.0 builds they are plain constants):
+ *   RVK_ONE     the length 1 of the one-element stores in a register: with a constant, GCC
+ *               14.2 wants a vsetivli, which 0.7.1 lacks (unrecognizable insn / internal
+ *               compiler error);
+ *   RVK_SH(n)   a shift amount in a register: with a constant (vsll.vi) GCC 14.2 stops with an
+ *               internal compiler error in its vsetvl pass (validate_change_or_fail) once a
+ *               body needs more than a few vector registers;
+ *   RVK_ROW_BARRIER()  a compiler barrier (no instruction) at the start of each activation
+ *               row of a K-quant tile: without it GCC unpacks the weight codes once for all
+ *               rows and keeps them in registers, runs out of them and spills.
+ * Spills must not happen: GCC 14's spill code for XTheadVector reloads register groups under
+ * another LMUL (misaligned groups are illegal instructions). The Makefile builds XTheadVector
+ * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
+ * the K-quant bodies ahead and runs out of registers). GCC 14 also issues strided loads (vlse)
+ * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
+ * takes SEW-wide elements): the bodies below use strided loads only right after a vsetvl of
+ * their own element width. */
+#if RVK_THEAD
+static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
+#define RVK_ONE rvk_in_reg(1)
+#define RVK_SH(n) rvk_in_reg(n)
+#define RVK_ROW_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define RVK_ONE 1
+#define RVK_SH(n) (n)
+#define RVK_ROW_BARRIER() ((void)0)
+#endif
+#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVK_ONE)
 
 static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -445,28 +473,46 @@ static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
  * multiply by 2^112, which rebiases the exponent (15 -> 127) and turns half subnormals into
  * float normals exactly; inf/nan (|h| >= 0x7c00) get the all-ones exponent instead; the sign
  * is copied from bit 15 (moved to bit 31). 8 instructions. With Zvfhmin: one vfwcvt. */
-#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
-#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
-    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
-        return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
-    }
-#else
-#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
-    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
-        vuint32##W##_t w = __riscv_vwcvtu_x_x_v_u32##W(h, vl);                                     \
-        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl), 13, vl);  \
+#define RVK_F16W_TO_F32(W, BT, BS)   /* the halves already zero-extended to 32-bit lanes (w) */    \
+    RVK_INLINE vfloat32##W##_t rvk_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
+        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
+                                                  RVK_SH(13), vl);                                 \
         vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
                                                     0x1p112f, vl);                                 \
         BT special = __riscv_vmsgeu_vx_u32##W##_##BS(u, 0x0f800000u, vl);                          \
         vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
                                   __riscv_vor_vx_u32##W(u, 0x7f800000u, vl), special, vl);         \
-        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, 16, vl);                                   \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_SH(16), vl);                           \
         return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
                                         __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
     }
+RVK_F16W_TO_F32(m2, vbool16_t, b16)
+RVK_F16W_TO_F32(m4, vbool8_t, b8)
+#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
+#define RVK_F16_TO_F32(M, W)                                                                       \
+    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
+    }
+#else
+#define RVK_F16_TO_F32(M, W)                                                                       \
+    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        return rvk_f16w_to_f32_##W(__riscv_vwcvtu_x_x_v_u32##W(h, vl), vl);                        \
+    }
 #endif
-RVK_F16_TO_F32(m1, m2, vbool16_t, b16)
-RVK_F16_TO_F32(m2, m4, vbool8_t, b8)
+RVK_F16_TO_F32(m1, m2)
+RVK_F16_TO_F32(m2, m4)
+
+/* the fp16 values at p, p + stride, p + 2 * stride, ... (stride in bytes: the scales of
+ * consecutive blocks) as floats. XTheadVector loads them with th.vlshu.v, which zero-extends
+ * each half into a 32-bit lane (GCC 14 would issue vlse16.v under the e32,m4 vtype of the
+ * code around it, see above) */
+RVK_INLINE vfloat32m4_t rvk_ld_f16s_m4(const char *p, size_t stride, size_t vl) {
+#if RVK_THEAD
+    return rvk_f16w_to_f32_m4(__riscv_th_vlshu_v_u32m4((const uint32_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#else
+    return rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#endif
+}
 
 /* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0: dots and GEMM tiles ------------------------------------
  * The integer dot of one block is exact in any order, so it takes one widening multiply
@@ -503,7 +549,7 @@ RVK_F16_TO_F32(m2, m4, vbool8_t, b8)
  * vsetvli instead of three per pair. cnt (1..4) is a compile-time constant. */
 RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t wb, vint8m2_t xb,
                             vint8m2_t wc, vint8m2_t xc, vint8m2_t wd, vint8m2_t xd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
     vint16m4_t pa = __riscv_vwmul_vv_i16m4(wa, xa, 32), pb = pa, pc = pa, pd = pa;
     if (cnt > 1) pb = __riscv_vwmul_vv_i16m4(wb, xb, 32);
     if (cnt > 2) pc = __riscv_vwmul_vv_i16m4(wc, xc, 32);
@@ -524,7 +570,7 @@ RVK_INLINE void rvk_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t
                             vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
                             vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
                             vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
     vint16m2_t pa = RVK_Q4_PROD(la, ha, xla, xha), pb = pa, pc = pa, pd = pa;
     if (cnt > 1) pb = RVK_Q4_PROD(lb, hb, xlb, xhb);
     if (cnt > 2) pc = RVK_Q4_PROD(lc, hc, xlc, xhc);
@@ -591,9 +637,8 @@ RVK_INLINE void rvk_q_isums(const int q4, const int R, const int B, const int di
 /* fp16 d of m consecutive blocks of bs bytes, as floats */
 RVK_INLINE void rvk_block_scales(float *out, const char *blk, size_t bs, int m) {
     for (int k = 0; k < m;) {
-        size_t vl = __riscv_vsetvl_e16m2((size_t)(m - k));
-        vuint16m2_t h = __riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(blk + (size_t)k * bs), (ptrdiff_t)bs, vl);
-        __riscv_vse32_v_f32m4(out + k, rvk_f16_to_f32_m4(h, vl), vl);
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(m - k));
+        __riscv_vse32_v_f32m4(out + k, rvk_ld_f16s_m4(blk + (size_t)k * bs, bs, vl), vl);
         k += (int)vl;
     }
 }
@@ -622,9 +667,9 @@ RVK_INLINE void rvk_q_tile(const int q4, const int R, const int B, int n, float 
         /* 2. scales sc[kk*RB + o] = d_w[r] * d_x[b] */
         if (RB == 1) {   /* one pass: both scales, their product, the sums as floats (exact) */
             for (int kk = 0; kk < m;) {
-                size_t vl = __riscv_vsetvl_e16m2((size_t)(m - kk));
-                vfloat32m4_t a = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(wk + (size_t)kk * wbs), (ptrdiff_t)wbs, vl), vl);
-                vfloat32m4_t b = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(xk + (size_t)kk * xbs), (ptrdiff_t)xbs, vl), vl);
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
+                vfloat32m4_t a = rvk_ld_f16s_m4(wk + (size_t)kk * wbs, wbs, vl);
+                vfloat32m4_t b = rvk_ld_f16s_m4(xk + (size_t)kk * xbs, xbs, vl);
                 __riscv_vse32_v_f32m4(sc + kk, __riscv_vfmul_vv_f32m4(a, b, vl), vl);
                 __riscv_vse32_v_f32m4(fs + kk, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk, vl), vl), vl);
                 kk += (int)vl;
@@ -716,7 +761,7 @@ static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ld
  * multiply, the float->int conversion rounds half away from zero (RMM) like roundf, and codes
  * whose rounded value is not within +-127 (NaN, inf) become 0. */
 static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
-    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, 1);
+    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, RVK_ONE);
     for (int b = 0; b < n / QK; b++, x += QK) {
         vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
         vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
@@ -1727,7 +1772,7 @@ static inline const char *kernels_variant(void) {
  * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
  * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
  * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots and GEMM
- * tiles (Q5_K not for XTheadVector), everything else is the reference (see the table at the end).
+ * tiles, everything else is the reference (see the table at the end).
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -2380,22 +2425,18 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 
 /* ------------------------------------------------------------------------------------------
  * Vector dots and GEMM tiles for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source;
- * the types of the Q4_K_M and Q5_K_M files people download; on XTheadVector no Q5_K and tiles
- * of at most two activation rows, see below and the table at the end). Per super-block the
- * codes of 32 consecutive elements at a time are multiplied with the activation bytes (8-bit x
- * 8-bit -> 16 bit, vwmul), then multiplied by their sub-block's scale and added into 32 int32
- * lanes (vwmacc); one
- * reduction per super-block gives isum. That is the reference's integer, exact and summed in
- * another order, and the float steps after it are the reference's: bitwise equal results.
- * Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the same vl at any
- * larger VLEN.
+ * the types of the Q4_K_M and Q5_K_M files people download). Per super-block the codes of 32
+ * consecutive elements at a time are multiplied with the activation bytes (8-bit x 8-bit ->
+ * 16 bit, vwmul), then multiplied by their sub-block's scale and added into 32 int32 lanes
+ * (vwmacc); one reduction per super-block gives isum. That is the reference's integer, exact
+ * and summed in another order, and the float steps after it are the reference's: bitwise
+ * equal results. Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the
+ * same vl at any larger VLEN.
  *   Q4_K: chunk c (64 elements) = 32 bytes of qs: low nibbles x y[64c..64c+31] (scale sc[2c]),
  *         high nibbles x y[64c+32..] (sc[2c+1]); the mins go through bsums as in the reference.
- *   Q6_K: half h, quarter k: 32 codes of 6 bits, 4 from ql, 2 from qh (see the layout table);
- *         lanes 0..15 are sub-block 8h+2k, lanes 16..31 sub-block 8h+2k+1, so the scale is a
- *         vector (a merge of the two); the code offset 32 is taken off once per super-block
- *         as 32 * sum_s sc[s] * bsums[s].
- * Lane bounds: Q4_K 8 products of <= 63*15*128, Q5_K of <= 63*31*128, Q6_K 8 of <= 128*63*128:
+ *   Q6_K: half h, quarter j: 32 codes of 6 bits, 4 from ql, 2 from qh (see the layout table),
+ *         minus 32; lanes 0..15 are sub-block 8h+2j, lanes 16..31 sub-block 8h+2j+1.
+ * Lane bounds: Q4_K 8 products of <= 63*15*128, Q5_K of <= 63*31*128, Q6_K 8 of <= 128*32*128:
  * far below 2^31.
  * ---------------------------------------------------------------------------------------- */
 /* The vector bodies below take one weight row against B activation rows (B = 1..4, a
@@ -2444,30 +2485,24 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 #define RVK_KQCH 64   /* Q4_K: super-blocks whose fp16 d and dmin are converted at once (in vectors,
                          rvk_block_scales): 15 % fewer instructions per token than one at a time
                          (dim 2048); for Q6_K's single d it made no difference */
-/* GCC 14 for XTheadVector stops with an internal compiler error (vsetvl pass,
- * validate_change_or_fail) on the rows bodies with B > 2, and with B = 2 when the body is
- * inlined into a tile function's loop; compiled on their own (GCC clones them per B) the
- * bodies with B <= 2 pass. So XTheadVector builds take the activation rows 2 at a time and
- * do not force the bodies inline (RVK_KQ_BODY). */
-#if RVK_THEAD
-#define RVK_KQ_BODY static
-#else
-#define RVK_KQ_BODY RVK_INLINE
-#endif
-#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), RVK_THEAD ? 2 : 4)
-RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
-    /* the one-element store takes its length from memory: with a constant 1 here GCC 14.2
-     * for XTheadVector fails (internal compiler error: a vsetivli, which 0.7.1 lacks) */
-    static volatile size_t one = 1;
-    int32_t r;
-    __riscv_vse32_v_i32m1(&r, __riscv_vredsum_vs_i32m8_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl), one);
-    return r;
-}
+#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), 4)
 
-/* the 8 sums bsums[2s] + bsums[2s+1] (s = 0..7) of a Q8_K row in lanes 0..7 (strided loads
- * of the even and odd ones, a widening add) */
-RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
-    return __riscv_vwadd_vv_i32m8(__riscv_vlse16_v_i16m4(bsums, 4, 8), __riscv_vlse16_v_i16m4(bsums + 1, 4, 8), 8);
+/* the sum of the lanes of an int32 vector, out through a one-element store */
+#define RVK_KQ_ISUM(M)                                                                             \
+    RVK_INLINE int32_t rvk_kq_isum_##M(vint32##M##_t acc, size_t vl) {                             \
+        int32_t r;                                                                                 \
+        RVK_ST_I32(&r, __riscv_vredsum_vs_i32##M##_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl));  \
+        return r;                                                                                  \
+    }
+RVK_KQ_ISUM(m2)
+RVK_KQ_ISUM(m4)
+RVK_KQ_ISUM(m8)
+
+/* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]) of a Q8_K row, with mv = the 8 mins, each
+ * twice (lanes 2s and 2s+1): one widening multiply by the 16 bsums and a reduction
+ * (|m * bsum| <= 63 * 16*128, 16 of them: far below 2^31) */
+RVK_INLINE int32_t rvk_kq_msum(vint16m2_t mv, const int16_t *bsums) {
+    return rvk_kq_isum_m4(__riscv_vwmul_vv_i32m4(mv, __riscv_vle16_v_i16m2(bsums, 16), 16), 16);
 }
 
 /* the codes of chunk c (64 elements): l = low nibbles (elements 64c..64c+31), h = high
@@ -2475,18 +2510,19 @@ RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
 RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
     const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
     *l = __riscv_vand_vx_u8m2(q, 15, vl);
-    *h = __riscv_vsrl_vx_u8m2(q, 4, vl);
+    *h = __riscv_vsrl_vx_u8m2(q, RVK_SH(4), vl);
     if (q5) {
-        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
-        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_SH(2 * c), vl), 1, vl), RVK_SH(4), vl), vl);
+        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_SH(2 * c + 1), vl), 1, vl), RVK_SH(4), vl), vl);
     }
 }
 
 /* Q4_K and Q5_K (q5: the fifth bit of each code from qh, see the layout table); the two
  * layouts differ only in qh and the offset of qs. Per super-block the fp16 factors, scales
  * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
- * vector instructions; one accumulator of 8 registers per row leaves no room to keep them). */
-RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+ * vector instructions; one accumulator of 8 registers per row leaves no room to keep them),
+ * for Q5_K with B > 1 once into a buffer. */
+RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
     float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVK_KQCH], dmin[RVK_KQCH];
@@ -2498,9 +2534,14 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
             rvk_block_scales(d, (const char *)&a->d, bs, cnt);
             rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
-        int sc[8], m[8];
-        for (int s = 0; s < 8; s++) kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
-        const vint32m8_t mv = __riscv_vle32_v_i32m8(m, 8);
+        int sc[8];
+        int16_t m2[16];   /* the mins, each twice (rvk_kq_msum) */
+        for (int s = 0; s < 8; s++) {
+            int m;
+            kq_scale_min_k4(s, a->scales, &sc[s], &m);
+            m2[2 * s] = m2[2 * s + 1] = (int16_t)m;
+        }
+        const vint16m2_t mv = __riscv_vle16_v_i16m2(m2, 16);
         vuint8m2_t qh = __riscv_vmv_v_x_u8m2(0, vl);
         if (q5) qh = __riscv_vle8_v_u8m2(((const block_q5_K *)(const void *)a)->qh, vl);
         uint8_t cq[QK_K];   /* Q5_K with B > 1: the codes, unpacked once (its fifth bit costs 8
@@ -2512,9 +2553,11 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
             __riscv_vse8_v_u8m2(cq + 64 * c + 32, h, vl);
         }
         for (int r = 0; r < B; r++) {
+            RVK_ROW_BARRIER();
             const block_q8_K *b = KQ_ROW(r, k);
-            const int32_t msum = rvk_kq_isum(__riscv_vmul_vv_i32m8(mv, rvk_bsum_pairs(b->bsums), 8), 8);
-            vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+            const int32_t msum = rvk_kq_msum(mv, b->bsums);
+            vint32m8_t acc;   /* the first product initializes it (a zero vector would be a
+                                 loop-invariant constant that GCC keeps on the stack) */
             for (int c = 0; c < QK_K / 64; c++) {
                 const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
                 vuint8m2_t l, h;
@@ -2526,10 +2569,10 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
                 }
                 const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b->qs + 64 * c, vl), vl);
                 const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b->qs + 64 * c + 32, vl), vl);
-                acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
+                acc = c == 0 ? __riscv_vwmul_vx_i32m8(p0, (int16_t)sc0, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
                 acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
             }
-            KQ_ACCUMULATE(sum[r], rvk_kq_isum(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
+            KQ_ACCUMULATE(sum[r], rvk_kq_isum_m8(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
         }
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
@@ -2543,29 +2586,29 @@ RVK_INLINE void rvk_q5_K_rows(const int B, int n, const void *w, const char *x, 
 RVK_KQ_KERNELS(q4_K)
 RVK_KQ_KERNELS(q5_K)
 
-/* sum_s sc[s] * bsums[s] over Q6_K's 16 sub-blocks. XTheadVector: in scalar code, because
- * GCC 14 turns the widening of sc into vsext.vf2, which 0.7.1 does not have */
-RVK_INLINE int32_t rvk_q6_off(const int8_t *sc, const int16_t *bsums) {
-#if RVK_THEAD
-    int32_t off = 0;
-    for (int s = 0; s < QK_K / 16; s++) off += sc[s] * bsums[s];
-    return off;
-#else
-    const vint16m4_t sc16 = __riscv_vsext_vf2_i16m4(__riscv_vle8_v_i8m2(sc, 16), 16);
-    return rvk_kq_isum(__riscv_vwmul_vv_i32m8(sc16, __riscv_vle16_v_i16m4(bsums, 16), 16), 16);
-#endif
+/* Q6_K: the codes are unpacked minus 32 (-32..31, signed), so the offset needs no bsums term;
+ * per 32 elements (lanes 0..15 sub-block 2j, 16..31 sub-block 2j+1) one widening multiply
+ * and two widening multiply-adds: all lanes by the first scale, then the upper lanes (masked)
+ * by the difference of the two (a vector of the two scales per step costs as many
+ * instructions, and GCC 14 for XTheadVector keeps those vectors live across steps and rows
+ * and spills). Lane bound: 8 steps of |32 * 128 * (sa + (sb - sa))| <= 2^19, far below 2^31.
+ * With B > 1 the codes go to a buffer once, which every row's pass then reads. */
+RVK_INLINE vint32m8_t rvk_q6_step(const int first, vint32m8_t acc, vint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
+    const vint16m4_t p = __riscv_vwmul_vv_i16m4(q, __riscv_vle8_v_i8m2(y, vl), vl);
+    acc = first ? __riscv_vwmul_vx_i32m8(p, (int16_t)sa, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sa, p, vl);
+    return __riscv_vwmacc_vx_i32m8_mu(upper, acc, (int16_t)(sb - sa), p, vl);
 }
-
-/* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
-RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
-    const vint16m4_t p = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(q), __riscv_vle8_v_i8m2(y, vl), vl);
-    const vint16m4_t s = __riscv_vmerge_vxm_i16m4(__riscv_vmv_v_x_i16m4((int16_t)sa, vl), (int16_t)sb, upper, vl);
-    return __riscv_vwmacc_vv_i32m8(acc, s, p, vl);
+/* quarter j of a half: low 4 bits from l (low nibble for j < 2, else high), bits 4-5 from
+ * qh bits 2j+1..2j; minus 32 */
+RVK_INLINE vint8m2_t rvk_q6_codes(vuint8m2_t l, vuint8m2_t qh, int j, size_t vl) {
+    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVK_SH(4), vl);
+    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVK_SH(4), vl)
+                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVK_SH(2), vl)
+                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVK_SH(2), vl);
+    const vuint8m2_t q = __riscv_vor_vv_u8m2(lo, __riscv_vand_vx_u8m2(hi, 0x30, vl), vl);
+    return __riscv_vsub_vx_i8m2(__riscv_vreinterpret_v_u8m2_i8m2(q), 32, vl);
 }
-
-/* Q6_K: the codes of a super-block are unpacked once; with B > 1 into a buffer that every
- * row's pass then reads (kept in registers they would not leave room for the accumulator) */
-RVK_KQ_BODY void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const size_t vl = __riscv_vsetvl_e8m2(32);
     const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
@@ -2573,44 +2616,27 @@ RVK_KQ_BODY void rvk_q6_K_rows(const int B, int n, const void *w, const char *x,
     for (int k = 0; k < n / QK_K; k++) {
         const int8_t *sc = a[k].scales;
         int32_t isum[4];
-        uint8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
-        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+        int8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
+        vint32m8_t acc;   /* the first step initializes it (see rvk_q45_K_rows) */
         for (int h = 0; h < 2; h++) {
             const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
             const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
-            const int8_t *s8 = sc + 8 * h;
-            /* quarter j: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2j+1..2j */
-            const vuint8m2_t q0 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l0, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 4, vl), 0x30, vl), vl);
-            const vuint8m2_t q1 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l1, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            const vuint8m2_t q2 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l0, 4, vl), __riscv_vand_vx_u8m2(qh, 0x30, vl), vl);
-            const vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl), __riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            if (B == 1) {
-                const int8_t *y = KQ_ROW(0, k)->qs + 128 * h;
-                acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
-                acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
-                acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
-                acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
-            } else {
-                __riscv_vse8_v_u8m2(cq + 128 * h, q0, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 32, q1, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 64, q2, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 96, q3, vl);
+            for (int j = 0; j < 4; j++) {
+                const vint8m2_t q = rvk_q6_codes(j % 2 ? l1 : l0, qh, j, vl);
+                if (B == 1) acc = rvk_q6_step(h + j == 0, acc, q, KQ_ROW(0, k)->qs + 128 * h + 32 * j, sc[8 * h + 2 * j], sc[8 * h + 2 * j + 1], upper, vl);
+                else __riscv_vse8_v_i8m2(cq + 128 * h + 32 * j, q, vl);
             }
         }
-        if (B == 1) isum[0] = rvk_kq_isum(acc, vl);
+        if (B == 1) isum[0] = rvk_kq_isum_m8(acc, vl);
         for (int r = 0; B > 1 && r < B; r++) {
+            RVK_ROW_BARRIER();
             const int8_t *y = KQ_ROW(r, k)->qs;
-            acc = __riscv_vmv_v_x_i32m8(0, vl);
             for (int j = 0; j < QK_K / 32; j++)
-                acc = rvk_q6_step(acc, __riscv_vle8_v_u8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
-            isum[r] = rvk_kq_isum(acc, vl);
+                acc = rvk_q6_step(j == 0, acc, __riscv_vle8_v_i8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
+            isum[r] = rvk_kq_isum_m8(acc, vl);
         }
         const float d = fp16_to_fp32(a[k].d);
-        for (int r = 0; r < B; r++) {
-            const block_q8_K *b = KQ_ROW(r, k);
-            const int32_t off = rvk_q6_off(sc, b->bsums);
-            sum[r] = RVK_MAC((float)(isum[r] - 32 * off), d * b->d, sum[r]);
-        }
+        for (int r = 0; r < B; r++) sum[r] = RVK_MAC((float)isum[r], d * KQ_ROW(r, k)->d, sum[r]);
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
@@ -2789,22 +2815,14 @@ KQ_ROW_KERNELS(xk, q6_K, XK_INLINE, 4)
 #else
 #define RVK_KQV(name) name##_ref
 #endif
-/* Q5_K: GCC 14 stops with an internal compiler error on its vector body for XTheadVector
- * (validate_change_or_fail in riscv-v.cc), so XTheadVector builds use the reference for it */
-#if defined(__riscv_vector) && RVK_THEAD
-#define RVK_KQV5(name) name##_ref
-#else
-#define RVK_KQV5(name) RVK_KQV(name)
-#endif
-
 static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { RVK_KQ(quantize_row_q8_K)(n, y, x); }
 static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
-static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV5(dot_q5_K_q8_K)(n, w, x); }
+static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q5_K_q8_K)(n, w, x); }
 static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }
 static inline float dot_q3_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q3_K_q8_K)(n, w, x); }
 static inline float dot_q2_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q2_K_q8_K)(n, w, x); }
 RVK_GEMM(gemm_q4_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV5)
+RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q6_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q3_K_q8_K, RVK_KQ)
 RVK_GEMM(gemm_q2_K_q8_K, RVK_KQ)
