@@ -1,9 +1,18 @@
 # llm.c - build, test and benchmark targets.
-#   make            native ./llm (also: make native)
+#   make            native ./llm (also: make native; on riscv64 for this CPU's vector unit, see below)
 #   make run        build and generate from the default model
 #   make test       the test suite (skips what needs ../shared when it is absent)
 
 CC      ?= cc
+# On a RISC-V board -march=native means nothing to the compilers: tools/riscv_native.sh picks the
+# build for the CPU (RVV 1.0, XTheadVector with GCC >= 14, else rv64gc; from CPUINFO and a probe
+# run) and says which. RISCV_BUILD=rvv|xthead|scalar forces one. Elsewhere: -O3 -march=native.
+ARCH    ?= $(shell uname -m)
+ifeq ($(ARCH)$(origin OPT),riscv64undefined)
+CPUINFO ?= /proc/cpuinfo
+OPT     := $(shell CC="$(CC)" PROBE_RUN="$(PROBE_RUN)" PROBE_LDFLAGS="$(PROBE_LDFLAGS)" \
+                   sh tools/riscv_native.sh "$(CPUINFO)" $(RISCV_BUILD))
+endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -std=gnu11
 LDLIBS  := -lm -pthread
@@ -20,7 +29,7 @@ all: llm
 native: llm
 
 llm: $(SRC)
-	$(CC) $(CFLAGS) -o $@ llm.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ llm.c $(LDLIBS)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
 	$(CC) $(CFLAGS) -o $@ tools/mkmodel.c $(LDLIBS)
@@ -70,9 +79,11 @@ bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).
 	@for t in $(BENCH_TYPES); do ./llm bench -m $(BENCH_DIR)/tinyllama-$$t.gguf -t $(BENCH_THREADS) $(BENCH_ARGS); done
 
 #   make bench-riscv   guest instructions per prompt / generated token under qemu (rvcount plugin):
-#                      RVV 1.0 at VLEN 128 and 256 vs the scalar build, dim-512 models (Q4_0, Q8_0, K-quants)
-bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
-	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so sh tools/bench_riscv.sh
+#                      RVV 1.0 at VLEN 128 and 256, the scalar build and XTheadVector on a C920,
+#                      dim-512 models (Q4_0, Q8_0, K-quants, F16)
+bench-riscv: llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
+	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so \
+	    QEMU_XT=$(QEMU_XT_COUNT) RVCOUNT_XT=$(RISCV_TOOLS)/lib/librvcount-xthead.so sh tools/bench_riscv.sh
 
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
@@ -123,13 +134,15 @@ RV_VLENS    ?= 128 256 512 1024
 RV_E2E_TESTS ?= stories quant kquant_models threads native_match
 XT_E2E_TESTS ?= $(RV_E2E_TESTS) type_models
 QEMU_XT     ?= qemu-xthead
+QEMU_XT_COUNT ?= qemu-xthead-plugins
 XT_CPU      ?= c920
 RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
 qemu_xt      = $(QEMU_XT) -cpu $(XT_CPU)
 
-.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e \
+        test-riscv-native
 
 riscv: llm-rv
 riscv-scalar: llm-rv-scalar
@@ -160,7 +173,7 @@ $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
 	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
-test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e
+test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-native
 
 # $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
 rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -vE '^(ok|PASS) ' $(RVB)/log.tmp; \
@@ -240,6 +253,13 @@ test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	    PYTHON=$(PYTHON) TESTS="$(XT_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
+
+# `make` on a RISC-V board (tools/riscv_native.sh), tried with the cross compilers standing in for
+# the board's and cpuinfo files of boards (tests/fixtures/cpuinfo)
+test-riscv-native: llm
+	@echo "== the native build on riscv64: tests/riscv_native.sh"
+	@$(RV_ENV) QEMU_RV=$(QEMU_RV) QEMU_XT=$(QEMU_XT) GCC_XTHEAD=$(GCC_XTHEAD) CC_RV=$(CC_RV) SHARED=$(SHARED) \
+	    sh tests/riscv_native.sh
 
 # ---- sanitizers and fuzzing ----------------------------------------------------------------
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan + UBSan), each run
