@@ -15,6 +15,9 @@ OPT     := $(shell CC="$(CC)" PROBE_RUN="$(PROBE_RUN)" PROBE_LDFLAGS="$(PROBE_LD
 endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -std=gnu11
+# Every build computes the same bits (rvv_kernels.h, "the contract between ports"): no compiler
+# may fuse a multiply and an add that the source does not fuse itself. Added to every rule.
+FP      := -ffp-contract=off
 LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 PYTHON  ?= /usr/bin/python3
@@ -29,10 +32,10 @@ all: llm
 native: llm
 
 llm: $(SRC)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ llm.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) $(LDFLAGS) -o $@ llm.c $(LDLIBS)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
-	$(CC) $(CFLAGS) -o $@ tools/mkmodel.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
 
 # ---- default model -------------------------------------------------------------------------
 DEFAULT_MODEL  ?= models/kjv-q8_0.gguf
@@ -43,23 +46,23 @@ run: llm
 
 # ---- tests ---------------------------------------------------------------------------------
 tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h
-	$(CC) $(CFLAGS) -I. -o $@ tests/test_kernels.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
 tests/bpe_harness: tests/bpe_harness.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) -o $@ tests/bpe_harness.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -o $@ tests/bpe_harness.c $(LDLIBS)
 
 # unicode_data.h is generated (and committed): regenerate with `make unicode`
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
 tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h
-	$(CC) $(CFLAGS) -I. -o $@ tests/test_kquants.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
 tests/test_share: tests/test_share.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) -o $@ tests/test_share.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_share.c $(LDLIBS)
 
 tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) -o $@ tests/test_pool.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_pool.c $(LDLIBS)
 
 test: llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
@@ -90,10 +93,10 @@ bench-riscv: llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 NUMA_VM ?= $(SHARED)/tools/numa-vm.sh
 build/numa_check-x86: tests/numa_check.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
-	$(CC) -O2 -static -o $@ tests/numa_check.c $(LDLIBS)
+	$(CC) -O2 $(FP) -static -o $@ tests/numa_check.c $(LDLIBS)
 build/numa_check-rv: tests/numa_check.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
 test-numa: build/numa_check-x86 build/numa_check-rv
 	NUMA_VM=$(NUMA_VM) sh tests/numa.sh build/numa_check-rv build/numa_check-x86
 
@@ -149,28 +152,28 @@ riscv-scalar: llm-rv-scalar
 riscv-xthead: llm-rv-xthead
 
 llm-rv: $(SRC)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
 llm-rv-scalar: $(SRC)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
 llm-rv-xthead: $(SRC)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
 
 # the self-contained kernel tests (test_kernels, test_kquants) for each RISC-V build variant
 $(RVB)/test_%-rvv: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-zvfhmin: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-scalar: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-xthead: tests/test_%.c tests/check.h rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
+	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
 	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
 test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-native
@@ -278,7 +281,7 @@ TSAN_TESTS   ?= stories threads pool
 
 build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_vocab.h $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
 
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz_%)
 
@@ -287,19 +290,19 @@ fuzz: fuzz-build
 
 build/llm-asan: $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ llm.c $(LDLIBS)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ llm.c $(LDLIBS)
 build/test_kernels-asan: tests/test_kernels.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
 test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ llm.c $(LDLIBS)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=thread -o $@ llm.c $(LDLIBS)
 build/test_pool-tsan: tests/test_pool.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -o $@ tests/test_pool.c $(LDLIBS)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=thread -o $@ tests/test_pool.c $(LDLIBS)
 test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
 	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan POOL=build/test_pool-tsan \
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh

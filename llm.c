@@ -1768,15 +1768,17 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     pool_run(m->pool, embed_worker, &et);
 
     /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) (Llama 3.1: divided by
-     * rope_freqs[i]; linear scaling: p times rope_pos_scale) */
+     * rope_freqs[i]; linear scaling: p times rope_pos_scale). In double precision, rounded to
+     * float once: every C library then gives the same cos and sin bits (float cosf/powf differ
+     * in the last bit between libraries), and the angle of a late position stays accurate. */
     const float *ff = (const float *)m->rope_freqs.data;
     for (int i = 0; i < hp->n_rot / 2; i++) {
-        float freq = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->n_rot);
+        double freq = 1.0 / pow(hp->rope_theta, (double)(2 * i) / hp->n_rot);
         if (ff) freq /= ff[i];
         for (int b = 0; b < nb; b++) {
-            float a = (float)(pos + b) * hp->rope_pos_scale * freq;
-            c->rope[(size_t)b * hp->n_rot + 2 * i] = cosf(a);
-            c->rope[(size_t)b * hp->n_rot + 2 * i + 1] = sinf(a);
+            double a = (double)(pos + b) * hp->rope_pos_scale * freq;
+            c->rope[(size_t)b * hp->n_rot + 2 * i] = (float)cos(a);
+            c->rope[(size_t)b * hp->n_rot + 2 * i + 1] = (float)sin(a);
         }
     }
 
@@ -2699,7 +2701,7 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
         for (int i = 1; i < n; i++) if (cand_desc(&c[i], &c[0]) < 0) c[0] = c[i];
         return c[0].id;
     }
-    for (int i = 0; i < n; i++) { c[i].v = expf(c[i].v - max); sum += c[i].v; }
+    for (int i = 0; i < n; i++) { c[i].v = exp_ref(c[i].v - max); sum += c[i].v; }
     for (int i = 0; i < n; i++) c[i].v /= sum;              /* probabilities; the largest is exp(0)/sum */
     /* keep tokens that can survive min-p and top-p (a token below (1-p)/(n-1) never enters the nucleus) */
     float cut = s->p.min_p > 0 ? s->p.min_p / sum : 0.0f;

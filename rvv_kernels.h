@@ -13,10 +13,17 @@
  * Vector builds must call kernels_cpu_ok() first thing in main() (see the end of the file).
  *
  * Contracts shared by all bodies:
+ *  - every body returns the reference's bits, on every target and vector length: integer
+ *    sums are exact, and every float operation of the reference (its order of summation, its
+ *    fused multiply-adds, its exp) is repeated as written. Sums are in an order any vector
+ *    length can follow: block after block for the quantized dots, 8 interleaved partial sums
+ *    for the float dots, 32 for the row-wise sums ("sum32"). So llm.c's logits are the same
+ *    bits on x86, RVV 1.0 at any VLEN, XTheadVector and plain C: one comparison tells whether
+ *    a port is correct;
  *  - n (elements of a row) is a multiple of the block size for block types (32 for Q8_0/Q4_0);
  *  - a gemm_* tile computes each output element with exactly the same float operations as the
- *    matching dot_* of the same build, so results do not depend on how rows are tiled
- *    (this makes the output bitwise identical for any thread count and batch split);
+ *    matching dot_*, so results do not depend on how rows are tiled (this makes the output
+ *    bitwise identical for any thread count and batch split);
  *  - no kernel allocates or keeps state.
  */
 #ifndef RVV_KERNELS_H
@@ -84,16 +91,19 @@ typedef struct { uint16_t d; uint8_t qs[QK / 2]; } block_q4_0;
 _Static_assert(sizeof(block_q8_0) == 34, "block_q8_0 must be 34 bytes");
 _Static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must be 18 bytes");
 
-/* Quantize a float row to Q8_0: d = max|x| / 127, q = round(x / d) (half away from zero). */
+/* Quantize a float row to Q8_0, rounded as llama.cpp's x86 and RVV kernels do (and its C
+ * reference does not): d = max|x| / 127 stored as fp16, q = round-half-to-even(x * 127/max|x|).
+ * The scale is 127/max|x| (llama.cpp's x86 form), not 1/d: the two differ in the last bit for
+ * some max|x|, which moves codes that sit on .5. NaN or inf inputs, or x * id overflowing,
+ * give code 0 instead of undefined behaviour. */
 static inline void quantize_row_q8_0_ref(int n, block_q8_0 *y, const float *x) {
     for (int b = 0; b < n / QK; b++, x += QK) {
         float amax = 0.0f;
         for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = fp32_to_fp16(d);
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = fp32_to_fp16(amax / 127.0f);
         for (int i = 0; i < QK; i++) {
-            float v = roundf(x[i] * id);                        /* in -127..127 for finite x */
-            /* NaN or inf input, or x*id overflows (d tiny: its fp16 is 0 anyway): 0, not UB */
+            float v = rintf(x[i] * id);                         /* in -127..127 for finite x */
             y[b].qs[i] = fabsf(v) <= 127.0f ? (int8_t)v : 0;
         }
     }
@@ -143,15 +153,12 @@ static inline void dequantize_row_q4_0(int n, float *y, const block_q4_0 *x) {
  * ---------------------------------------------------------------------------------------- */
 typedef float (*dot_fn)(int n, const void *w, const void *x);
 
-/* acc + a*b with one rounding wherever the target has a fused multiply-add (x86 with FMA,
- * RISC-V F/D, ...): the reference states the fusion instead of leaving it to the compiler's
- * contraction, which GCC skips on x86 once it has vectorized a loop (the multiplies go into
- * vectors, the adds stay scalar). Elsewhere a*b + acc, which compilers may still contract. */
-#if defined(__FP_FAST_FMAF) || defined(__FMA__) || (defined(__riscv_flen) && __riscv_flen >= 32)
+/* acc + a*b with one rounding (a fused multiply-add), on every target: this is what every body
+ * computes, so results are the same bits everywhere. Targets without an FMA instruction get
+ * the C library's exact software fmaf (slow, but the same answer). The reference spells out
+ * each fusion it wants and builds use -ffp-contract=off, so a compiler cannot fuse other
+ * products of its own accord (GCC contracts across statements by default). */
 #define RVK_MAC(a, b, acc) fmaf((a), (b), (acc))
-#else
-#define RVK_MAC(a, b, acc) ((a) * (b) + (acc))
-#endif
 
 /* one block: the exact integer dot of the codes */
 static inline int32_t isum_q8_0_q8_0(const block_q8_0 *a, const block_q8_0 *b) {
@@ -314,60 +321,34 @@ GEMM_X16_REF(gemm_q4_0_q8_0_x16_ref, block_q4_0, isum_q4_0_q8_0)
 
 /* ------------------------------------------------------------------------------------------
  * Row-wise float work of the forward pass.
+ *
+ * The contract between ports: every body returns the reference's bits. Sums whose order
+ * matters are therefore defined here in an order that a vector of any length can follow:
+ *   sum32   element i goes into partial sum i % 32 (in order of i; RMSNorm's squares as
+ *           p = fmaf(x, x, p)), then the 32 partials fold pairwise, p[j] += p[j + h] for
+ *           h = 16, 8, 4, 2, 1: a register of 32 floats (e32m8 at VLEN 128, m1 at VLEN 1024;
+ *           four 8-lane registers on x86) walks the row, and the fold is 5 vector adds.
+ *   exp     e^x by a fixed sequence of IEEE operations (below), not the C library's expf,
+ *           whose last bit differs between libraries and targets.
+ * Maxima, element-wise operations and single roundings are exact in any order.
  * ---------------------------------------------------------------------------------------- */
-
-/* RMSNorm: o = x / sqrt(mean(x^2) + eps) * w */
-static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
-    float ss = 0.0f;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
-    float scale = 1.0f / sqrtf(ss / n + eps);
-    for (int i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
+#define SUM32 32
+static inline float sum32_fold(float *p) {
+    for (int h = SUM32 / 2; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) p[j] += p[j + h];
+    return p[0];
 }
 
-/* In-place softmax: x = exp(x - max) / sum */
-static inline void softmax_ref(int n, float *x) {
-    float max = x[0];
-    for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
-    float sum = 0.0f;
-    for (int i = 0; i < n; i++) { x[i] = expf(x[i] - max); sum += x[i]; }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
-
-/* SwiGLU: g = silu(g) * u, silu(v) = v / (1 + e^-v) */
-static inline void swiglu_ref(int n, float *g, const float *u) {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
-/* Portable bodies written so that GCC and Clang -O3 vectorize them (checked in the generated
- * code: 512-bit with -march=native on AVX-512, 256-bit with AVX2). The reference cannot be:
- * its sum is one serial chain and expf is a library call. x86 builds use these (as fast as
- * hand-written AVX2 intrinsics for rmsnorm, faster for swiglu, measured); every build has
- * them, so tests compare them with the reference everywhere.
- *   rmsnorm_pc  the sum of squares in 32 partial sums (element i into sum i % 32, folded
- *               pairwise at the end): within a few ulp of the serial sum
- *   exp_pc      e^x by the steps of the RVV body rvk_exp_m4, one for one (same results):
- *               x = k ln2 + r, k = round-to-nearest-even(x / ln2), ln2 in a 9-bit head (exact
- *               times k) and a tail; e^r by its degree-7 Taylor polynomial in Horner form with
- *               fused multiply-adds; times 2^k as two powers of two (a subnormal result rounds
- *               once); x clamped to [-104, 89]; NaN passes through. Within about 1 ulp.
- *   swiglu_pc   the reference's formula with exp_pc, element by element (so any split of a row
- *               gives the same bits: matmul chunks apply it piecewise) */
-static inline void rmsnorm_pc(int n, float *o, const float *x, const float *w, float eps) {
-    float acc[32] = {0};
-    int i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 32; j++) acc[j] = fmaf(x[i + j], x[i + j], acc[j]);
-    for (int j = 0; j < n - i; j++) acc[j] = fmaf(x[i + j], x[i + j], acc[j]);
-    for (int h = 16; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
-    const float scale = 1.0f / sqrtf(acc[0] / n + eps);
-    for (i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
-}
-
-static inline float exp_pc(float x) {
-    float c = x > -104.0f ? x : -104.0f;                      /* comparisons, not fminf: they vectorize; */
-    c = c < 89.0f ? c : 89.0f;                                /* NaN becomes -104 (no NaN to int below) */
+/* e^x within about 1 ulp (tests/test_kernels.c measures it): x = k ln2 + r with
+ * k = round-to-nearest-even(x / ln2) and ln2 split into a 9-bit head (exact times k) and a
+ * tail, so |r| <= ln2/2; e^r by its degree-7 Taylor polynomial (truncation < 0.05 ulp) in
+ * Horner form with fused multiply-adds; times 2^k applied as two powers of two, so a result
+ * in the subnormal range rounds once. x is clamped to [-104, 89] (beyond, e^x is 0 or inf);
+ * NaN passes through. Written with comparisons instead of fminf/fmaxf so loops over it
+ * vectorize. */
+static inline float exp_ref(float x) {
+    float c = x > -104.0f ? x : -104.0f;                      /* NaN becomes -104 here (never */
+    c = c < 89.0f ? c : 89.0f;                                /* converted to int) and is returned at the end */
     const float kf = rintf(c * 1.44269504f);
     const int32_t k = (int32_t)kf;
     float r = fmaf(-kf, 0.693359375f, c);                     /* c - k*ln2_hi (exact) */
@@ -385,17 +366,38 @@ static inline float exp_pc(float x) {
     return x != x ? x : e;
 }
 
-static inline void swiglu_pc(int n, float *g, const float *u) {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_pc(-g[i])) * u[i];
+/* RMSNorm: o = w * (x / sqrt(mean(x^2) + eps)), the sum of squares in sum32 order */
+static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
+    float p[SUM32] = {0};
+    for (int i = 0; i < n; i++) p[i % SUM32] = fmaf(x[i], x[i], p[i % SUM32]);
+    const float scale = 1.0f / sqrtf(sum32_fold(p) / n + eps);
+    for (int i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
+}
+
+/* In-place softmax: x = e^(x - max) / sum, the sum in sum32 order */
+static inline void softmax_ref(int n, float *x) {
+    float max = x[0], p[SUM32] = {0};
+    for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
+    for (int i = 0; i < n; i++) x[i] = exp_ref(x[i] - max);
+    for (int i = 0; i < n; i++) p[i % SUM32] += x[i];
+    const float inv = 1.0f / sum32_fold(p);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* SwiGLU: g = silu(g) * u, silu(v) = v / (1 + e^-v); element-wise, so any split of a row gives
+ * the same bits (matmul chunks apply it piecewise) */
+static inline void swiglu_ref(int n, float *g, const float *u) {
+    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
 }
 
 /* RoPE on one head vector, adjacent pairs (GGUF llama, llama2.c): for pair i < n_rot/2,
- * (v[2i], v[2i+1]) is rotated by angle theta_i * pos; cs holds (cos, sin) for each pair. */
+ * (v[2i], v[2i+1]) is rotated by angle theta_i * pos; cs holds (cos, sin) for each pair:
+ *   a' = a c - b s,  b' = a s + b c   (each with the first product fused into the add) */
 static inline void rope_adjacent_ref(int n_rot, float *v, const float *cs) {
     for (int i = 0; i < n_rot / 2; i++) {
         float c = cs[2 * i], s = cs[2 * i + 1], a = v[2 * i], b = v[2 * i + 1];
-        v[2 * i] = a * c - b * s;
-        v[2 * i + 1] = a * s + b * c;
+        v[2 * i] = fmaf(a, c, -(b * s));
+        v[2 * i + 1] = fmaf(a, s, b * c);
     }
 }
 
@@ -404,14 +406,14 @@ static inline void rope_neox_ref(int n_rot, float *v, const float *cs) {
     int half = n_rot / 2;
     for (int i = 0; i < half; i++) {
         float c = cs[2 * i], s = cs[2 * i + 1], a = v[i], b = v[i + half];
-        v[i] = a * c - b * s;
-        v[i + half] = a * s + b * c;
+        v[i] = fmaf(a, c, -(b * s));
+        v[i + half] = fmaf(a, s, b * c);
     }
 }
 
 /* y += a * x (attention: accumulate a value row weighted by its probability) */
 static inline void axpy_ref(int n, float *y, float a, const float *x) {
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
+    for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
 
@@ -444,9 +446,11 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  *   RVK_SH(n)   a shift amount in a register: with a constant (vsll.vi) GCC 14.2 stops with an
  *               internal compiler error in its vsetvl pass (validate_change_or_fail) once a
  *               body needs more than a few vector registers;
- *   RVK_ROW_BARRIER()  a compiler barrier (no instruction) at the start of each activation
- *               row of a K-quant tile: without it GCC unpacks the weight codes once for all
- *               rows and keeps them in registers, runs out of them and spills.
+ *   RVK_BARRIER()  a compiler barrier (no instruction) between passes over the same data (the
+ *               rows of a K-quant tile, the passes of a quantizer over a block): without it
+ *               GCC loads the data once for all passes and keeps it in registers (in the
+ *               K-quant tiles, the weight codes unpacked once for all rows), runs out of them
+ *               and spills.
  * Spills must not happen: GCC 14's spill code for XTheadVector reloads register groups under
  * another LMUL (misaligned groups are illegal instructions). The Makefile builds XTheadVector
  * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
@@ -458,11 +462,11 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
 #define RVK_ONE rvk_in_reg(1)
 #define RVK_SH(n) rvk_in_reg(n)
-#define RVK_ROW_BARRIER() __asm__ volatile("" ::: "memory")
+#define RVK_BARRIER() __asm__ volatile("" ::: "memory")
 #else
 #define RVK_ONE 1
 #define RVK_SH(n) (n)
-#define RVK_ROW_BARRIER() ((void)0)
+#define RVK_BARRIER() ((void)0)
 #endif
 #define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVK_ONE)
 
@@ -519,9 +523,7 @@ RVK_INLINE vfloat32m4_t rvk_ld_f16s_m4(const char *p, size_t stride, size_t vl) 
  * (Q4_0: multiply + multiply-accumulate of the two nibble halves) and one widening reduction.
  * The float part then repeats the reference step by step: scale = d_w * d_x (one rounding)
  * and sum = fma((float)isum, scale, sum), block after block. So the dot and every element of
- * a GEMM tile are bitwise equal to each other always, and to the reference whenever the
- * compiler contracts the reference's `sum += (float)s * (dw * dx)` into a fused multiply-add
- * (GCC and clang do on RISC-V by default; tests/test_kernels.c checks it).
+ * a GEMM tile are bitwise equal to each other and to the reference.
  * Blocks go in chunks of RVK_QCH; per chunk:
  *   1. integer sums of every output of the tile, block by block (kept on the stack);
  *   2. the fp16 scales of every row: gathered with one strided load per row and chunk,
@@ -757,19 +759,18 @@ static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ld
     rvk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
 }
 
-/* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x*id is the same
- * multiply, the float->int conversion rounds half away from zero (RMM) like roundf, and codes
- * whose rounded value is not within +-127 (NaN, inf) become 0. */
+/* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
+ * is the same multiply, the float->int conversion rounds half to even (RNE) like rintf, and
+ * codes whose rounded value is not within +-127 (NaN, inf) become 0. */
 static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, RVK_ONE);
     for (int b = 0; b < n / QK; b++, x += QK) {
         vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
         vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
-        float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = fp32_to_fp16(d);
+        const float amax = __riscv_vfmv_f_s_f32m1_f32(mx), id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = fp32_to_fp16(amax / 127.0f);
         vfloat32m8_t s = __riscv_vfmul_vf_f32m8(v, id, QK);
-        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RMM, QK);
+        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, QK);
         /* like the reference: code 0 unless |round(s)| <= 127 (NaN, inf, overflowed x*id) */
         vbool4_t ok = __riscv_vmflt_vf_f32m8_b4(__riscv_vfabs_v_f32m8(s, QK), 127.5f, QK);
         q = __riscv_vmerge_vvm_i32m8(__riscv_vmv_v_x_i32m8(0, QK), q, ok, QK);
@@ -780,9 +781,9 @@ static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
 #if !RVK_THEAD
 /* ---- float dots and GEMM tiles (RVV 1.0) --------------------------------------------------
  * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
- * elements l, l+8, ...; fused multiply-add, as the compiler contracts the reference), the
- * last n % 8 elements into lanes 0.. (tail-undisturbed), then the same pairwise combination.
- * The result does not depend on VLEN and equals the reference bitwise (when contracted).
+ * elements l, l+8, ...; fused multiply-adds like the reference's RVK_MAC), the last n % 8
+ * elements into lanes 0.. (tail-undisturbed), then the same pairwise combination. The result
+ * does not depend on VLEN and equals the reference bitwise.
  * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
  * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
  * run 8 independent chains and convert each weight vector once for 4 activation rows. */
@@ -868,21 +869,15 @@ RVK_FLOAT_KERNELS(f16)
 RVK_FLOAT_KERNELS(bf16)
 
 /* ---- row-wise float work (RVV 1.0) --------------------------------------------------------
- * Sums use VLEN-dependent partial sums (a vector of VLEN/8 lanes), folded in a fixed order:
- * deterministic on a given machine, within a few ulp of the reference's serial sum. */
-RVK_INLINE float rvk_fsum_m4(vfloat32m4_t a) {
-    size_t v2 = __riscv_vsetvlmax_e32m2(), v1 = __riscv_vsetvlmax_e32m1();
-    vfloat32m2_t h = __riscv_vfadd_vv_f32m2(__riscv_vget_v_f32m4_f32m2(a, 0), __riscv_vget_v_f32m4_f32m2(a, 1), v2);
-    vfloat32m1_t q = __riscv_vfadd_vv_f32m1(__riscv_vget_v_f32m2_f32m1(h, 0), __riscv_vget_v_f32m2_f32m1(h, 1), v1);
-    return __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredosum_vs_f32m1_f32m1(q, __riscv_vfmv_v_f_f32m1(0.0f, 1), v1));
+ * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
+ * VLEN 128; at larger VLEN the group has more lanes and the first 32 are used); the last
+ * n % 32 elements go to lanes 0.. with the others undisturbed (_tu), then rvk_fold32 halves
+ * the 32 lanes five times, as sum32_fold. */
+RVK_INLINE float rvk_fold32(vfloat32m8_t p) {
+    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, h), h);
+    return __riscv_vfmv_f_s_f32m8_f32(p);
 }
-
-/* e^x for a vector, within about 1 ulp of the correctly rounded result (tests measure it):
- * x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (ln2 split in a 9-bit head, exact times
- * k, and a tail); e^r by its Taylor polynomial to degree 7 (truncation < 0.05 ulp) in Horner
- * form with fused multiply-adds; times 2^k applied as two powers of two so that results in
- * the subnormal range round once. x is clamped to [-104, 89] (e^x is 0 or inf beyond),
- * NaN passes through. */
+/* e^x for a vector: exp_ref's steps, one for one (so the same bits) */
 RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
     vbool8_t nan = __riscv_vmfne_vv_f32m4_b8(x, x, vl);
     vfloat32m4_t c = __riscv_vfmin_vf_f32m4(__riscv_vfmax_vf_f32m4(x, -104.0f, vl), 89.0f, vl);
@@ -906,15 +901,14 @@ RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
 }
 
 static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m4();
-    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
-    for (int i = 0; i < n;) {
-        size_t vl = rvk_min((size_t)(n - i), vlmax);
-        vfloat32m4_t v = __riscv_vle32_v_f32m4(x + i, vl);
-        acc = __riscv_vfmacc_vv_f32m4_tu(acc, v, v, vl);
-        i += (int)vl;
+    const size_t v32 = __riscv_vsetvl_e32m8(SUM32);
+    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
+    for (int i = 0; i < n; i += SUM32) {
+        const size_t vl = rvk_min((size_t)(n - i), v32);
+        const vfloat32m8_t v = __riscv_vle32_v_f32m8(x + i, vl);
+        acc = __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl);
     }
-    float scale = 1.0f / sqrtf(rvk_fsum_m4(acc) / n + eps);
+    const float scale = 1.0f / sqrtf(rvk_fold32(acc) / n + eps);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
         vfloat32m4_t v = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), scale, vl);
@@ -924,23 +918,25 @@ static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, 
 }
 
 static inline void rvk_softmax(int n, float *x) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    const size_t vlmax = __riscv_vsetvlmax_e32m4(), v32 = __riscv_vsetvl_e32m8(SUM32);
     vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], 1);
     for (int i = 0; i < n;) {   /* the maximum is exact in any order */
         size_t vl = rvk_min((size_t)(n - i), vlmax);
         mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
         i += (int)vl;
     }
-    float max = __riscv_vfmv_f_s_f32m1_f32(mv);
-    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+    const float max = __riscv_vfmv_f_s_f32m1_f32(mv);
     for (int i = 0; i < n;) {
         size_t vl = rvk_min((size_t)(n - i), vlmax);
-        vfloat32m4_t e = rvk_exp_m4(__riscv_vfsub_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), max, vl), vl);
-        __riscv_vse32_v_f32m4(x + i, e, vl);
-        acc = __riscv_vfadd_vv_f32m4_tu(acc, acc, e, vl);
+        __riscv_vse32_v_f32m4(x + i, rvk_exp_m4(__riscv_vfsub_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), max, vl), vl), vl);
         i += (int)vl;
     }
-    float inv = 1.0f / rvk_fsum_m4(acc);
+    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
+    for (int i = 0; i < n; i += SUM32) {
+        const size_t vl = rvk_min((size_t)(n - i), v32);
+        acc = __riscv_vfadd_vv_f32m8_tu(acc, acc, __riscv_vle32_v_f32m8(x + i, vl), vl);
+    }
+    const float inv = 1.0f / rvk_fold32(acc);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
         __riscv_vse32_v_f32m4(x + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), inv, vl), vl);
@@ -991,16 +987,15 @@ static inline void rvk_axpy(int n, float *y, float a, const float *x) {
  * build has it. Built with -march=native (or any -march that has these); other x86 builds use
  * the reference. Same contracts as above:
  *  - Q8_0/Q4_0: per block an exact int32 dot, then sum = fma((float)isum, d_w * d_x, sum) block
- *    after block: bitwise equal to the reference (contracted by GCC/clang: -ffp-contract=fast
- *    is the GNU C default) and every tile element bitwise equal to the dot.
+ *    after block: bitwise equal to the reference and every tile element bitwise equal to the dot.
  *  - f32/f16/bf16: 8 partial sums in one 8-lane register, the last n % 8 elements into lanes
  *    0.. (the other lanes keep their sums), the reference's pairwise combination: bitwise equal
  *    to the reference, for the dot and every tile element.
  *  - fp16 scales are widened with F16C (vcvtph2ps): exact for every code except signalling
  *    NaNs, which come out quiet (fp16_to_fp32 keeps them signalling); a NaN scale gives a NaN
  *    result either way.
- * Row-wise: rmsnorm and swiglu use the portable *_pc bodies (auto-vectorized), softmax, rope
- * and axpy the reference.
+ * Row-wise (rmsnorm, softmax, swiglu, rope, axpy): the reference, whose loops the compilers
+ * vectorize (the sum32 order and exp_ref are written for it).
  * ======================================================================================== */
 #include <immintrin.h>
 #define RVK_X86 1
@@ -1467,16 +1462,14 @@ static inline void xk_gemm_q4_0_q8_0_x16(int n, int nr, int nb, float *y, size_t
 #endif /* XK_512 */
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order (vmaxps returns its
- * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x*id is the same
- * multiply, rounding half away from zero is done exactly as t = trunc(v), t + sign(v) when
- * |v - t| >= 0.5 (v - t is exact), and codes whose rounded value is not within +-127 (NaN,
- * inf) become 0. Eight blocks at a time: their maxima first, then d = amax / 127, id = 1 / d
- * and the fp16 of d for all eight in vector registers (vcvtps2ph rounds to nearest even like
- * fp32_to_fp16; d is never NaN), then the codes. One block after the other, with two scalar
- * divisions and the fp16 conversion in its chain, took about 3x as long. */
+ * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x * (127/max|x|)
+ * is the same multiply, vroundps to nearest is rintf, and codes whose rounded value is not
+ * within +-127 (NaN, inf) become 0. Eight blocks at a time: their maxima first, then
+ * 127 / amax and the fp16 of amax / 127 for all eight in vector registers (vcvtps2ph rounds to
+ * nearest even like fp32_to_fp16; d is never NaN), then the codes: the divisions and the fp16
+ * conversion of one block after the other would sit in one dependency chain. */
 static inline void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
-    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), half = _mm256_set1_ps(0.5f);
-    const __m256 one = _mm256_set1_ps(1.0f), signm = _mm256_set1_ps(-0.0f);
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const int nblk = n / QK;
     for (int b0 = 0; b0 < nblk; b0 += 8) {
         const int m = nblk - b0 < 8 ? nblk - b0 : 8;
@@ -1490,18 +1483,15 @@ static inline void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
             m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
             amax[b] = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
         }
-        const __m256 d = _mm256_div_ps(_mm256_loadu_ps(amax), _mm256_set1_ps(127.0f));
-        _mm256_storeu_ps(id, _mm256_and_ps(_mm256_div_ps(one, d), _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_OQ)));
-        _mm_storeu_si128((__m128i *)(void *)dh, _mm256_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        const __m256 am = _mm256_loadu_ps(amax);
+        _mm256_storeu_ps(id, _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(127.0f), am), _mm256_cmp_ps(am, _mm256_setzero_ps(), _CMP_NEQ_OQ)));
+        _mm_storeu_si128((__m128i *)(void *)dh, _mm256_cvtps_ph(_mm256_div_ps(am, _mm256_set1_ps(127.0f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         for (int b = 0; b < m; b++) {
             y[b0 + b].d = dh[b];
             const __m256 ib = _mm256_set1_ps(id[b]);
             __m256i q[4];
             for (int j = 0; j < 4; j++) {
-                __m256 s = _mm256_mul_ps(_mm256_loadu_ps(xb + b * QK + 8 * j), ib);
-                __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-                __m256 up = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(s, t), absm), half, _CMP_GE_OQ);
-                t = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, signm))));
+                __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + b * QK + 8 * j), ib), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
                 __m256 ok = _mm256_cmp_ps(_mm256_and_ps(t, absm), _mm256_set1_ps(127.0f), _CMP_LE_OQ);   /* not NaN, inf */
                 q[j] = _mm256_and_si256(_mm256_cvtps_epi32(t), _mm256_castps_si256(ok));
             }
@@ -1584,9 +1574,8 @@ XK_FLOAT_KERNELS(bf16)
  *                      block kernels (Q8_0, Q4_0)     float kernels (f32/f16/bf16, row-wise)
  *   XTheadVector       vector (rvk_*)                 reference (*_ref)
  *   RVV 1.0            vector (rvk_*)                 vector (rvk_*)
- *   x86-64 AVX2 (+VNNI) vector (xk_*; packed: AVX-512) dots vector (xk_*); rmsnorm, swiglu
- *                                                     portable (*_pc); softmax, rope, axpy
- *                                                     reference
+ *   x86-64 AVX2 (+VNNI) vector (xk_*; packed: AVX-512) dots vector (xk_*); row-wise: the
+ *                                                     reference (compiler-vectorized)
  *   anything else      reference (*_ref)              reference (*_ref)
  * The *_ref bodies stay available in every build, so tests compare the two in one binary.
  * ======================================================================================== */
@@ -1599,7 +1588,6 @@ XK_FLOAT_KERNELS(bf16)
 #elif defined(RVK_X86)
 #define RVK_BLOCK(name) xk_##name
 #define RVK_FDOT(name) xk_##name
-#define RVK_ROW(name) name##_pc
 #define RVK_FLOAT(name) name##_ref
 #else
 #define RVK_BLOCK(name) name##_ref
@@ -1607,9 +1595,6 @@ XK_FLOAT_KERNELS(bf16)
 #endif
 #ifndef RVK_FDOT
 #define RVK_FDOT(name) RVK_FLOAT(name)
-#endif
-#ifndef RVK_ROW
-#define RVK_ROW(name) RVK_FLOAT(name)   /* rmsnorm and swiglu: x86 uses the portable *_pc */
 #endif
 
 static inline void quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { RVK_BLOCK(quantize_row_q8_0)(n, y, x); }
@@ -1643,9 +1628,9 @@ RVK_GEMM(gemm_bf16_f32, RVK_FDOT)
 RVK_GEMM(gemm_q8_0_q8_0_x16, RVK_X16)
 RVK_GEMM(gemm_q4_0_q8_0_x16, RVK_X16)
 
-static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_ROW(rmsnorm)(n, o, x, w, eps); }
+static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_FLOAT(rmsnorm)(n, o, x, w, eps); }
 static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }
-static inline void swiglu(int n, float *g, const float *u) { RVK_ROW(swiglu)(n, g, u); }
+static inline void swiglu(int n, float *g, const float *u) { RVK_FLOAT(swiglu)(n, g, u); }
 static inline void rope_adjacent(int n_rot, float *v, const float *cs) { RVK_FLOAT(rope_adjacent)(n_rot, v, cs); }
 static inline void rope_neox(int n_rot, float *v, const float *cs) { rope_neox_ref(n_rot, v, cs); }   /* cheap: no vector body yet */
 static inline void axpy(int n, float *y, float a, const float *x) { RVK_FLOAT(axpy)(n, y, a, x); }
@@ -1986,19 +1971,22 @@ static inline void dequantize_row_q2_K(int n, float *y, const block_q2_K *x) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * Activations: quantize a float row to Q8_K (hot: once per matmul input row).
- * d = max|x| / 127 (a float, not rounded to fp16), q = round(x / d) (half away from zero),
- * bsums[g] = sum of q[16g .. 16g+15]. NaN inputs give code 0; an infinite input makes d
- * infinite (the row is garbage, but nothing is undefined).
+ * Activations: quantize a float row to Q8_K (hot: once per matmul input row), as llama.cpp
+ * does: m = the first element of largest magnitude (with its sign), iscale = -127 / m,
+ * q = round-half-to-even(iscale * x) (at most 127), d = 1 / iscale (a float, so negative when
+ * m > 0: then m itself gets code -127), bsums[g] = sum of q[16g .. 16g+15]. An all-zero block
+ * gets d = 0; NaN inputs give code 0 (and are not taken as m); an infinite m makes iscale 0
+ * and d infinite (the row is garbage, but nothing is undefined).
  * ---------------------------------------------------------------------------------------- */
 static inline void quantize_row_q8_K_ref(int n, block_q8_K *y, const float *x) {
     for (int b = 0; b < n / QK_K; b++, x += QK_K) {
-        float amax = 0.0f;
-        for (int i = 0; i < QK_K; i++) amax = fmaxf(amax, fabsf(x[i]));
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = d;
+        float amax = 0.0f, m = 0.0f;
+        for (int i = 0; i < QK_K; i++)
+            if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); m = x[i]; }
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
         for (int i = 0; i < QK_K; i++) {
-            float v = roundf(x[i] * id);                      /* in -127..127 for finite x */
+            float v = rintf(iscale * x[i]);                   /* in -127..127 for finite x */
             y[b].qs[i] = v == v ? (int8_t)fmaxf(-127.0f, fminf(127.0f, v)) : 0;
         }
         for (int g = 0; g < QK_K / 16; g++) {
@@ -2487,6 +2475,40 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
                          (dim 2048); for Q6_K's single d it made no difference */
 #define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), 4)
 
+/* Q8_K quantization, equal to the reference: max|x| is exact in any order; m is the first
+ * element whose magnitude equals it (vfirst of a compare); iscale * x is the same multiply and
+ * the conversion rounds half to even like rintf; NaN codes become 0; the bsums by 16 strided
+ * loads (byte l of each group of 16) added into 16 int16 lanes (|bsum| <= 16 * 127). */
+static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
+    const size_t vl = __riscv_vsetvl_e32m8(32);   /* 32 at every VLEN >= 128 */
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        vfloat32m1_t mx = __riscv_vfmv_v_f_f32m1(0.0f, 1);
+        for (int i = 0; i < QK_K; i += 32) mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), mx, vl);
+        const float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
+        float m = amax;
+        RVK_BARRIER();
+        for (int i = 0; i < QK_K; i += 32) {
+            const long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), amax, vl), vl);
+            if (f >= 0) { m = x[i + f]; break; }
+        }
+        /* zeros (and NaNs) only: iscale 0 makes every code 0, as in the reference (no memset
+         * call here: GCC for XTheadVector would spill the vector registers around it) */
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        RVK_BARRIER();
+        for (int i = 0; i < QK_K; i += 32) {
+            const vfloat32m8_t s = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(x + i, vl), iscale, vl);
+            vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, vl);
+            q = __riscv_vmin_vx_i32m8(__riscv_vmax_vx_i32m8(q, -127, vl), 127, vl);
+            q = __riscv_vmerge_vvm_i32m8(__riscv_vmv_v_x_i32m8(0, vl), q, __riscv_vmfeq_vv_f32m8_b4(s, s, vl), vl);
+            __riscv_vse8_v_i8m2(y[b].qs + i, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, vl), vl), vl);
+        }
+        vint16m2_t bs = __riscv_vwcvt_x_x_v_i16m2(__riscv_vlse8_v_i8m1(y[b].qs, 16, 16), 16);
+        for (int l = 1; l < 16; l++) bs = __riscv_vwadd_wv_i16m2(bs, __riscv_vlse8_v_i8m1(y[b].qs + l, 16, 16), 16);
+        __riscv_vse16_v_i16m2(y[b].bsums, bs, 16);
+    }
+}
+
 /* the sum of the lanes of an int32 vector, out through a one-element store */
 #define RVK_KQ_ISUM(M)                                                                             \
     RVK_INLINE int32_t rvk_kq_isum_##M(vint32##M##_t acc, size_t vl) {                             \
@@ -2553,7 +2575,7 @@ RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, 
             __riscv_vse8_v_u8m2(cq + 64 * c + 32, h, vl);
         }
         for (int r = 0; r < B; r++) {
-            RVK_ROW_BARRIER();
+            RVK_BARRIER();
             const block_q8_K *b = KQ_ROW(r, k);
             const int32_t msum = rvk_kq_msum(mv, b->bsums);
             vint32m8_t acc;   /* the first product initializes it (a zero vector would be a
@@ -2629,7 +2651,7 @@ RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, 
         }
         if (B == 1) isum[0] = rvk_kq_isum_m8(acc, vl);
         for (int r = 0; B > 1 && r < B; r++) {
-            RVK_ROW_BARRIER();
+            RVK_BARRIER();
             const int8_t *y = KQ_ROW(r, k)->qs;
             for (int j = 0; j < QK_K / 32; j++)
                 acc = rvk_q6_step(j == 0, acc, __riscv_vle8_v_i8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
@@ -2815,7 +2837,11 @@ KQ_ROW_KERNELS(xk, q6_K, XK_INLINE, 4)
 #else
 #define RVK_KQV(name) name##_ref
 #endif
-static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { RVK_KQ(quantize_row_q8_K)(n, y, x); }
+#if defined(__riscv_vector)
+static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { rvk_quantize_row_q8_K(n, y, x); }
+#else
+static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { quantize_row_q8_K_ref(n, y, x); }
+#endif
 static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
 static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q5_K_q8_K)(n, w, x); }
 static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }

@@ -356,6 +356,30 @@ static void test_scale_packing(void) {
 /* ==========================================================================================
  * B. Q8_K activations
  * ======================================================================================== */
+/* The rounding rule of Q8_K activations, pinned on ties. llama.cpp (quantize_row_q8_K_ref, which
+ * its x86 build uses too) takes m = the first element of largest magnitude, iscale = -127/m,
+ * q = nearest_int(iscale * x) (round half to even: its "add 1.5 * 2^23" trick) capped at 127,
+ * d = 1/iscale. With m = -127, iscale = 1 and the codes are x rounded half to even; with
+ * m = +127, iscale = -1, codes of the opposite sign, d = -1. */
+static void test_q8_K_ties(void) {
+    float x[QK_K];
+    block_q8_K q[2];
+    static const float tie[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -125.5f, 3.49f, -3.51f};
+    static const int8_t want[] = {0, 2, 2, 0, -2, -2, 126, -126, 3, -4};
+    int bad = 0;
+    for (int sgn = 0; sgn < 2; sgn++) {
+        for (int i = 0; i < QK_K; i++) x[i] = i < 10 ? tie[i] : 0.0f;
+        x[100] = sgn ? 127.0f : -127.0f;
+        x[200] = sgn ? -127.0f : 127.0f;   /* same magnitude later: not m */
+        quantize_row_q8_K_ref(QK_K, q, x);
+        quantize_row_q8_K(QK_K, q + 1, x);
+        for (int i = 0; i < 10; i++) bad += q[0].qs[i] != (sgn ? -want[i] : want[i]);
+        bad += q[0].d != (sgn ? -1.0f : 1.0f) || q[0].qs[100] != -127 || q[0].qs[200] != 127;
+        bad += memcmp(&q[0], &q[1], sizeof q[0]) != 0;
+    }
+    check(!bad, "quantize_row_q8_K rounds as llama.cpp: ties to even, iscale = -127/m with m the first largest (signed), d = 1/iscale; public body too  [%d wrong]", bad);
+}
+
 static void test_q8_K(void) {
     enum { NB = 17, N = NB * QK_K };
     float *x = xmalloc(N * sizeof(float)), *y = xmalloc(N * sizeof(float));
@@ -371,16 +395,16 @@ static void test_q8_K(void) {
         bad_pub += memcmp(q, r, NB * sizeof(block_q8_K)) != 0;
         dequantize_row_q8_K(N, y, q);
         for (int b = 0; b < NB; b++) {
-            float amax = 0.0f;
-            int maxcode = 0;
+            float amax = 0.0f, m = 0.0f;
+            int first = -1, maxcode = 0;
             for (int i = 0; i < QK_K; i++) {
-                amax = fmaxf(amax, fabsf(x[b * QK_K + i]));
+                if (fabsf(x[b * QK_K + i]) > amax) { amax = fabsf(x[b * QK_K + i]); m = x[b * QK_K + i]; first = i; }
                 maxcode = abs(q[b].qs[i]) > maxcode ? abs(q[b].qs[i]) : maxcode;
             }
-            if (q[b].d != amax / 127.0f || (amax > 0 && maxcode != 127) || (amax == 0 && maxcode != 0)) bad++;
-            const double d = q[b].d;
+            if (amax > 0 ? q[b].d != 1.0f / (-127.0f / m) || q[b].qs[first] != -127 || maxcode != 127 : q[b].d != 0 || maxcode != 0) bad++;
+            const double d = fabs(q[b].d);
             for (int i = 0; i < QK_K; i++) {
-                double e = fabs((double)x[b * QK_K + i] - (double)d * q[b].qs[i]);
+                double e = fabs((double)x[b * QK_K + i] - (double)q[b].d * q[b].qs[i]);
                 if (e > d * (0.5 + 0x1p-16)) bad++;
                 if (d > 0) worst = fmax(worst, e / d);
             }
@@ -391,7 +415,7 @@ static void test_q8_K(void) {
             }
         }
     }
-    check(!bad, "quantize_row_q8_K: d = max|x|/127, |x - d q| <= d/2 (worst %.4f d), the largest element gets +-127, zero blocks all 0  [%d wrong]", worst, bad);
+    check(!bad, "quantize_row_q8_K: d = 1/(-127/m) for m the first element of largest magnitude, which gets -127; |x - d q| <= |d|/2 (worst %.4f |d|), zero blocks all 0  [%d wrong]", worst, bad);
     check(!bad_bs, "quantize_row_q8_K: bsums = sums of groups of 16  [%d wrong]", bad_bs);
     check(!bad_pub, "quantize_row_q8_K: public body == reference, bitwise  [%d rows differ]", bad_pub);
     free(x); free(y); free(q); free(r);
@@ -681,6 +705,7 @@ static __attribute__((noinline)) int bench(const char *name, long reps, int ref)
 static __attribute__((noinline)) int run_tests(void) {
     test_hand_built();
     test_golden();
+    test_q8_K_ties();
     test_scale_packing();
     test_q8_K();
     test_round_trips();
