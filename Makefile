@@ -134,8 +134,8 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -fno-schedule-insns -Wall -Wextra -Wno-un
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant kquant_models threads native_match
-XT_E2E_TESTS ?= $(RV_E2E_TESTS) type_models
+RV_E2E_TESTS ?= stories quant kquant_models threads native_match type_models
+XT_E2E_TESTS ?= $(RV_E2E_TESTS)
 QEMU_XT     ?= qemu-xthead
 QEMU_XT_COUNT ?= qemu-xthead-plugins
 XT_CPU      ?= c920
@@ -194,8 +194,10 @@ test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/t
 # (tests/xthead_check.py: register groups against the vtype in force, XTheadVector only; no spill
 # code in llm-rv-xthead), every kernel in XT_KERNELS vector code (tests/xthead_kernels.c), then
 # test_kernels and test_kquants
-XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 \
-              dot_q4_K_q8_K dot_q5_K_q8_K dot_q6_K_q8_K tile4_q4_K_q8_K tile4_q5_K_q8_K tile4_q6_K_q8_K
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 quantize_row_q8_K \
+              dot_q4_K_q8_K dot_q5_K_q8_K dot_q6_K_q8_K tile4_q4_K_q8_K tile4_q5_K_q8_K tile4_q6_K_q8_K \
+              dot_f32_f32 dot_f16_f32 dot_bf16_f32 gemm_f32_f32 gemm_f16_f32 gemm_bf16_f32 \
+              rmsnorm softmax swiglu rope_adjacent axpy
 $(RVB)/%-xthead.dis: $(RVB)/%-xthead
 	$(RV_ENV) $(XT_OBJDUMP) -d $< > $@
 $(RVB)/llm-rv-xthead.dis: llm-rv-xthead
@@ -209,7 +211,8 @@ test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/llm-rv-xthead.dis $(RVB)/tes
 	@$(PYTHON) tests/xthead_check.py --no-spills $(RVB)/llm-rv-xthead.dis
 	@$(PYTHON) tests/xthead_check.py $(RVB)/test_kernels-xthead.dis $(RVB)/test_kquants-xthead.dis
 	@for f in $(XT_KERNELS); do \
-	    awk -v f="<xk_$$f>:" '$$2 == f { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' $(RVB)/xthead_kernels.dis > $(RVB)/fn.tmp; \
+	    awk -v f="<xk_$$f>:" -v g="<rvk_$$f>:" '$$2 == f || $$2 == g { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' \
+	        $(RVB)/xthead_kernels.dis > $(RVB)/fn.tmp; \
 	    n=$$(grep -c 'th\.v' $(RVB)/fn.tmp); \
 	    if [ $$n -gt 0 ]; then echo "ok   $$f: $$n th.v* instructions"; else echo "FAIL $$f: no vector code"; exit 1; fi; done
 	@$(call rv_run,test_kernels XTheadVector ($(QEMU_XT) -cpu $(XT_CPU)),$(qemu_xt) $(RVB)/test_kernels-xthead)
@@ -238,13 +241,15 @@ test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead llm-rv llm-
 
 # end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar, and
 # (XT_E2E_TESTS) with llm-rv-xthead on a C920; the tests compare with the reference outputs the
-# native build must match (NATIVE_LLM), the XTheadVector build also with the scalar build (REF_LLM),
-# and llm-rv must refuse cleanly on a CPU without V
+# native build must match (NATIVE_LLM), the vector builds also with the scalar build (REF_LLM:
+# the logits of random models of every tensor type, bitwise), and llm-rv must refuse cleanly
+# on a CPU without V
 test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	@mkdir -p $(RVB)
 	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
 	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \
-	    LLM="$(call qemu_v,$$v) ./llm-rv" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	    LLM="$(call qemu_v,$$v) ./llm-rv" NATIVE_LLM=./llm REF_LLM="$(QEMU_RV) ./llm-rv-scalar" SHARED=$(SHARED) \
+	    PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ] || exit 1; done
 	@echo "== tests/run.sh with llm-rv-scalar"; \

@@ -420,14 +420,14 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 /* ==========================================================================================
  * Vector bodies: RVV 1.0 (any VLEN >= 128, vector-length agnostic) and XTheadVector
  * (RVV 0.7.1 of the SG2042's XuanTie C920, GCC >= 14; GCC then defines __riscv_vector too).
- * One source serves both for the block kernels; RVK_THEAD marks what differs in 0.7.1:
+ * One source serves both; RVK_THEAD marks what differs in 0.7.1:
  *   - no fractional LMUL and no vsetivli (we use LMUL >= 1; GCC never emits vsetivli there);
  *   - no vzext/vsext and no vfcvt.rtz: widen with vwcvt(u), round with the _rm intrinsics;
- *   - no tail policies: XTheadVector bodies never rely on elements past vl;
+ *   - no tail policies (0.7.1 zeroes the elements past vl): XTheadVector bodies never rely on
+ *     them; where RVV 1.0 keeps a tail undisturbed (the last, partial step of a sum), they
+ *     take the whole register under a mask instead, whose masked-off elements 0.7.1 keeps;
  *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
  *     unit through a one-element store (RVK_ST_I32).
- * The float kernels (f32/f16/bf16 dots, row-wise work) are RVV 1.0 only; XTheadVector builds
- * use the reference for them.
  * ======================================================================================== */
 #if defined(__riscv_vector)
 #include <riscv_vector.h>
@@ -440,12 +440,12 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 #define RVK_INLINE static inline __attribute__((always_inline))
 /* What GCC 14 needs to emit valid XTheadVector code (each was found by a failing build,
  * a failing test or tests/xthead_check.py; on RVV 1.0 builds they are plain constants):
- *   RVK_ONE     the length 1 of the one-element stores in a register: with a constant, GCC
- *               14.2 wants a vsetivli, which 0.7.1 lacks (unrecognizable insn / internal
- *               compiler error);
- *   RVK_SH(n)   a shift amount in a register: with a constant (vsll.vi) GCC 14.2 stops with an
- *               internal compiler error in its vsetvl pass (validate_change_or_fail) once a
- *               body needs more than a few vector registers;
+ *   RVK_N(n)    a constant shift amount or vector length in a register: with a constant
+ *               shift (vsll.vi) GCC 14.2 stops with an internal compiler error in its vsetvl
+ *               pass (validate_change_or_fail) once a body needs more than a few vector
+ *               registers, and with a small constant length (one-element stores, the last
+ *               steps of a reduction tree) it wants a vsetivli, which 0.7.1 lacks
+ *               (unrecognizable insn); RVK_ONE is RVK_N(1);
  *   RVK_BARRIER()  a compiler barrier (no instruction) between passes over the same data (the
  *               rows of a K-quant tile, the passes of a quantizer over a block): without it
  *               GCC loads the data once for all passes and keeps it in registers (in the
@@ -460,14 +460,13 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  * their own element width. */
 #if RVK_THEAD
 static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
-#define RVK_ONE rvk_in_reg(1)
-#define RVK_SH(n) rvk_in_reg(n)
+#define RVK_N(n) rvk_in_reg(n)
 #define RVK_BARRIER() __asm__ volatile("" ::: "memory")
 #else
-#define RVK_ONE 1
-#define RVK_SH(n) (n)
+#define RVK_N(n) (n)
 #define RVK_BARRIER() ((void)0)
 #endif
+#define RVK_ONE RVK_N(1)
 #define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVK_ONE)
 
 static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
@@ -480,13 +479,13 @@ static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
 #define RVK_F16W_TO_F32(W, BT, BS)   /* the halves already zero-extended to 32-bit lanes (w) */    \
     RVK_INLINE vfloat32##W##_t rvk_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
         vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
-                                                  RVK_SH(13), vl);                                 \
+                                                  RVK_N(13), vl);                                 \
         vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
                                                     0x1p112f, vl);                                 \
         BT special = __riscv_vmsgeu_vx_u32##W##_##BS(u, 0x0f800000u, vl);                          \
         vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
                                   __riscv_vor_vx_u32##W(u, 0x7f800000u, vl), special, vl);         \
-        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_SH(16), vl);                           \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_N(16), vl);                           \
         return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
                                         __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
     }
@@ -778,36 +777,60 @@ static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     }
 }
 
-#if !RVK_THEAD
-/* ---- float dots and GEMM tiles (RVV 1.0) --------------------------------------------------
+/* ---- float dots and GEMM tiles --------------------------------------------------------------
  * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
  * elements l, l+8, ...; fused multiply-adds like the reference's RVK_MAC), the last n % 8
- * elements into lanes 0.. (tail-undisturbed), then the same pairwise combination. The result
- * does not depend on VLEN and equals the reference bitwise.
+ * elements into lanes 0.. (the other lanes keep their sums), then the same pairwise
+ * combination. The result does not depend on VLEN and equals the reference bitwise.
  * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
  * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
- * run 8 independent chains and convert each weight vector once for 4 activation rows. */
+ * run 8 independent chains and convert each weight vector once for 4 activation rows.
+ * The last n % 8 elements: RVV 1.0 takes them with vl = n % 8 and a tail-undisturbed
+ * multiply-add. XTheadVector has no tail policy (0.7.1 zeroes the lanes past vl): there the
+ * step runs over all 8 lanes under a mask of lanes < n % 8 (tail), whose masked-off lanes 0.7.1
+ * leaves undisturbed and whose masked loads read nothing there. XTheadVector also loads
+ * halves zero-extended into 32-bit lanes in one instruction (th.vlhu.v: no e16 vtype). */
+#if RVK_THEAD
+#define RVK_LD_H32(p, vl) __riscv_th_vlhu_v_u32m2((const uint32_t *)(const void *)(p), (vl))
+#define RVK_LD_H32_M(p, vl) __riscv_th_vlhu_v_u32m2_m(tail, (const uint32_t *)(const void *)(p), (vl))
+#define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
+#define RVK_W_F16(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32(p, vl), (vl))
+#define RVK_W_BF16(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32(p, vl), RVK_N(16), (vl)))
+#define RVK_W_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVK_W_F16_M(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32_M(p, vl), (vl))
+#define RVK_W_BF16_M(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32_M(p, vl), RVK_N(16), (vl)))
+#define RVK_X_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVK_FMACC_M(acc, a, b, vl) __riscv_vfmacc_vv_f32m2_mu(tail, (acc), (a), (b), (vl))
+#define RVK_FTAIL(LOADW)                                                                           \
+    if (i < n) {                                                                                   \
+        const vbool16_t tail = __riscv_vmsltu_vx_u32m2_b16(__riscv_vid_v_u32m2(8), (unsigned)(n - i), 8); \
+        RVK_FSTEP(LOADW##_M, RVK_X_F32_M, i, 8, RVK_FMACC_M);                                      \
+    }
+#else
 #define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
 #define RVK_W_F16(p, vl) rvk_f16_to_f32_m2(__riscv_vle16_v_u16m1((p), (vl)), (vl))
 #define RVK_W_BF16(p, vl)                                                                          \
     __riscv_vreinterpret_v_u32m2_f32m2(                                                            \
         __riscv_vsll_vx_u32m2(__riscv_vwcvtu_x_x_v_u32m2(__riscv_vle16_v_u16m1((p), (vl)), (vl)), 16, (vl)))
+#define RVK_FTAIL(LOADW)                                                                           \
+    if (i < n) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);
+#endif
 
 RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
     vfloat32m2_t h = __riscv_vfadd_vv_f32m2(a, __riscv_vslidedown_vx_f32m2(a, 4, 4), 4);
     h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 2, 2), 2);
-    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, 1), 1);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, RVK_ONE), RVK_ONE);
     return __riscv_vfmv_f_s_f32m2_f32(h);
 }
 
-/* one step of 8 (or, last, vl < 8) elements: every activation row loaded once, each weight
- * row loaded (and widened) once and multiplied into its B accumulators */
-#define RVK_FSTEP(LOADW, i, vl, FMACC)                                                             \
+/* one step of 8 (or, last, fewer) elements: every activation row loaded once (LOADX), each
+ * weight row loaded (and widened) once (LOADW) and multiplied into its B accumulators */
+#define RVK_FSTEP(LOADW, LOADX, i, vl, FMACC)                                                      \
     do {                                                                                           \
-        vfloat32m2_t v0 = __riscv_vle32_v_f32m2(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;          \
-        if (B > 1) v1 = __riscv_vle32_v_f32m2(x1 + (i), vl);                                       \
-        if (B > 2) v2 = __riscv_vle32_v_f32m2(x2 + (i), vl);                                       \
-        if (B > 3) v3 = __riscv_vle32_v_f32m2(x3 + (i), vl);                                       \
+        vfloat32m2_t v0 = LOADX(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;                          \
+        if (B > 1) v1 = LOADX(x1 + (i), vl);                                                       \
+        if (B > 2) v2 = LOADX(x2 + (i), vl);                                                       \
+        if (B > 3) v3 = LOADX(x3 + (i), vl);                                                       \
         vfloat32m2_t c = LOADW(w0 + (i), vl);                                                      \
         a00 = FMACC(a00, c, v0, vl);                                                               \
         if (B > 1) a01 = FMACC(a01, c, v1, vl);                                                    \
@@ -834,14 +857,14 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
         vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
         int i = 0;                                                                                 \
         for (; i + 32 <= n; i += 32) { /* unrolled: same operations, less loop overhead */         \
-            RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                                       \
-            RVK_FSTEP(LOADW, i + 8, 8, __riscv_vfmacc_vv_f32m2);                                   \
-            RVK_FSTEP(LOADW, i + 16, 8, __riscv_vfmacc_vv_f32m2);                                  \
-            RVK_FSTEP(LOADW, i + 24, 8, __riscv_vfmacc_vv_f32m2);                                  \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2);                \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 8, 8, __riscv_vfmacc_vv_f32m2);            \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 16, 8, __riscv_vfmacc_vv_f32m2);           \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 24, 8, __riscv_vfmacc_vv_f32m2);           \
         }                                                                                          \
-        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                \
+        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2); \
         /* the last n % 8 elements go to lanes 0.., the other lanes keep their sums */             \
-        if (i < n) RVK_FSTEP(LOADW, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);               \
+        RVK_FTAIL(LOADW)                                                                           \
         y[0] = rvk_sum8(a00);                                                                      \
         if (B > 1) y[ldy] = rvk_sum8(a01);                                                         \
         if (B > 2) y[2 * ldy] = rvk_sum8(a02);                                                     \
@@ -863,18 +886,41 @@ RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16)
         rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, 2, 2, 2)
+    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, RVK_THEAD ? 1 : 2, 2, 2)
 RVK_FLOAT_KERNELS(f32)
 RVK_FLOAT_KERNELS(f16)
 RVK_FLOAT_KERNELS(bf16)
 
-/* ---- row-wise float work (RVV 1.0) --------------------------------------------------------
+/* ---- row-wise float work ------------------------------------------------------------------
  * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
  * VLEN 128; at larger VLEN the group has more lanes and the first 32 are used); the last
- * n % 32 elements go to lanes 0.. with the others undisturbed (_tu), then rvk_fold32 halves
- * the 32 lanes five times, as sum32_fold. */
+ * n % 32 elements go to lanes 0.. with the others undisturbed (RVV 1.0: _tu; XTheadVector: a
+ * mask, as in the float dots), then rvk_fold32 halves the 32 lanes five times, as sum32_fold. */
+/* XTheadVector: the row-wise bodies stay out of line. Inlined into llm.c's forward pass, GCC
+ * 14 keeps their constants (exp's coefficients as LMUL-4 vectors) in registers across the
+ * whole pass and spills (see the top of the vector bodies); RVV 1.0 builds inline them. */
+#if RVK_THEAD
+#define RVK_ROWWISE static __attribute__((noinline, unused))
+#else
+#define RVK_ROWWISE static inline
+#endif
+RVK_INLINE vfloat32m8_t rvk_sum32_step(const int sq, vfloat32m8_t acc, const float *x, size_t vl, size_t v32) {
+    /* acc + x * x (sq) or acc + x in lanes 0..vl-1 (vl <= v32 = 32), the other lanes kept */
+#if RVK_THEAD
+    if (vl < v32) {
+        const vbool4_t tail = __riscv_vmsltu_vx_u32m8_b4(__riscv_vid_v_u32m8(v32), (unsigned)vl, v32);
+        const vfloat32m8_t v = __riscv_vle32_v_f32m8_m(tail, x, v32);
+        return sq ? __riscv_vfmacc_vv_f32m8_mu(tail, acc, v, v, v32) : __riscv_vfadd_vv_f32m8_mu(tail, acc, acc, v, v32);
+    }
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8(acc, v, v, vl) : __riscv_vfadd_vv_f32m8(acc, v, vl);
+#else
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl) : __riscv_vfadd_vv_f32m8_tu(acc, acc, v, vl);
+#endif
+}
 RVK_INLINE float rvk_fold32(vfloat32m8_t p) {
-    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, h), h);
+    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, RVK_N(h)), RVK_N(h));
     return __riscv_vfmv_f_s_f32m8_f32(p);
 }
 /* e^x for a vector: exp_ref's steps, one for one (so the same bits) */
@@ -893,21 +939,17 @@ RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, 1, vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
-    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), 23, vl));
-    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), 23, vl));
+    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, RVK_N(1), vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
+    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), RVK_N(23), vl));
+    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), RVK_N(23), vl));
     vfloat32m4_t e = __riscv_vfmul_vv_f32m4(__riscv_vfmul_vv_f32m4(p, s1, vl), s2, vl);
     return __riscv_vmerge_vvm_f32m4(e, x, nan, vl);
 }
 
-static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
+RVK_ROWWISE void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
     const size_t v32 = __riscv_vsetvl_e32m8(SUM32);
     vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) {
-        const size_t vl = rvk_min((size_t)(n - i), v32);
-        const vfloat32m8_t v = __riscv_vle32_v_f32m8(x + i, vl);
-        acc = __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl);
-    }
+    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(1, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
     const float scale = 1.0f / sqrtf(rvk_fold32(acc) / n + eps);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
@@ -917,9 +959,9 @@ static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, 
     }
 }
 
-static inline void rvk_softmax(int n, float *x) {
+RVK_ROWWISE void rvk_softmax(int n, float *x) {
     const size_t vlmax = __riscv_vsetvlmax_e32m4(), v32 = __riscv_vsetvl_e32m8(SUM32);
-    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], 1);
+    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], RVK_ONE);
     for (int i = 0; i < n;) {   /* the maximum is exact in any order */
         size_t vl = rvk_min((size_t)(n - i), vlmax);
         mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
@@ -932,10 +974,7 @@ static inline void rvk_softmax(int n, float *x) {
         i += (int)vl;
     }
     vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) {
-        const size_t vl = rvk_min((size_t)(n - i), v32);
-        acc = __riscv_vfadd_vv_f32m8_tu(acc, acc, __riscv_vle32_v_f32m8(x + i, vl), vl);
-    }
+    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(0, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
     const float inv = 1.0f / rvk_fold32(acc);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
@@ -944,7 +983,7 @@ static inline void rvk_softmax(int n, float *x) {
     }
 }
 
-static inline void rvk_swiglu(int n, float *g, const float *u) {
+RVK_ROWWISE void rvk_swiglu(int n, float *g, const float *u) {
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
         vfloat32m4_t v = __riscv_vle32_v_f32m4(g + i, vl);
@@ -955,7 +994,7 @@ static inline void rvk_swiglu(int n, float *g, const float *u) {
     }
 }
 
-static inline void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
+RVK_ROWWISE void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
     const int np = n_rot / 2;
     for (int i = 0; i < np;) {
         size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
@@ -972,7 +1011,8 @@ static inline void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
     }
 }
 
-static inline void rvk_axpy(int n, float *y, float a, const float *x) {
+
+RVK_ROWWISE void rvk_axpy(int n, float *y, float a, const float *x) {
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
         vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
@@ -980,7 +1020,6 @@ static inline void rvk_axpy(int n, float *y, float a, const float *x) {
         i += (int)vl;
     }
 }
-#endif /* !RVK_THEAD */
 #elif defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 /* ==========================================================================================
  * x86-64 bodies: AVX2 + FMA + F16C, with VNNI (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) when the
@@ -1572,17 +1611,13 @@ XK_FLOAT_KERNELS(bf16)
 /* ==========================================================================================
  * The kernels llm.c calls, each with the body of this build:
  *                      block kernels (Q8_0, Q4_0)     float kernels (f32/f16/bf16, row-wise)
- *   XTheadVector       vector (rvk_*)                 reference (*_ref)
- *   RVV 1.0            vector (rvk_*)                 vector (rvk_*)
+ *   RVV 1.0, XTheadVector  vector (rvk_*)             vector (rvk_*)
  *   x86-64 AVX2 (+VNNI) vector (xk_*; packed: AVX-512) dots vector (xk_*); row-wise: the
  *                                                     reference (compiler-vectorized)
  *   anything else      reference (*_ref)              reference (*_ref)
  * The *_ref bodies stay available in every build, so tests compare the two in one binary.
  * ======================================================================================== */
-#if defined(__riscv_xtheadvector)
-#define RVK_BLOCK(name) rvk_##name
-#define RVK_FLOAT(name) name##_ref
-#elif defined(__riscv_vector)
+#if defined(__riscv_vector)
 #define RVK_BLOCK(name) rvk_##name
 #define RVK_FLOAT(name) rvk_##name
 #elif defined(RVK_X86)
@@ -2532,10 +2567,10 @@ RVK_INLINE int32_t rvk_kq_msum(vint16m2_t mv, const int16_t *bsums) {
 RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
     const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
     *l = __riscv_vand_vx_u8m2(q, 15, vl);
-    *h = __riscv_vsrl_vx_u8m2(q, RVK_SH(4), vl);
+    *h = __riscv_vsrl_vx_u8m2(q, RVK_N(4), vl);
     if (q5) {
-        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_SH(2 * c), vl), 1, vl), RVK_SH(4), vl), vl);
-        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_SH(2 * c + 1), vl), 1, vl), RVK_SH(4), vl), vl);
+        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c), vl), 1, vl), RVK_N(4), vl), vl);
+        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c + 1), vl), 1, vl), RVK_N(4), vl), vl);
     }
 }
 
@@ -2623,10 +2658,10 @@ RVK_INLINE vint32m8_t rvk_q6_step(const int first, vint32m8_t acc, vint8m2_t q, 
 /* quarter j of a half: low 4 bits from l (low nibble for j < 2, else high), bits 4-5 from
  * qh bits 2j+1..2j; minus 32 */
 RVK_INLINE vint8m2_t rvk_q6_codes(vuint8m2_t l, vuint8m2_t qh, int j, size_t vl) {
-    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVK_SH(4), vl);
-    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVK_SH(4), vl)
-                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVK_SH(2), vl)
-                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVK_SH(2), vl);
+    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVK_N(4), vl);
+    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVK_N(4), vl)
+                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVK_N(2), vl)
+                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVK_N(2), vl);
     const vuint8m2_t q = __riscv_vor_vv_u8m2(lo, __riscv_vand_vx_u8m2(hi, 0x30, vl), vl);
     return __riscv_vsub_vx_i8m2(__riscv_vreinterpret_v_u8m2_i8m2(q), 32, vl);
 }

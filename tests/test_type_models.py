@@ -1,10 +1,11 @@
 """Every tensor type against a reference build: random models (tools/mkmodel, dim 256, 2
 layers, ffn 512, vocab 512) of type F32, F16, BF16, Q8_0, Q4_0 and Q2_K..Q6_K give the same
-greedy text and the same logits (--dump-logits, every byte)
-with LLM as with REF_LLM. make test-riscv runs it for the XTheadVector build (LLM) against
-the scalar rv64gc build (REF_LLM): each kernel body there equals the reference bitwise, so the
-whole forward pass must too. Random weights give flat logits, where any difference in the
-arithmetic would show. Skipped unless REF_LLM is set and differs from LLM."""
+greedy text and the same logits (--dump-logits, every byte) with LLM as with REF_LLM. make
+test-riscv runs it for the RVV 1.0 build at every VLEN and the XTheadVector build (LLM)
+against the scalar rv64gc build (REF_LLM): every kernel body equals the reference bitwise
+(rvv_kernels.h), so the whole forward pass must too. Random weights give flat logits, where
+any difference in the arithmetic would show. Skipped unless REF_LLM is set and differs from
+LLM."""
 import os
 import subprocess
 import tempfile
