@@ -480,12 +480,13 @@ static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
     RVK_INLINE vfloat32##W##_t rvk_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
         vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
                                                   RVK_N(13), vl);                                 \
+        BT special = __riscv_vmsgtu_vx_u32##W##_##BS(u, 0x0f7fffffu, vl);                          \
+        vuint32##W##_t inf = __riscv_vor_vx_u32##W(u, 0x7f800000u, vl);                            \
         vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
                                                     0x1p112f, vl);                                 \
-        BT special = __riscv_vmsgeu_vx_u32##W##_##BS(u, 0x0f800000u, vl);                          \
         vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
-                                  __riscv_vor_vx_u32##W(u, 0x7f800000u, vl), special, vl);         \
-        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_N(16), vl);                           \
+                                                         inf, special, vl);                        \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_N(16), vl);                            \
         return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
                                         __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
     }
@@ -565,17 +566,22 @@ RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t
     if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
 }
 /* Q4_0: (lo, hi) codes minus 8 times the activation's (first, second) 16 bytes;
- * |(c-8) * x| <= 8 * 128, the sum of two fits int16 */
-#define RVK_Q4_PROD(l, h, xl, xh) __riscv_vwmacc_vv_i16m2(__riscv_vwmul_vv_i16m2(l, xl, 16), h, xh, 16)
+ * |(c-8) * x| <= 8 * 128, the sum of two fits int16. All multiplies before all multiply-adds:
+ * each pair's multiply-add right after its multiply makes GCC 14 for XTheadVector put every
+ * product into one register group and copy it out (a copy and two vsetvli each). */
 RVK_INLINE void rvk_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t xla, vint8m1_t xha,
                             vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
                             vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
                             vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
     const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
-    vint16m2_t pa = RVK_Q4_PROD(la, ha, xla, xha), pb = pa, pc = pa, pd = pa;
-    if (cnt > 1) pb = RVK_Q4_PROD(lb, hb, xlb, xhb);
-    if (cnt > 2) pc = RVK_Q4_PROD(lc, hc, xlc, xhc);
-    if (cnt > 3) pd = RVK_Q4_PROD(ld, hd, xld, xhd);
+    vint16m2_t pa = __riscv_vwmul_vv_i16m2(la, xla, 16), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = __riscv_vwmul_vv_i16m2(lb, xlb, 16);
+    if (cnt > 2) pc = __riscv_vwmul_vv_i16m2(lc, xlc, 16);
+    if (cnt > 3) pd = __riscv_vwmul_vv_i16m2(ld, xld, 16);
+    pa = __riscv_vwmacc_vv_i16m2(pa, ha, xha, 16);
+    if (cnt > 1) pb = __riscv_vwmacc_vv_i16m2(pb, hb, xhb, 16);
+    if (cnt > 2) pc = __riscv_vwmacc_vv_i16m2(pc, hc, xhc, 16);
+    if (cnt > 3) pd = __riscv_vwmacc_vv_i16m2(pd, hd, xhd, 16);
     vint32m1_t sa = __riscv_vwredsum_vs_i16m2_i32m1(pa, z, 16), sb = sa, sc = sa, sd = sa;
     if (cnt > 1) sb = __riscv_vwredsum_vs_i16m2_i32m1(pb, z, 16);
     if (cnt > 2) sc = __riscv_vwredsum_vs_i16m2_i32m1(pc, z, 16);
@@ -845,7 +851,7 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
         }                                                                                          \
     } while (0)
 
-#define RVK_FLOAT_TILE(NAME, WT, LOADW)                                                            \
+#define RVK_FLOAT_TILE(NAME, WT, LOADW, UNROLL)                                                    \
     RVK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,     \
                          size_t ldw, const char *x, size_t ldx) {                                  \
         const WT *w0 = (const WT *)(const void *)w, *w1 = (const WT *)(const void *)(w + (R > 1 ? ldw : 0)); \
@@ -856,7 +862,7 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
         vfloat32m2_t a00 = __riscv_vfmv_v_f_f32m2(0.0f, 8), a01 = a00, a02 = a00, a03 = a00;       \
         vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
         int i = 0;                                                                                 \
-        for (; i + 32 <= n; i += 32) { /* unrolled: same operations, less loop overhead */         \
+        for (; (UNROLL) && i + 32 <= n; i += 32) { /* unrolled: same operations, less overhead */   \
             RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2);                \
             RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 8, 8, __riscv_vfmacc_vv_f32m2);            \
             RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 16, 8, __riscv_vfmacc_vv_f32m2);           \
@@ -876,20 +882,23 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
             if (B > 3) y[3 * ldy + 1] = rvk_sum8(a13);                                             \
         }                                                                                          \
     }
-RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32)
-RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16)
-RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16)
+/* XTheadVector: f32 and bf16 tiles of 2 x 4 rows are not unrolled, f16 tiles (more registers
+ * for the conversion) have 1 x 4 rows: otherwise GCC 14 copies register groups with th.vmv2r.v,
+ * which XTheadVector does not have, or spills (see the top of the vector bodies) */
+RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32, !RVK_THEAD)
+RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16, 1)
+RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16, !RVK_THEAD)
 
-#define RVK_FLOAT_KERNELS(SFX)                                                                     \
+#define RVK_FLOAT_KERNELS(SFX, R4)                                                                 \
     static inline float rvk_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
         float y;                                                                                   \
         rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, RVK_THEAD ? 1 : 2, 2, 2)
-RVK_FLOAT_KERNELS(f32)
-RVK_FLOAT_KERNELS(f16)
-RVK_FLOAT_KERNELS(bf16)
+    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, R4, 2, 2)
+RVK_FLOAT_KERNELS(f32, 2)
+RVK_FLOAT_KERNELS(f16, RVK_THEAD ? 1 : 2)
+RVK_FLOAT_KERNELS(bf16, 2)
 
 /* ---- row-wise float work ------------------------------------------------------------------
  * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
@@ -996,6 +1005,18 @@ RVK_ROWWISE void rvk_swiglu(int n, float *g, const float *u) {
 
 RVK_ROWWISE void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
     const int np = n_rot / 2;
+#if RVK_THEAD   /* strided loads and stores of the pairs' halves: with segment loads (tuples) GCC 14
+                   copies every register group once more */
+    for (int i = 0; i < np;) {
+        const size_t vl = __riscv_vsetvl_e32m4((size_t)(np - i));
+        const vfloat32m4_t a = __riscv_vlse32_v_f32m4(v + 2 * i, 8, vl), b = __riscv_vlse32_v_f32m4(v + 2 * i + 1, 8, vl);
+        const vfloat32m4_t c = __riscv_vlse32_v_f32m4(cs + 2 * i, 8, vl), s = __riscv_vlse32_v_f32m4(cs + 2 * i + 1, 8, vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i, 8, __riscv_vfmsac_vv_f32m4(__riscv_vfmul_vv_f32m4(b, s, vl), a, c, vl), vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i + 1, 8, __riscv_vfmacc_vv_f32m4(__riscv_vfmul_vv_f32m4(b, c, vl), a, s, vl), vl);
+        i += (int)vl;
+    }
+    return;
+#endif
     for (int i = 0; i < np;) {
         size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
         vfloat32m2x2_t ab = __riscv_vlseg2e32_v_f32m2x2(v + 2 * i, vl);
