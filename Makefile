@@ -2,6 +2,8 @@
 #   make            native ./llm (also: make native; on riscv64 for this CPU's vector unit, see below)
 #   make run        build and generate from the default model
 #   make test       the test suite (skips what needs ../shared when it is absent)
+#   make server     ./llm-server, the OpenAI-compatible HTTP server (tools/server.c, on llm.h alone)
+#   make install    llm, llm-server, llm.h and libllm.a into $(DESTDIR)$(PREFIX) (default /usr/local)
 
 CC      ?= cc
 # On a RISC-V board -march=native means nothing to the compilers: tools/riscv_native.sh picks the
@@ -24,7 +26,7 @@ PYTHON  ?= /usr/bin/python3
 
 SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
 
-.PHONY: all native run test clean test-numa bench bench-riscv unicode
+.PHONY: all native run test clean test-numa bench bench-riscv unicode server install lib
 
 all: llm
 
@@ -36,6 +38,30 @@ llm: $(SRC)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
 	$(CC) $(CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
+
+# ---- the library, the server, installation -------------------------------------------------
+# libllm.a: llm.c without its CLI (-DLLM_NO_MAIN). llm-server is built against it and llm.h only,
+# so it can use nothing of llm.c but the public API.
+SERVER_SRC := tools/server.c tools/http.c tools/http.h tools/json.c tools/json.h
+build/llm.o: $(SRC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FP) -DLLM_NO_MAIN -c -o $@ llm.c
+build/libllm.a: build/llm.o
+	rm -f $@
+	ar rcs $@ build/llm.o
+lib: build/libllm.a
+
+server: llm-server
+llm-server: $(SERVER_SRC) llm.h build/libllm.a
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tools/server.c tools/http.c tools/json.c build/libllm.a $(LDLIBS)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: llm llm-server build/libllm.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 755 llm llm-server $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 llm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 build/libllm.a $(DESTDIR)$(PREFIX)/lib/
 
 # ---- default model -------------------------------------------------------------------------
 DEFAULT_MODEL  ?= models/kjv-q8_0.gguf
@@ -64,8 +90,11 @@ tests/test_share: tests/test_share.c tests/check.h $(SRC)
 tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
 	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_pool.c $(LDLIBS)
 
-test: llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
-	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm sh tests/run.sh
+tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
+	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
+
+test: llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
 #   make bench   TinyLlama-1.1B-shaped random models (Q4_0, Q8_0, F16) and llm bench pp64/pp512/tg32
@@ -134,7 +163,7 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -fno-schedule-insns -Wall -Wextra -Wno-un
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant kquant_models threads native_match type_models
+RV_E2E_TESTS ?= stories quant kquant_models threads native_match
 XT_E2E_TESTS ?= $(RV_E2E_TESTS)
 QEMU_XT     ?= qemu-xthead
 QEMU_XT_COUNT ?= qemu-xthead-plugins
@@ -145,7 +174,7 @@ qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
 qemu_xt      = $(QEMU_XT) -cpu $(XT_CPU)
 
 .PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e \
-        test-riscv-native
+        test-riscv-ports test-riscv-native
 
 riscv: llm-rv
 riscv-scalar: llm-rv-scalar
@@ -176,7 +205,7 @@ $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
 	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
-test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-native
+test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports test-riscv-native
 
 # $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
 rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -vE '^(ok|PASS) ' $(RVB)/log.tmp; \
@@ -241,15 +270,12 @@ test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead llm-rv llm-
 
 # end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar, and
 # (XT_E2E_TESTS) with llm-rv-xthead on a C920; the tests compare with the reference outputs the
-# native build must match (NATIVE_LLM), the vector builds also with the scalar build (REF_LLM:
-# the logits of random models of every tensor type, bitwise), and llm-rv must refuse cleanly
-# on a CPU without V
+# native build must match (NATIVE_LLM), and llm-rv must refuse cleanly on a CPU without V
 test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	@mkdir -p $(RVB)
 	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
 	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \
-	    LLM="$(call qemu_v,$$v) ./llm-rv" NATIVE_LLM=./llm REF_LLM="$(QEMU_RV) ./llm-rv-scalar" SHARED=$(SHARED) \
-	    PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
+	    LLM="$(call qemu_v,$$v) ./llm-rv" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ] || exit 1; done
 	@echo "== tests/run.sh with llm-rv-scalar"; \
@@ -257,8 +283,7 @@ test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
 	@echo "== tests/run.sh with llm-rv-xthead on $(QEMU_XT) -cpu $(XT_CPU)"; \
-	    LLM="$(qemu_xt) ./llm-rv-xthead" NATIVE_LLM=./llm REF_LLM="$(QEMU_RV) ./llm-rv-scalar" SHARED=$(SHARED) \
-	    PYTHON=$(PYTHON) TESTS="$(XT_E2E_TESTS)" KERNELS= \
+	    LLM="$(qemu_xt) ./llm-rv-xthead" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(XT_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
 
@@ -269,6 +294,16 @@ test-riscv-native: llm
 	@$(RV_ENV) QEMU_RV=$(QEMU_RV) QEMU_XT=$(QEMU_XT) GCC_XTHEAD=$(GCC_XTHEAD) CC_RV=$(CC_RV) SHARED=$(SHARED) \
 	    sh tests/riscv_native.sh
 
+# one answer on every build: tests/test_ports.py with the native build as the reference and the
+# RISC-V builds under qemu as PORTS (byte-identical --dump-logits / --dump-tokens, every tensor type)
+RV_PORTS = scalar=$(QEMU_RV) ./llm-rv-scalar;$(foreach v,$(RV_VLENS),rvv$(v)=$(call qemu_v,$(v)) ./llm-rv;)xthead=$(qemu_xt) ./llm-rv-xthead
+test-riscv-ports: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
+	@mkdir -p $(RVB)
+	@echo "== tests/test_ports.py: native, rv64gc, RVV 1.0 at VLEN $(RV_VLENS), XTheadVector on $(QEMU_XT) -cpu $(XT_CPU)"
+	@$(RV_ENV) LLM=./llm PORTS="$(RV_PORTS)" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS=ports KERNELS= \
+	    sh tests/run.sh > $(RVB)/ports.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/ports.tmp; tail -n 1 $(RVB)/ports.tmp; \
+	    [ $$rc -eq 0 ]
+
 # ---- sanitizers and fuzzing ----------------------------------------------------------------
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan + UBSan), each run
 #                                FUZZ_SECONDS from its corpus in build/fuzz/corpus (see tests/fuzz/README.md)
@@ -276,7 +311,7 @@ test-riscv-native: llm
 #   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs) with build/llm-tsan
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= gguf llama2c tokenizer chat
+FUZZ_TARGETS ?= gguf llama2c tokenizer chat http json
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS   := -g -O1 -Wall -Wextra -Wno-unused-parameter -std=gnu11
 SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1
@@ -285,6 +320,14 @@ TSAN_TESTS   ?= stories threads pool
 .PHONY: fuzz fuzz-build test-asan test-tsan
 
 build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_vocab.h $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
+
+# the server's parsers, each compiled on its own
+build/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
+build/fuzz_json: tests/fuzz/fuzz_json.c tools/json.c tools/json.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(FP) -o $@ $< $(LDLIBS)
 
@@ -299,8 +342,14 @@ build/llm-asan: $(SRC)
 build/test_kernels-asan: tests/test_kernels.c tests/check.h $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tests/test_kernels.c $(LDLIBS)
-test-asan: build/llm-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
-	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan KERNELS=build/test_kernels-asan sh tests/run.sh
+build/llm-server-asan: $(SERVER_SRC) $(SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -DLLM_NO_MAIN -c -o build/llm-asan.o llm.c
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tools/server.c tools/http.c \
+	    tools/json.c build/llm-asan.o $(LDLIBS)
+test-asan: build/llm-asan build/llm-server-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan LLM_SERVER=build/llm-server-asan KERNELS=build/test_kernels-asan \
+	    sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
@@ -313,6 +362,6 @@ test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
 	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
 
 clean:
-	rm -f llm tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	rm -f llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead

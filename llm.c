@@ -9,9 +9,9 @@
  *   6. matmul           Y[b][r] = W[r] . X[b] for a batch, quantizing X once
  *   7. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
  *   8. tokenizer        SentencePiece BPE (Llama 2 style)
- *   9. sampler          greedy, temperature, top-k, top-p, min-p, repeat penalty
+ *   9. sampler          greedy, temperature, top-k, top-p, min-p, penalties; stop strings
  *  10. GGUF writer      used by `quantize` and by tools/
- *  11. chat templates   llama2, llama3, deepseek-r1, chatml: one user turn as tokens
+ *  11. chat templates   llama2, llama3, deepseek-r1, chatml: a conversation as tokens
  *  12. CLI              run, chat, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
  */
@@ -546,7 +546,7 @@ typedef struct {
     int *hash; int hash_size; /* id + 1, 0 = empty; size a power of two */
     int byte_id[256];
     int bos, eos, unk, eot;
-    int add_bos, add_space_prefix;
+    int add_bos, add_eos, add_space_prefix; /* tokenizer.ggml.add_bos_token / add_eos_token */
     struct bpe_model *bpe;    /* byte-level BPE state (tokenizer.ggml.model "gpt2"); NULL: SentencePiece */
     char *arena;
 } tokenizer;
@@ -1487,6 +1487,7 @@ struct llm_ctx {
     size_t cache_floats;
     float *logits;            /* (rows, vocab) */
     size_t logits_rows;
+    int *tokens, n_past;      /* the token at each position 0..n_past-1 the cache holds */
 };
 
 static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
@@ -1494,7 +1495,7 @@ static float *falloc(size_t n) { return aligned_zalloc(n * sizeof(float)); }
 /* The kv heads whose cache thread ith owns: a kv head belongs to the thread that holds the first
  * query head of its group when the H query heads are split evenly ([H*ith/nth, H*(ith+1)/nth)).
  * The owner first-touches its cache rows (so with --numa distribute they sit on its node), writes
- * every new key and value into them and, in decode, attends with them (attention_worker). */
+ * every new key and value into them (qkv_worker) and, in decode, attends with them (attention_worker). */
 static void kv_heads_of(const hparams *hp, int ith, int nth, int *k0, int *k1) {
     int group = hp->n_heads / hp->n_kv_heads;
     *k0 = (hp->n_heads * ith / nth + group - 1) / group;
@@ -1555,7 +1556,8 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     if (c->value_cache == MAP_FAILED) c->value_cache = NULL;
     c->logits_rows = 1;
     c->logits = falloc((size_t)hp->vocab);
-    if (!c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || !c->rope ||
+    c->tokens = xcalloc((size_t)n_ctx, sizeof(int));
+    if (!c->tokens || !c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || !c->rope ||
         !c->key_cache || !c->value_cache || !c->logits) {
         llm_ctx_free(c);
         fail(st, LLM_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %.1f MiB)", n_ctx,
@@ -1574,10 +1576,12 @@ void llm_ctx_free(llm_ctx *c) {
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(c->claim);
     free(c->xq);
+    free(c->tokens);
     free(c);
 }
 
 int llm_n_ctx(const llm_ctx *c) { return c->n_ctx; }
+int llm_n_past(const llm_ctx *c) { return c->n_past; }
 const float *llm_logits(const llm_ctx *c) { return c->logits; }
 
 static void float_to_row(int type, int n, const float *x, void *out);
@@ -1648,19 +1652,23 @@ static void float_to_row(int type, int n, const float *x, void *out) {
     }
 }
 
-/* Causal attention for nb tokens at positions pos.. (keys/values already in the cache).
- * Work unit u = (token b, kv head h); thread ith takes a fixed contiguous range of units.
- * Decode (nb = 1): thread ith takes the kv heads it owns (kv_heads_of) and first appends their
- * key and value rows itself, so one task does both (no second pass over the pool).
- * The q, k, v rows come straight from the matmul: the thread that appends a key row (kv_write)
- * or attends with a query row (its unit) first adds the bias (Qwen2) and rotates it (RoPE), on
- * its own rows, where they are about to be read (element by element the same arithmetic as
- * one pass over all rows). */
+/* Attention for nb tokens at positions pos..pos+nb-1 of one layer, in two passes over the pool:
+ *   1. qkv_worker: each thread finishes the rows of the kv heads it owns (kv_heads_of) and of
+ *      their groups of query heads, for every token of the batch: the biases (Qwen2) added to
+ *      q, k and v, RoPE on q and k (the angles of each token's position, c->rope), then the key
+ *      and value rows appended to its part of the cache (which it touched first: with --numa
+ *      distribute they sit on its node);
+ *   2. attention_worker: for a unit (token b, kv head h), the scores of the group's query
+ *      heads against the keys of positions 0..pos+b, softmax, and the weighted sum of the
+ *      value rows into xb2. Decode (nb = 1): each thread takes the kv heads it owns, so it
+ *      reads its own cache rows; prefill: units in fixed contiguous ranges per thread.
+ * The same two passes for decode and prefill; every element goes through the same operations
+ * whoever computes it, so the result does not depend on the thread count. */
 typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
 
-/* bias (when the model has them) and RoPE for head `head` of token b, at v; bias: the layer's
- * bias vector for this kind of row (q or k), read only when the model has biases */
-static void rotate_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
+/* bias (when the model has them: bias is the layer's bias vector of this kind of row) and
+ * RoPE for head `head` of token b, at v */
+static void bias_rope_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
     const hparams *hp = &c->m->hp;
     if (hp->qkv_bias) axpy(hp->head_size, v, 1.0f, bias + (size_t)head * hp->head_size);
     const float *cs = c->rope + (size_t)b * hp->n_rot;
@@ -1668,29 +1676,25 @@ static void rotate_head(const llm_ctx *c, float *v, const float *bias, int head,
     else rope_adjacent(hp->n_rot, v, cs);
 }
 
-/* append the batch's keys and values (nb, kv_dim) to the cache at positions pos.., kv heads
- * [k0, k1) (keys: biased and rotated first; values: biased) */
-static void kv_write(const att_task *t, int k0, int k1) {
+static void qkv_worker(void *arg, int ith, int nth) {
+    const att_task *t = arg;
     llm_ctx *c = t->c;
     const hparams *hp = &c->m->hp;
     const layer_weights *L = &c->m->layers[t->layer];
-    int hs = hp->head_size;
+    const int hs = hp->head_size, group = hp->n_heads / hp->n_kv_heads;
+    int k0, k1;
+    kv_heads_of(hp, ith, nth, &k0, &k1);
     for (int b = 0; b < t->nb; b++)
         for (int h = k0; h < k1; h++) {
-            float *k = c->k + (size_t)b * hp->kv_dim + h * hs, *v = c->v + (size_t)b * hp->kv_dim + h * hs;
-            rotate_head(c, k, (const float *)L->bk.data, h, b);
+            float *k = c->k + (size_t)b * hp->kv_dim + (size_t)h * hs, *v = c->v + (size_t)b * hp->kv_dim + (size_t)h * hs;
+            bias_rope_head(c, k, (const float *)L->bk.data, h, b);
             if (hp->qkv_bias) axpy(hs, v, 1.0f, (const float *)L->bv.data + (size_t)h * hs);
-            size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
+            const size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
             memcpy(c->key_cache + at, k, hs * sizeof(float));
             memcpy(c->value_cache + at, v, hs * sizeof(float));
+            for (int g = h * group; g < (h + 1) * group; g++)   /* the query heads that read kv head h */
+                bias_rope_head(c, c->q + (size_t)b * hp->dim + (size_t)g * hs, (const float *)L->bq.data, g, b);
         }
-}
-
-/* each kv head by its owner */
-static void kv_write_worker(void *arg, int ith, int nth) {
-    int k0, k1;
-    kv_heads_of(&((const att_task *)arg)->c->m->hp, ith, nth, &k0, &k1);
-    kv_write(arg, k0, k1);
 }
 
 /* token embeddings: each thread converts the rows it owns (they may sit on its node) */
@@ -1731,19 +1735,16 @@ static void attention_worker(void *arg, int ith, int nth) {
     /* a unit: one token and one kv head, with the `group` query heads that share it (their q
      * rows are adjacent): the scores of all of them in one GEMM tile pass over the keys, so each
      * key row is read once per group (bitwise the dots: the gemm contract) */
-    int64_t units = (int64_t)t->nb * hp->n_kv_heads;
-    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
-    if (t->nb == 1) {
+    int64_t units = (int64_t)t->nb * hp->n_kv_heads, u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
+    if (t->nb == 1) {   /* decode: the kv heads whose cache rows this thread owns */
         int k0, k1;
         kv_heads_of(hp, ith, nth, &k0, &k1);
-        kv_write(t, k0, k1);
         u0 = k0;
         u1 = k1;
     }
     for (int64_t u = u0; u < u1; u++) {
         int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
-        float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
-        for (int g = 0; g < group; g++) rotate_head(c, q + (size_t)g * hs, (const float *)c->m->layers[t->layer].bq.data, kvh * group + g, b);
+        const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
         const float *kh = kc + (size_t)kvh * per_head, *vh = vc + (size_t)kvh * per_head;
         gemm_f32_f32(hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
         for (int g = 0; g < group; g++) {
@@ -1790,9 +1791,8 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {c->q, c->k, c->v};
         matmul(c, 3, wqkv, yqkv, c->xb, nb);
-        /* bias, RoPE, appending k and v to the cache at positions pos+b, attention: in the tasks */
         att_task at = {c, l, pos, nb};
-        if (nb > 1) pool_run(m->pool, kv_write_worker, &at);  /* decode: inside attention_worker */
+        pool_run(m->pool, qkv_worker, &at);                /* q, k, v += biases; RoPE on q, k; k, v -> cache */
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
         matmul1(c, &L->wo, c->xb, c->xb2, nb);
         for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
@@ -1834,7 +1834,25 @@ int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_
         if (all_logits) forward_chunk(c, tokens + i, nb, pos + i, 0, c->logits + (size_t)i * hp->vocab);
         else forward_chunk(c, tokens + i, nb, pos + i, i + nb == n ? nb - 1 : nb, c->logits);
     }
+    /* the known history ends where these tokens end; after a gap (pos > n_past) the positions
+     * between are unknown, so the history stays as it was */
+    if (pos <= c->n_past) {
+        memcpy(c->tokens + pos, tokens, (size_t)n * sizeof(int));
+        c->n_past = pos + n;
+    }
     return LLM_OK;
+}
+
+/* Prefix reuse: keys and values depend only on the tokens at and before their position, so the
+ * cache rows of the longest common prefix of the prompt and the history are already right; only
+ * the rest is evaluated (at least the last token, whose logits the caller wants). */
+int llm_eval_prompt(llm_ctx *c, const int *tokens, int n, int *reused, llm_status *st) {
+    if (n <= 0) return fail(st, LLM_ERR_ARG, "nothing to evaluate");
+    int keep = 0;
+    while (keep < n && keep < c->n_past && c->tokens[keep] == tokens[keep]) keep++;
+    if (keep == n) keep = n - 1;
+    if (reused) *reused = keep;
+    return llm_eval(c, tokens + keep, n - keep, keep, 0, st);
 }
 
 /* ============================================================================================
@@ -1967,15 +1985,16 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
         for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
     }
     if ((rc = tok_load_types(tk, g, st))) return rc;
-    int64_t v[6];
+    int64_t v[7];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]))
+        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]) ||
+        !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[6]))
         return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
     for (int i = 0; i < 3; i++)
         if (v[i] < 0 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = v[3] != 0;
-    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1;
+    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1; tk->add_eos = v[6] != 0;
     return tokenizer_index(tk, g->path, st);
 }
 
@@ -2080,9 +2099,7 @@ static int bpe_tokenize(const tokenizer *tk, const struct bpe_model *bm, const c
                         int parse_special, int *ids, int max);
 static int bpe_token_to_piece(const tokenizer *tk, const struct bpe_model *bm, int token, int special, char *out, size_t cap);
 
-int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max) {
-    const tokenizer *tk = &m->tok;
-    if (tk->bpe) return bpe_tokenize(tk, tk->bpe, text, len, add_bos, 0, ids, max);
+static int spm_tokenize(const tokenizer *tk, const char *text, size_t len, int add_bos, int *ids, int max) {
     int count = 0;
 #define EMIT(id) do { if (count < max) ids[count] = (id); count++; } while (0)
     if (add_bos) EMIT(tk->bos);
@@ -2135,6 +2152,32 @@ int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, 
     free(buf);
     free(norm);
     return oom ? -1 : count;
+}
+
+/* Text -> ids with the model's tokenizer. add_special: BOS in front and EOS at the end where
+ * the file asks for them (tokenizer.ggml.add_bos_token, add_eos_token; llama.cpp's defaults:
+ * BOS for SentencePiece and Llama 3, not for Qwen2; no EOS). parse_special: control tokens
+ * written in the text are matched (byte-level BPE only). Returns the number of ids the text
+ * needs (written up to max), -1 when out of memory. */
+static int tokenize_text(const tokenizer *tk, const char *text, size_t len, int add_special, int parse_special, int *ids, int max) {
+    int n = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_special && tk->add_bos, parse_special, ids, max)
+                    : spm_tokenize(tk, text, len, add_special && tk->add_bos, ids, max);
+    if (n >= 0 && add_special && tk->add_eos && tk->eos >= 0) {
+        if (n < max) ids[n] = tk->eos;
+        n++;
+    }
+    return n;
+}
+
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_special, int *ids, int max) {
+    return tokenize_text(&m->tok, text, len, add_special, 0, ids, max);
+}
+
+/* A prompt as `llm run` reads it: BOS and EOS as the file says (unless LLM_PROMPT_NO_BOS), then
+ * the text, with control tokens written in it parsed when asked (byte-level BPE; SentencePiece
+ * text stays plain). */
+int llm_tokenize_prompt(const llm_model *m, const char *text, size_t len, int flags, int *ids, int max) {
+    return tokenize_text(&m->tok, text, len, !(flags & LLM_PROMPT_NO_BOS), (flags & LLM_PROMPT_SPECIAL) != 0, ids, max);
 }
 
 int llm_token_to_piece(const llm_model *m, int prev, int token, char *out, size_t cap) {
@@ -2302,15 +2345,16 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
     int n = tk->n_vocab;
     if ((rc = tok_load_types(tk, g, st))) return rc;
     for (int i = 0; i < n; i++) if (!tk->type[i]) tk->type[i] = TOK_NORMAL;   /* no or unknown type: normal */
-    int64_t v[5];
+    int64_t v[6];
     if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
         !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]))
+        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[5]))
         return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
     for (int i = 0; i < 4; i++)
         if (v[i] < -1 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->eot = (int)v[3];
     tk->add_bos = v[4] != 0 && tk->bos >= 0;
+    tk->add_eos = v[5] != 0 && tk->eos >= 0;
     tk->add_space_prefix = 0;
     rc = tokenizer_index(tk, g->path, st);
     if (rc) return rc;
@@ -2597,7 +2641,10 @@ static int bpe_token_to_piece(const tokenizer *tk, const bpe_model *bm, int toke
 /* ============================================================================================
  * 9. Sampler
  * ============================================================================================
- * Order: repeat penalty -> temperature -> top-k -> softmax -> min-p -> top-p -> draw.
+ * Order: penalties -> temperature -> top-k -> softmax -> min-p -> top-p -> draw. The penalties
+ * look at the distinct tokens of the last repeat_last_n: a positive logit is divided by the
+ * repeat penalty R, a negative one multiplied by it; then count x F + P is subtracted, with F the
+ * frequency and P the presence penalty (OpenAI's definition; llama.cpp applies all three so).
  * temp 0 is greedy (argmax, the lowest id on ties). The random generator is xorshift64*,
  * seeded by splitmix64(seed), so a seed always gives the same text.
  */
@@ -2612,7 +2659,7 @@ struct llm_sampler {
 };
 
 llm_sampler_params llm_sampler_default_params(void) {
-    llm_sampler_params p = {0.8f, 40, 0.95f, 0.05f, 1.0f, 64, 0};
+    llm_sampler_params p = {0.8f, 40, 0.95f, 0.05f, 1.0f, 64, 0, 0.0f, 0.0f};
     return p;
 }
 
@@ -2681,12 +2728,14 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
     }
     cand *c = s->c;
     for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i] == logits[i] ? logits[i] : -INFINITY; }   /* NaN: never */
-    if (s->p.repeat_penalty != 1.0f)
+    if (s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f)
         for (int i = 0; i < s->n_recent; i++) {
-            int t = s->recent[i], seen = 0;
+            int t = s->recent[i], seen = 0, count = 1;
             for (int j = 0; j < i; j++) seen |= s->recent[j] == t;
             if (seen || t < 0 || t >= n) continue;
+            for (int j = i + 1; j < s->n_recent; j++) count += s->recent[j] == t;
             c[t].v = c[t].v > 0 ? c[t].v / s->p.repeat_penalty : c[t].v * s->p.repeat_penalty;
+            c[t].v -= count * s->p.frequency_penalty + s->p.presence_penalty;
         }
     if (s->p.temp <= 0.0f) {
         int best = 0;
@@ -2719,6 +2768,24 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
     float r = rng_f32(&s->rng) * total, acc = 0.0f;
     for (int i = 0; i < m; i++) { acc += c[i].v; if (r < acc) return c[i].id; }
     return c[m - 1].id;
+}
+
+/* Stop strings end a generation where they first appear in its text, which stops before them.
+ * Text that may still turn into a stop string (a tail that is a proper prefix of one) is held
+ * back until the next pieces decide. */
+size_t llm_stop_scan(const char *text, size_t len, size_t from, const char *const *stop, int n_stop, int *stopped) {
+    *stopped = 0;
+    for (size_t i = from; i < len; i++)                         /* the earliest complete stop string */
+        for (int k = 0; k < n_stop; k++) {
+            size_t sl = stop[k] ? strlen(stop[k]) : 0;
+            if (sl && sl <= len - i && !memcmp(text + i, stop[k], sl)) { *stopped = 1; return i; }
+        }
+    for (size_t i = from; i < len; i++)                         /* else the earliest tail that may become one */
+        for (int k = 0; k < n_stop; k++) {
+            size_t sl = stop[k] ? strlen(stop[k]) : 0;
+            if (sl > len - i && !memcmp(text + i, stop[k], len - i)) return i;
+        }
+    return len;
 }
 
 /* ============================================================================================
@@ -3068,52 +3135,64 @@ static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp
  * 11. Chat templates
  * ============================================================================================
  * No Jinja: the template family is recognized by its tell-tale markers in
- * tokenizer.chat_template (or forced by name), and each family is a few lines that append one
- * turn to a token list: control tokens by their exact piece, text through the tokenizer.
- * A turn holds the user's message and the start of the assistant's answer; the answer ends
- * with the family's end-of-turn token.
+ * tokenizer.chat_template (or forced by name), and each family is a few lines that render one
+ * message: control tokens by their exact piece (text can never forge one), text through the
+ * tokenizer. A conversation renders as its messages in order, then the generation prompt, the
+ * start of the assistant's answer; an answer ends with the family's end-of-turn token.
+ *   llama2       <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {answer}</s>
+ *                (system text joins the next user message)
+ *   llama3       <|begin_of_text|>, then per message
+ *                <|start_header_id|>{role}<|end_header_id|>\n\n{text}<|eot_id|>
+ *   deepseek-r1  <｜begin▁of▁sentence｜>{system}<｜User｜>{user}<｜Assistant｜>{answer}<｜end▁of▁sentence｜>,
+ *                generation prompt <｜Assistant｜><think>\n
+ *   chatml       <|im_start|>{role}\n{text}<|im_end|>\n per message
+ * Earlier answers are trimmed of white space at both ends; DeepSeek-R1's keep only the text after
+ * their last </think> (the model does not see its earlier reasoning again). An answer may come
+ * with the tokens it was generated as: they go in as they are, so the cache that holds them
+ * stays valid even where the text would tokenize differently.
  */
-enum { TPL_NONE = -1, TPL_LLAMA2, TPL_LLAMA3, TPL_DEEPSEEK_R1, TPL_CHATML };
 static const char *tpl_names[] = {"llama2", "llama3", "deepseek-r1", "chatml"};
 #define DS_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"
 #define DS_ASSISTANT "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"
 #define DS_BOS "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
 #define DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
 
-static MAYBE_UNUSED int tpl_by_name(const char *name) {
-    for (int i = 0; i < 4; i++) if (!strcmp(name, tpl_names[i])) return i;
-    return TPL_NONE;
+int llm_chat_template_by_name(const char *name) {
+    for (int i = 0; i < 4; i++) if (name && !strcmp(name, tpl_names[i])) return i;
+    return LLM_CHAT_NONE;
 }
 
-static MAYBE_UNUSED int has_marker(const char *s, size_t n, const char *marker) {
+const char *llm_chat_template_name(int k) { return k >= 0 && k < 4 ? tpl_names[k] : NULL; }
+
+static int has_marker(const char *s, size_t n, const char *marker) {
     size_t k = strlen(marker);
     for (size_t i = 0; k <= n && i <= n - k; i++) if (!memcmp(s + i, marker, k)) return 1;
     return 0;
 }
 
-/* The family of a Jinja chat template, from its markers; TPL_NONE if none is recognized. */
+/* The family of a Jinja chat template, from its markers; LLM_CHAT_NONE if none is recognized. */
 static MAYBE_UNUSED int tpl_detect(const char *tpl, size_t n) {
-    if (has_marker(tpl, n, DS_ASSISTANT)) return TPL_DEEPSEEK_R1;
-    if (has_marker(tpl, n, "<|start_header_id|>")) return TPL_LLAMA3;
-    if (has_marker(tpl, n, "<|im_start|>")) return TPL_CHATML;
-    if (has_marker(tpl, n, "[INST]")) return TPL_LLAMA2;
-    return TPL_NONE;
+    if (has_marker(tpl, n, DS_ASSISTANT)) return LLM_CHAT_DEEPSEEK_R1;
+    if (has_marker(tpl, n, "<|start_header_id|>")) return LLM_CHAT_LLAMA3;
+    if (has_marker(tpl, n, "<|im_start|>")) return LLM_CHAT_CHATML;
+    if (has_marker(tpl, n, "[INST]")) return LLM_CHAT_LLAMA2;
+    return LLM_CHAT_NONE;
 }
 
 /* The model's family: its template's markers, else the control tokens its vocabulary has. */
-static MAYBE_UNUSED int tpl_for_model(const llm_model *m) {
+int llm_chat_template(const llm_model *m) {
     strview t = gguf_get_str(&m->gguf, "tokenizer.chat_template");
-    int k = t.p ? tpl_detect((const char *)t.p, t.len) : TPL_NONE;
-    if (k != TPL_NONE) return k;
-    if (tok_lookup(&m->tok, DS_ASSISTANT, (int)strlen(DS_ASSISTANT)) >= 0) return TPL_DEEPSEEK_R1;
-    if (tok_lookup(&m->tok, "<|start_header_id|>", 19) >= 0) return TPL_LLAMA3;
-    if (tok_lookup(&m->tok, "<|im_start|>", 12) >= 0) return TPL_CHATML;
-    return TPL_LLAMA2;
+    int k = t.p ? tpl_detect((const char *)t.p, t.len) : LLM_CHAT_NONE;
+    if (k != LLM_CHAT_NONE) return k;
+    if (tok_lookup(&m->tok, DS_ASSISTANT, (int)strlen(DS_ASSISTANT)) >= 0) return LLM_CHAT_DEEPSEEK_R1;
+    if (tok_lookup(&m->tok, "<|start_header_id|>", 19) >= 0) return LLM_CHAT_LLAMA3;
+    if (tok_lookup(&m->tok, "<|im_start|>", 12) >= 0) return LLM_CHAT_CHATML;
+    return LLM_CHAT_LLAMA2;
 }
 
 typedef struct { int *ids, n, cap, err; const llm_model *m; const char *missing; } token_list;
 
-static MAYBE_UNUSED void tl_push(token_list *t, int id) {
+static void tl_push(token_list *t, int id) {
     if (t->n == t->cap) {
         int cap = t->cap ? 2 * t->cap : 256;
         int *p = realloc(t->ids, (size_t)cap * sizeof(int));
@@ -3122,70 +3201,148 @@ static MAYBE_UNUSED void tl_push(token_list *t, int id) {
     }
     t->ids[t->n++] = id;
 }
-static MAYBE_UNUSED void tl_special(token_list *t, const char *piece) {
+static void tl_special(token_list *t, const char *piece) {
     int id = tok_lookup(&t->m->tok, piece, (int)strlen(piece));
     if (id < 0) { t->err = 1; t->missing = piece; return; }
     tl_push(t, id);
 }
-static MAYBE_UNUSED void tl_text(token_list *t, const char *text) {
-    int need = llm_tokenize(t->m, text, strlen(text), 0, NULL, 0);
+static void tl_textn(token_list *t, const char *text, size_t len) {
+    int need = llm_tokenize(t->m, text, len, 0, NULL, 0);
     if (need < 0) { t->err = 1; return; }
     int *ids = malloc(((size_t)need + 1) * sizeof(int));
     if (!ids) { t->err = 1; return; }
-    llm_tokenize(t->m, text, strlen(text), 0, ids, need);
+    llm_tokenize(t->m, text, len, 0, ids, need);
     for (int i = 0; i < need; i++) tl_push(t, ids[i]);
     free(ids);
 }
+static void tl_text(token_list *t, const char *text) { tl_textn(t, text, strlen(text)); }
 
-/* One user turn in family k: the tokens that follow the previous answer's end-of-turn token. */
-static MAYBE_UNUSED void tpl_user_turn(token_list *t, int k, int first, const char *system, const char *user) {
-    char *buf = malloc(strlen(user) + (system ? strlen(system) : 0) + 64);
-    if (!buf) { t->err = 1; return; }
-    switch (k) {
-    case TPL_LLAMA2:                 /* <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] */
-        tl_push(t, t->m->tok.bos);
-        if (first && system) sprintf(buf, "[INST] <<SYS>>\n%s\n<</SYS>>\n\n%s [/INST]", system, user);
-        else sprintf(buf, "[INST] %s [/INST]", user);
-        tl_text(t, buf);
-        break;
-    case TPL_LLAMA3:                 /* <|start_header_id|>role<|end_header_id|>\n\n{text}<|eot_id|> */
-        if (first) tl_special(t, "<|begin_of_text|>");
-        for (int part = first && system ? 0 : 1; part < 3; part++) {
-            tl_special(t, "<|start_header_id|>");
-            tl_text(t, part == 0 ? "system" : part == 1 ? "user" : "assistant");
-            tl_special(t, "<|end_header_id|>");
-            tl_text(t, "\n\n");
-            if (part == 2) break;
-            tl_text(t, part == 0 ? system : user);
-            tl_special(t, "<|eot_id|>");
-        }
-        break;
-    case TPL_DEEPSEEK_R1:            /* <｜begin▁of▁sentence｜>{system}<｜User｜>{user}<｜Assistant｜><think>\n */
-        if (first) { tl_special(t, DS_BOS); if (system) tl_text(t, system); }
-        tl_special(t, DS_USER);
-        tl_text(t, user);
-        tl_special(t, DS_ASSISTANT);
-        tl_text(t, "<think>\n");
-        break;
-    case TPL_CHATML:                 /* <|im_start|>role\n{text}<|im_end|>\n */
-        if (!first) tl_text(t, "\n");                          /* after the previous answer's <|im_end|> */
-        for (int part = first && system ? 0 : 1; part < 3; part++) {
-            tl_special(t, "<|im_start|>");
-            sprintf(buf, "%s\n", part == 0 ? "system" : part == 1 ? "user" : "assistant");
-            tl_text(t, buf);
-            if (part == 2) break;
-            tl_text(t, part == 0 ? system : user);
-            tl_special(t, "<|im_end|>");
-            tl_text(t, "\n");
-        }
-        break;
-    }
-    free(buf);
+/* An earlier answer as it goes back into the conversation (see above). */
+static void answer_span(int k, const char **text, size_t *len) {
+    const char *s = *text, *e = s + *len;
+    for (const char *p = s; k == LLM_CHAT_DEEPSEEK_R1 && (p = strstr(p, "</think>")) && p < e; p += 8) s = p + 8;
+    while (s < e && strchr(" \t\r\n", *s)) s++;
+    while (e > s && strchr(" \t\r\n", e[-1])) e--;
+    *text = s;
+    *len = (size_t)(e - s);
 }
 
-/* the family's end-of-turn token (-1 if the vocabulary lacks it) */
-static MAYBE_UNUSED int tpl_end_token(const llm_model *m, int k) {
-    const char *p = k == TPL_LLAMA3 ? "<|eot_id|>" : k == TPL_CHATML ? "<|im_end|>" : k == TPL_DEEPSEEK_R1 ? DS_EOS : NULL;
+/* llama2: "[INST] " + pending <<SYS>> blocks + user text + " [/INST]", after BOS */
+static void llama2_inst(token_list *t, char **sys, size_t *sys_len, const char *user, size_t len) {
+    char *buf = malloc(*sys_len + len + 16);
+    if (!buf) { t->err = 1; return; }
+    size_t n = 0;
+    memcpy(buf + n, "[INST] ", 7); n += 7;
+    if (*sys_len) { memcpy(buf + n, *sys, *sys_len); n += *sys_len; }
+    memcpy(buf + n, user, len); n += len;
+    memcpy(buf + n, " [/INST]", 8); n += 8;
+    tl_push(t, t->m->tok.bos);
+    tl_textn(t, buf, n);
+    free(buf);
+    *sys_len = 0;
+}
+
+enum { ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT };
+
+/* A message's text: its tokens as generated when given, else the text through the tokenizer. */
+static void tl_body(token_list *t, const char *text, size_t len, const int *toks, int n_toks) {
+    if (!toks) { tl_textn(t, text, len); return; }
+    for (int i = 0; i < n_toks; i++) tl_push(t, toks[i]);
+}
+
+/* One message of family k (toks: an answer's tokens as generated, or NULL). */
+static void tpl_message(token_list *t, int k, int role, const char *text, size_t len, const int *toks, int n_toks,
+                        char **sys, size_t *sys_len) {
+    static const char *role_word[] = {"system", "user", "assistant"};
+    static const char *role_line[] = {"system\n", "user\n", "assistant\n"};
+    switch (k) {
+    case LLM_CHAT_LLAMA2:
+        if (role == ROLE_SYSTEM) {                             /* <<SYS>>\n{system}\n<</SYS>>\n\n, kept for the next [INST] */
+            char *p = realloc(*sys, *sys_len + len + 24);
+            if (!p) { t->err = 1; return; }
+            *sys = p;
+            p += *sys_len;
+            memcpy(p, "<<SYS>>\n", 8);
+            memcpy(p + 8, text, len);
+            memcpy(p + 8 + len, "\n<</SYS>>\n\n", 11);
+            *sys_len += len + 19;
+        } else if (role == ROLE_USER) {
+            llama2_inst(t, sys, sys_len, text, len);
+        } else {
+            tl_body(t, text, len, toks, n_toks);
+            tl_push(t, t->m->tok.eos);
+        }
+        break;
+    case LLM_CHAT_LLAMA3:
+        tl_special(t, "<|start_header_id|>");
+        tl_text(t, role_word[role]);
+        tl_special(t, "<|end_header_id|>");
+        tl_text(t, "\n\n");
+        tl_body(t, text, len, toks, n_toks);
+        tl_special(t, "<|eot_id|>");
+        break;
+    case LLM_CHAT_DEEPSEEK_R1:
+        if (role == ROLE_USER) tl_special(t, DS_USER);
+        if (role == ROLE_ASSISTANT) tl_special(t, DS_ASSISTANT);
+        tl_body(t, text, len, toks, n_toks);
+        if (role == ROLE_ASSISTANT) tl_special(t, DS_EOS);
+        break;
+    case LLM_CHAT_CHATML:
+        tl_special(t, "<|im_start|>");
+        tl_text(t, role_line[role]);
+        tl_body(t, text, len, toks, n_toks);
+        tl_special(t, "<|im_end|>");
+        tl_text(t, "\n");
+        break;
+    }
+}
+
+int llm_chat_render(const llm_model *m, int k, const llm_chat_message *msg, int n_msg, int add_assistant,
+                    int *ids, int max, llm_status *st) {
+    if (k < 0 || k > 3) return fail(st, LLM_ERR_ARG, "unknown chat template %d", k), -1;
+    token_list t = {.m = m};
+    char *sys = NULL;
+    size_t sys_len = 0;
+    if (k == LLM_CHAT_LLAMA3) tl_special(&t, "<|begin_of_text|>");
+    if (k == LLM_CHAT_DEEPSEEK_R1) tl_special(&t, DS_BOS);
+    for (int i = 0; i < n_msg && !t.err; i++) {
+        const char *r = msg[i].role ? msg[i].role : "(none)";
+        int role = !strcmp(r, "system") ? ROLE_SYSTEM : !strcmp(r, "user") ? ROLE_USER : !strcmp(r, "assistant") ? ROLE_ASSISTANT : -1;
+        if (role < 0) {
+            free(t.ids); free(sys);
+            return fail(st, LLM_ERR_ARG, "message %d has role '%.64s' (system, user or assistant)", i + 1, r), -1;
+        }
+        const char *text = msg[i].content ? msg[i].content : "";
+        size_t len = strlen(text);
+        const int *toks = role == ROLE_ASSISTANT && msg[i].n_tokens >= 0 ? msg[i].tokens : NULL;
+        if (role == ROLE_ASSISTANT) answer_span(k, &text, &len);
+        if (k == LLM_CHAT_DEEPSEEK_R1 && text != msg[i].content && has_marker(msg[i].content, (size_t)(text - msg[i].content), "</think>"))
+            toks = NULL;                                        /* the reasoning is dropped: what is kept is tokenized anew */
+        tpl_message(&t, k, role, text, len, toks, toks ? msg[i].n_tokens : 0, &sys, &sys_len);
+    }
+    if (k == LLM_CHAT_LLAMA2 && sys_len && !t.err) llama2_inst(&t, &sys, &sys_len, "", 0);   /* system text, no user after it */
+    if (add_assistant && !t.err)
+        switch (k) {
+        case LLM_CHAT_LLAMA3:
+            tl_special(&t, "<|start_header_id|>"); tl_text(&t, "assistant"); tl_special(&t, "<|end_header_id|>"); tl_text(&t, "\n\n");
+            break;
+        case LLM_CHAT_DEEPSEEK_R1: tl_special(&t, DS_ASSISTANT); tl_text(&t, "<think>\n"); break;
+        case LLM_CHAT_CHATML: tl_special(&t, "<|im_start|>"); tl_text(&t, "assistant\n"); break;
+        }
+    free(sys);
+    if (t.err) {
+        free(t.ids);
+        if (t.missing) fail(st, LLM_ERR_FORMAT, "the vocabulary has no token '%s', which chat template %s needs", t.missing, tpl_names[k]);
+        else fail(st, LLM_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < t.n && i < max; i++) ids[i] = t.ids[i];
+    free(t.ids);
+    return t.n;
+}
+
+int llm_chat_end_token(const llm_model *m, int k) {
+    const char *p = k == LLM_CHAT_LLAMA3 ? "<|eot_id|>" : k == LLM_CHAT_CHATML ? "<|im_end|>" : k == LLM_CHAT_DEEPSEEK_R1 ? DS_EOS : NULL;
     return p ? tok_lookup(&m->tok, p, (int)strlen(p)) : m->tok.eos;
 }
 
@@ -3223,13 +3380,14 @@ static const char *usage_text[][2] = {
             "      --min-p P            drop tokens below P x the top probability, 0 = off (default 0.05)\n"
             "      --repeat-penalty R   penalize the last 64 tokens, 1 = off (default 1.0)\n"
             "  -s, --seed S             random seed (default: from the clock, printed)\n"
-            "      --no-bos             do not add BOS to the prompt\n"
+            "      --no-bos             add no BOS/EOS to the prompt (default: as the file's add_bos_token/add_eos_token)\n"
             "      --special            parse control tokens written in the prompt (BPE vocabularies)\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
             "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
     {"chat", "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
              "Interactive chat: each line on stdin is a message; answers stream to stdout. The KV cache keeps\n"
-             "the conversation, so each turn evaluates only its new tokens. The template comes from the\n"
+             "the conversation, so each turn evaluates only its new tokens; when it outgrows the context, the\n"
+             "oldest turns after the system prompt are dropped (a note on stderr). The template comes from the\n"
              "model's tokenizer.chat_template (llama2 [INST], llama3 headers, deepseek-r1, chatml);\n"
              "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
              "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
@@ -3343,12 +3501,12 @@ static int die(const char *msg) {
 
 /* parse_special: control tokens written in the text (e.g. "<|eot_id|>") become those tokens
  * (byte-level BPE vocabularies; SentencePiece text is always plain) */
-static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_bos, int parse_special, int *n, llm_status *st) {
-    const tokenizer *tk = &m->tok;
-    int need = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, NULL, 0) : llm_tokenize(m, text, len, add_bos, NULL, 0);
+static int *tokenize_all(const llm_model *m, const char *text, size_t len, int add_special, int parse_special, int *n, llm_status *st) {
+    int flags = (add_special ? 0 : LLM_PROMPT_NO_BOS) | (parse_special ? LLM_PROMPT_SPECIAL : 0);
+    int need = llm_tokenize_prompt(m, text, len, flags, NULL, 0);
     int *ids = need >= 0 ? malloc(((size_t)need + 1) * sizeof(int)) : NULL;
     if (!ids) { fail(st, LLM_ERR_NOMEM, "out of memory while tokenizing"); return NULL; }
-    *n = tk->bpe ? bpe_tokenize(tk, tk->bpe, text, len, add_bos, parse_special, ids, need) : llm_tokenize(m, text, len, add_bos, ids, need);
+    *n = llm_tokenize_prompt(m, text, len, flags, ids, need);
     return ids;
 }
 
@@ -3395,7 +3553,7 @@ static int cmd_run(options *o) {
     free(text);
     if (!prompt) { llm_model_free(m); return die(st.msg); }
     int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
-    if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt (and --no-bos): nothing to evaluate"); }
+    if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt: nothing to evaluate"); }
     if (n_prompt > n_ctx) {
         fprintf(stderr, "llm: the prompt has %d tokens, longer than the context of %d (use -c)\n", n_prompt, n_ctx);
         llm_model_free(m); free(prompt);
@@ -3458,108 +3616,171 @@ static int cmd_run(options *o) {
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
-/* Interactive chat: one line of stdin is one user message. The KV cache keeps the whole
- * conversation, so each turn evaluates only its own new tokens. */
+/* A chat's messages; contents and answer tokens are owned copies (roles are static strings). */
+typedef struct { llm_chat_message *msg; int n, cap; } conversation;
+
+static int conv_add(conversation *cv, const char *role, const char *text, size_t len, const int *toks, int n_toks) {
+    if (cv->n == cv->cap) {
+        int cap = cv->cap ? 2 * cv->cap : 16;
+        llm_chat_message *p = realloc(cv->msg, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        cv->msg = p; cv->cap = cap;
+    }
+    char *c = malloc(len + 1);
+    int *t = toks ? malloc(((size_t)n_toks + 1) * sizeof(int)) : NULL;
+    if (!c || (toks && !t)) { free(c); free(t); return -1; }
+    memcpy(c, text, len);
+    c[len] = 0;
+    if (toks) memcpy(t, toks, (size_t)n_toks * sizeof(int));
+    cv->msg[cv->n++] = (llm_chat_message){role, c, t, n_toks};
+    return 0;
+}
+
+/* drop messages [i, j) */
+static void conv_drop(conversation *cv, int i, int j) {
+    for (int k = i; k < j; k++) { free((char *)cv->msg[k].content); free((int *)cv->msg[k].tokens); }
+    memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);
+    cv->n -= j - i;
+}
+
+/* The prompt of the next answer: the conversation rendered, then the answer so far. While fewer
+ * than `room` positions of the context would stay free, the oldest turn after the first `keep`
+ * messages (the system prompt) is dropped: its user message and the answers up to the next one;
+ * the current message always stays. Returns the tokens (allocated; NULL with st filled). */
+static int *chat_prompt(const llm_model *m, int k, conversation *cv, int keep, const token_list *ans, int n_ctx, int room,
+                        int *n, int *dropped, llm_status *st) {
+    *dropped = 0;
+    for (;;) {
+        int need = llm_chat_render(m, k, cv->msg, cv->n, 1, NULL, 0, st);
+        if (need < 0) return NULL;
+        int next_user = keep + 1;
+        while (next_user < cv->n && strcmp(cv->msg[next_user].role, "user")) next_user++;
+        if (need + ans->n + room > n_ctx && next_user < cv->n) { conv_drop(cv, keep, next_user); ++*dropped; continue; }
+        int *ids = malloc(((size_t)need + ans->n + 1) * sizeof(int));
+        if (!ids) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
+        llm_chat_render(m, k, cv->msg, cv->n, 1, ids, need, st);
+        if (ans->n) memcpy(ids + need, ans->ids, (size_t)ans->n * sizeof(int));
+        *n = need + ans->n;
+        return ids;
+    }
+}
+
+/* Interactive chat: one line of stdin is one user message. The conversation is rendered whole
+ * for each answer and the cache keeps what it already holds of it (llm_eval_prompt), so a turn
+ * evaluates only its new tokens. When it outgrows the context, the oldest turns after the system
+ * prompt are dropped and the rest evaluated again, before a turn or in the middle of an answer;
+ * a message that does not fit even alone is refused. */
 static int cmd_chat(options *o) {
     llm_status st = {0};
     if (!o->model) die_usage("chat", "no model given (-m MODEL)");
-    int k = o->chat_template ? tpl_by_name(o->chat_template) : TPL_NONE;
-    if (o->chat_template && k == TPL_NONE) die_usage("chat", "unknown chat template '%s' (llama2, llama3, deepseek-r1, chatml)", o->chat_template);
+    int k = o->chat_template ? llm_chat_template_by_name(o->chat_template) : LLM_CHAT_NONE;
+    if (o->chat_template && k == LLM_CHAT_NONE) die_usage("chat", "unknown chat template '%s' (llama2, llama3, deepseek-r1, chatml)", o->chat_template);
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
-    if (k == TPL_NONE) k = tpl_for_model(m);
+    if (k == LLM_CHAT_NONE) k = llm_chat_template(m);
     int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
     llm_ctx *c = llm_ctx_new(m, n_ctx, &st);
     if (!c) { llm_model_free(m); return die(st.msg); }
     if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL);
     llm_sampler *s = llm_sampler_new(&o->sp);
-    int end = tpl_end_token(m, k), max_answer = o->n_new_set ? o->n_new : n_ctx;
+    int end = llm_chat_end_token(m, k), max_answer = o->n_new_set ? o->n_new : n_ctx;
+    /* room kept free for an answer when turns are dropped: the -n limit, at most a quarter */
+    int room = max_answer < n_ctx / 4 ? max_answer + 1 : n_ctx / 4 + 1;
     fprintf(stderr, "chat: template %s, context %d; Ctrl-C stops an answer, Ctrl-D ends\n", tpl_names[k], n_ctx);
+    conversation cv = {0};
+    int keep = 0, rc = 0, refused = 0, n = 0, dropped;
     char *line = NULL, piece[512];
     size_t cap = 0;
-    int pos = 0, rc = 0;
-    token_list think = {.m = m};
-    if (k == TPL_DEEPSEEK_R1) tl_text(&think, "<think>\n");
+    token_list ans = {.m = m};
+    int *ids = NULL;
+    if (o->system) {
+        if (conv_add(&cv, "system", o->system, strlen(o->system), NULL, 0)) rc = fail(&st, LLM_ERR_NOMEM, "out of memory");
+        keep = 1;
+        if (!rc && !(ids = chat_prompt(m, k, &cv, keep, &ans, n_ctx, 0, &n, &dropped, &st))) rc = 1;
+        if (!rc && n >= n_ctx) rc = fail(&st, LLM_ERR_ARG, "the system prompt needs %d tokens, more than the context of %d holds (use -c)", n, n_ctx);
+        free(ids);
+    }
     for (int turn = 0; !rc; turn++) {
         if (isatty(0)) fprintf(stderr, "\n> ");
         ssize_t len = getline(&line, &cap, stdin);
         if (len < 0) break;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) { turn--; continue; }
-        token_list t = {.m = m};
-        tpl_user_turn(&t, k, turn == 0, o->system, line);
-        if (t.err) {
-            rc = t.missing ? fail(&st, LLM_ERR_FORMAT, "the vocabulary has no token '%s', which chat template %s needs", t.missing, tpl_names[k])
-                           : fail(&st, LLM_ERR_NOMEM, "out of memory");
-            free(t.ids);
-            break;
+        if (conv_add(&cv, "user", line, (size_t)len, NULL, 0)) { rc = fail(&st, LLM_ERR_NOMEM, "out of memory"); break; }
+        llm_chat_message alone[2] = {cv.msg[0], cv.msg[cv.n - 1]};           /* the system prompt and this message */
+        if ((n = llm_chat_render(m, k, alone + 1 - keep, keep + 1, 1, NULL, 0, &st)) < 0) { rc = 1; break; }
+        if (n >= n_ctx) {
+            fprintf(stderr, "llm: the message needs %d tokens with the chat template%s, more than the context of %d holds: "
+                    "not sent\n", n, keep ? " and the system prompt" : "", n_ctx);
+            conv_drop(&cv, cv.n - 1, cv.n);
+            refused = 1;
+            turn--;
+            continue;
         }
+        ans.n = 0;
+        if (!(ids = chat_prompt(m, k, &cv, keep, &ans, n_ctx, room, &n, &dropped, &st))) { rc = 1; break; }
+        int reused = 0;
+        rc = llm_eval_prompt(c, ids, n, &reused, &st);
+        if (dropped) fprintf(stderr, "chat: the conversation outgrew the context of %d tokens: its %d oldest turns dropped, "
+                             "%d tokens evaluated again\n", n_ctx, dropped, n - reused);
         if (o->verbose_prompt) {
-            fprintf(stderr, "chat: turn %d: %d new tokens at position %d:", turn + 1, t.n, pos);
-            for (int i = 0; i < t.n; i++) fprintf(stderr, " %d", t.ids[i]);
+            fprintf(stderr, "chat: turn %d: %d new tokens at position %d:", turn + 1, n - reused, reused);
+            for (int i = reused; i < n; i++) fprintf(stderr, " %d", ids[i]);
             fprintf(stderr, "\n");
         }
-        if (pos + t.n >= n_ctx) { fprintf(stderr, "llm: context full (%d tokens): conversation ended\n", n_ctx); free(t.ids); break; }
-        for (int i = 0; i < t.n; i++) llm_sampler_accept(s, t.ids[i]);
-        rc = llm_eval(c, t.ids, t.n, pos, 0, &st);
-        pos += t.n;
-        free(t.ids);
-        /* the answer, streamed; it ends with the end-of-turn token, which goes into the cache */
-        token_list ans = {.m = m};
-        int prev = -1, stop = 0;
+        for (int i = reused; i < n; i++) llm_sampler_accept(s, ids[i]);
+        free(ids);
+        /* the answer, streamed: its tokens go into the cache one by one; the end-of-turn token comes
+         * with the next turn's prompt */
+        int prev = -1;
+        size_t text_len = 0, text_cap = 256;
+        char *text = malloc(text_cap);
+        if (!text) { rc = fail(&st, LLM_ERR_NOMEM, "out of memory"); break; }
         interrupted = 0;
         void (*old)(int) = signal(SIGINT, on_sigint);
-        while (!rc && !stop) {
+        while (!rc) {
             int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
-            if (next == end || llm_is_eog(m, next) || interrupted || ans.n >= max_answer || pos + 1 >= n_ctx) {
-                if (pos + 1 >= n_ctx) fprintf(stderr, "\nllm: context full (%d tokens)\n", n_ctx);
-                next = end >= 0 ? end : m->tok.eos;
-                stop = 1;
-            } else {
-                llm_token_to_piece(m, prev, next, piece, sizeof piece);
-                fputs(piece, stdout);
-                fflush(stdout);
-                tl_push(&ans, next);
-                llm_sampler_accept(s, next);
-                prev = next;
+            if (next == end || llm_is_eog(m, next) || interrupted || ans.n >= max_answer) break;
+            int pl = llm_token_to_piece(m, prev, next, piece, sizeof piece);
+            fputs(piece, stdout);
+            fflush(stdout);
+            if (text_len + pl + 1 > text_cap) {
+                char *p = realloc(text, text_cap = 2 * (text_len + pl + 1));
+                if (!p) { rc = fail(&st, LLM_ERR_NOMEM, "out of memory"); break; }
+                text = p;
             }
-            if (pos < n_ctx) rc = llm_eval(c, &next, 1, pos++, 0, &st);
+            memcpy(text + text_len, piece, (size_t)pl);
+            text_len += (size_t)pl;
+            tl_push(&ans, next);
+            if (ans.err) { rc = fail(&st, LLM_ERR_NOMEM, "out of memory"); break; }
+            llm_sampler_accept(s, next);
+            prev = next;
+            if (llm_n_past(c) < n_ctx) { rc = llm_eval(c, &next, 1, llm_n_past(c), 0, &st); continue; }
+            /* the context is full: make room by dropping turns, evaluate the rest again */
+            if (!(ids = chat_prompt(m, k, &cv, keep, &ans, n_ctx, room, &n, &dropped, &st))) { rc = 1; break; }
+            if (n >= n_ctx || !dropped) { fprintf(stderr, "\nllm: context full (%d tokens): answer cut\n", n_ctx); free(ids); break; }
+            rc = llm_eval_prompt(c, ids, n, &reused, &st);
+            fprintf(stderr, "\nchat: the conversation outgrew the context of %d tokens during an answer: its %d oldest turns dropped, "
+                    "%d tokens evaluated again\n", n_ctx, dropped, n - reused);
+            free(ids);
         }
         signal(SIGINT, old);
         printf("\n");
         fflush(stdout);
-        if (o->verbose_prompt) fprintf(stderr, "chat: answer: %d tokens and the end-of-turn token\n", ans.n);
-        if (!rc && k == TPL_DEEPSEEK_R1 && ans.n > 0) {
-            /* earlier answers keep only what follows </think>: rewrite the cache from the
-             * generation prompt's <think> on with the kept text and the end token */
-            size_t tlen = 0;
-            char *text = malloc((size_t)ans.n * 64 + 1);
-            for (int i = 0; text && i < ans.n; i++)
-                tlen += (size_t)llm_token_to_piece(m, i ? ans.ids[i - 1] : -1, ans.ids[i], text + tlen, 64);
-            if (text) {
-                text[tlen] = 0;
-                char *kept = strstr(text, "</think>");
-                kept = kept ? kept + 8 : text;
-                while (*kept == '\n' || *kept == ' ') kept++;
-                token_list h = {.m = m};
-                tl_text(&h, kept);
-                tl_special(&h, DS_EOS);
-                int at = pos - ans.n - 1 - think.n;               /* right after <｜Assistant｜> */
-                if (!h.err && at + h.n < n_ctx) {
-                    rc = llm_eval(c, h.ids, h.n, at, 0, &st);
-                    pos = at + h.n;
-                    if (o->verbose_prompt) fprintf(stderr, "chat: answer kept as %d tokens at position %d\n", h.n, at);
-                }
-                free(h.ids);
-            }
-            free(text);
+        if (o->verbose_prompt) {
+            fprintf(stderr, "chat: answer: %d tokens:", ans.n);
+            for (int i = 0; i < ans.n; i++) fprintf(stderr, " %d", ans.ids[i]);
+            fprintf(stderr, "\n");
         }
-        free(ans.ids);
+        if (!rc && conv_add(&cv, "assistant", text, text_len, ans.ids ? ans.ids : (int[1]){0}, ans.n)) rc = fail(&st, LLM_ERR_NOMEM, "out of memory");
+        free(text);
     }
     if (rc) fprintf(stderr, "llm: %s\n", st.msg);
-    free(line); free(think.ids);
+    free(line); free(ans.ids);
+    conv_drop(&cv, 0, cv.n);
+    free(cv.msg);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
-    return rc ? 1 : 0;
+    return rc || (refused && !isatty(0)) ? 1 : 0;
 }
 
 static int cmd_tokenize(options *o) {
@@ -3570,7 +3791,7 @@ static int cmd_tokenize(options *o) {
     if (!m) return die(st.msg);
     size_t len = 0;
     char *text = prompt_text(o, &len, &st);
-    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos && m->tok.add_bos, o->special, &n, &st) : NULL;
+    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
     for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
@@ -3684,7 +3905,7 @@ static int cmd_perplexity(options *o) {
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d, scoring the last %d positions of each\n", n, n_chunk, ctx, ctx - 1 - first);
     for (int ch = 0; ch < n_chunk; ch++) {
         int *seq = tok + (size_t)ch * ctx, saved = seq[0];
-        seq[0] = llm_token_bos(m);
+        if (m->tok.add_bos) seq[0] = m->tok.bos;   /* as llama.cpp: each chunk starts with BOS where the file adds one */
         int rc = llm_eval(c, seq, ctx, 0, 1, &st);
         if (rc) { fprintf(stderr, "llm: %s\n", st.msg); return 1; }
         const float *lg = llm_logits(c);
@@ -3848,6 +4069,7 @@ static int cmd_bench(int argc, char **argv) {
         int *toks = xcalloc(max_ctx, sizeof(int));
         uint64_t rng = 42;
         for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));
+        if (m->tok.add_bos) toks[0] = m->tok.bos;             /* a prompt starts as the file says */
         /* the bandwidth is measured right before and right after the tg tests and the higher value
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */

@@ -77,9 +77,18 @@ int llm_token_bos(const llm_model *m);
 int llm_token_eos(const llm_model *m);
 int llm_is_eog(const llm_model *m, int token);   /* end of generation (EOS, BOS, EOT) */
 
-/* Text -> token ids. Writes at most max ids; returns the number of ids the text needs
- * (so a return value > max means the buffer was too small). */
-int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_bos, int *ids, int max);
+/* Text -> token ids. add_special: put BOS in front and EOS at the end where the model file asks
+ * for them (tokenizer.ggml.add_bos_token / add_eos_token; without the keys, as llama.cpp: BOS
+ * for SentencePiece and Llama 3 vocabularies, not for Qwen2; no EOS); 0 adds neither.
+ * Writes at most max ids; returns the number of ids the text needs (so a return value > max
+ * means the buffer was too small). */
+int llm_tokenize(const llm_model *m, const char *text, size_t len, int add_special, int *ids, int max);
+/* A prompt as `llm run` reads it: llm_tokenize with add_special, unless LLM_PROMPT_NO_BOS (no
+ * BOS, no EOS); LLM_PROMPT_SPECIAL: control tokens written in the text ("<|eot_id|>") become
+ * those tokens (byte-level BPE vocabularies; SentencePiece text is always plain). Returns as
+ * llm_tokenize. */
+enum { LLM_PROMPT_NO_BOS = 1, LLM_PROMPT_SPECIAL = 2 };
+int llm_tokenize_prompt(const llm_model *m, const char *text, size_t len, int flags, int *ids, int max);
 /* One token -> its text (raw bytes for byte tokens; the leading space after BOS is dropped,
  * as llama2.c prints it). Returns the length written (NUL-terminated, truncated to cap-1). */
 int llm_token_to_piece(const llm_model *m, int prev, int token, char *buf, size_t cap);
@@ -92,6 +101,15 @@ int llm_n_ctx(const llm_ctx *c);
  * all_logits: keep the logits of every token (n * vocab floats), else only the last. */
 int llm_eval(llm_ctx *c, const int *tokens, int n, int pos, int all_logits, llm_status *st);
 const float *llm_logits(const llm_ctx *c);
+/* The context remembers the token at each position it holds: llm_eval records the tokens it
+ * evaluates at pos..pos+n-1 and forgets those after (evaluating beyond the history, pos >
+ * llm_n_past, leaves it as it was). llm_n_past: how many leading positions are known. */
+int llm_n_past(const llm_ctx *c);
+/* Evaluate a whole prompt (positions 0..n-1), reusing the cache: the longest common prefix of
+ * tokens and the history is kept and only the rest evaluated (at least the last token, so
+ * llm_logits are the prompt's). *reused (may be NULL) gets the number of positions kept. A chat
+ * that resends its whole conversation each turn so evaluates only the new turn. */
+int llm_eval_prompt(llm_ctx *c, const int *tokens, int n, int *reused, llm_status *st);
 
 typedef struct {
     float temp;            /* 0 = greedy (argmax) */
@@ -101,6 +119,8 @@ typedef struct {
     float repeat_penalty;  /* 1 = off */
     int repeat_last_n;     /* window of recent tokens the penalty looks at */
     uint64_t seed;
+    float frequency_penalty; /* 0 = off: minus F x (times the token occurs in the window) */
+    float presence_penalty;  /* 0 = off: minus P once if it occurs (OpenAI's penalties) */
 } llm_sampler_params;
 
 llm_sampler_params llm_sampler_default_params(void);
@@ -108,6 +128,38 @@ llm_sampler *llm_sampler_new(const llm_sampler_params *p);
 void llm_sampler_free(llm_sampler *s);
 void llm_sampler_accept(llm_sampler *s, int token);   /* feeds the repeat-penalty window */
 int llm_sample(llm_sampler *s, const float *logits, int n_vocab);
+
+/* Stop strings. text[0..len) is the text generated so far, text[0..from) the part already final
+ * (shown). Returns the end of the final text now: where the earliest complete stop string begins
+ * (*stopped = 1: the generation ends there, without it), else len less the longest tail that is
+ * the beginning of a stop string (held back until the next pieces decide). Empty and NULL stop
+ * strings are ignored. */
+size_t llm_stop_scan(const char *text, size_t len, size_t from, const char *const *stop, int n_stop, int *stopped);
+
+/* Chat templates, recognized as `llm chat` does (no Jinja): the family's markers in the GGUF's
+ * tokenizer.chat_template, else the control tokens of its vocabulary, else llama2. */
+enum { LLM_CHAT_NONE = -1, LLM_CHAT_LLAMA2, LLM_CHAT_LLAMA3, LLM_CHAT_DEEPSEEK_R1, LLM_CHAT_CHATML };
+int llm_chat_template(const llm_model *m);
+int llm_chat_template_by_name(const char *name);      /* "llama2" ... "chatml"; LLM_CHAT_NONE if unknown */
+const char *llm_chat_template_name(int tpl);          /* NULL if not a family */
+int llm_chat_end_token(const llm_model *m, int tpl);  /* the token that ends an answer (-1: none) */
+
+typedef struct {
+    const char *role;      /* "system", "user" or "assistant" */
+    const char *content;   /* UTF-8 text (NULL = empty) */
+    const int *tokens;     /* optional, for an answer: the tokens it was generated as (content is their
+                            * text), used as they are; NULL: content goes through the tokenizer */
+    int n_tokens;
+} llm_chat_message;
+
+/* A conversation -> token ids in family tpl, then (add_assistant) the start of the assistant's
+ * answer: the prompt to generate from. Control tokens come from the vocabulary, never from the
+ * text. Earlier answers are trimmed, and DeepSeek-R1's keep only the text after </think> (then
+ * their tokens are not used).
+ * Writes at most max ids and returns the number needed, or -1 with st filled (unknown role,
+ * a control token the vocabulary lacks). */
+int llm_chat_render(const llm_model *m, int tpl, const llm_chat_message *msgs, int n_msgs, int add_assistant,
+                    int *ids, int max, llm_status *st);
 
 #ifdef __cplusplus
 }

@@ -338,6 +338,16 @@ static inline float sum32_fold(float *p) {
         for (int j = 0; j < h; j++) p[j] += p[j + h];
     return p[0];
 }
+/* the partial sums of x (sq: of x*x, fused), element i into p[i % 32]; written as whole rows
+ * of 32 and a remainder so that compilers vectorize it */
+static inline float sum32(int n, const float *x, int sq) {
+    float p[SUM32] = {0};
+    int i = 0;
+    for (; i + SUM32 <= n; i += SUM32)
+        for (int j = 0; j < SUM32; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
+    for (int j = 0; j < n - i; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
+    return sum32_fold(p);
+}
 
 /* e^x within about 1 ulp (tests/test_kernels.c measures it): x = k ln2 + r with
  * k = round-to-nearest-even(x / ln2) and ln2 split into a 9-bit head (exact times k) and a
@@ -368,19 +378,16 @@ static inline float exp_ref(float x) {
 
 /* RMSNorm: o = w * (x / sqrt(mean(x^2) + eps)), the sum of squares in sum32 order */
 static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
-    float p[SUM32] = {0};
-    for (int i = 0; i < n; i++) p[i % SUM32] = fmaf(x[i], x[i], p[i % SUM32]);
-    const float scale = 1.0f / sqrtf(sum32_fold(p) / n + eps);
+    const float scale = 1.0f / sqrtf(sum32(n, x, 1) / n + eps);
     for (int i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
 }
 
 /* In-place softmax: x = e^(x - max) / sum, the sum in sum32 order */
 static inline void softmax_ref(int n, float *x) {
-    float max = x[0], p[SUM32] = {0};
+    float max = x[0];
     for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
     for (int i = 0; i < n; i++) x[i] = exp_ref(x[i] - max);
-    for (int i = 0; i < n; i++) p[i % SUM32] += x[i];
-    const float inv = 1.0f / sum32_fold(p);
+    const float inv = 1.0f / sum32(n, x, 0);
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 

@@ -1,8 +1,12 @@
 """An independent float64 reference of the transformer llm.c runs, in numpy, for small GGUF
-models with F32 weights: Llama (adjacent-pair RoPE, optional rope_freqs divisors) and Qwen2
-(q/k/v biases, NEOX RoPE). Written from the model definitions, not from llm.c.
+models with F32, F16, Q8_0 or Q4_0 weights: Llama (adjacent-pair RoPE, optional rope_freqs
+divisors) and Qwen2 (q/k/v biases, NEOX RoPE). Written from the model definitions, not from
+llm.c. Quantized weights are dequantized; the activations that meet them are quantized to Q8_0
+first, as llama.cpp (and llm.c) do: per block of 32, amax = max|x|, d = fp16(amax / 127),
+q = round-half-even(x * (127 / amax)) in float32, then x = q * d. Everything else is float64.
 
     python3 tests/ref_numpy.py MODEL.gguf TOKEN_ID... > logits.txt   (last position's logits)
+    python3 tests/ref_numpy.py --perplexity CTX MODEL.gguf TOKEN_ID...   (llama.cpp's method)
 """
 import struct
 import sys
@@ -55,18 +59,49 @@ def read_gguf(path):
         infos.append((name, ne, take("<I"), take("<Q")))
     align = kv.get("general.alignment", 32)
     base = (pos + align - 1) // align * align
-    tensors = {}
+    tensors, quantized = {}, set()
     for name, ne, typ, off in infos:
         count = int(np.prod(ne))
         if typ == 0:
             a = np.frombuffer(data, np.float32, count, base + off)
         elif typ == 1:
             a = np.frombuffer(data, np.float16, count, base + off)
+        elif typ in (2, 8):          # Q4_0: fp16 d, 16 bytes of nibbles; Q8_0: fp16 d, 32 int8
+            nb = count // 32
+            bs = 18 if typ == 2 else 34
+            raw = np.frombuffer(data, np.uint8, nb * bs, base + off).reshape(nb, bs)
+            d = raw[:, :2].copy().view(np.float16).astype(np.float64)
+            if typ == 8:
+                q = raw[:, 2:].copy().view(np.int8).astype(np.float64)
+            else:            # element j: low nibble of byte j, element j + 16: high nibble
+                q = np.concatenate([raw[:, 2:] & 15, raw[:, 2:] >> 4], axis=1).astype(np.float64) - 8
+            a = (d * q).reshape(count)
+            quantized.add(name)
         else:
-            raise SystemExit("ref_numpy: tensor %s has type %d; only F32/F16 models" % (name, typ))
+            raise SystemExit("ref_numpy: tensor %s has type %d; only F32/F16/Q8_0/Q4_0 models" % (name, typ))
         a = a.astype(np.float64)
         tensors[name] = a.reshape(ne[::-1]) if len(ne) > 1 else a
+    tensors["quantized"] = quantized
     return kv, tensors
+
+
+def q8_0_activations(x):
+    """rows of x as llama.cpp's (and llm.c's) Q8_0 activations see them: quantized and back"""
+    shape = x.shape
+    b = x.astype(np.float32).reshape(-1, 32)
+    amax = np.abs(b).max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        idv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+    q = np.rint(b * idv)                                   # float32 product, ties to even
+    d = (amax / np.float32(127)).astype(np.float16).astype(np.float64)
+    return (q.astype(np.float64) * d).reshape(shape)
+
+
+def matmul(w, name, x):
+    """x @ W^T, with x quantized to Q8_0 first when W is quantized"""
+    if name in w["quantized"]:
+        x = q8_0_activations(x)
+    return x @ w[name].T
 
 
 def rmsnorm(x, w, eps):
@@ -91,7 +126,8 @@ def rope(x, pos, n_rot, theta, neox, freqs):
     return y
 
 
-def forward(kv, w, tokens):
+def forward(kv, w, tokens, all_logits=False):
+    """logits of the last token, or (tokens, vocab) of every token with all_logits"""
     arch = kv["general.architecture"]
     dim = kv[arch + ".embedding_length"]
     n_heads = kv[arch + ".attention.head_count"]
@@ -109,7 +145,7 @@ def forward(kv, w, tokens):
     for l in range(kv[arch + ".block_count"]):
         p = "blk.%d." % l
         h = rmsnorm(x, w[p + "attn_norm.weight"], eps)
-        q, k, v = (h @ w[p + n + ".weight"].T for n in ("attn_q", "attn_k", "attn_v"))
+        q, k, v = (matmul(w, p + n + ".weight", h) for n in ("attn_q", "attn_k", "attn_v"))
         if neox:
             q, k, v = q + w[p + "attn_q.bias"], k + w[p + "attn_k.bias"], v + w[p + "attn_v.bias"]
         q = rope(q.reshape(T, n_heads, hs), pos, n_rot, theta, neox, freqs)
@@ -121,16 +157,41 @@ def forward(kv, w, tokens):
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
         o = np.einsum("hts,shd->thd", att, v).reshape(T, dim)
-        x = x + o @ w[p + "attn_output.weight"].T
+        x = x + matmul(w, p + "attn_output.weight", o)
         h = rmsnorm(x, w[p + "ffn_norm.weight"], eps)
-        g, u = h @ w[p + "ffn_gate.weight"].T, h @ w[p + "ffn_up.weight"].T
-        x = x + (g / (1 + np.exp(-g)) * u) @ w[p + "ffn_down.weight"].T
+        g, u = matmul(w, p + "ffn_gate.weight", h), matmul(w, p + "ffn_up.weight", h)
+        x = x + matmul(w, p + "ffn_down.weight", g / (1 + np.exp(-g)) * u)
     x = rmsnorm(x, w["output_norm.weight"], eps)
-    out = w.get("output.weight", w["token_embd.weight"])
-    return x[-1] @ out.T
+    out = "output.weight" if "output.weight" in w else "token_embd.weight"
+    return matmul(w, out, x) if all_logits else matmul(w, out, x[-1:])[0]
+
+
+
+def perplexity(kv, w, tokens, ctx, bos=None):
+    """llama.cpp's method: chunks of ctx tokens (the first replaced by BOS when bos is given),
+    each evaluated as one sequence, the log-likelihood of the second half of each (positions
+    ctx/2 .. ctx-2 predicting the next token). Returns (ppl, mean nll, count)."""
+    nll, count = 0.0, 0
+    first = ctx // 2
+    for ch in range(len(tokens) // ctx):
+        seq = list(tokens[ch * ctx:(ch + 1) * ctx])
+        if bos is not None:
+            seq[0] = bos
+        lg = forward(kv, w, seq, all_logits=True)
+        for j in range(first, ctx - 1):
+            row = lg[j]
+            m = row.max()
+            nll -= row[seq[j + 1]] - m - np.log(np.exp(row - m).sum())
+            count += 1
+    return float(np.exp(nll / count)), nll / count, count
 
 
 if __name__ == "__main__":
-    kv, w = read_gguf(sys.argv[1])
-    for v in forward(kv, w, [int(t) for t in sys.argv[2:]]):
-        print(repr(float(v)))
+    if sys.argv[1] == "--perplexity":
+        kv, w = read_gguf(sys.argv[3])
+        bos = kv.get("tokenizer.ggml.bos_token_id", 1) if kv.get("tokenizer.ggml.add_bos_token", True) else None
+        print("PPL = %.6f" % perplexity(kv, w, [int(t) for t in sys.argv[4:]], int(sys.argv[2]), bos)[0])
+    else:
+        kv, w = read_gguf(sys.argv[1])
+        for v in forward(kv, w, [int(t) for t in sys.argv[2:]]):
+            print(repr(float(v)))

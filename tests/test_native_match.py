@@ -1,10 +1,9 @@
 """Cross builds against the native build: with LLM set to an emulated binary (e.g. llm-rv under
 qemu at some VLEN) and NATIVE_LLM to the native ./llm, the greedy text of quantized models is
 identical: stories260K as Q4_0 and Q8_0 (made with the native `quantize`) and the default
-model's Q8_0 file. (The block kernels are bitwise equal across builds; the row-wise float
-kernels are not, so random-weight models, whose logits are nearly flat, can flip a near-tie:
-they are not used here.) Skipped unless NATIVE_LLM is set and differs from LLM (make
-test-riscv sets it)."""
+model's Q8_0 file: trained models, real text. (tests/test_ports.py compares the logits bit for
+bit on random models of every type.) Skipped unless NATIVE_LLM is set and differs from LLM
+(make test-riscv sets it)."""
 import os
 import subprocess
 import tempfile

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run libFuzzer targets one after another (what `make fuzz` runs after building them).
 #
-#   sh tests/fuzz/fuzz.sh [TARGET...]          (default: gguf llama2c tokenizer chat)
+#   sh tests/fuzz/fuzz.sh [TARGET...]          (default: gguf llama2c tokenizer chat http json)
 #
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 60)
@@ -26,7 +26,7 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 export SHARED
 
-[ $# -gt 0 ] || set -- gguf llama2c tokenizer chat
+[ $# -gt 0 ] || set -- gguf llama2c tokenizer chat http json
 
 mkdir -p "$FUZZ_WORK" || exit 2
 if [ -d "$SHARED/assets" ]; then
@@ -46,6 +46,7 @@ for t in "$@"; do
     case "$t" in
         tokenizer) max_len=4096 ;;
         chat)      max_len=16384 ;;
+        http)      max_len=20000 ;;
         *)         max_len=65536 ;;
     esac
     corpus="$FUZZ_WORK/corpus/$t"

@@ -4,13 +4,14 @@
  * system prompt, bits 2-4: the family, 0-3 forced, else detected), then TEMPLATE \0 SYSTEM \0 USER
  * (missing parts are empty).
  * Vocabularies: "chat", built here with every family's control tokens and a
- * tokenizer.chat_template of TEMPLATE (rebuilt for each input, so tpl_for_model reads the fuzzed
+ * tokenizer.chat_template of TEMPLATE (rebuilt for each input, so llm_chat_template reads the fuzzed
  * template from the GGUF); "plain", built here without any of them (every special is missing);
  * ggml-vocab-llama-spm.gguf, -llama-bpe.gguf and -qwen2.gguf from $SHARED when present.
- * Checks: tpl_detect returns a family or TPL_NONE and agrees with tpl_for_model on a model whose
- * template is TEMPLATE; two user turns (first and next) render to ids inside the vocabulary, or
- * fail with the missing special named, and only when the vocabulary really lacks it; the
- * end-of-turn token is in the vocabulary or -1.
+ * Checks: tpl_detect returns a family or LLM_CHAT_NONE and agrees with llm_chat_template on a
+ * model whose template is TEMPLATE; a conversation (system, user, an answer made of USER with
+ * and without </think> and with its tokens, user) renders to ids inside the vocabulary, or fails
+ * with the missing special named, and only when the vocabulary really lacks it; a size query
+ * agrees with the rendering; the end-of-turn token is in the vocabulary or -1.
  */
 #include "fuzz_common.h"
 #define LLM_NO_MAIN
@@ -71,15 +72,33 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 static void check_turns(const llm_model *m, const char *vname, int k, int first, const char *system, const char *user) {
     int nv = llm_n_vocab(m);
-    token_list t = {0};
-    t.m = m;
-    for (int turn = 0; turn < 2 && !t.err; turn++) tpl_user_turn(&t, k, turn == 0 && first, system, user);
-    if (t.err && t.missing)
-        FUZZ_CHECK(tok_lookup(&m->tok, t.missing, (int)strlen(t.missing)) < 0, "%s: family %d: '%s' reported missing",
-                   vname, k, t.missing);
-    for (int i = 0; i < t.n; i++) FUZZ_CHECK(t.ids[i] >= 0 && t.ids[i] < nv, "%s: family %d: id %d of %d", vname, k, t.ids[i], nv);
-    free(t.ids);
-    int end = tpl_end_token(m, k);
+    char *think = malloc(2 * strlen(user) + 32);
+    FUZZ_CHECK(think, "out of memory");
+    sprintf(think, "<think>%s</think>%s", user, user);
+    int toks[3] = {0, nv - 1, nv / 2};
+    llm_chat_message msgs[6] = {{"system", system, NULL, 0}, {"user", user, NULL, 0}, {"assistant", user, toks, 3},
+                                {"user", user, NULL, 0}, {"assistant", think, toks, 3}, {"user", "", NULL, 0}};
+    llm_chat_message *msg = system && first ? msgs : msgs + 1;
+    int n_msg = system && first ? 6 : 5;
+    llm_status st = {0};
+    int need = llm_chat_render(m, k, msg, n_msg, first, NULL, 0, &st);
+    if (need < 0) {
+        FUZZ_CHECK(st.code == LLM_ERR_FORMAT || st.code == LLM_ERR_NOMEM, "%s: family %d: error %d: %s", vname, k, st.code, st.msg);
+        const char *q = strchr(st.msg, '\'');                  /* "... no token '<piece>', which ..." */
+        if (st.code == LLM_ERR_FORMAT && q) {
+            const char *e = strstr(q + 1, "', which");
+            FUZZ_CHECK(e && tok_lookup(&m->tok, q + 1, (int)(e - q - 1)) < 0, "%s: family %d: %s, yet it is there", vname, k, st.msg);
+        }
+    } else {
+        int *ids = malloc(((size_t)need + 1) * sizeof(int));
+        FUZZ_CHECK(ids, "out of memory");
+        int n = llm_chat_render(m, k, msg, n_msg, first, ids, need, &st);
+        FUZZ_CHECK(n == need, "%s: family %d: %d ids, the size query said %d", vname, k, n, need);
+        for (int i = 0; i < n; i++) FUZZ_CHECK(ids[i] >= 0 && ids[i] < nv, "%s: family %d: id %d of %d", vname, k, ids[i], nv);
+        free(ids);
+    }
+    free(think);
+    int end = llm_chat_end_token(m, k);
     FUZZ_CHECK(end >= -1 && end < nv, "%s: family %d: end-of-turn token %d", vname, k, end);
 }
 
@@ -98,8 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *user = system + strlen(system) + (system + strlen(system) < buf + size - 2 ? 1 : 0);
 
     int det = tpl_detect(tpl, tpl_len);
-    FUZZ_CHECK(det >= TPL_NONE && det <= TPL_CHATML, "tpl_detect returned %d", det);
-    for (int i = 0; i < 4; i++) FUZZ_CHECK(tpl_by_name(tpl_names[i]) == i, "tpl_by_name(%s)", tpl_names[i]);
+    FUZZ_CHECK(det >= LLM_CHAT_NONE && det <= LLM_CHAT_CHATML, "tpl_detect returned %d", det);
+    for (int i = 0; i < 4; i++)
+        FUZZ_CHECK(llm_chat_template_by_name(llm_chat_template_name(i)) == i, "llm_chat_template_by_name(%s)", tpl_names[i]);
 
     int v = sel % (n_vocabs + 1);
     llm_model *m;
@@ -107,14 +127,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (v == n_vocabs) {                                    /* the chat vocab, with TEMPLATE in its GGUF */
         m = build_vocab_tpl(chat_toks, n_chat_toks, 1, tpl, tpl_len);
         vname = "chat";
-        int k = tpl_for_model(m);
-        FUZZ_CHECK(det == TPL_NONE ? k >= 0 && k <= TPL_CHATML : k == det, "tpl_for_model %d, tpl_detect %d", k, det);
+        int k = llm_chat_template(m);
+        FUZZ_CHECK(det == LLM_CHAT_NONE ? k >= 0 && k <= LLM_CHAT_CHATML : k == det, "llm_chat_template %d, tpl_detect %d", k, det);
     } else {
         m = vocabs[v].m;
         vname = vocabs[v].name;
     }
-    int k = forced < 4 ? forced : tpl_for_model(m);
-    FUZZ_CHECK(k >= 0 && k <= TPL_CHATML, "%s: family %d", vname, k);
+    int k = forced < 4 ? forced : llm_chat_template(m);
+    FUZZ_CHECK(k >= 0 && k <= LLM_CHAT_CHATML, "%s: family %d", vname, k);
     check_turns(m, vname, k, first, with_system ? system : NULL, user);
     if (v == n_vocabs) llm_model_free(m);
     free(buf);

@@ -353,6 +353,26 @@ def chat_seeds():
     return seeds
 
 
+# http: what a client sends (fuzz_http); json: request bodies (fuzz_json)
+HTTP_SEEDS = {
+    "get-health.http": b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+    "post-completion.http": b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Authorization: Bearer key\r\nContent-Length: 31\r\n\r\n{\"prompt\": \"hi\", \"stream\": true}",
+    "keep-alive-lf.http": b"GET /v1/models HTTP/1.0\nConnection: keep-alive, Upgrade\n\nGET /health HTTP/1.1\n\n",
+    "expect.http": b"POST /v1/chat/completions?x=1 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
+                   b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+}
+JSON_SEEDS = {
+    "completion.json": b'{"model": "m", "prompt": "In the beginning", "max_tokens": 16, "temperature": 0.7, "stop": ["\\n", "."],'
+                       b' "seed": -12345678901, "stream": false, "logit_bias": null}',
+    "chat.json": (r'{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text",'
+                  r' "text": "h\u00e9llo \ud83d\ude00 \u0000 \" \\ \/ \b\f\n\r\t"}]}, {"role": "assistant", "content":'
+                  ' "<think>x</think>\u2581é"}], "stream_options": {"include_usage": true}}').encode("utf-8"),
+    "numbers.json": b"[0, -0, 1e400, -1E-400, 123456789012345678901234567890, 0.5e+3, 1.7976931348623157e308, 5e-324, [], {}]",
+    "nested.json": b"[" * 40 + b"{\"a\": [true, false, null]}" + b"]" * 40,
+}
+
+
 def tokenizer_seeds():
     seeds = {}
     for i, t in enumerate(TEXTS):
@@ -474,7 +494,7 @@ def main():
     else:
         outdir = args[0] if args else os.path.join(here, "seeds")
         sets = (("gguf", gguf_seeds()), ("llama2c", llama2c_seeds()), ("tokenizer", tokenizer_seeds()),
-                ("chat", chat_seeds()))
+                ("chat", chat_seeds()), ("http", HTTP_SEEDS), ("json", JSON_SEEDS))
     total = 0
     for sub, seeds in sets:
         d = os.path.join(outdir, sub)
