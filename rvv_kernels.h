@@ -463,8 +463,8 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
  * the K-quant bodies ahead and runs out of registers). GCC 14 also issues strided loads (vlse)
  * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
- * takes SEW-wide elements): the bodies below use strided loads only right after a vsetvl of
- * their own element width. */
+ * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
+ * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
 #if RVK_THEAD
 static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
 #define RVK_N(n) rvk_in_reg(n)
