@@ -1,7 +1,8 @@
 /* llm.c - run Llama-family language models on CPUs, fast on many-core RISC-V.
  *
  * One file, read top to bottom in the order data flows:
- *   1. utilities        errors that carry a message, allocation, time
+ *   1. utilities        errors that carry a message, allocation, time; input files (regular,
+ *                       bounded), output files (whole or not at all), the CLI's signal guards
  *   2. model files      GGUF reader (bounds-checked cursor over the mapped file), llama2.c reader
  *   3. the model        hyper-parameters, per-layer tensors {type, rows, cols, row_bytes, data}
  *   4. threads          topology, pinning, a persistent pool; every thread owns fixed row ranges
@@ -88,20 +89,35 @@ static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
     return 1;
 }
 
+/* Models and tokenizers must be regular files. They are opened with O_NONBLOCK, so a FIFO (whose
+ * open would wait for a writer) or a device is refused at once, by name; regular files ignore
+ * the flag. Returns the descriptor, or -1 with st filled. */
+static int open_regular(const char *path, struct stat *sb, llm_status *st) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (fstat(fd, sb) != 0) {
+        fail(st, LLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        fail(st, LLM_ERR_IO, S_ISDIR(sb->st_mode) ? "%s: is a directory, not a file" : "%s: is a %s, not a regular file", path,
+             S_ISFIFO(sb->st_mode) ? "FIFO (named pipe)" : S_ISCHR(sb->st_mode) ? "character device"
+             : S_ISBLK(sb->st_mode) ? "block device" : S_ISSOCK(sb->st_mode) ? "socket" : "special file");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* A read-only memory map of a whole file. */
 typedef struct { const uint8_t *data; size_t size; } mapped_file;
 
 static int map_file(mapped_file *mf, const char *path, llm_status *st) {
     memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return fail(st, LLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (S_ISDIR(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); }
-    if (!S_ISREG(sb.st_mode)) { close(fd); return fail(st, LLM_ERR_IO, "%s: not a regular file", path); }
+    int fd = open_regular(path, &sb, st);
+    if (fd < 0) return LLM_ERR_IO;
     if (sb.st_size == 0) { close(fd); return fail(st, LLM_ERR_FORMAT, "%s: file is empty", path); }
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int err = errno;
@@ -117,25 +133,204 @@ static void unmap_file(mapped_file *mf) {
     memset(mf, 0, sizeof *mf);
 }
 
-/* read a whole (possibly empty) file */
-static MAYBE_UNUSED char *read_text(const char *path, size_t *len, llm_status *st) {
+/* Read a whole (possibly empty) text file of at most max bytes. A longer one is refused as soon
+ * as that is known, before it is read whole: by its size for a regular file, else (a pipe,
+ * /dev/zero) after max + 1 bytes, so memory stays bounded whatever the file is. The message is
+ * "PATH: longer than MAX bytes, <why>". */
+static MAYBE_UNUSED char *read_text(const char *path, size_t max, const char *why, size_t *len, llm_status *st) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { fail(st, LLM_ERR_IO, "%s: is a directory, not a file", path); return NULL; }
     FILE *f = fopen(path, "rb");
     if (!f) { fail(st, LLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
+        fclose(f);
+        fail(st, LLM_ERR_IO, "%s: longer than %zu bytes, %s", path, max, why);
+        return NULL;
+    }
+    size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
     char *buf = malloc(cap + 1);
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+    for (size_t r; buf && n <= max && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
         n += r;
-        if (n == cap) { char *b = realloc(buf, 2 * cap + 1); if (!b) { free(buf); buf = NULL; break; } buf = b; cap *= 2; }
+        if (n == cap && n <= max) {
+            size_t grown = cap > max / 2 ? max + 1 : 2 * cap;
+            char *b = realloc(buf, grown + 1);
+            if (!b) { free(buf); buf = NULL; break; }
+            buf = b; cap = grown;
+        }
     }
     int err = ferror(f);
     fclose(f);
     if (!buf) { fail(st, LLM_ERR_NOMEM, "%s: out of memory", path); return NULL; }
+    if (n > max) { free(buf); fail(st, LLM_ERR_IO, "%s: longer than %zu bytes, %s", path, max, why); return NULL; }
     if (err) { free(buf); fail(st, LLM_ERR_IO, "%s: read error", path); return NULL; }
     buf[n] = 0;
     *len = n;
     return buf;
+}
+
+/* Output files. Every file the runtime writes (quantize, --dump-logits, --dump-tokens,
+ * tools/mkmodel) appears whole or not at all: it is written to a temporary created exclusively
+ * next to OUT ("OUT.<random>.tmp" with O_CREAT|O_EXCL|O_NOFOLLOW, so a file or symlink planted
+ * under that name makes the open fail instead of being written through), flushed to the disk
+ * and renamed over OUT. An OUT that exists and is not a regular file (a device such as
+ * /dev/full, a FIFO, a directory) is refused and left alone; a symbolic link at OUT is replaced
+ * by the new file, what it pointed to is not written. Two writers to one OUT each rename a
+ * complete file: the last one stays.
+ * The temporary being written is named in out_pending, so that a program's signal handler can
+ * remove it (install_file_guards below); the library installs no handler itself. One output
+ * file is written at a time. */
+typedef struct { FILE *f; char *path, *tmp; int err; } out_file;
+
+static char out_pending[PATH_MAX + 32];     /* the temporary being written ... */
+static volatile sig_atomic_t out_pending_set; /* ... when set */
+
+static int out_refuse(const char *path, llm_status *st) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) return LLM_OK;
+    return fail(st, LLM_ERR_IO, "%s: exists and is not a regular file (%s): not replaced", path,
+                S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISCHR(sb.st_mode) ? "a character device"
+                : S_ISBLK(sb.st_mode) ? "a block device" : "a special file");
+}
+
+static void out_forget(out_file *o) {
+    out_pending_set = 0;
+    free(o->path); free(o->tmp);
+    memset(o, 0, sizeof *o);
+}
+
+static int out_open(out_file *o, const char *path, llm_status *st) {
+    memset(o, 0, sizeof *o);
+    if (out_refuse(path, st)) return LLM_ERR_IO;
+    size_t n = strlen(path) + 16;
+    o->path = strdup(path);
+    o->tmp = malloc(n);
+    if (!o->path || !o->tmp) { out_forget(o); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec * 0x9e3779b97f4a7c15ull;
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;     /* a new name if one exists */
+        snprintf(o->tmp, n, "%s.%08x.tmp", path, (unsigned)(r >> 32));
+        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        out_forget(o);
+        return fail(st, LLM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(e));
+    }
+    if (strlen(o->tmp) < sizeof out_pending) { memcpy(out_pending, o->tmp, strlen(o->tmp) + 1); out_pending_set = 1; }
+    o->f = fdopen(fd, "wb");
+    if (!o->f) { close(fd); unlink(o->tmp); out_forget(o); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
+    return LLM_OK;
+}
+
+static void out_write(out_file *o, const void *p, size_t n) {
+    if (!o->err && n && fwrite(p, 1, n, o->f) != n) o->err = errno ? errno : EIO;
+}
+
+/* ok: flush, sync and rename into place; !ok (or any error so far): remove the temporary */
+static int out_close(out_file *o, int ok, llm_status *st) {
+    int rc = LLM_OK;
+    if (!o->f) { out_forget(o); return rc; }
+    if (ok && !o->err && fflush(o->f) != 0) o->err = errno ? errno : EIO;
+    if (ok && !o->err && fsync(fileno(o->f)) != 0) o->err = errno;
+    if (fclose(o->f) != 0 && ok && !o->err) o->err = errno ? errno : EIO;
+    if (ok && o->err) rc = fail(st, LLM_ERR_IO, "%s: write failed: %s", o->path, strerror(o->err));
+    if (ok && !rc && !(rc = out_refuse(o->path, st)) && rename(o->tmp, o->path) != 0)
+        rc = fail(st, LLM_ERR_IO, "%s: cannot rename the temporary file over it: %s", o->path, strerror(errno));
+    if (!ok || rc) unlink(o->tmp);
+    else {                                   /* the rename itself reaches the disk with the directory */
+        char *slash = strrchr(o->tmp, '/');
+        if (slash) *slash = 0;
+        int dfd = open(slash ? (slash == o->tmp ? "/" : o->tmp) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) { fsync(dfd); close(dfd); }
+    }
+    out_forget(o);
+    return rc;
+}
+
+/* For programs (the CLI, tools/mkmodel), never called by the library: SIGINT, SIGTERM and SIGHUP
+ * remove the temporary being written, then end the process by the same signal. SIGBUS is what
+ * reading a mapped file past its end raises: a model file that shrank while being read (load,
+ * placement, quantize). It becomes a message naming the file (found in /proc/self/maps, with
+ * async-signal-safe calls only), the temporary is removed and the process exits with status 1;
+ * a SIGBUS outside a file mapping keeps its default action. */
+static const char *guard_prog = "llm";
+
+static void on_exit_signal(int sig) {
+    if (out_pending_set) unlink(out_pending);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int hex_digit(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+/* the path of the file mapped at addr, from /proc/self/maps ("lo-hi perms offset dev inode path") */
+static int mapped_path(uintptr_t addr, char *out, size_t cap) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
+    if (fd < 0) return 0;
+    char buf[4096];
+    size_t have = 0;
+    for (ssize_t r; !found && (r = read(fd, buf + have, sizeof buf - have)) > 0;) {
+        have += (size_t)r;
+        char *line = buf, *end = buf + have, *nl;
+        while (!found && (nl = memchr(line, '\n', (size_t)(end - line)))) {
+            uintptr_t lo = 0, hi = 0;
+            char *p = line;
+            for (; p < nl && hex_digit(*p) >= 0; p++) lo = lo * 16 + (uintptr_t)hex_digit(*p);
+            for (p += p < nl; p < nl && hex_digit(*p) >= 0; p++) hi = hi * 16 + (uintptr_t)hex_digit(*p);
+            for (int field = 0; field < 4; field++) {            /* skip perms, offset, dev, inode */
+                while (p < nl && *p == ' ') p++;
+                while (p < nl && *p != ' ') p++;
+            }
+            while (p < nl && *p == ' ') p++;
+            if (addr >= lo && addr < hi && p < nl && *p == '/') {
+                size_t n = (size_t)(nl - p) < cap - 1 ? (size_t)(nl - p) : cap - 1;
+                memcpy(out, p, n);
+                out[n] = 0;
+                found = 1;
+            }
+            line = nl + 1;
+        }
+        have = (size_t)(end - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf) have = 0;                        /* a line longer than the buffer */
+    }
+    close(fd);
+    return found;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
+    static char path[PATH_MAX + 64];
+    (void)ctx;
+    if (!mapped_path((uintptr_t)si->si_addr, path, sizeof path)) { signal(sig, SIG_DFL); return; }  /* faults again */
+    if (out_pending_set) unlink(out_pending);
+    const char *parts[] = {guard_prog, ": ", path, ": changed or truncated while being read\n"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(parts[i]);
+        if (write(2, parts[i], n) != (ssize_t)n) break;
+    }
+    _exit(1);
+}
+
+static MAYBE_UNUSED void install_file_guards(const char *prog) {
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old;
+    guard_prog = prog;
+    for (int i = 0; i < 3; i++) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_exit_signal;
+        sigemptyset(&sa.sa_mask);
+        /* a signal ignored by whoever started us (nohup: SIGHUP) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 /* ============================================================================================
@@ -157,8 +352,44 @@ static const int gguf_vsize[GGUF_NTYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 
 
 typedef struct { const uint8_t *p; size_t len; } strview;
 
+/* An index of the names of an array of records whose first member is their name (gguf_kv.key,
+ * gguf_tensor.name): open addressing, FNV-1a, linear probing; a slot holds the record's index
+ * + 1 (0 = empty), with at least twice as many slots as names. */
+typedef struct { uint64_t *slot, size; } name_index;
+
+static const strview *name_at(const void *base, size_t stride, uint64_t i) {
+    return (const strview *)(const void *)((const char *)base + i * stride);
+}
+
+/* Returns 0, the index + 1 of a record whose name repeats an earlier record's, or -1 (no memory). */
+static int64_t index_names(name_index *ix, const void *base, size_t stride, uint64_t n) {
+    ix->size = 16;
+    while (ix->size < 2 * n) ix->size *= 2;
+    ix->slot = xcalloc(ix->size, sizeof *ix->slot);
+    if (!ix->slot) return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        const strview *s = name_at(base, stride, i);
+        for (uint64_t j = hash_bytes((const char *)s->p, (int)s->len) & (ix->size - 1);; j = (j + 1) & (ix->size - 1)) {
+            if (!ix->slot[j]) { ix->slot[j] = i + 1; break; }
+            const strview *o = name_at(base, stride, ix->slot[j] - 1);
+            if (o->len == s->len && !memcmp(o->p, s->p, s->len)) return (int64_t)i + 1;
+        }
+    }
+    return 0;
+}
+
+static const void *index_find(const name_index *ix, const void *base, size_t stride, const char *name) {
+    size_t n = strlen(name);
+    if (!ix->slot) return NULL;
+    for (uint64_t j = hash_bytes(name, (int)n) & (ix->size - 1); ix->slot[j]; j = (j + 1) & (ix->size - 1)) {
+        const strview *s = name_at(base, stride, ix->slot[j] - 1);
+        if (s->len == n && !memcmp(s->p, name, n)) return s;
+    }
+    return NULL;
+}
+
 typedef struct {
-    strview key;
+    strview key;              /* first: name_index */
     int type;                 /* enum gguf_vtype */
     const uint8_t *val;       /* scalar value, or for strings the u64 length, for arrays the elements */
     int arr_type;             /* arrays: element type */
@@ -166,7 +397,7 @@ typedef struct {
 } gguf_kv;
 
 typedef struct {
-    strview name;
+    strview name;             /* first: name_index */
     int n_dims;
     uint64_t ne[4];
     int type;                 /* ggml type */
@@ -185,7 +416,7 @@ typedef struct {
     size_t kv_begin, kv_end;  /* byte range of the key/value section (copied by quantize) */
     uint64_t alignment;
     size_t data_offset;
-    uint64_t *names, names_size; /* tensor names: open addressing, index + 1 (0 = empty) */
+    name_index keys, names;   /* metadata keys and tensor names (duplicates are refused) */
 } gguf_file;
 
 typedef struct { const uint8_t *p, *end; const char *path; llm_status *st; int err; } cursor;
@@ -270,7 +501,8 @@ static const char *type_name(int t) {
 }
 
 static void gguf_close(gguf_file *g) {
-    free(g->names);
+    free(g->keys.slot);
+    free(g->names.slot);
     free(g->kv);
     free(g->tensors);
     unmap_file(&g->mf);
@@ -280,9 +512,7 @@ static void gguf_close(gguf_file *g) {
 static int sv_eq(strview s, const char *z) { size_t n = strlen(z); return s.len == n && memcmp(s.p, z, n) == 0; }
 
 static const gguf_kv *gguf_find(const gguf_file *g, const char *key) {
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (sv_eq(g->kv[i].key, key)) return &g->kv[i];
-    return NULL;
+    return index_find(&g->keys, g->kv, sizeof *g->kv, key);
 }
 
 static uint64_t le_uint(const uint8_t *p, int bytes) {
@@ -291,15 +521,18 @@ static uint64_t le_uint(const uint8_t *p, int bytes) {
     return v;
 }
 
-/* Integer-valued key of any integer type; def when absent. Returns 0 if present with a wrong type. */
-static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_t *out) {
+/* Typed getters: *out = the value, or def when the key is absent. They return 0 when the key is
+ * present with a type that cannot hold such a value: wrong_type() then names it. */
+static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_t *out) {   /* any integer type */
     const gguf_kv *kv = gguf_find(g, key);
     *out = def;
     if (!kv) return 1;
     switch (kv->type) {
-    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: case GGUF_BOOL:
-        *out = (int64_t)le_uint(kv->val, gguf_vsize[kv->type]);
-        return *out >= 0;
+    case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64: {
+        uint64_t u = le_uint(kv->val, gguf_vsize[kv->type]);
+        *out = u > INT64_MAX ? INT64_MAX : (int64_t)u;           /* callers check the range */
+        return 1;
+    }
     case GGUF_I8: *out = (int8_t)kv->val[0]; return 1;
     case GGUF_I16: *out = (int16_t)le_uint(kv->val, 2); return 1;
     case GGUF_I32: *out = (int32_t)le_uint(kv->val, 4); return 1;
@@ -308,22 +541,39 @@ static int gguf_get_int(const gguf_file *g, const char *key, int64_t def, int64_
     }
 }
 
-static int gguf_get_float(const gguf_file *g, const char *key, double def, double *out) {
+static int gguf_get_float(const gguf_file *g, const char *key, double def, double *out) {  /* float or integer */
     const gguf_kv *kv = gguf_find(g, key);
     *out = def;
     if (!kv) return 1;
     if (kv->type == GGUF_F32) { *out = f32_from_bits((uint32_t)le_uint(kv->val, 4)); return 1; }
     if (kv->type == GGUF_F64) { uint64_t u = le_uint(kv->val, 8); double d; memcpy(&d, &u, 8); *out = d; return 1; }
     int64_t i;
-    if (gguf_get_int(g, key, 0, &i) && kv->type != GGUF_STR && kv->type != GGUF_ARR) { *out = (double)i; return 1; }
+    if (gguf_get_int(g, key, 0, &i)) { *out = (double)i; return 1; }
     return 0;
 }
 
+static int gguf_get_bool(const gguf_file *g, const char *key, int def, int *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *out = def;
+    if (!kv) return 1;
+    if (kv->type != GGUF_BOOL) return 0;
+    *out = kv->val[0] != 0;
+    return 1;
+}
+
+/* a string value; {NULL, 0} when absent or not a string (wrong_type tells these apart) */
 static strview gguf_get_str(const gguf_file *g, const char *key) {
     const gguf_kv *kv = gguf_find(g, key);
     strview s = {0, 0};
     if (kv && kv->type == GGUF_STR) { s.len = (size_t)le_uint(kv->val, 8); s.p = kv->val + 8; }
     return s;
+}
+
+static int wrong_type(const gguf_file *g, const char *key, const char *want, llm_status *st) {
+    static const char *names[GGUF_NTYPES] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array",
+                                             "u64", "i64", "f64"};
+    const gguf_kv *kv = gguf_find(g, key);
+    return fail(st, LLM_ERR_FORMAT, "%s: %s must be %s, not %s", g->path, key, want, kv ? names[kv->type] : "absent");
 }
 
 /* Parse the mapped file into g; on error the caller closes g (names in messages point into the map). */
@@ -373,6 +623,10 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
     }
     g->kv_end = (size_t)(c.p - g->mf.data);
     if (c.err) { return LLM_ERR_FORMAT; }
+    int64_t dup = index_names(&g->keys, g->kv, sizeof *g->kv, g->n_kv);
+    if (dup < 0) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    if (dup) return fail(st, LLM_ERR_FORMAT, "%s: duplicate metadata key '%.*s'", path, (int)g->kv[dup - 1].key.len,
+                         (const char *)g->kv[dup - 1].key.p);
 
     int64_t align;
     if (!gguf_get_int(g, "general.alignment", 32, &align) || align < 8 || (align & (align - 1)) || align > 65536) {
@@ -438,21 +692,10 @@ static int gguf_parse(gguf_file *g, const char *path, llm_status *st) {
         }
         t->data = g->mf.data + g->data_offset + t->offset;
     }
-    /* the name index (FNV-1a, open addressing) finds tensors by name and rejects duplicates */
-    uint64_t size = 16;
-    while (size < 2 * g->n_tensors) size *= 2;
-    g->names = xcalloc(size, sizeof *g->names);
-    if (!g->names) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
-    g->names_size = size;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const gguf_tensor *t = &g->tensors[i];
-        for (uint64_t j = hash_bytes((const char *)t->name.p, (int)t->name.len) & (size - 1);; j = (j + 1) & (size - 1)) {
-            if (!g->names[j]) { g->names[j] = i + 1; break; }
-            const gguf_tensor *o = &g->tensors[g->names[j] - 1];
-            if (o->name.len == t->name.len && !memcmp(o->name.p, t->name.p, t->name.len))
-                return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)t->name.len, (const char *)t->name.p);
-        }
-    }
+    dup = index_names(&g->names, g->tensors, sizeof *g->tensors, g->n_tensors);
+    if (dup < 0) return fail(st, LLM_ERR_NOMEM, "%s: out of memory", path);
+    if (dup) return fail(st, LLM_ERR_FORMAT, "%s: duplicate tensor '%.*s'", path, (int)g->tensors[dup - 1].name.len,
+                         (const char *)g->tensors[dup - 1].name.p);
     return LLM_OK;
 }
 
@@ -466,10 +709,14 @@ static int gguf_open(gguf_file *g, const char *path, llm_status *st) {
 }
 
 static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
-    if (!g->names) return NULL;
-    for (uint64_t j = hash_bytes(name, (int)strlen(name)) & (g->names_size - 1); g->names[j]; j = (j + 1) & (g->names_size - 1))
-        if (sv_eq(g->tensors[g->names[j] - 1].name, name)) return &g->tensors[g->names[j] - 1];
-    return NULL;
+    return index_find(&g->names, g->tensors, sizeof *g->tensors, name);
+}
+
+/* "[ne0, ne1, ...]": the shape as the file has it */
+static void gguf_shape(const gguf_tensor *t, char *buf, size_t cap) {
+    int k = snprintf(buf, cap, "[%llu", (unsigned long long)t->ne[0]);
+    for (int d = 1; d < t->n_dims && k > 0 && (size_t)k < cap; d++) k += snprintf(buf + k, cap - (size_t)k, ", %llu", (unsigned long long)t->ne[d]);
+    if (k > 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, "]");
 }
 
 /* 2b. llama2.c checkpoints ("legacy" v0 export): seven int32
@@ -579,9 +826,14 @@ static int bind_tensor(tensor *t, const gguf_file *g, const char *name, int64_t 
     const gguf_tensor *gt = gguf_find_tensor(g, name);
     memset(t, 0, sizeof *t);
     if (!gt) return optional ? LLM_OK : fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' is missing", g->path, name);
-    if (gt->n_dims > 2 || gt->ne[2] != 1 || gt->ne[3] != 1 || (int64_t)gt->ne[0] != cols || (int64_t)gt->ne[1] != rows)
-        return fail(st, LLM_ERR_FORMAT, "%s: tensor '%s' has shape [%llu, %llu], expected [%lld, %lld] from the hyper-parameters",
-                    g->path, name, (unsigned long long)gt->ne[0], (unsigned long long)gt->ne[1], (long long)cols, (long long)rows);
+    /* trailing dimensions of size 1 do not count, as in ggml: [64, 64, 1] is [64, 64] */
+    if (gt->ne[2] != 1 || gt->ne[3] != 1 || (int64_t)gt->ne[0] != cols || (int64_t)gt->ne[1] != rows) {
+        char shape[96];
+        gguf_shape(gt, shape, sizeof shape);
+        return fail(st, LLM_ERR_FORMAT, rows == 1 ? "%s: tensor '%s' has shape %s, expected [%lld] from the hyper-parameters"
+                                                  : "%s: tensor '%s' has shape %s, expected [%lld, %lld] from the hyper-parameters",
+                    g->path, name, shape, (long long)cols, (long long)rows);
+    }
     if (!ttraits[gt->type].supported)
         return fail(st, LLM_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which this runtime does not support yet",
                     g->path, name, type_name(gt->type));
@@ -642,41 +894,59 @@ static int load_gguf_model(llm_model *m, const char *path, int vocab_only, llm_s
      * NEOX-style RoPE (element i pairs with i + n_rot/2). */
     hparams *hp = &m->hp;
     strview arch = gguf_get_str(g, "general.architecture");
+    if (!arch.p && gguf_find(g, "general.architecture")) return wrong_type(g, "general.architecture", "a string", st);
     if (!arch.p) return fail(st, LLM_ERR_FORMAT, "%s: general.architecture is missing", path);
     if (sv_eq(arch, "llama")) snprintf(hp->arch, sizeof hp->arch, "llama");
     else if (sv_eq(arch, "qwen2")) { snprintf(hp->arch, sizeof hp->arch, "qwen2"); hp->rope_neox = 1; hp->qkv_bias = 1; }
     else return fail(st, LLM_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (llama, qwen2)", path, (int)arch.len, (const char *)arch.p);
     if (g->n_tensors == 0) return fail(st, LLM_ERR_FORMAT, "%s: has no tensors (a vocab-only file?)", path);
 
-    int64_t v[8];
+    /* integer hyper-parameters (a missing one is 0 and fails check_hparams); errors name the key */
+    struct { const char *suffix; int64_t def; int *to; } ik[] = {
+        {"embedding_length", 0, &hp->dim}, {"block_count", 0, &hp->n_layers}, {"attention.head_count", 0, &hp->n_heads},
+        {"feed_forward_length", 0, &hp->hidden}, {"context_length", 2048, &hp->ctx_train},
+        {"attention.head_count_kv", -1, &hp->n_kv_heads},                /* default: the head count */
+        {"rope.dimension_count", -2, &hp->n_rot},                        /* default: the head size */
+    };
+    for (int i = 0; i < (int)(sizeof ik / sizeof *ik); i++) {
+        const char *key = arch_key(m, ik[i].suffix);
+        int64_t v, def = ik[i].def == -1 ? hp->n_heads : ik[i].def == -2 ? (hp->n_heads > 0 ? hp->dim / hp->n_heads : 0) : ik[i].def;
+        if (!gguf_get_int(g, key, def, &v)) return wrong_type(g, key, "an integer", st);
+        if (v < 0 || v > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: %s = %lld is out of range", path, key, (long long)v);
+        *ik[i].to = (int)v;
+    }
+    /* float hyper-parameters: positive and below hi (no inf, NaN, or 1e300, which as a float32
+     * would be inf); a rope.scaling.factor of 0 means no scaling, as in llama.cpp */
     double eps, theta, scale;
-    int ok = gguf_get_int(g, arch_key(m, "embedding_length"), 0, &v[0]) && gguf_get_int(g, arch_key(m, "block_count"), 0, &v[1]) &&
-             gguf_get_int(g, arch_key(m, "attention.head_count"), 0, &v[2]) &&
-             gguf_get_int(g, arch_key(m, "feed_forward_length"), 0, &v[3]) &&
-             gguf_get_int(g, arch_key(m, "context_length"), 2048, &v[4]) &&
-             gguf_get_float(g, arch_key(m, "attention.layer_norm_rms_epsilon"), 1e-5, &eps) &&
-             gguf_get_float(g, arch_key(m, "rope.freq_base"), 10000.0, &theta) &&
-             gguf_get_float(g, arch_key(m, "rope.scaling.factor"), 1.0, &scale);
-    if (!ok) return fail(st, LLM_ERR_FORMAT, "%s: a %s.* hyper-parameter has the wrong type", path, hp->arch);
-    if (!gguf_get_int(g, arch_key(m, "attention.head_count_kv"), v[2], &v[5])) return fail(st, LLM_ERR_FORMAT, "%s: bad head_count_kv", path);
-    for (int i = 0; i < 6; i++)
-        if (v[i] < 0 || v[i] > INT_MAX) return fail(st, LLM_ERR_FORMAT, "%s: hyper-parameter out of range", path);
-    hp->dim = (int)v[0]; hp->n_layers = (int)v[1]; hp->n_heads = (int)v[2]; hp->hidden = (int)v[3];
-    hp->ctx_train = (int)v[4]; hp->n_kv_heads = (int)v[5];
+    struct { const char *suffix; double def, hi; int zero_ok; double *to; } fk[] = {
+        {"attention.layer_norm_rms_epsilon", 1e-5, 1, 0, &eps}, {"rope.freq_base", 10000.0, 1e12, 0, &theta},
+        {"rope.scaling.factor", 1.0, 1e6, 1, &scale},
+    };
+    for (int i = 0; i < (int)(sizeof fk / sizeof *fk); i++) {
+        const char *key = arch_key(m, fk[i].suffix);
+        double v;
+        if (!gguf_get_float(g, key, fk[i].def, &v)) return wrong_type(g, key, "a number", st);
+        if (!((fk[i].zero_ok ? v >= 0 : v > 0) && v < fk[i].hi))
+            return fail(st, LLM_ERR_FORMAT, "%s: %s = %g is not usable: it must be %sa positive number below %g", path, key, v,
+                        fk[i].zero_ok ? "0 or " : "", fk[i].hi);
+        *fk[i].to = v;
+    }
     hp->eps = (float)eps; hp->rope_theta = (float)theta;
     /* linear RoPE scaling divides positions by the factor; other types are not implemented */
-    strview stype = gguf_get_str(g, arch_key(m, "rope.scaling.type"));
+    const char *key = arch_key(m, "rope.scaling.type");
+    strview stype = gguf_get_str(g, key);
+    if (!stype.p && gguf_find(g, key)) return wrong_type(g, key, "a string", st);
     if (stype.p && !sv_eq(stype, "none") && !sv_eq(stype, "linear") && !sv_eq(stype, "llama3"))
         return fail(st, LLM_ERR_UNSUPPORTED, "%s: rope scaling '%.*s' is not supported", path, (int)stype.len, (const char *)stype.p);
     hp->rope_pos_scale = stype.p && sv_eq(stype, "linear") && scale > 0 ? (float)(1.0 / scale) : 1.0f;
     hp->vocab = m->tok.n_vocab;
     hp->head_size = hp->n_heads > 0 ? hp->dim / hp->n_heads : 0;
-    if (!gguf_get_int(g, arch_key(m, "rope.dimension_count"), hp->head_size, &v[6]) || v[6] > INT_MAX)
-        return fail(st, LLM_ERR_FORMAT, "%s: bad rope.dimension_count", path);
-    hp->n_rot = (int)v[6];
-    if (gguf_get_int(g, arch_key(m, "vocab_size"), hp->vocab, &v[7]) && v[7] != hp->vocab)
-        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: %s.vocab_size %lld, tokenizer has %d tokens", path, hp->arch,
-                    (long long)v[7], hp->vocab);
+    int64_t nv;
+    key = arch_key(m, "vocab_size");
+    if (!gguf_get_int(g, key, hp->vocab, &nv)) return wrong_type(g, key, "an integer", st);
+    if (nv != hp->vocab)
+        return fail(st, LLM_ERR_FORMAT, "%s: vocab size mismatch: %s = %lld, the tokenizer has %d tokens", path, key, (long long)nv,
+                    hp->vocab);
     if ((rc = check_hparams(hp, path, st))) return rc;
     hp->kv_dim = hp->head_size * hp->n_kv_heads;
     if (hp->ctx_train <= 0) hp->ctx_train = 2048;
@@ -786,13 +1056,15 @@ static int has_suffix(const char *s, const char *suf) {
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-/* GGUF by magic; anything else with a .bin name (or any non-GGUF file) as a llama2.c checkpoint */
+/* GGUF by magic; anything else with a .bin name (or any non-GGUF file) as a llama2.c checkpoint.
+ * A path that is not a regular file is not GGUF here: the loader then names the problem. */
 static int is_gguf_file(const char *path) {
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
     char magic[4] = {0};
-    if (!f) return 0;
-    size_t n = fread(magic, 1, 4, f);
-    fclose(f);
+    int fd = open_regular(path, &sb, NULL);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, magic, 4);
+    close(fd);
     return n == 4 && memcmp(magic, "GGUF", 4) == 0;
 }
 
@@ -802,12 +1074,15 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     st->code = LLM_OK; st->msg[0] = 0;
     llm_model *m = xcalloc(1, sizeof *m);
     if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
-    int rc;
+    int rc, gguf = p->path && is_gguf_file(p->path);
     if (!p->path) {
         rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
                                : fail(st, LLM_ERR_ARG, "no model or tokenizer given");
         if (!rc && !p->vocab_only) rc = fail(st, LLM_ERR_ARG, "no model given (-m)");
-    } else if (is_gguf_file(p->path) || !has_suffix(p->path, ".bin")) {
+    } else if (gguf && p->tokenizer_path) {
+        rc = fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
+                  p->path);
+    } else if (gguf || !has_suffix(p->path, ".bin")) {
         rc = load_gguf_model(m, p->path, p->vocab_only, st);
     } else if (p->vocab_only && !p->tokenizer_path) {
         rc = fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path);
@@ -1965,11 +2240,26 @@ static int tok_load_types(tokenizer *tk, const gguf_file *g, llm_status *st) {
     return LLM_OK;
 }
 
+/* The special token ids (bos, eos, unknown, eot: integers, def when absent) and the flags
+ * add_bos_token, add_space_prefix (bools; add_bos_def when absent, add_space_prefix 1). */
+static int tok_load_settings(const gguf_file *g, const int64_t def[4], int64_t v[4], int add_bos_def, int flags[3], llm_status *st) {
+    static const char *ids[4] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+                                 "tokenizer.ggml.eot_token_id"};
+    static const char *bools[3] = {"tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_space_prefix", "tokenizer.ggml.add_eos_token"};
+    const int bool_def[3] = {add_bos_def, 1, 0};
+    for (int i = 0; i < 4; i++)
+        if (!gguf_get_int(g, ids[i], def[i], &v[i])) return wrong_type(g, ids[i], "an integer", st);
+    for (int i = 0; i < 3; i++)
+        if (!gguf_get_bool(g, bools[i], bool_def[i], &flags[i])) return wrong_type(g, bools[i], "a bool", st);
+    return LLM_OK;
+}
+
 static int bpe_from_gguf(tokenizer *tk, struct bpe_model **out, const gguf_file *g, llm_status *st);
 
 static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st) {
     strview model = gguf_get_str(g, "tokenizer.ggml.model");
     const gguf_kv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+    if (!model.p && gguf_find(g, "tokenizer.ggml.model")) return wrong_type(g, "tokenizer.ggml.model", "a string", st);
     if (!model.p || !toks) return fail(st, LLM_ERR_FORMAT, "%s: no tokenizer (vocab missing: tokenizer.ggml.model/tokens)", g->path);
     if (sv_eq(model, "gpt2")) return bpe_from_gguf(tk, &tk->bpe, g, st);
     if (!sv_eq(model, "llama"))
@@ -1985,16 +2275,14 @@ static int tokenizer_from_gguf(tokenizer *tk, const gguf_file *g, llm_status *st
         for (int i = 0; i < n; i++) tk->score[i] = f32_from_bits((uint32_t)le_uint(sc->val + 4 * i, 4));
     }
     if ((rc = tok_load_types(tk, g, st))) return rc;
-    int64_t v[7];
-    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", 1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", 2, &v[1]) ||
-        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", 0, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.add_bos_token", 1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_space_prefix", 1, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[5]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[6]))
-        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    int64_t v[4];
+    const int64_t def[4] = {1, 2, 0, -1};
+    int flags[3];
+    if ((rc = tok_load_settings(g, def, v, 1, flags, st))) return rc;
     for (int i = 0; i < 3; i++)
         if (v[i] < 0 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
-    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = v[3] != 0;
-    tk->add_space_prefix = v[4] != 0; tk->eot = v[5] >= 0 && v[5] < n ? (int)v[5] : -1; tk->add_eos = v[6] != 0;
+    tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->add_bos = flags[0];
+    tk->add_space_prefix = flags[1]; tk->eot = v[3] >= 0 && v[3] < n ? (int)v[3] : -1; tk->add_eos = flags[2];
     return tokenizer_index(tk, g->path, st);
 }
 
@@ -2345,16 +2633,15 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
     int n = tk->n_vocab;
     if ((rc = tok_load_types(tk, g, st))) return rc;
     for (int i = 0; i < n; i++) if (!tk->type[i]) tk->type[i] = TOK_NORMAL;   /* no or unknown type: normal */
-    int64_t v[6];
-    if (!gguf_get_int(g, "tokenizer.ggml.bos_token_id", -1, &v[0]) || !gguf_get_int(g, "tokenizer.ggml.eos_token_id", -1, &v[1]) ||
-        !gguf_get_int(g, "tokenizer.ggml.unknown_token_id", -1, &v[2]) || !gguf_get_int(g, "tokenizer.ggml.eot_token_id", -1, &v[3]) ||
-        !gguf_get_int(g, "tokenizer.ggml.add_bos_token", pres[k].add_bos, &v[4]) || !gguf_get_int(g, "tokenizer.ggml.add_eos_token", 0, &v[5]))
-        return fail(st, LLM_ERR_FORMAT, "%s: a tokenizer.ggml.* id has the wrong type", g->path);
+    int64_t v[4];
+    const int64_t def[4] = {-1, -1, -1, -1};
+    int flags[3];
+    if ((rc = tok_load_settings(g, def, v, pres[k].add_bos, flags, st))) return rc;
     for (int i = 0; i < 4; i++)
         if (v[i] < -1 || v[i] >= n) return fail(st, LLM_ERR_FORMAT, "%s: special token id %lld out of the vocabulary (%d tokens)", g->path, (long long)v[i], n);
     tk->bos = (int)v[0]; tk->eos = (int)v[1]; tk->unk = (int)v[2]; tk->eot = (int)v[3];
-    tk->add_bos = v[4] != 0 && tk->bos >= 0;
-    tk->add_eos = v[5] != 0 && tk->eos >= 0;
+    tk->add_bos = flags[0] && tk->bos >= 0;
+    tk->add_eos = flags[2] && tk->eos >= 0;
     tk->add_space_prefix = 0;
     rc = tokenizer_index(tk, g->path, st);
     if (rc) return rc;
@@ -2383,6 +2670,10 @@ static int bpe_from_gguf(tokenizer *tk, bpe_model **out, const gguf_file *g, llm
         else { bm->byte_utf8[b][0] = (uint8_t)(0xC0 | (cp >> 6)); bm->byte_utf8[b][1] = (uint8_t)(0x80 | (cp & 0x3F)); bm->byte_utf8_len[b] = 2; }
         bm->byte_tok[b] = tok_lookup(tk, (const char *)bm->byte_utf8[b], bm->byte_utf8_len[b]);
     }
+    for (int b = 0; b < 256; b++)                 /* without them some text has no tokens at all */
+        if (bm->byte_tok[b] < 0)
+            return fail(st, LLM_ERR_FORMAT, "%s: the byte-level BPE vocabulary has no token for byte 0x%02X ('%.*s'), so it "
+                        "cannot spell every text", g->path, b, (int)bm->byte_utf8_len[b], (const char *)bm->byte_utf8[b]);
     rc = bpe_load_merges(tk, bm, g, st);
     if (rc) return rc;
     int ns = 0;
@@ -2793,8 +3084,8 @@ size_t llm_stop_scan(const char *text, size_t len, size_t from, const char *cons
  * ============================================================================================
  * Collects key/values and tensor infos in memory, then writes header, metadata, tensor infos
  * and padding (gw_begin_data); tensor data follows in the declared order (gw_tensor_data).
- * Files are written to PATH.tmp and renamed at gw_close, so a failure never leaves a
- * half-written or clobbered output.
+ * The file is an out_file (section 1): written to a temporary and renamed over PATH at gw_close,
+ * so a failure never leaves a half-written or clobbered output.
  */
 typedef struct {
     char name[257];
@@ -2806,8 +3097,7 @@ typedef struct {
     uint8_t *kv; size_t kv_len, kv_cap; uint64_t n_kv;
     gw_tensor_info *t; int n_t, cap_t, next_t;
     uint64_t alignment, written;
-    FILE *f;
-    char *path, *tmp;
+    out_file out;
     int err;
 } gguf_writer;
 
@@ -2861,17 +3151,13 @@ static void gw_add_tensor(gguf_writer *w, const char *name, int type, int n_dims
 static void gw_pad(gguf_writer *w, uint64_t at) {
     static const uint8_t zero[64] = {0};
     uint64_t pad = (w->alignment - at % w->alignment) % w->alignment;
-    for (; pad > 0; pad -= pad > 64 ? 64 : pad) fwrite(zero, 1, pad > 64 ? 64 : pad, w->f);
+    for (; pad > 0; pad -= pad > 64 ? 64 : pad) out_write(&w->out, zero, pad > 64 ? 64 : pad);
 }
 
 static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
     if (w->err) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    w->path = strdup(path);
-    w->tmp = malloc(strlen(path) + 5);
-    if (!w->path || !w->tmp) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    sprintf(w->tmp, "%s.tmp", path);
-    w->f = fopen(w->tmp, "wb");
-    if (!w->f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", w->tmp, strerror(errno));
+    int rc = out_open(&w->out, path, st);
+    if (rc) return rc;
     gguf_writer hdr = {0};
     gw_bytes(&hdr, "GGUF", 4);
     gw_u32(&hdr, 3);
@@ -2889,7 +3175,7 @@ static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
         off += (t->size + w->alignment - 1) / w->alignment * w->alignment;
     }
     if (hdr.err) { free(hdr.kv); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
-    fwrite(hdr.kv, 1, hdr.kv_len, w->f);
+    out_write(&w->out, hdr.kv, hdr.kv_len);
     gw_pad(w, hdr.kv_len);
     free(hdr.kv);
     return LLM_OK;
@@ -2897,7 +3183,7 @@ static int gw_begin_data(gguf_writer *w, const char *path, llm_status *st) {
 
 /* data of the next declared tensor; may be given in pieces, the tensor's padding follows its last byte */
 static void gw_tensor_data(gguf_writer *w, const void *data, size_t n) {
-    fwrite(data, 1, n, w->f);
+    out_write(&w->out, data, n);
     w->written += n;
     if (w->next_t < w->n_t && w->written >= w->t[w->next_t].size) {
         gw_pad(w, w->written);
@@ -2909,17 +3195,13 @@ static void gw_tensor_data(gguf_writer *w, const void *data, size_t n) {
 /* ok = 1: flush and rename into place; ok = 0 (or any write error): remove the temporary file */
 static int gw_close(gguf_writer *w, int ok, llm_status *st) {
     int rc = LLM_OK;
-    if (w->f) {
-        if (ok && (w->next_t != w->n_t || ferror(w->f))) rc = fail(st, LLM_ERR_IO, "%s: write failed", w->path);
-        if (fclose(w->f) != 0 && ok && !rc) rc = fail(st, LLM_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-        if (ok && !rc && rename(w->tmp, w->path) != 0) rc = fail(st, LLM_ERR_IO, "%s: cannot rename: %s", w->path, strerror(errno));
-        if (!ok || rc) remove(w->tmp);
-    }
-    free(w->kv); free(w->t); free(w->path); free(w->tmp);
+    if (ok && w->out.f && w->next_t != w->n_t) rc = fail(st, LLM_ERR_IO, "%s: not every tensor was written", w->out.path);
+    int rc2 = out_close(&w->out, ok && !rc, st);
+    rc = rc ? rc : rc2;
+    free(w->kv); free(w->t);
     memset(w, 0, sizeof *w);
     return rc;
 }
-
 
 static int ggml_file_type(int t) {
     switch (t) {
@@ -2927,6 +3209,8 @@ static int ggml_file_type(int t) {
     case T_Q3_K: return 11; case T_Q4_K: return 14; case T_Q5_K: return 16; case T_Q6_K: return 18; default: return 32;  /* BF16 */
     }
 }
+
+#define COPY_CHUNK ((size_t)1 << 20)
 
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
  * for a K-quant, rows that are not a multiple of 256 become Q8_0; tensors whose rows do not
@@ -2959,13 +3243,23 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, (const char *)t->name.p);
         gw_add_tensor(&w, name, dst[i], t->n_dims, t->ne);
     }
+    /* copied tensors go through buf too: a mapped page that vanished (the input shrank) must
+     * fault here, not turn into write()'s EFAULT */
+    size_t buf_bytes = (size_t)max_cols * 4 > COPY_CHUNK ? (size_t)max_cols * 4 : COPY_CHUNK;
     float *row = falloc((size_t)max_cols);
-    uint8_t *buf = aligned_zalloc((size_t)max_cols * 4);
+    uint8_t *buf = aligned_zalloc(buf_bytes);
     if (!row || !buf) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
     if (!rc) rc = gw_begin_data(&w, out, st);
     for (uint64_t i = 0; i < g.n_tensors && !rc; i++) {
         const gguf_tensor *gt = &g.tensors[i];
-        if (dst[i] == gt->type) { gw_tensor_data(&w, gt->data, (size_t)gt->size); continue; }
+        if (dst[i] == gt->type) {
+            for (uint64_t k = 0; k < gt->size; k += buf_bytes) {
+                size_t n = gt->size - k < buf_bytes ? (size_t)(gt->size - k) : buf_bytes;
+                memcpy(buf, gt->data + k, n);
+                gw_tensor_data(&w, buf, n);
+            }
+            continue;
+        }
         tensor t = {gt->type, (int64_t)(gt->ne[1] * gt->ne[2] * gt->ne[3]), (int64_t)gt->ne[0], 0, gt->data, NULL, 0};
         t.row_bytes = (size_t)(t.cols / ttraits[t.type].blck * ttraits[t.type].bytes);
         size_t out_row = (size_t)(t.cols / ttraits[dst[i]].blck * ttraits[dst[i]].bytes);
@@ -3413,6 +3707,38 @@ static const char *usage_text[][2] = {
                  "256 become Q8_0; rows that do not split into 32-element blocks stay as they are.\n"},
 };
 
+/* stdout. Text goes out through put(); the first failed write is remembered with its errno.
+ * put_flush() pushes the text out (run and chat after each piece) and says whether stdout still
+ * works; put_end(rc) ends a command: a failed write is reported as "llm: writing output: <why>"
+ * and makes the exit status 1. A closed pipe (`llm run ... | head`) ends the run quietly: by
+ * SIGPIPE, whose default action kills the process (status 141 in a shell), or, when SIGPIPE is
+ * ignored, by exiting at the first EPIPE with that same status 141 = 128 + SIGPIPE. */
+static int put_errno;
+
+static void put_failed(void) {
+    if (!put_errno) put_errno = errno ? errno : EIO;
+    if (put_errno == EPIPE) _exit(128 + SIGPIPE);
+}
+
+static __attribute__((format(printf, 1, 2))) void put(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = put_errno ? 0 : vprintf(fmt, ap);
+    va_end(ap);
+    if (r < 0) put_failed();
+}
+
+static int put_flush(void) {
+    if (!put_errno && fflush(stdout) == EOF) put_failed();
+    return !put_errno;
+}
+
+static int put_end(int rc) {
+    if (put_flush()) return rc;
+    fprintf(stderr, "llm: writing output: %s\n", strerror(put_errno));
+    return 1;
+}
+
 static void usage(FILE *f, const char *cmd) {
     for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
         if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
@@ -3450,11 +3776,17 @@ static int has_value(const char *cmd, const char *opt, const char *v) {
     return 1;
 }
 
+static const char *cpu_list_arg(const char *cmd, const char *v) {
+    static int cpus[CPU_SETSIZE];
+    if (parse_cpulist(v, cpus, CPU_SETSIZE) <= 0) die_usage(cmd, "--cpus needs a CPU list like 0-15,32-47, got '%s'", v);
+    return v;
+}
+
 static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(0); }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
         if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
         if (!strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
@@ -3480,7 +3812,7 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (OPT("--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
         else if (OPT("--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
         else if (OPT("--dump-logits")) o->dump_logits = v;
-        else if (OPT("--cpus")) o->cpus = v;
+        else if (OPT("--cpus")) o->cpus = cpu_list_arg(cmd, v);
         else if (OPT("--numa")) {
             if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
             else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
@@ -3521,11 +3853,29 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.numa_report = o->numa_report;
     mp.no_repack = o->no_repack;
     if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
-    return llm_model_open(&mp, st);
+    llm_model *m = llm_model_open(&mp, st);
+    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);   /* a missing or misplaced -z: exit 2 */
+    return m;
 }
 
-static char *prompt_text(const options *o, size_t *len, llm_status *st) {
-    if (o->file) return read_text(o->file, len, st);
+/* The most bytes of text n tokens can spell: no token stands for more bytes of text than its
+ * piece has (SentencePiece writes a space as the 3-byte "▁", byte-level BPE a byte as 1 or 2
+ * bytes; a byte token "<0xAB>" or <unk> stands for one byte). Longer text cannot fit n tokens:
+ * prompt files and chat lines are refused beyond this before they are read whole. */
+static size_t text_bound(const llm_model *m, int n) {
+    size_t longest = 1;
+    for (int i = 0; i < m->tok.n_vocab; i++)
+        if (m->tok.type[i] != TOK_BYTE && (size_t)m->tok.piece_len[i] > longest) longest = (size_t)m->tok.piece_len[i];
+    return (size_t)n * longest + 16;
+}
+
+/* texts with no context to bound them (tokenize, perplexity) */
+#define TEXT_MAX ((size_t)64 << 20)
+#define TEXT_MAX_WHY "the most llm reads as one text (64 MiB)"
+
+/* the prompt (-p TEXT or -f FILE); a file of more than max bytes is refused (read_text) */
+static char *prompt_text(const options *o, size_t max, const char *why, size_t *len, llm_status *st) {
+    if (o->file) return read_text(o->file, max, why, len, st);
     const char *p = o->prompt ? o->prompt : "";
     *len = strlen(p);
     char *s = strdup(p);
@@ -3533,12 +3883,34 @@ static char *prompt_text(const options *o, size_t *len, llm_status *st) {
     return s;
 }
 
+/* One line of f without its newline, at most max bytes: its length; -1 at the end of the input;
+ * -2 for a longer line (read only up to max + 1 bytes: memory stays bounded whatever comes
+ * in); -3 out of memory. */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap, size_t max) {
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (n == max) return -2;
+        if (n + 2 > *cap) {
+            size_t grown = *cap > max / 2 ? max + 2 : *cap ? 2 * *cap : 256;
+            char *b = realloc(*buf, grown);
+            if (!b) return -3;
+            *buf = b; *cap = grown;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0) return -1;
+    (*buf)[n] = 0;
+    return (ssize_t)n;
+}
+
+/* a whole output file (section 1: a temporary renamed over PATH) */
 static int write_file(const char *path, const void *data, size_t n, llm_status *st) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return fail(st, LLM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    size_t w = fwrite(data, 1, n, f);
-    if (fclose(f) != 0 || w != n) { remove(path); return fail(st, LLM_ERR_IO, "%s: write failed", path); }
-    return LLM_OK;
+    out_file f;
+    int rc = out_open(&f, path, st);
+    if (rc) return rc;
+    out_write(&f, data, n);
+    return out_close(&f, 1, st);
 }
 
 static int cmd_run(options *o) {
@@ -3547,12 +3919,14 @@ static int cmd_run(options *o) {
     if (!o->model) die_usage("run", "no model given (-m MODEL)");
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
+    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
     size_t len = 0;
-    char *text = prompt_text(o, &len, &st);
+    char why[96];
+    snprintf(why, sizeof why, "more than a context of %d tokens can hold (-c)", n_ctx);
+    char *text = prompt_text(o, text_bound(m, n_ctx), why, &len, &st);
     int n_prompt = 0, *prompt = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n_prompt, &st) : NULL;
     free(text);
     if (!prompt) { llm_model_free(m); return die(st.msg); }
-    int n_ctx = o->n_ctx ? o->n_ctx : (m->hp.ctx_train < 4096 ? m->hp.ctx_train : 4096);
     if (n_prompt == 0) { llm_model_free(m); free(prompt); return die("empty prompt: nothing to evaluate"); }
     if (n_prompt > n_ctx) {
         fprintf(stderr, "llm: the prompt has %d tokens, longer than the context of %d (use -c)\n", n_prompt, n_ctx);
@@ -3572,9 +3946,9 @@ static int cmd_run(options *o) {
     char piece[512];
     for (int i = 0; i < n_prompt; i++) {                       /* echo the prompt as its tokens read */
         llm_token_to_piece(m, i ? prompt[i - 1] : -1, prompt[i], piece, sizeof piece);
-        fputs(piece, stdout);
+        put("%s", piece);
     }
-    fflush(stdout);
+    put_flush();
     for (int i = 0; i < n_prompt; i++) llm_sampler_accept(s, prompt[i]);
 
     double t1 = now_sec();
@@ -3583,13 +3957,13 @@ static int cmd_run(options *o) {
     if (!rc && o->dump_logits) rc = write_file(o->dump_logits, llm_logits(c), (size_t)llm_n_vocab(m) * sizeof(float), &st);
     int n_gen = 0, pos = n_prompt, prev = prompt[n_prompt - 1];
     double t_first = 0;
-    while (!rc && n_gen < o->n_new) {
+    while (!rc && !put_errno && n_gen < o->n_new) {           /* until stdout fails, if it does */
         int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
         if (llm_is_eog(m, next)) break;
         llm_sampler_accept(s, next);
         llm_token_to_piece(m, prev, next, piece, sizeof piece);
-        fputs(piece, stdout);
-        fflush(stdout);
+        put("%s", piece);
+        if (!put_flush()) break;
         if (n_gen == 0) t_first = now_sec() - t0;
         all[n_all++] = next;
         prev = next;
@@ -3599,10 +3973,14 @@ static int cmd_run(options *o) {
     }
     double t3 = now_sec();
     if (rc) fprintf(stderr, "llm: %s\n", st.msg);
-    if (!rc && o->dump_tokens) {
-        FILE *f = fopen(o->dump_tokens, "w");
-        if (!f) rc = fail(&st, LLM_ERR_IO, "%s: cannot create: %s", o->dump_tokens, strerror(errno)), fprintf(stderr, "llm: %s\n", st.msg);
-        else { for (int i = 0; i < n_all; i++) fprintf(f, i ? " %d" : "%d", all[i]); fputc('\n', f); fclose(f); }
+    if (!rc && !put_errno && o->dump_tokens) {                 /* ids separated by spaces, one line */
+        char *ids = malloc((size_t)n_all * 12 + 2);
+        size_t k = 0;
+        for (int i = 0; ids && i < n_all; i++) k += (size_t)sprintf(ids + k, i ? " %d" : "%d", all[i]);
+        if (ids) ids[k++] = '\n';
+        rc = ids ? write_file(o->dump_tokens, ids, k, &st) : fail(&st, LLM_ERR_NOMEM, "out of memory");
+        if (rc) fprintf(stderr, "llm: %s\n", st.msg);
+        free(ids);
     }
     fprintf(stderr, "\nllm: load %.0f ms | prompt %d tokens, %.2f ms, %.2f tok/s | generation %d tokens, %.2f ms, %.2f tok/s"
             " | first token after %.0f ms | %d threads, seed %llu\n", t_load * 1e3, n_prompt, (t2 - t1) * 1e3,
@@ -3610,7 +3988,7 @@ static int cmd_run(options *o) {
             (unsigned long long)o->sp.seed);
     free(all); free(prompt);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
-    return rc ? 1 : 0;
+    return put_end(rc ? 1 : 0);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -3638,6 +4016,7 @@ static int conv_add(conversation *cv, const char *role, const char *text, size_t
 
 /* drop messages [i, j) */
 static void conv_drop(conversation *cv, int i, int j) {
+    if (i >= j) return;   /* (also: no messages, cv->msg may be NULL) */
     for (int k = i; k < j; k++) { free((char *)cv->msg[k].content); free((int *)cv->msg[k].tokens); }
     memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);
     cv->n -= j - i;
@@ -3690,7 +4069,7 @@ static int cmd_chat(options *o) {
     conversation cv = {0};
     int keep = 0, rc = 0, refused = 0, n = 0, dropped;
     char *line = NULL, piece[512];
-    size_t cap = 0;
+    size_t cap = 0, max_line = text_bound(m, n_ctx);
     token_list ans = {.m = m};
     int *ids = NULL;
     if (o->system) {
@@ -3700,9 +4079,20 @@ static int cmd_chat(options *o) {
         if (!rc && n >= n_ctx) rc = fail(&st, LLM_ERR_ARG, "the system prompt needs %d tokens, more than the context of %d holds (use -c)", n, n_ctx);
         free(ids);
     }
-    for (int turn = 0; !rc; turn++) {
+    for (int turn = 0; !rc && !put_errno; turn++) {          /* until stdout fails, if it does */
         if (isatty(0)) fprintf(stderr, "\n> ");
-        ssize_t len = getline(&line, &cap, stdin);
+        ssize_t len = read_line(stdin, &line, &cap, max_line);
+        if (len == -2 || len == -3) {
+            rc = len == -3 ? fail(&st, LLM_ERR_NOMEM, "out of memory")
+                           : fail(&st, LLM_ERR_ARG, "a message of more than %zu bytes cannot fit the context of %d tokens (-c)",
+                                  max_line, n_ctx);
+            if (len == -3 || !isatty(0)) break;
+            fprintf(stderr, "llm: %s\n", st.msg);                 /* typed: the rest of the line is dropped */
+            for (int ch; (ch = getchar()) != EOF && ch != '\n';) {}
+            rc = 0;
+            turn--;
+            continue;
+        }
         if (len < 0) break;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) { turn--; continue; }
@@ -3740,10 +4130,10 @@ static int cmd_chat(options *o) {
         void (*old)(int) = signal(SIGINT, on_sigint);
         while (!rc) {
             int next = llm_sample(s, llm_logits(c), llm_n_vocab(m));
-            if (next == end || llm_is_eog(m, next) || interrupted || ans.n >= max_answer) break;
+            if (next == end || llm_is_eog(m, next) || interrupted || put_errno || ans.n >= max_answer) break;
             int pl = llm_token_to_piece(m, prev, next, piece, sizeof piece);
-            fputs(piece, stdout);
-            fflush(stdout);
+            put("%s", piece);
+            put_flush();
             if (text_len + pl + 1 > text_cap) {
                 char *p = realloc(text, text_cap = 2 * (text_len + pl + 1));
                 if (!p) { rc = fail(&st, LLM_ERR_NOMEM, "out of memory"); break; }
@@ -3765,8 +4155,8 @@ static int cmd_chat(options *o) {
             free(ids);
         }
         signal(SIGINT, old);
-        printf("\n");
-        fflush(stdout);
+        put("\n");
+        put_flush();
         if (o->verbose_prompt) {
             fprintf(stderr, "chat: answer: %d tokens:", ans.n);
             for (int i = 0; i < ans.n; i++) fprintf(stderr, " %d", ans.ids[i]);
@@ -3780,7 +4170,7 @@ static int cmd_chat(options *o) {
     conv_drop(&cv, 0, cv.n);
     free(cv.msg);
     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
-    return rc || (refused && !isatty(0)) ? 1 : 0;
+    return put_end(rc || (refused && !isatty(0)) ? 1 : 0);
 }
 
 static int cmd_tokenize(options *o) {
@@ -3790,15 +4180,15 @@ static int cmd_tokenize(options *o) {
     llm_model *m = open_model(o, 1, &st);
     if (!m) return die(st.msg);
     size_t len = 0;
-    char *text = prompt_text(o, &len, &st);
+    char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
     int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
     free(text);
     if (!ids) { llm_model_free(m); return die(st.msg); }
-    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-    printf("\n");
+    for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
+    put("\n");
     free(ids);
     llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 static void print_kv_value(const gguf_kv *kv) {
@@ -3806,24 +4196,24 @@ static void print_kv_value(const gguf_kv *kv) {
     switch (kv->type) {
     case GGUF_STR: {
         uint64_t n = le_uint(v, 8);
-        printf("\"%.*s%s\"", (int)(n > 60 ? 60 : n), (const char *)v + 8, n > 60 ? "..." : "");
-        for (const uint8_t *p = v + 8; p < v + 8 + (n > 60 ? 60 : n); p++) if (*p == '\n') { printf(" (multi-line)"); break; }
+        put("\"%.*s%s\"", (int)(n > 60 ? 60 : n), (const char *)v + 8, n > 60 ? "..." : "");
+        for (const uint8_t *p = v + 8; p < v + 8 + (n > 60 ? 60 : n); p++) if (*p == '\n') { put(" (multi-line)"); break; }
         break;
     }
-    case GGUF_ARR: printf("array of %llu x type %d", (unsigned long long)kv->arr_n, kv->arr_type); break;
-    case GGUF_F32: printf("%g", f32_from_bits((uint32_t)le_uint(v, 4))); break;
-    case GGUF_F64: { uint64_t u = le_uint(v, 8); double d; memcpy(&d, &u, 8); printf("%g", d); break; }
-    case GGUF_BOOL: printf("%s", v[0] ? "true" : "false"); break;
+    case GGUF_ARR: put("array of %llu x type %d", (unsigned long long)kv->arr_n, kv->arr_type); break;
+    case GGUF_F32: put("%g", f32_from_bits((uint32_t)le_uint(v, 4))); break;
+    case GGUF_F64: { uint64_t u = le_uint(v, 8); double d; memcpy(&d, &u, 8); put("%g", d); break; }
+    case GGUF_BOOL: put("%s", v[0] ? "true" : "false"); break;
     case GGUF_I8: case GGUF_I16: case GGUF_I32: case GGUF_I64: {
         int64_t x = 0;
         if (kv->type == GGUF_I8) x = (int8_t)v[0];
         else if (kv->type == GGUF_I16) x = (int16_t)le_uint(v, 2);
         else if (kv->type == GGUF_I32) x = (int32_t)le_uint(v, 4);
         else x = (int64_t)le_uint(v, 8);
-        printf("%lld", (long long)x);
+        put("%lld", (long long)x);
         break;
     }
-    default: printf("%llu", (unsigned long long)le_uint(v, gguf_vsize[kv->type]));
+    default: put("%llu", (unsigned long long)le_uint(v, gguf_vsize[kv->type]));
     }
 }
 
@@ -3833,49 +4223,47 @@ static int cmd_info(options *o) {
     if (is_gguf_file(o->model)) {
         gguf_file g;
         if (gguf_open(&g, o->model, &st)) return die(st.msg);
-        printf("file: %s\nformat: GGUF v%u, %llu metadata keys, %llu tensors, alignment %llu\n", o->model, g.version,
+        put("file: %s\nformat: GGUF v%u, %llu metadata keys, %llu tensors, alignment %llu\n", o->model, g.version,
                (unsigned long long)g.n_kv, (unsigned long long)g.n_tensors, (unsigned long long)g.alignment);
-        printf("\nmetadata:\n");
+        put("\nmetadata:\n");
         for (uint64_t i = 0; i < g.n_kv; i++) {
-            printf("  %-44.*s ", (int)g.kv[i].key.len, (const char *)g.kv[i].key.p);
+            put("  %-44.*s ", (int)g.kv[i].key.len, (const char *)g.kv[i].key.p);
             print_kv_value(&g.kv[i]);
-            printf("\n");
+            put("\n");
         }
-        printf("\ntensors:\n  %-32s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
+        put("\ntensors:\n  %-32s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
         uint64_t total = 0;
         for (uint64_t i = 0; i < g.n_tensors; i++) {
             const gguf_tensor *t = &g.tensors[i];
-            char shape[64];
-            int k = snprintf(shape, sizeof shape, "[%llu", (unsigned long long)t->ne[0]);
-            for (int d = 1; d < t->n_dims; d++) k += snprintf(shape + k, sizeof shape - k, ", %llu", (unsigned long long)t->ne[d]);
-            snprintf(shape + k, sizeof shape - k, "]");
-            printf("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
+            char shape[96];
+            gguf_shape(t, shape, sizeof shape);
+            put("  %-32.*s %-6s %-22s %12llu\n", (int)t->name.len, (const char *)t->name.p, type_name(t->type), shape,
                    (unsigned long long)t->size);
             total += t->size;
         }
-        printf("  total tensor bytes: %llu (%.2f MiB)\n", (unsigned long long)total, total / 1048576.0);
+        put("  total tensor bytes: %llu (%.2f MiB)\n", (unsigned long long)total, total / 1048576.0);
         gguf_close(&g);
     }
     o->n_threads = 1;
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
     const hparams *hp = &m->hp;
-    printf("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : hp->arch, o->model);
-    printf("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
+    put("\nmodel: %s, %s\n", m->from_llama2c ? "llama2.c checkpoint" : hp->arch, o->model);
+    put("  dim %d, layers %d, heads %d, kv heads %d, head size %d, ffn %d, vocab %d, context %d\n", hp->dim, hp->n_layers,
            hp->n_heads, hp->n_kv_heads, hp->head_size, hp->hidden, hp->vocab, hp->ctx_train);
-    printf("  rope base %g, rope dims %d (%s%s), rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot,
+    put("  rope base %g, rope dims %d (%s%s), rms eps %g, classifier %s\n", hp->rope_theta, hp->n_rot,
            hp->rope_neox ? "neox" : "adjacent pairs", m->rope_freqs.data ? ", frequency factors" : "", hp->eps,
            m->output.data == m->tok_embd.data ? "tied to the embedding" : "separate");
     if (m->from_llama2c) {
         tensor *ts[] = {&m->layers[0].wq, &m->layers[0].w1};
-        printf("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
+        put("  weights: F32, e.g. wq [%lld, %lld], w1 [%lld, %lld]\n", (long long)ts[0]->cols, (long long)ts[0]->rows,
                (long long)ts[1]->cols, (long long)ts[1]->rows);
     }
-    if (m->tok.bpe) printf("  tokenizer: byte-level BPE (pre %s), %d tokens, bos %d, eos %d, eot %d\n", bpe_pre_name(m->tok.bpe),
+    if (m->tok.bpe) put("  tokenizer: byte-level BPE (pre %s), %d tokens, bos %d, eos %d, eot %d\n", bpe_pre_name(m->tok.bpe),
                            m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.eot);
-    else printf("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
+    else put("  tokenizer: SentencePiece BPE, %d tokens, bos %d, eos %d, unk %d\n", m->tok.n_vocab, m->tok.bos, m->tok.eos, m->tok.unk);
     llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 static int cmd_perplexity(options *o) {
@@ -3885,7 +4273,7 @@ static int cmd_perplexity(options *o) {
     llm_model *m = open_model(o, 0, &st);
     if (!m) return die(st.msg);
     size_t len = 0;
-    char *text = read_text(o->file, &len, &st);
+    char *text = read_text(o->file, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
     int n = 0, *tok = text ? tokenize_all(m, text, len, 1, 0, &n, &st) : NULL;
     free(text);
     if (!tok) { llm_model_free(m); return die(st.msg); }
@@ -3923,10 +4311,10 @@ static int cmd_perplexity(options *o) {
     double mean = nll / count, var = nll2 / count - mean * mean;
     double err = count > 1 && var > 0 ? sqrt(var / (count - 1)) : 0;
     double dt = now_sec() - t0;
-    printf("PPL = %.4f +/- %.4f (%d chunks of %d tokens, %ld scored)\n", exp(mean), exp(mean) * err, n_chunk, ctx, count);
+    put("PPL = %.4f +/- %.4f (%d chunks of %d tokens, %ld scored)\n", exp(mean), exp(mean) * err, n_chunk, ctx, count);
     fprintf(stderr, "perplexity: %.2f s, %.1f tok/s\n", dt, n_chunk * (double)ctx / dt);
     llm_ctx_free(c); free(tok); llm_model_free(m);
-    return 0;
+    return put_end(0);
 }
 
 /* ---- bench: prompt processing (pp) and generation (tg) throughput, llama-bench style ---------
@@ -4022,7 +4410,7 @@ static int cmd_bench(int argc, char **argv) {
     double membw = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return put_end(0); }
         if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
         i++;
 #define IS(s) (!strcmp(a, s) && has_value("bench", a, v))
@@ -4033,7 +4421,7 @@ static int cmd_bench(int argc, char **argv) {
         else if (IS("-r")) reps = parse_int("bench", a, v, 1, 1000);
         else if (IS("-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
         else if (IS("--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
-        else if (IS("--cpus")) cpus = v;
+        else if (IS("--cpus")) cpus = cpu_list_arg("bench", v);
         else if (IS("--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
                                              : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
         else die_usage("bench", "unknown option '%s'", a);
@@ -4044,15 +4432,13 @@ static int cmd_bench(int argc, char **argv) {
     double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
-    if (json) printf("[\n");
-    else printf("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
-                "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
     for (int ti = 0; ti < n_th; ti++) {
         llm_status st = {0};
         llm_model_params mp = llm_model_default_params();
         mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack; mp.cpus = cpus;
         double tl = now_sec();
         llm_model *m = llm_model_open(&mp, &st);
+        if (!m && st.code == LLM_ERR_ARG) die_usage("bench", "%s", st.msg);
         if (!m) return die(st.msg);
         tl = now_sec() - tl;
         llm_ctx *c = llm_ctx_new(m, max_ctx, &st);
@@ -4104,42 +4490,45 @@ static int cmd_bench(int argc, char **argv) {
             fprintf(stderr, "bench: read bandwidth %.1f GB/s (given)\n", membw);
         double roof = fmax(bw[0], bw[1]) * 1e9 / wbytes;
         const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+        if (ti == 0 && json) put("[\n");        /* the header once the first model has loaded and run */
+        else if (ti == 0) put("| model | size | params | type | threads | test | t/s | weights/token | roof t/s | %% of roof |\n"
+                              "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
                 int n = kind ? tg[k] : pp[k];
                 if (n == 0) continue;
                 if (json)
-                    printf("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
+                    put("%s  {\"model\": \"%s\", \"size_bytes\": %.0f, \"params\": %.0f, \"type\": \"%s\", \"threads\": %d, "
                            "\"test\": \"%s%d\", \"tps_mean\": %.3f, \"tps_stddev\": %.3f, \"weight_bytes_per_token\": %.0f, "
                            "\"membw_gbs\": %.2f, \"roof_tps\": %.3f, \"roof_fraction\": %.4f}", first ? "" : ",\n", base, size,
                            params, model_type_name(m), m->n_threads, kind ? "tg" : "pp", n, mean[kind][k], sd[kind][k], wbytes,
                            fmax(bw[0], bw[1]), roof, kind && roof > 0 ? mean[kind][k] / roof : 0);
                 else if (kind)
-                    printf("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
+                    put("| %s | %.1f MiB | %.1f M | %s | %d | tg%d | %.2f ± %.2f | %.1f MB | %.2f | %.0f%% |\n", base, size / 1048576.0,
                            params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k], wbytes / 1e6, roof,
                            roof > 0 ? 100 * mean[kind][k] / roof : 0);
                 else
-                    printf("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
+                    put("| %s | %.1f MiB | %.1f M | %s | %d | pp%d | %.2f ± %.2f | | | |\n", base, size / 1048576.0,
                            params / 1e6, model_type_name(m), m->n_threads, n, mean[kind][k], sd[kind][k]);
                 first = 0;
             }
-        fflush(stdout);
+        put_flush();
         free(toks);
         llm_ctx_free(c);
         llm_model_free(m);
     }
-    if (json) printf("\n]\n");
+    if (json) put("\n]\n");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss = ru.ru_maxrss * 1024.0;
     fprintf(stderr, "bench: peak RSS %.1f MiB, %s the %.1f MiB of model file + KV cache + 64 MiB\n", rss / 1048576.0,
             rss <= budget ? "within" : "OVER", budget / 1048576.0);
-    return 0;
+    return put_end(0);
 }
 
 static int cmd_quantize(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return 0; }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return put_end(0); }
     if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
     int type = -1;
     const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
@@ -4159,7 +4548,7 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
     int skip = argc > 1 && argv[1][0] != '-' ? 2 : 1;
     if (argc < 2) { usage(stderr, NULL); return 2; }
-    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return 0; }
+    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return put_end(0); }
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
     int known = 0;
@@ -4179,6 +4568,7 @@ static __attribute__((noinline)) int llm_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *why;
     if (!kernels_cpu_ok(&why)) { fprintf(stderr, "llm: %s\n", why); return 1; }
+    install_file_guards("llm");
     return llm_main(argc, argv);
 }
 #endif /* LLM_NO_MAIN */

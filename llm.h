@@ -20,6 +20,10 @@
  * Models: GGUF v2/v3 (architecture llama; F32, F16, BF16, Q8_0, Q4_0 tensors) and llama2.c
  * checkpoints (legacy f32 .bin, with a llama2.c tokenizer.bin). Errors never abort the process:
  * every fallible call fills an llm_status with a code and a one-line message.
+ * Model and tokenizer files must be regular files; they are memory-mapped and read in place
+ * while loading (and GGUF metadata afterwards), so a file that shrinks under a loaded model
+ * raises SIGBUS in the process. The library installs no signal handlers: the llm command turns
+ * that SIGBUS into a message naming the file and exit status 1.
  */
 #ifndef LLM_H
 #define LLM_H
@@ -48,7 +52,7 @@ typedef struct llm_sampler llm_sampler;
 
 typedef struct {
     const char *path;           /* .gguf or llama2.c .bin; may be NULL with a tokenizer only */
-    const char *tokenizer_path; /* llama2.c tokenizer.bin (required for .bin models) */
+    const char *tokenizer_path; /* llama2.c tokenizer.bin: required for .bin models, an error (LLM_ERR_ARG) with GGUF */
     int vocab_only;             /* load only the tokenizer (tensors are not checked) */
     int n_threads;              /* worker threads incl. the caller; 0 = online cores (or --cpus) */
     const char *cpus;           /* pin thread i to the i-th CPU of this list ("0-15,32-47"); NULL = auto */

@@ -27,21 +27,26 @@ K_VOCAB = ["vocab", "token"]
 
 
 class Case:
-    def __init__(self, name, args, rc, keywords=None, names=None, run_dump=True, also=None):
+    def __init__(self, name, args, rc, keywords=None, names=None, run_dump=True, also=None, timeout=None,
+                 no_stdout=False):
         self.name, self.args, self.rc = name, args, rc
         self.keywords = keywords or []
         self.names = names          # a path the message must mention (or its basename)
         self.run_dump = run_dump    # add --dump-logits/--dump-tokens targets
         self.also = also or []      # extra paths that must not exist afterwards
+        self.timeout = timeout      # seconds (a FIFO must be refused at once, not block)
+        self.no_stdout = no_stdout  # nothing may reach stdout (e.g. no table header before the error)
 
 
 def run_case(c, td, i):
     dl = os.path.join(td, "dump%d.f32" % i)
     dt = os.path.join(td, "dump%d.tok" % i)
     args = list(c.args) + (["--dump-logits", dl, "--dump-tokens", dt] if c.run_dump else [])
-    r = run(args)
+    r = run(args, timeout=c.timeout)
     msg = r.err.decode("utf-8", "replace").strip()
     problems = []
+    if c.no_stdout and r.out:
+        problems.append("stdout is not empty: %r" % r.out[:80])
     if r.crashed():
         problems.append("CRASH")
     rcs = c.rc if isinstance(c.rc, tuple) else (c.rc,)
@@ -142,6 +147,61 @@ def corrupted_ggufs(td):
     return out
 
 
+def metadata_ggufs(td):
+    """[(case name, path, keywords, expected rc)]: metadata and shapes the loader must refuse
+    with a message naming the key (built from stories260K.gguf)."""
+    src = shared("assets", "gguf", "stories260K.gguf")
+    g = gguf_load(src)
+    out = []
+
+    def add(name, extra=(), kw=None, tensors=None, drop=()):
+        kvs = [list(kv) for kv in g.kvs if kv[0] not in drop] + [list(kv) for kv in extra]
+        # a neutral file name: the message must name the key, not merely the file
+        path = write(td, "meta%02d.gguf" % len(out), gguf_rebuild(g, kvs=kvs, tensors=tensors))
+        out.append((name, path, kw))
+
+    inf = float("inf")
+    add("meta_rope_freq_base_inf", [["llama.rope.freq_base", 6, inf]], ["llama.rope.freq_base"])
+    add("meta_rope_freq_base_1e300", [["llama.rope.freq_base", 12, 1e300]], ["llama.rope.freq_base"])
+    add("meta_rope_freq_base_nan", [["llama.rope.freq_base", 6, float("nan")]], ["llama.rope.freq_base"])
+    add("meta_rms_eps_inf", [["llama.attention.layer_norm_rms_epsilon", 6, inf]],
+        ["layer_norm_rms_epsilon"], drop=["llama.attention.layer_norm_rms_epsilon"])
+    add("meta_rms_eps_nan", [["llama.attention.layer_norm_rms_epsilon", 6, float("nan")]],
+        ["layer_norm_rms_epsilon"], drop=["llama.attention.layer_norm_rms_epsilon"])
+    add("meta_rope_scaling_factor_inf", [["llama.rope.scaling.type", 8, "linear"],
+                                         ["llama.rope.scaling.factor", 6, inf]], ["rope.scaling.factor"])
+    # vocab_size must agree with the 512 tokens whatever integer or float type it has
+    for t, v, tag in [(4, 999, "u32"), (10, 999, "u64"), (11, -1, "i64"), (6, 999.0, "f32"), (12, 511.0, "f64"),
+                      (8, "999", "string"), (7, True, "bool")]:
+        add("meta_vocab_size_%s" % tag, [["llama.vocab_size", t, v]], ["vocab_size"])
+    add("meta_duplicate_key", [["llama.block_count", 4, 4]], ["duplicate", "llama.block_count"])
+    add("meta_duplicate_key_same_value", [["llama.embedding_length", 4, 64]], ["duplicate", "llama.embedding_length"])
+    add("meta_rope_scaling_type_not_string", [["llama.rope.scaling.type", 4, 1]], ["llama.rope.scaling.type"])
+    add("meta_architecture_not_string", [["general.architecture", 4, 1]], ["general.architecture"],
+        drop=["general.architecture"])
+    add("meta_add_bos_token_u32", [["tokenizer.ggml.add_bos_token", 4, 1]], ["add_bos_token"])
+    add("meta_add_bos_token_string", [["tokenizer.ggml.add_bos_token", 8, "true"]], ["add_bos_token"])
+    add("meta_bos_token_id_string", [["tokenizer.ggml.bos_token_id", 8, "1"]], ["bos_token_id"],
+        drop=["tokenizer.ggml.bos_token_id"])
+    add("meta_block_count_float", [["llama.block_count", 6, 5.0]], ["llama.block_count"], drop=["llama.block_count"])
+    # a real shape error shows the tensor's real shape (3 dims here)
+    ts = [dict(t) for t in g.tensors]
+    for t in ts:
+        if t["name"] == "blk.0.attn_q.weight":
+            t["dims"] = [32, 64, 2]
+    add("shape_3d_shown", kw=["[32, 64, 2]"], tensors=ts)
+    return out
+
+
+def bpe_without_bytes(td):
+    """A byte-level BPE vocabulary with no byte tokens (and no <unk>): 'a', 'b', 'ab'."""
+    from llmtest import gguf_write
+    kvs = [["general.architecture", 8, "llama"], ["tokenizer.ggml.model", 8, "gpt2"],
+           ["tokenizer.ggml.pre", 8, "llama-bpe"], ["tokenizer.ggml.tokens", 9, (8, ["a", "b", "ab"])],
+           ["tokenizer.ggml.merges", 9, (8, ["a b"])]]
+    return write(td, "bpe_no_bytes.gguf", gguf_write(kvs, []))
+
+
 def gguf_write_raw_alignment(g, kvs):
     """The model with a general.alignment key of 0 (data laid out with 32)."""
     from llmtest import gguf_write
@@ -157,7 +217,11 @@ def bin_cases(td):
     with open(tok, "rb") as f:
         tblob = f.read()
     cases = [
-        Case("bin_missing_tokenizer", ["run", "-m", src] + GEN, 1, ["tokenizer", "-z", "vocab"]),
+        # a missing argument: exit 2 like every usage error
+        Case("bin_missing_tokenizer", ["run", "-m", src] + GEN, 2, ["tokenizer", "-z", "vocab"]),
+        Case("bin_missing_tokenizer_tokenize", ["tokenize", "-m", src, "-p", "hi"], 2, ["tokenizer", "-z"],
+             run_dump=False),
+        Case("bin_missing_tokenizer_info", ["info", "-m", src], 2, ["tokenizer", "-z"], run_dump=False),
         Case("bin_tokenizer_vocab_mismatch",
              ["run", "-m", src, "-z", shared("assets", "llama2c", "tokenizer.bin")] + GEN, 1,
              K_VOCAB + K_SHAPE),
@@ -234,6 +298,8 @@ def main():
         bin_model = shared("assets", "llama2c", "stories260K.bin")
         vocab = shared("assets", "vocab", "ggml-vocab-llama-spm.gguf")
         M = ["-m", model]
+        fifo = os.path.join(td, "fifo.gguf")
+        os.mkfifo(fifo)
         cases = [
             # usage errors: exit 2, one line
             Case("arg_n_negative", ["run"] + M + ["-n", "-1"], 2, ["-n"]),
@@ -280,7 +346,44 @@ def main():
                  ["context", "long", "exceed", "fit"]),
             Case("huge_context", ["run"] + M + ["-c", "2000000000", "-p", "Hi", "-n", "4"], (1, 2),
                  ["memory", "context", "alloc", "large", "exceed", "maximum"]),
+            # every bad option value exits 2 with one line
+            Case("arg_cpus_garbage", ["run"] + M + GEN + ["--cpus", "garbage"], 2, ["--cpus"]),
+            Case("arg_cpus_empty", ["run"] + M + GEN + ["--cpus", ""], 2, ["--cpus"]),
+            Case("arg_cpus_open_range", ["run"] + M + GEN + ["--cpus", "0-"], 2, ["--cpus"]),
+            Case("arg_cpus_reversed", ["run"] + M + GEN + ["--cpus", "5-3"], 2, ["--cpus"]),
+            Case("arg_cpus_garbage_info", ["info"] + M + ["--cpus", "x"], 2, ["--cpus"], run_dump=False),
+            Case("arg_cpus_garbage_bench", ["bench"] + M + ["--cpus", "1,,2"], 2, ["--cpus"], run_dump=False,
+                 no_stdout=True),
+            # -z belongs to llama2.c models: with a GGUF it is an error, not ignored
+            Case("arg_tokenize_gguf_with_z", ["tokenize", "-m", vocab, "-z", tok, "-p", "hi"], 2, ["-z"],
+                 run_dump=False, no_stdout=True),
+            Case("arg_run_gguf_with_z", ["run"] + M + ["-z", tok] + GEN, 2, ["-z"]),
+            # bench fails before its table header
+            Case("bench_vocab_only", ["bench", "-m", vocab, "-p", "8", "-n", "4", "-r", "1"], 1, ["tensor"], vocab,
+                 run_dump=False, no_stdout=True),
+            # special files: refused at once, naming them (a FIFO would block a plain open forever)
+            Case("fifo_as_model", ["run", "-m", fifo] + GEN, 1, ["regular", "fifo"], fifo, timeout=20),
+            Case("fifo_as_model_info", ["info", "-m", fifo], 1, ["regular", "fifo"], fifo, run_dump=False,
+                 timeout=20),
+            Case("fifo_as_tokenizer", ["tokenize", "-z", fifo, "-p", "hi"], 1, ["regular", "fifo"], fifo,
+                 run_dump=False, timeout=20),
+            Case("fifo_as_bin_tokenizer", ["run", "-m", bin_model, "-z", fifo] + GEN, 1, ["regular", "fifo"], fifo,
+                 timeout=20),
+            Case("fifo_as_quantize_input", ["quantize", fifo, os.path.join(td, "qf.gguf"), "Q8_0"], 1,
+                 ["regular", "fifo"], fifo, run_dump=False, also=[os.path.join(td, "qf.gguf")], timeout=20),
+            Case("char_device_as_model", ["run", "-m", "/dev/zero"] + GEN, 1, ["regular", "device"], "/dev/zero"),
+            Case("fifo_as_bench_model", ["bench", "-m", fifo, "-p", "8", "-n", "4", "-r", "1"], 1,
+                 ["regular", "fifo"], fifo, run_dump=False, no_stdout=True, timeout=20),
+            Case("bpe_vocab_without_byte_tokens", ["tokenize", "-m", bpe_without_bytes(td), "-p", "xyz"], 1,
+                 ["byte"], "bpe_no_bytes.gguf", run_dump=False, no_stdout=True),
         ]
+        for name, path, kw in metadata_ggufs(td):
+            cases.append(Case(name, ["run", "-m", path] + GEN, 1, kw, path))
+        # the tokenizer keys are checked for a vocab-only load as well
+        for name, path, kw in metadata_ggufs(td):
+            if "add_bos" in name or "token_id" in name:
+                cases.append(Case(name + "_tokenize", ["tokenize", "-m", path, "-p", "hi"], 1, kw, path,
+                                  run_dump=False, no_stdout=True))
         for name, path, kw in corrupted_ggufs(td):
             cases.append(Case(name, ["run", "-m", path] + GEN, 1, kw, path))
         cases.append(Case("gguf_info_truncated", ["info", "-m", os.path.join(td, "gguf_truncated_data.gguf")],
@@ -305,6 +408,17 @@ def main():
         r = run(["run"] + M + ["-p", "Zoo", "-n", "0", "--temp", "0"])
         check("cli.run_n0_prints_prompt", r.rc == 0 and same_text(r.out, b"Zoo"),
               "%s: exit %s, stdout %r" % (r.cmd, r.rc, r.out[:100]))
+        # trailing dimensions of size 1 are accepted (as ggml does): same text as the 2-D file
+        g = gguf_load(model)
+        ts = [dict(t) for t in g.tensors]
+        for t in ts:
+            if t["name"] in ("blk.0.attn_q.weight", "output_norm.weight", "token_embd.weight"):
+                t["dims"] = t["dims"] + [1] * (4 - len(t["dims"]))
+        p = write(td, "trailing_ones.gguf", gguf_rebuild(g, tensors=ts))
+        r0 = run(["run"] + M + ["-p", "Zoo", "-n", "8", "--temp", "0"])
+        r = run(["run", "-m", p, "-p", "Zoo", "-n", "8", "--temp", "0"])
+        check("cli.trailing_unit_dims_accepted", r.rc == 0 and r.out == r0.out and r0.rc == 0,
+              "%s: exit %s, stdout %r (2-D file: %r); stderr %s" % (r.cmd, r.rc, r.out[:60], r0.out[:60], r.errline))
         r = run(["info", "-m", model])
         text = (r.out + r.err).decode("utf-8", "replace")
         g = gguf_load(model)

@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--chat-template-file")) {
             llm_status rs;
             size_t len;
-            if (!(sp.chat_template = read_text(v, &len, &rs))) { fprintf(stderr, "mkmodel: %s\n", rs.msg); return 1; }
+            if (!(sp.chat_template = read_text(v, (size_t)1 << 20, "the most a chat template may have", &len, &rs))) { fprintf(stderr, "mkmodel: %s\n", rs.msg); return 1; }
         }
         else if (!strcmp(a, "--rope-theta")) sp.rope_theta = strtof(v, NULL);
         else if (!strcmp(a, "--type")) { if ((sp.type = parse_type(v)) < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; } }
@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     llm_status st;
+    install_file_guards("mkmodel");       /* an interrupted run leaves no temporary file */
     if (write_random_model(out, sp, &st)) { fprintf(stderr, "mkmodel: %s\n", st.msg); return 1; }
     return 0;
 }

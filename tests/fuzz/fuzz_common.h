@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,14 +71,25 @@ static int fuzz_madvise(void *p, size_t len, int advice) {
 static char fuzz_dir[256];
 
 static void fuzz_cleanup(void) {
-    static const char *names[] = {"model.gguf", "model.bin", "tokenizer.bin", "out.gguf", "out.gguf.tmp"};
     char p[512];
     if (!fuzz_dir[0]) return;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        snprintf(p, sizeof p, "%s/%s", fuzz_dir, names[i]);
+    DIR *d = opendir(fuzz_dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", fuzz_dir, e->d_name);
         unlink(p);
     }
+    if (d) closedir(d);
     rmdir(fuzz_dir);
+}
+
+/* is there a file in the scratch directory whose name starts with prefix (a leftover temporary)? */
+static __attribute__((unused)) int fuzz_has_prefix(const char *prefix) {
+    int found = 0;
+    DIR *d = opendir(fuzz_dir);
+    for (struct dirent *e; d && (e = readdir(d));) found |= !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return found;
 }
 
 /* the scratch directory, created on first use */
