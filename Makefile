@@ -140,7 +140,7 @@ test-numa: build/numa_check-x86 build/numa_check-rv
 #                       tests/run.sh end to end with llm-rv at every VLEN, llm-rv-scalar (RV_E2E_TESTS)
 #                       and llm-rv-xthead on a C920 (XT_E2E_TESTS); tests/test_ports.py (every build's
 #                       logits and tokens byte-identical to the native build's); make's choice of
-#                       build on riscv64 (tests/riscv_native.sh). About 16 minutes on 2 shared cores.
+#                       build on riscv64 (tests/riscv_native.sh). 16 to 18 minutes on 2 shared cores.
 # Tools: bash ../shared/tools/setup-riscv.sh (see ../shared/tools/README.md). Its bin directory
 # goes first on PATH for these rules only.
 # -fno-vectorize -fno-slp-vectorize: the kernels are explicit intrinsics; left to itself clang
