@@ -1,11 +1,20 @@
 # llm.c - build, test and benchmark targets.
-#   make            native ./llm (also: make native)
+#   make            native ./llm (also: make native; on riscv64 for this CPU's vector unit, see below)
 #   make run        build and generate from the default model
 #   make test       the test suite (skips what needs ../shared when it is absent)
 #   make server     ./llm-server, the OpenAI-compatible HTTP server (tools/server.c, on llm.h alone)
 #   make install    llm, llm-server, llm.h and libllm.a into $(DESTDIR)$(PREFIX) (default /usr/local)
 
 CC      ?= cc
+# On a RISC-V board -march=native means nothing to the compilers: tools/riscv_native.sh picks the
+# build for the CPU (RVV 1.0, XTheadVector with GCC >= 14, else rv64gc; from CPUINFO and a probe
+# run) and says which. RISCV_BUILD=rvv|xthead|scalar forces one. Elsewhere: -O3 -march=native.
+ARCH    ?= $(shell uname -m)
+ifeq ($(ARCH)$(origin OPT),riscv64undefined)
+CPUINFO ?= /proc/cpuinfo
+OPT     := $(shell CC="$(CC)" PROBE_RUN="$(PROBE_RUN)" PROBE_LDFLAGS="$(PROBE_LDFLAGS)" \
+                   sh tools/riscv_native.sh "$(CPUINFO)" $(RISCV_BUILD))
+endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -std=gnu11
 # Every build computes the same bits (rvv_kernels.h, "the contract between ports"): no compiler
@@ -25,7 +34,7 @@ all: llm
 native: llm
 
 llm: $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ llm.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(FP) $(LDFLAGS) -o $@ llm.c $(LDLIBS)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
 	$(CC) $(CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
@@ -102,9 +111,11 @@ bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).
 	@for t in $(BENCH_TYPES); do ./llm bench -m $(BENCH_DIR)/tinyllama-$$t.gguf -t $(BENCH_THREADS) $(BENCH_ARGS); done
 
 #   make bench-riscv   guest instructions per prompt / generated token under qemu (rvcount plugin):
-#                      RVV 1.0 at VLEN 128 and 256 vs the scalar build, dim-512 models (Q4_0, Q8_0, K-quants)
-bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
-	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so sh tools/bench_riscv.sh
+#                      RVV 1.0 at VLEN 128 and 256, the scalar build and XTheadVector on a C920,
+#                      dim-512 models (Q4_0, Q8_0, K-quants, F16)
+bench-riscv: llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
+	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so \
+	    QEMU_XT=$(QEMU_XT_COUNT) RVCOUNT_XT=$(RISCV_TOOLS)/lib/librvcount-xthead.so sh tools/bench_riscv.sh
 
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
@@ -121,18 +132,23 @@ test-numa: build/numa_check-x86 build/numa_check-rv
 # ---- RISC-V (cross builds, qemu tests) -----------------------------------------------------
 #   make riscv          llm-rv          RVV 1.0, any VLEN >= 128 (clang, static)
 #   make riscv-scalar   llm-rv-scalar   rv64gc: any RISC-V Linux, no vector unit needed
-#   make riscv-xthead   llm-rv-xthead   XTheadVector = RVV 0.7.1 of the SG2042's C920 (gcc-14, static;
-#                                       nothing here can run it)
-#   make test-riscv     tests/test_kernels under qemu-user at VLEN 128..1024 (RVV 1.0, also with
-#                       Zvfhmin) and rv64gc; th.v* code in the XTheadVector kernels; the vector-unit
-#                       probe (no SIGILL on a CPU without V); tests/run.sh end to end with llm-rv at
-#                       every VLEN and with llm-rv-scalar (RV_E2E_TESTS)
+#   make riscv-xthead   llm-rv-xthead   XTheadVector = RVV 0.7.1 of the SG2042's C920 (gcc-14, static)
+#   make test-riscv     tests/test_kernels and test_kquants under qemu-user at VLEN 128..1024 (RVV 1.0,
+#                       also with Zvfhmin) and rv64gc, and under T-Head's qemu as a C920 (XTheadVector);
+#                       the XTheadVector disassembly check (tests/xthead_check.py); the vector-unit probe
+#                       (a message and exit 1 on a CPU without the build's vector unit, never SIGILL);
+#                       tests/run.sh end to end with llm-rv at every VLEN, llm-rv-scalar (RV_E2E_TESTS)
+#                       and llm-rv-xthead on a C920 (XT_E2E_TESTS); tests/test_ports.py (every build's
+#                       logits and tokens byte-identical to the native build's); make's choice of
+#                       build on riscv64 (tests/riscv_native.sh). 16 to 18 minutes on 2 shared cores.
 # Tools: bash ../shared/tools/setup-riscv.sh (see ../shared/tools/README.md). Its bin directory
 # goes first on PATH for these rules only.
 # -fno-vectorize -fno-slp-vectorize: the kernels are explicit intrinsics; left to itself clang
 # turns float->int casts into vfcvt.rtz/vfncvt.rtz, which abort qemu 7.2 (decode_save_opc
 # assertion), and the binary we test should be the binary we ship. Same idea for gcc-14:
-# -fno-tree-vectorize keeps th.v* code to the kernels, the only part we can check here.
+# -fno-tree-vectorize keeps th.v* code to the kernels. -fno-schedule-insns: GCC 14's first
+# scheduling pass moves the loads of the larger XTheadVector kernels ahead, runs out of vector
+# registers and spills, and its XTheadVector spill code is wrong (rvv_kernels.h, tests/xthead_check.py).
 RISCV_TOOLS ?= /opt/riscv-tools
 RV_ENV      := PATH="$(RISCV_TOOLS)/bin:$$PATH"
 ifeq ($(origin CC_RV),undefined)
@@ -145,16 +161,22 @@ RV_CFLAGS   ?= --target=riscv64-linux-gnu -O3 -fno-vectorize -fno-slp-vectorize 
 RV_LDFLAGS  ?= -static -fuse-ld=lld
 GCC_XTHEAD  ?= riscv64-linux-gnu-gcc-14
 XT_MARCH    ?= rv64gc_xtheadvector
-XT_CFLAGS   ?= -O3 -fno-tree-vectorize -Wall -Wextra -Wno-unused-parameter -std=gnu11
+XT_CFLAGS   ?= -O3 -fno-tree-vectorize -fno-schedule-insns -Wall -Wextra -Wno-unused-parameter -std=gnu11
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
 RV_E2E_TESTS ?= stories quant kquant_models threads native_match
+XT_E2E_TESTS ?= $(RV_E2E_TESTS)
+QEMU_XT     ?= qemu-xthead
+QEMU_XT_COUNT ?= qemu-xthead-plugins
+XT_CPU      ?= c920
 RVB         := build/rv
 comma       := ,
 qemu_v       = $(QEMU_RV) -cpu rv64,v=true,vlen=$(1),elen=64,vext_spec=v1.0
+qemu_xt      = $(QEMU_XT) -cpu $(XT_CPU)
 
-.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports
+.PHONY: riscv riscv-scalar riscv-xthead test-riscv test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e \
+        test-riscv-ports test-riscv-native
 
 riscv: llm-rv
 riscv-scalar: llm-rv-scalar
@@ -185,7 +207,7 @@ $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
 	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
-test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports
+test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports test-riscv-native
 
 # $(call rv_run,LABEL,COMMAND): run a test_kernels binary, keep its log, show failures and the total
 rv_run = echo "== $(1)"; $(2) > $(RVB)/log.tmp 2>&1; rc=$$?; grep -vE '^(ok|PASS) ' $(RVB)/log.tmp; \
@@ -199,37 +221,59 @@ test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/t
 	@for v in $(RV_VLENS); do $(call rv_run,test_kquants RVV 1.0 VLEN=$$v,$(call qemu_v,$$v) $(RVB)/test_kquants-rvv); done
 	@$(call rv_run,test_kquants rv64gc (scalar),$(QEMU_RV) $(RVB)/test_kquants-scalar)
 
-# every XTheadVector block kernel must be vector code, without what RVV 0.7.1 lacks or GCC 14
-# gets wrong there: vsetivli, fractional LMUL, vmv.x.s
-XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 dot_q4_K_q8_K dot_q6_K_q8_K \
-              tile2_q4_K_q8_K tile2_q6_K_q8_K
-# llm-rv-xthead and test_kquants are only compiled (nothing here runs XTheadVector code): GCC 14
-# has failed on some intrinsic sequences in one context and not in another
-test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/test_kernels-xthead $(RVB)/test_kquants-xthead llm-rv-xthead
-	@echo "== XTheadVector kernels ($(XT_MARCH), $(GCC_XTHEAD))"
+# the XTheadVector build, run on an emulated C920 (T-Head's qemu): its disassembly checked
+# (tests/xthead_check.py: register groups against the vtype in force, XTheadVector only; no spill
+# code in llm-rv-xthead), every kernel in XT_KERNELS vector code (tests/xthead_kernels.c), then
+# test_kernels and test_kquants
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize_row_q8_0 quantize_row_q8_K \
+              dot_q4_K_q8_K dot_q5_K_q8_K dot_q6_K_q8_K tile4_q4_K_q8_K tile4_q5_K_q8_K tile4_q6_K_q8_K \
+              dot_f32_f32 dot_f16_f32 dot_bf16_f32 gemm_f32_f32 gemm_f16_f32 gemm_bf16_f32 \
+              rmsnorm softmax swiglu rope_adjacent axpy
+$(RVB)/%-xthead.dis: $(RVB)/%-xthead
+	$(RV_ENV) $(XT_OBJDUMP) -d $< > $@
+$(RVB)/llm-rv-xthead.dis: llm-rv-xthead
+	@mkdir -p $(@D)
+	$(RV_ENV) $(XT_OBJDUMP) -d llm-rv-xthead > $@
+test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/llm-rv-xthead.dis $(RVB)/test_kernels-xthead.dis \
+                   $(RVB)/test_kquants-xthead.dis
+	@echo "== XTheadVector disassembly ($(XT_MARCH), $(GCC_XTHEAD)): tests/xthead_check.py"
+	@$(PYTHON) tests/xthead_check.py --selftest > $(RVB)/log.tmp; rc=$$?; grep -v '^PASS ' $(RVB)/log.tmp; \
+	    [ $$rc -eq 0 ] && echo "ok   checker self-test: $$(grep -c '^PASS ' $(RVB)/log.tmp) examples flagged or passed as they must"
+	@$(PYTHON) tests/xthead_check.py --no-spills $(RVB)/llm-rv-xthead.dis
+	@$(PYTHON) tests/xthead_check.py $(RVB)/test_kernels-xthead.dis $(RVB)/test_kquants-xthead.dis
 	@for f in $(XT_KERNELS); do \
-	    awk -v f="<xk_$$f>:" '$$2 == f { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' $< > $(RVB)/fn.tmp; \
-	    n=$$(grep -c 'th\.v' $(RVB)/fn.tmp); bad=$$(grep -cE 'vsetivli|,mf[248]|vmv\.x\.s' $(RVB)/fn.tmp); \
-	    if [ $$n -gt 0 ] && [ $$bad -eq 0 ]; then echo "ok   $$f: $$n th.v* instructions"; \
-	    else echo "FAIL $$f: $$n th.v* instructions, $$bad vsetivli/mf/vmv.x.s"; exit 1; fi; done
+	    awk -v f="<xk_$$f>:" -v g="<rvk_$$f>:" '$$2 == f || $$2 == g { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' \
+	        $(RVB)/xthead_kernels.dis > $(RVB)/fn.tmp; \
+	    n=$$(grep -c 'th\.v' $(RVB)/fn.tmp); \
+	    if [ $$n -gt 0 ]; then echo "ok   $$f: $$n th.v* instructions"; else echo "FAIL $$f: no vector code"; exit 1; fi; done
+	@$(call rv_run,test_kernels XTheadVector ($(QEMU_XT) -cpu $(XT_CPU)),$(qemu_xt) $(RVB)/test_kernels-xthead)
+	@$(call rv_run,test_kquants XTheadVector ($(QEMU_XT) -cpu $(XT_CPU)),$(qemu_xt) $(RVB)/test_kquants-xthead)
 
-# $(call rv_refuses,CPU,PROGRAM,PATTERN): on qemu -cpu CPU the program must print a message
-# matching PATTERN and exit with a status 1..127: never die by SIGILL (status 132)
-rv_refuses = out=$$($(QEMU_RV) -cpu $(1) $(2) 2>&1 >/dev/null); rc=$$?; \
+# $(call rv_refuses,CPU,PROGRAM,PATTERN[,QEMU]): on qemu (QEMU_RV, or QEMU) -cpu CPU the program must
+# print a message matching PATTERN and exit with a status 1..127: never die by SIGILL (status 132)
+rv_refuses = out=$$($(or $(4),$(QEMU_RV)) -cpu $(1) $(2) 2>&1 >/dev/null); rc=$$?; \
     if [ $$rc -ge 1 ] && [ $$rc -lt 128 ] && printf '%s' "$$out" | grep -q '$(3)'; then \
-        echo "ok   $(2) on -cpu $(1): exit $$rc: $$out"; \
-    else echo "FAIL $(2) on -cpu $(1): exit $$rc: $$out"; exit 1; fi
+        echo "ok   $(2) on $(or $(4),$(QEMU_RV)) -cpu $(1): exit $$rc: $$out"; \
+    else echo "FAIL $(2) on $(or $(4),$(QEMU_RV)) -cpu $(1): exit $$rc: $$out"; exit 1; fi
 
-test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead
+# T-Head's qemu: c906fd and c910 are XuanTie cores without a vector unit, c908v has RVV 1.0,
+# c920 (the SG2042's core) XTheadVector
+test-riscv-probe: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-xthead llm-rv llm-rv-xthead
 	@echo "== vector-unit probe"
 	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-rvv,RVV 1.0.*does not offer)
 	@$(call rv_refuses,rv64$(comma)v=false,$(RVB)/test_kernels-xthead,XTheadVector.*does not offer)
 	@$(call rv_refuses,rv64$(comma)v=true$(comma)vlen=128$(comma)elen=64$(comma)vext_spec=v1.0,$(RVB)/test_kernels-xthead,vector unit is RVV 1.0)
+	@$(call rv_refuses,c906fd,$(RVB)/test_kernels-xthead,XTheadVector.*does not offer,$(QEMU_XT))
+	@$(call rv_refuses,c910,$(RVB)/test_kernels-xthead,XTheadVector.*does not offer,$(QEMU_XT))
+	@$(call rv_refuses,c906fd,./llm-rv-xthead info,XTheadVector.*does not offer,$(QEMU_XT))
+	@$(call rv_refuses,c910,./llm-rv-xthead info,XTheadVector.*does not offer,$(QEMU_XT))
+	@$(call rv_refuses,c908v,./llm-rv-xthead info,vector unit is RVV 1.0,$(QEMU_XT))
+	@$(call rv_refuses,c920,./llm-rv info,not RVV 1.0,$(QEMU_XT))
 
-# end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar; the
-# tests compare with the reference outputs the native build must match, and llm-rv must refuse
-# cleanly on a CPU without V
-test-riscv-e2e: llm llm-rv llm-rv-scalar tools/mkmodel
+# end to end: tests/run.sh (RV_E2E_TESTS) with llm-rv at every VLEN and with llm-rv-scalar, and
+# (XT_E2E_TESTS) with llm-rv-xthead on a C920; the tests compare with the reference outputs the
+# native build must match (NATIVE_LLM), and llm-rv must refuse cleanly on a CPU without V
+test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	@mkdir -p $(RVB)
 	@$(call rv_refuses,rv64$(comma)v=false,./llm-rv info,RVV 1.0)
 	@for v in $(RV_VLENS); do echo "== tests/run.sh with llm-rv, VLEN=$$v"; \
@@ -240,13 +284,24 @@ test-riscv-e2e: llm llm-rv llm-rv-scalar tools/mkmodel
 	    LLM="$(QEMU_RV) ./llm-rv-scalar" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(RV_E2E_TESTS)" KERNELS= \
 	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
 	    [ $$rc -eq 0 ]
+	@echo "== tests/run.sh with llm-rv-xthead on $(QEMU_XT) -cpu $(XT_CPU)"; \
+	    LLM="$(qemu_xt) ./llm-rv-xthead" NATIVE_LLM=./llm SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS="$(XT_E2E_TESTS)" KERNELS= \
+	        sh tests/run.sh > $(RVB)/e2e.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/e2e.tmp; tail -n 1 $(RVB)/e2e.tmp; \
+	    [ $$rc -eq 0 ]
+
+# `make` on a RISC-V board (tools/riscv_native.sh), tried with the cross compilers standing in for
+# the board's and cpuinfo files of boards (tests/fixtures/cpuinfo)
+test-riscv-native: llm
+	@echo "== the native build on riscv64: tests/riscv_native.sh"
+	@$(RV_ENV) QEMU_RV=$(QEMU_RV) QEMU_XT=$(QEMU_XT) GCC_XTHEAD=$(GCC_XTHEAD) CC_RV=$(CC_RV) SHARED=$(SHARED) \
+	    sh tests/riscv_native.sh
 
 # one answer on every build: tests/test_ports.py with the native build as the reference and the
 # RISC-V builds under qemu as PORTS (byte-identical --dump-logits / --dump-tokens, every tensor type)
-RV_PORTS = scalar=$(QEMU_RV) ./llm-rv-scalar;$(foreach v,$(RV_VLENS),rvv$(v)=$(call qemu_v,$(v)) ./llm-rv;)
-test-riscv-ports: llm llm-rv llm-rv-scalar tools/mkmodel
+RV_PORTS = scalar=$(QEMU_RV) ./llm-rv-scalar;$(foreach v,$(RV_VLENS),rvv$(v)=$(call qemu_v,$(v)) ./llm-rv;)xthead=$(qemu_xt) ./llm-rv-xthead
+test-riscv-ports: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	@mkdir -p $(RVB)
-	@echo "== tests/test_ports.py: native, rv64gc, RVV 1.0 at VLEN $(RV_VLENS)"
+	@echo "== tests/test_ports.py: native, rv64gc, RVV 1.0 at VLEN $(RV_VLENS), XTheadVector on $(QEMU_XT) -cpu $(XT_CPU)"
 	@$(RV_ENV) LLM=./llm PORTS="$(RV_PORTS)" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS=ports KERNELS= \
 	    sh tests/run.sh > $(RVB)/ports.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/ports.tmp; tail -n 1 $(RVB)/ports.tmp; \
 	    [ $$rc -eq 0 ]

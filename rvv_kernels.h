@@ -427,14 +427,14 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 /* ==========================================================================================
  * Vector bodies: RVV 1.0 (any VLEN >= 128, vector-length agnostic) and XTheadVector
  * (RVV 0.7.1 of the SG2042's XuanTie C920, GCC >= 14; GCC then defines __riscv_vector too).
- * One source serves both for the block kernels; RVK_THEAD marks what differs in 0.7.1:
+ * One source serves both; RVK_THEAD marks what differs in 0.7.1:
  *   - no fractional LMUL and no vsetivli (we use LMUL >= 1; GCC never emits vsetivli there);
  *   - no vzext/vsext and no vfcvt.rtz: widen with vwcvt(u), round with the _rm intrinsics;
- *   - no tail policies: XTheadVector bodies never rely on elements past vl;
+ *   - no tail policies (0.7.1 zeroes the elements past vl): XTheadVector bodies never rely on
+ *     them; where RVV 1.0 keeps a tail undisturbed (the last, partial step of a sum), they
+ *     take the whole register under a mask instead, whose masked-off elements 0.7.1 keeps;
  *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
  *     unit through a one-element store (RVK_ST_I32).
- * The float kernels (f32/f16/bf16 dots, row-wise work) are RVV 1.0 only; XTheadVector builds
- * use the reference for them.
  * ======================================================================================== */
 #if defined(__riscv_vector)
 #include <riscv_vector.h>
@@ -445,7 +445,36 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
 #define RVK_THEAD 0
 #endif
 #define RVK_INLINE static inline __attribute__((always_inline))
-#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), 1)
+/* What GCC 14 needs to emit valid XTheadVector code (each was found by a failing build,
+ * a failing test or tests/xthead_check.py; on RVV 1.0 builds they are plain constants):
+ *   RVK_N(n)    a constant shift amount or vector length in a register: with a constant
+ *               shift (vsll.vi) GCC 14.2 stops with an internal compiler error in its vsetvl
+ *               pass (validate_change_or_fail) once a body needs more than a few vector
+ *               registers, and with a small constant length (one-element stores, the last
+ *               steps of a reduction tree) it wants a vsetivli, which 0.7.1 lacks
+ *               (unrecognizable insn); RVK_ONE is RVK_N(1);
+ *   RVK_BARRIER()  a compiler barrier (no instruction) between passes over the same data (the
+ *               rows of a K-quant tile, the passes of a quantizer over a block): without it
+ *               GCC loads the data once for all passes and keeps it in registers (in the
+ *               K-quant tiles, the weight codes unpacked once for all rows), runs out of them
+ *               and spills.
+ * Spills must not happen: GCC 14's spill code for XTheadVector reloads register groups under
+ * another LMUL (misaligned groups are illegal instructions). The Makefile builds XTheadVector
+ * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
+ * the K-quant bodies ahead and runs out of registers). GCC 14 also issues strided loads (vlse)
+ * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
+ * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
+ * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
+#if RVK_THEAD
+static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
+#define RVK_N(n) rvk_in_reg(n)
+#define RVK_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define RVK_N(n) (n)
+#define RVK_BARRIER() ((void)0)
+#endif
+#define RVK_ONE RVK_N(1)
+#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVK_ONE)
 
 static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -454,28 +483,47 @@ static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
  * multiply by 2^112, which rebiases the exponent (15 -> 127) and turns half subnormals into
  * float normals exactly; inf/nan (|h| >= 0x7c00) get the all-ones exponent instead; the sign
  * is copied from bit 15 (moved to bit 31). 8 instructions. With Zvfhmin: one vfwcvt. */
+#define RVK_F16W_TO_F32(W, BT, BS)   /* the halves already zero-extended to 32-bit lanes (w) */    \
+    RVK_INLINE vfloat32##W##_t rvk_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
+        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
+                                                  RVK_N(13), vl);                                 \
+        BT special = __riscv_vmsgtu_vx_u32##W##_##BS(u, 0x0f7fffffu, vl);                          \
+        vuint32##W##_t inf = __riscv_vor_vx_u32##W(u, 0x7f800000u, vl);                            \
+        vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
+                                                    0x1p112f, vl);                                 \
+        vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
+                                                         inf, special, vl);                        \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_N(16), vl);                            \
+        return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
+                                        __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
+    }
+RVK_F16W_TO_F32(m2, vbool16_t, b16)
+RVK_F16W_TO_F32(m4, vbool8_t, b8)
 #if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
-#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
+#define RVK_F16_TO_F32(M, W)                                                                       \
     RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
         return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
     }
 #else
-#define RVK_F16_TO_F32(M, W, BT, BS)                                                                    \
+#define RVK_F16_TO_F32(M, W)                                                                       \
     RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
-        vuint32##W##_t w = __riscv_vwcvtu_x_x_v_u32##W(h, vl);                                     \
-        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl), 13, vl);  \
-        vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
-                                                    0x1p112f, vl);                                 \
-        BT special = __riscv_vmsgeu_vx_u32##W##_##BS(u, 0x0f800000u, vl);                          \
-        vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
-                                  __riscv_vor_vx_u32##W(u, 0x7f800000u, vl), special, vl);         \
-        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, 16, vl);                                   \
-        return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
-                                        __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
+        return rvk_f16w_to_f32_##W(__riscv_vwcvtu_x_x_v_u32##W(h, vl), vl);                        \
     }
 #endif
-RVK_F16_TO_F32(m1, m2, vbool16_t, b16)
-RVK_F16_TO_F32(m2, m4, vbool8_t, b8)
+RVK_F16_TO_F32(m1, m2)
+RVK_F16_TO_F32(m2, m4)
+
+/* the fp16 values at p, p + stride, p + 2 * stride, ... (stride in bytes: the scales of
+ * consecutive blocks) as floats. XTheadVector loads them with th.vlshu.v, which zero-extends
+ * each half into a 32-bit lane (GCC 14 would issue vlse16.v under the e32,m4 vtype of the
+ * code around it, see above) */
+RVK_INLINE vfloat32m4_t rvk_ld_f16s_m4(const char *p, size_t stride, size_t vl) {
+#if RVK_THEAD
+    return rvk_f16w_to_f32_m4(__riscv_th_vlshu_v_u32m4((const uint32_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#else
+    return rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#endif
+}
 
 /* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0: dots and GEMM tiles ------------------------------------
  * The integer dot of one block is exact in any order, so it takes one widening multiply
@@ -510,7 +558,7 @@ RVK_F16_TO_F32(m2, m4, vbool8_t, b8)
  * vsetvli instead of three per pair. cnt (1..4) is a compile-time constant. */
 RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t wb, vint8m2_t xb,
                             vint8m2_t wc, vint8m2_t xc, vint8m2_t wd, vint8m2_t xd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
     vint16m4_t pa = __riscv_vwmul_vv_i16m4(wa, xa, 32), pb = pa, pc = pa, pd = pa;
     if (cnt > 1) pb = __riscv_vwmul_vv_i16m4(wb, xb, 32);
     if (cnt > 2) pc = __riscv_vwmul_vv_i16m4(wc, xc, 32);
@@ -525,17 +573,22 @@ RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t
     if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
 }
 /* Q4_0: (lo, hi) codes minus 8 times the activation's (first, second) 16 bytes;
- * |(c-8) * x| <= 8 * 128, the sum of two fits int16 */
-#define RVK_Q4_PROD(l, h, xl, xh) __riscv_vwmacc_vv_i16m2(__riscv_vwmul_vv_i16m2(l, xl, 16), h, xh, 16)
+ * |(c-8) * x| <= 8 * 128, the sum of two fits int16. All multiplies before all multiply-adds:
+ * each pair's multiply-add right after its multiply makes GCC 14 for XTheadVector put every
+ * product into one register group and copy it out (a copy and two vsetvli each). */
 RVK_INLINE void rvk_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t xla, vint8m1_t xha,
                             vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
                             vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
                             vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, 1);
-    vint16m2_t pa = RVK_Q4_PROD(la, ha, xla, xha), pb = pa, pc = pa, pd = pa;
-    if (cnt > 1) pb = RVK_Q4_PROD(lb, hb, xlb, xhb);
-    if (cnt > 2) pc = RVK_Q4_PROD(lc, hc, xlc, xhc);
-    if (cnt > 3) pd = RVK_Q4_PROD(ld, hd, xld, xhd);
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
+    vint16m2_t pa = __riscv_vwmul_vv_i16m2(la, xla, 16), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = __riscv_vwmul_vv_i16m2(lb, xlb, 16);
+    if (cnt > 2) pc = __riscv_vwmul_vv_i16m2(lc, xlc, 16);
+    if (cnt > 3) pd = __riscv_vwmul_vv_i16m2(ld, xld, 16);
+    pa = __riscv_vwmacc_vv_i16m2(pa, ha, xha, 16);
+    if (cnt > 1) pb = __riscv_vwmacc_vv_i16m2(pb, hb, xhb, 16);
+    if (cnt > 2) pc = __riscv_vwmacc_vv_i16m2(pc, hc, xhc, 16);
+    if (cnt > 3) pd = __riscv_vwmacc_vv_i16m2(pd, hd, xhd, 16);
     vint32m1_t sa = __riscv_vwredsum_vs_i16m2_i32m1(pa, z, 16), sb = sa, sc = sa, sd = sa;
     if (cnt > 1) sb = __riscv_vwredsum_vs_i16m2_i32m1(pb, z, 16);
     if (cnt > 2) sc = __riscv_vwredsum_vs_i16m2_i32m1(pc, z, 16);
@@ -598,9 +651,8 @@ RVK_INLINE void rvk_q_isums(const int q4, const int R, const int B, const int di
 /* fp16 d of m consecutive blocks of bs bytes, as floats */
 RVK_INLINE void rvk_block_scales(float *out, const char *blk, size_t bs, int m) {
     for (int k = 0; k < m;) {
-        size_t vl = __riscv_vsetvl_e16m2((size_t)(m - k));
-        vuint16m2_t h = __riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(blk + (size_t)k * bs), (ptrdiff_t)bs, vl);
-        __riscv_vse32_v_f32m4(out + k, rvk_f16_to_f32_m4(h, vl), vl);
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(m - k));
+        __riscv_vse32_v_f32m4(out + k, rvk_ld_f16s_m4(blk + (size_t)k * bs, bs, vl), vl);
         k += (int)vl;
     }
 }
@@ -629,9 +681,9 @@ RVK_INLINE void rvk_q_tile(const int q4, const int R, const int B, int n, float 
         /* 2. scales sc[kk*RB + o] = d_w[r] * d_x[b] */
         if (RB == 1) {   /* one pass: both scales, their product, the sums as floats (exact) */
             for (int kk = 0; kk < m;) {
-                size_t vl = __riscv_vsetvl_e16m2((size_t)(m - kk));
-                vfloat32m4_t a = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(wk + (size_t)kk * wbs), (ptrdiff_t)wbs, vl), vl);
-                vfloat32m4_t b = rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)(xk + (size_t)kk * xbs), (ptrdiff_t)xbs, vl), vl);
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
+                vfloat32m4_t a = rvk_ld_f16s_m4(wk + (size_t)kk * wbs, wbs, vl);
+                vfloat32m4_t b = rvk_ld_f16s_m4(xk + (size_t)kk * xbs, xbs, vl);
                 __riscv_vse32_v_f32m4(sc + kk, __riscv_vfmul_vv_f32m4(a, b, vl), vl);
                 __riscv_vse32_v_f32m4(fs + kk, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk, vl), vl), vl);
                 kk += (int)vl;
@@ -723,7 +775,7 @@ static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ld
  * is the same multiply, the float->int conversion rounds half to even (RNE) like rintf, and
  * codes whose rounded value is not within +-127 (NaN, inf) become 0. */
 static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
-    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, 1);
+    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, RVK_ONE);
     for (int b = 0; b < n / QK; b++, x += QK) {
         vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
         vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
@@ -738,36 +790,60 @@ static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     }
 }
 
-#if !RVK_THEAD
-/* ---- float dots and GEMM tiles (RVV 1.0) --------------------------------------------------
+/* ---- float dots and GEMM tiles --------------------------------------------------------------
  * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
  * elements l, l+8, ...; fused multiply-adds like the reference's RVK_MAC), the last n % 8
- * elements into lanes 0.. (tail-undisturbed), then the same pairwise combination. The result
- * does not depend on VLEN and equals the reference bitwise.
+ * elements into lanes 0.. (the other lanes keep their sums), then the same pairwise
+ * combination. The result does not depend on VLEN and equals the reference bitwise.
  * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
  * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
- * run 8 independent chains and convert each weight vector once for 4 activation rows. */
+ * run 8 independent chains and convert each weight vector once for 4 activation rows.
+ * The last n % 8 elements: RVV 1.0 takes them with vl = n % 8 and a tail-undisturbed
+ * multiply-add. XTheadVector has no tail policy (0.7.1 zeroes the lanes past vl): there the
+ * step runs over all 8 lanes under a mask of lanes < n % 8 (tail), whose masked-off lanes 0.7.1
+ * leaves undisturbed and whose masked loads read nothing there. XTheadVector also loads
+ * halves zero-extended into 32-bit lanes in one instruction (th.vlhu.v: no e16 vtype). */
+#if RVK_THEAD
+#define RVK_LD_H32(p, vl) __riscv_th_vlhu_v_u32m2((const uint32_t *)(const void *)(p), (vl))
+#define RVK_LD_H32_M(p, vl) __riscv_th_vlhu_v_u32m2_m(tail, (const uint32_t *)(const void *)(p), (vl))
+#define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
+#define RVK_W_F16(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32(p, vl), (vl))
+#define RVK_W_BF16(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32(p, vl), RVK_N(16), (vl)))
+#define RVK_W_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVK_W_F16_M(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32_M(p, vl), (vl))
+#define RVK_W_BF16_M(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32_M(p, vl), RVK_N(16), (vl)))
+#define RVK_X_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVK_FMACC_M(acc, a, b, vl) __riscv_vfmacc_vv_f32m2_mu(tail, (acc), (a), (b), (vl))
+#define RVK_FTAIL(LOADW)                                                                           \
+    if (i < n) {                                                                                   \
+        const vbool16_t tail = __riscv_vmsltu_vx_u32m2_b16(__riscv_vid_v_u32m2(8), (unsigned)(n - i), 8); \
+        RVK_FSTEP(LOADW##_M, RVK_X_F32_M, i, 8, RVK_FMACC_M);                                      \
+    }
+#else
 #define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
 #define RVK_W_F16(p, vl) rvk_f16_to_f32_m2(__riscv_vle16_v_u16m1((p), (vl)), (vl))
 #define RVK_W_BF16(p, vl)                                                                          \
     __riscv_vreinterpret_v_u32m2_f32m2(                                                            \
         __riscv_vsll_vx_u32m2(__riscv_vwcvtu_x_x_v_u32m2(__riscv_vle16_v_u16m1((p), (vl)), (vl)), 16, (vl)))
+#define RVK_FTAIL(LOADW)                                                                           \
+    if (i < n) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);
+#endif
 
 RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
     vfloat32m2_t h = __riscv_vfadd_vv_f32m2(a, __riscv_vslidedown_vx_f32m2(a, 4, 4), 4);
     h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 2, 2), 2);
-    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, 1), 1);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, RVK_ONE), RVK_ONE);
     return __riscv_vfmv_f_s_f32m2_f32(h);
 }
 
-/* one step of 8 (or, last, vl < 8) elements: every activation row loaded once, each weight
- * row loaded (and widened) once and multiplied into its B accumulators */
-#define RVK_FSTEP(LOADW, i, vl, FMACC)                                                             \
+/* one step of 8 (or, last, fewer) elements: every activation row loaded once (LOADX), each
+ * weight row loaded (and widened) once (LOADW) and multiplied into its B accumulators */
+#define RVK_FSTEP(LOADW, LOADX, i, vl, FMACC)                                                      \
     do {                                                                                           \
-        vfloat32m2_t v0 = __riscv_vle32_v_f32m2(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;          \
-        if (B > 1) v1 = __riscv_vle32_v_f32m2(x1 + (i), vl);                                       \
-        if (B > 2) v2 = __riscv_vle32_v_f32m2(x2 + (i), vl);                                       \
-        if (B > 3) v3 = __riscv_vle32_v_f32m2(x3 + (i), vl);                                       \
+        vfloat32m2_t v0 = LOADX(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;                          \
+        if (B > 1) v1 = LOADX(x1 + (i), vl);                                                       \
+        if (B > 2) v2 = LOADX(x2 + (i), vl);                                                       \
+        if (B > 3) v3 = LOADX(x3 + (i), vl);                                                       \
         vfloat32m2_t c = LOADW(w0 + (i), vl);                                                      \
         a00 = FMACC(a00, c, v0, vl);                                                               \
         if (B > 1) a01 = FMACC(a01, c, v1, vl);                                                    \
@@ -782,7 +858,7 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
         }                                                                                          \
     } while (0)
 
-#define RVK_FLOAT_TILE(NAME, WT, LOADW)                                                            \
+#define RVK_FLOAT_TILE(NAME, WT, LOADW, UNROLL)                                                    \
     RVK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,     \
                          size_t ldw, const char *x, size_t ldx) {                                  \
         const WT *w0 = (const WT *)(const void *)w, *w1 = (const WT *)(const void *)(w + (R > 1 ? ldw : 0)); \
@@ -793,15 +869,15 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
         vfloat32m2_t a00 = __riscv_vfmv_v_f_f32m2(0.0f, 8), a01 = a00, a02 = a00, a03 = a00;       \
         vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
         int i = 0;                                                                                 \
-        for (; i + 32 <= n; i += 32) { /* unrolled: same operations, less loop overhead */         \
-            RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                                       \
-            RVK_FSTEP(LOADW, i + 8, 8, __riscv_vfmacc_vv_f32m2);                                   \
-            RVK_FSTEP(LOADW, i + 16, 8, __riscv_vfmacc_vv_f32m2);                                  \
-            RVK_FSTEP(LOADW, i + 24, 8, __riscv_vfmacc_vv_f32m2);                                  \
+        for (; (UNROLL) && i + 32 <= n; i += 32) { /* unrolled: same operations, less overhead */   \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2);                \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 8, 8, __riscv_vfmacc_vv_f32m2);            \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 16, 8, __riscv_vfmacc_vv_f32m2);           \
+            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 24, 8, __riscv_vfmacc_vv_f32m2);           \
         }                                                                                          \
-        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, i, 8, __riscv_vfmacc_vv_f32m2);                \
+        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2); \
         /* the last n % 8 elements go to lanes 0.., the other lanes keep their sums */             \
-        if (i < n) RVK_FSTEP(LOADW, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);               \
+        RVK_FTAIL(LOADW)                                                                           \
         y[0] = rvk_sum8(a00);                                                                      \
         if (B > 1) y[ldy] = rvk_sum8(a01);                                                         \
         if (B > 2) y[2 * ldy] = rvk_sum8(a02);                                                     \
@@ -813,28 +889,54 @@ RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a
             if (B > 3) y[3 * ldy + 1] = rvk_sum8(a13);                                             \
         }                                                                                          \
     }
-RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32)
-RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16)
-RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16)
+/* XTheadVector: f32 and bf16 tiles of 2 x 4 rows are not unrolled, f16 tiles (more registers
+ * for the conversion) have 1 x 4 rows: otherwise GCC 14 copies register groups with th.vmv2r.v,
+ * which XTheadVector does not have, or spills (see the top of the vector bodies) */
+RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32, !RVK_THEAD)
+RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16, 1)
+RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16, !RVK_THEAD)
 
-#define RVK_FLOAT_KERNELS(SFX)                                                                     \
+#define RVK_FLOAT_KERNELS(SFX, R4)                                                                 \
     static inline float rvk_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
         float y;                                                                                   \
         rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, 2, 2, 2)
-RVK_FLOAT_KERNELS(f32)
-RVK_FLOAT_KERNELS(f16)
-RVK_FLOAT_KERNELS(bf16)
+    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, R4, 2, 2)
+RVK_FLOAT_KERNELS(f32, 2)
+RVK_FLOAT_KERNELS(f16, RVK_THEAD ? 1 : 2)
+RVK_FLOAT_KERNELS(bf16, 2)
 
-/* ---- row-wise float work (RVV 1.0) --------------------------------------------------------
+/* ---- row-wise float work ------------------------------------------------------------------
  * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
  * VLEN 128; at larger VLEN the group has more lanes and the first 32 are used); the last
- * n % 32 elements go to lanes 0.. with the others undisturbed (_tu), then rvk_fold32 halves
- * the 32 lanes five times, as sum32_fold. */
+ * n % 32 elements go to lanes 0.. with the others undisturbed (RVV 1.0: _tu; XTheadVector: a
+ * mask, as in the float dots), then rvk_fold32 halves the 32 lanes five times, as sum32_fold. */
+/* XTheadVector: the row-wise bodies stay out of line. Inlined into llm.c's forward pass, GCC
+ * 14 keeps their constants (exp's coefficients as LMUL-4 vectors) in registers across the
+ * whole pass and spills (see the top of the vector bodies); RVV 1.0 builds inline them. */
+#if RVK_THEAD
+#define RVK_ROWWISE static __attribute__((noinline, unused))
+#else
+#define RVK_ROWWISE static inline
+#endif
+RVK_INLINE vfloat32m8_t rvk_sum32_step(const int sq, vfloat32m8_t acc, const float *x, size_t vl, size_t v32) {
+    /* acc + x * x (sq) or acc + x in lanes 0..vl-1 (vl <= v32 = 32), the other lanes kept */
+#if RVK_THEAD
+    if (vl < v32) {
+        const vbool4_t tail = __riscv_vmsltu_vx_u32m8_b4(__riscv_vid_v_u32m8(v32), (unsigned)vl, v32);
+        const vfloat32m8_t v = __riscv_vle32_v_f32m8_m(tail, x, v32);
+        return sq ? __riscv_vfmacc_vv_f32m8_mu(tail, acc, v, v, v32) : __riscv_vfadd_vv_f32m8_mu(tail, acc, acc, v, v32);
+    }
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8(acc, v, v, vl) : __riscv_vfadd_vv_f32m8(acc, v, vl);
+#else
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl) : __riscv_vfadd_vv_f32m8_tu(acc, acc, v, vl);
+#endif
+}
 RVK_INLINE float rvk_fold32(vfloat32m8_t p) {
-    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, h), h);
+    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, RVK_N(h)), RVK_N(h));
     return __riscv_vfmv_f_s_f32m8_f32(p);
 }
 /* e^x for a vector: exp_ref's steps, one for one (so the same bits) */
@@ -853,21 +955,17 @@ RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
     p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, 1, vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
-    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), 23, vl));
-    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), 23, vl));
+    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, RVK_N(1), vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
+    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), RVK_N(23), vl));
+    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), RVK_N(23), vl));
     vfloat32m4_t e = __riscv_vfmul_vv_f32m4(__riscv_vfmul_vv_f32m4(p, s1, vl), s2, vl);
     return __riscv_vmerge_vvm_f32m4(e, x, nan, vl);
 }
 
-static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
+RVK_ROWWISE void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
     const size_t v32 = __riscv_vsetvl_e32m8(SUM32);
     vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) {
-        const size_t vl = rvk_min((size_t)(n - i), v32);
-        const vfloat32m8_t v = __riscv_vle32_v_f32m8(x + i, vl);
-        acc = __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl);
-    }
+    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(1, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
     const float scale = 1.0f / sqrtf(rvk_fold32(acc) / n + eps);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
@@ -877,9 +975,9 @@ static inline void rvk_rmsnorm(int n, float *o, const float *x, const float *w, 
     }
 }
 
-static inline void rvk_softmax(int n, float *x) {
+RVK_ROWWISE void rvk_softmax(int n, float *x) {
     const size_t vlmax = __riscv_vsetvlmax_e32m4(), v32 = __riscv_vsetvl_e32m8(SUM32);
-    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], 1);
+    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], RVK_ONE);
     for (int i = 0; i < n;) {   /* the maximum is exact in any order */
         size_t vl = rvk_min((size_t)(n - i), vlmax);
         mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
@@ -892,10 +990,7 @@ static inline void rvk_softmax(int n, float *x) {
         i += (int)vl;
     }
     vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) {
-        const size_t vl = rvk_min((size_t)(n - i), v32);
-        acc = __riscv_vfadd_vv_f32m8_tu(acc, acc, __riscv_vle32_v_f32m8(x + i, vl), vl);
-    }
+    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(0, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
     const float inv = 1.0f / rvk_fold32(acc);
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
@@ -904,7 +999,7 @@ static inline void rvk_softmax(int n, float *x) {
     }
 }
 
-static inline void rvk_swiglu(int n, float *g, const float *u) {
+RVK_ROWWISE void rvk_swiglu(int n, float *g, const float *u) {
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
         vfloat32m4_t v = __riscv_vle32_v_f32m4(g + i, vl);
@@ -915,8 +1010,20 @@ static inline void rvk_swiglu(int n, float *g, const float *u) {
     }
 }
 
-static inline void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
+RVK_ROWWISE void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
     const int np = n_rot / 2;
+#if RVK_THEAD   /* strided loads and stores of the pairs' halves: with segment loads (tuples) GCC 14
+                   copies every register group once more */
+    for (int i = 0; i < np;) {
+        const size_t vl = __riscv_vsetvl_e32m4((size_t)(np - i));
+        const vfloat32m4_t a = __riscv_vlse32_v_f32m4(v + 2 * i, 8, vl), b = __riscv_vlse32_v_f32m4(v + 2 * i + 1, 8, vl);
+        const vfloat32m4_t c = __riscv_vlse32_v_f32m4(cs + 2 * i, 8, vl), s = __riscv_vlse32_v_f32m4(cs + 2 * i + 1, 8, vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i, 8, __riscv_vfmsac_vv_f32m4(__riscv_vfmul_vv_f32m4(b, s, vl), a, c, vl), vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i + 1, 8, __riscv_vfmacc_vv_f32m4(__riscv_vfmul_vv_f32m4(b, c, vl), a, s, vl), vl);
+        i += (int)vl;
+    }
+    return;
+#endif
     for (int i = 0; i < np;) {
         size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
         vfloat32m2x2_t ab = __riscv_vlseg2e32_v_f32m2x2(v + 2 * i, vl);
@@ -932,7 +1039,8 @@ static inline void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
     }
 }
 
-static inline void rvk_axpy(int n, float *y, float a, const float *x) {
+
+RVK_ROWWISE void rvk_axpy(int n, float *y, float a, const float *x) {
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
         vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
@@ -940,7 +1048,6 @@ static inline void rvk_axpy(int n, float *y, float a, const float *x) {
         i += (int)vl;
     }
 }
-#endif /* !RVK_THEAD */
 #elif defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 /* ==========================================================================================
  * x86-64 bodies: AVX2 + FMA + F16C, with VNNI (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) when the
@@ -1532,17 +1639,13 @@ XK_FLOAT_KERNELS(bf16)
 /* ==========================================================================================
  * The kernels llm.c calls, each with the body of this build:
  *                      block kernels (Q8_0, Q4_0)     float kernels (f32/f16/bf16, row-wise)
- *   XTheadVector       vector (rvk_*)                 reference (*_ref)
- *   RVV 1.0            vector (rvk_*)                 vector (rvk_*)
+ *   RVV 1.0, XTheadVector  vector (rvk_*)             vector (rvk_*)
  *   x86-64 AVX2 (+VNNI) vector (xk_*; packed: AVX-512) dots vector (xk_*); row-wise: the
  *                                                     reference (compiler-vectorized)
  *   anything else      reference (*_ref)              reference (*_ref)
  * The *_ref bodies stay available in every build, so tests compare the two in one binary.
  * ======================================================================================== */
-#if defined(__riscv_xtheadvector)
-#define RVK_BLOCK(name) rvk_##name
-#define RVK_FLOAT(name) name##_ref
-#elif defined(__riscv_vector)
+#if defined(__riscv_vector)
 #define RVK_BLOCK(name) rvk_##name
 #define RVK_FLOAT(name) rvk_##name
 #elif defined(RVK_X86)
@@ -1717,7 +1820,7 @@ static inline const char *kernels_variant(void) {
  * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
  * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
  * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots and GEMM
- * tiles (Q5_K not for XTheadVector), everything else is the reference (see the table at the end).
+ * tiles, everything else is the reference (see the table at the end).
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -2373,22 +2476,18 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 
 /* ------------------------------------------------------------------------------------------
  * Vector dots and GEMM tiles for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source;
- * the types of the Q4_K_M and Q5_K_M files people download; on XTheadVector no Q5_K and tiles
- * of at most two activation rows, see below and the table at the end). Per super-block the
- * codes of 32 consecutive elements at a time are multiplied with the activation bytes (8-bit x
- * 8-bit -> 16 bit, vwmul), then multiplied by their sub-block's scale and added into 32 int32
- * lanes (vwmacc); one
- * reduction per super-block gives isum. That is the reference's integer, exact and summed in
- * another order, and the float steps after it are the reference's: bitwise equal results.
- * Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the same vl at any
- * larger VLEN.
+ * the types of the Q4_K_M and Q5_K_M files people download). Per super-block the codes of 32
+ * consecutive elements at a time are multiplied with the activation bytes (8-bit x 8-bit ->
+ * 16 bit, vwmul), then multiplied by their sub-block's scale and added into 32 int32 lanes
+ * (vwmacc); one reduction per super-block gives isum. That is the reference's integer, exact
+ * and summed in another order, and the float steps after it are the reference's: bitwise
+ * equal results. Vectors of 32 elements: e8m2 / e16m4 / e32m8 at VLEN 128 (the SG2042), the
+ * same vl at any larger VLEN.
  *   Q4_K: chunk c (64 elements) = 32 bytes of qs: low nibbles x y[64c..64c+31] (scale sc[2c]),
  *         high nibbles x y[64c+32..] (sc[2c+1]); the mins go through bsums as in the reference.
- *   Q6_K: half h, quarter k: 32 codes of 6 bits, 4 from ql, 2 from qh (see the layout table);
- *         lanes 0..15 are sub-block 8h+2k, lanes 16..31 sub-block 8h+2k+1, so the scale is a
- *         vector (a merge of the two); the code offset 32 is taken off once per super-block
- *         as 32 * sum_s sc[s] * bsums[s].
- * Lane bounds: Q4_K 8 products of <= 63*15*128, Q5_K of <= 63*31*128, Q6_K 8 of <= 128*63*128:
+ *   Q6_K: half h, quarter j: 32 codes of 6 bits, 4 from ql, 2 from qh (see the layout table),
+ *         minus 32; lanes 0..15 are sub-block 8h+2j, lanes 16..31 sub-block 8h+2j+1.
+ * Lane bounds: Q4_K 8 products of <= 63*15*128, Q5_K of <= 63*31*128, Q6_K 8 of <= 128*32*128:
  * far below 2^31.
  * ---------------------------------------------------------------------------------------- */
 /* The vector bodies below take one weight row against B activation rows (B = 1..4, a
@@ -2437,25 +2536,7 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 #define RVK_KQCH 64   /* Q4_K: super-blocks whose fp16 d and dmin are converted at once (in vectors,
                          rvk_block_scales): 15 % fewer instructions per token than one at a time
                          (dim 2048); for Q6_K's single d it made no difference */
-/* GCC 14 for XTheadVector stops with an internal compiler error (vsetvl pass,
- * validate_change_or_fail) on the rows bodies with B > 2, and with B = 2 when the body is
- * inlined into a tile function's loop; compiled on their own (GCC clones them per B) the
- * bodies with B <= 2 pass. So XTheadVector builds take the activation rows 2 at a time and
- * do not force the bodies inline (RVK_KQ_BODY). */
-#if RVK_THEAD
-#define RVK_KQ_BODY static
-#else
-#define RVK_KQ_BODY RVK_INLINE
-#endif
-#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), RVK_THEAD ? 2 : 4)
-RVK_INLINE int32_t rvk_kq_isum(vint32m8_t acc, size_t vl) {
-    /* the one-element store takes its length from memory: with a constant 1 here GCC 14.2
-     * for XTheadVector fails (internal compiler error: a vsetivli, which 0.7.1 lacks) */
-    static volatile size_t one = 1;
-    int32_t r;
-    __riscv_vse32_v_i32m1(&r, __riscv_vredsum_vs_i32m8_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl), one);
-    return r;
-}
+#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), 4)
 
 /* Q8_K quantization, equal to the reference: max|x| is exact in any order; m is the first
  * element whose magnitude equals it (vfirst of a compare); iscale * x is the same multiply and
@@ -2467,17 +2548,17 @@ static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
         vfloat32m1_t mx = __riscv_vfmv_v_f_f32m1(0.0f, 1);
         for (int i = 0; i < QK_K; i += 32) mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), mx, vl);
         const float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
-        if (amax == 0.0f) {   /* zeros (and NaNs) only */
-            memset(&y[b], 0, sizeof y[b]);
-            continue;
-        }
         float m = amax;
+        RVK_BARRIER();
         for (int i = 0; i < QK_K; i += 32) {
             const long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), amax, vl), vl);
             if (f >= 0) { m = x[i + f]; break; }
         }
-        const float iscale = -127.0f / m;
-        y[b].d = 1.0f / iscale;
+        /* zeros (and NaNs) only: iscale 0 makes every code 0, as in the reference (no memset
+         * call here: GCC for XTheadVector would spill the vector registers around it) */
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        RVK_BARRIER();
         for (int i = 0; i < QK_K; i += 32) {
             const vfloat32m8_t s = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(x + i, vl), iscale, vl);
             vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, vl);
@@ -2491,10 +2572,22 @@ static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
     }
 }
 
-/* the 8 sums bsums[2s] + bsums[2s+1] (s = 0..7) of a Q8_K row in lanes 0..7 (strided loads
- * of the even and odd ones, a widening add) */
-RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
-    return __riscv_vwadd_vv_i32m8(__riscv_vlse16_v_i16m4(bsums, 4, 8), __riscv_vlse16_v_i16m4(bsums + 1, 4, 8), 8);
+/* the sum of the lanes of an int32 vector, out through a one-element store */
+#define RVK_KQ_ISUM(M)                                                                             \
+    RVK_INLINE int32_t rvk_kq_isum_##M(vint32##M##_t acc, size_t vl) {                             \
+        int32_t r;                                                                                 \
+        RVK_ST_I32(&r, __riscv_vredsum_vs_i32##M##_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl));  \
+        return r;                                                                                  \
+    }
+RVK_KQ_ISUM(m2)
+RVK_KQ_ISUM(m4)
+RVK_KQ_ISUM(m8)
+
+/* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]) of a Q8_K row, with mv = the 8 mins, each
+ * twice (lanes 2s and 2s+1): one widening multiply by the 16 bsums and a reduction
+ * (|m * bsum| <= 63 * 16*128, 16 of them: far below 2^31) */
+RVK_INLINE int32_t rvk_kq_msum(vint16m2_t mv, const int16_t *bsums) {
+    return rvk_kq_isum_m4(__riscv_vwmul_vv_i32m4(mv, __riscv_vle16_v_i16m2(bsums, 16), 16), 16);
 }
 
 /* the codes of chunk c (64 elements): l = low nibbles (elements 64c..64c+31), h = high
@@ -2502,18 +2595,19 @@ RVK_INLINE vint32m8_t rvk_bsum_pairs(const int16_t *bsums) {
 RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
     const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
     *l = __riscv_vand_vx_u8m2(q, 15, vl);
-    *h = __riscv_vsrl_vx_u8m2(q, 4, vl);
+    *h = __riscv_vsrl_vx_u8m2(q, RVK_N(4), vl);
     if (q5) {
-        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c, vl), 1, vl), 4, vl), vl);
-        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2 * c + 1, vl), 1, vl), 4, vl), vl);
+        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c), vl), 1, vl), RVK_N(4), vl), vl);
+        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c + 1), vl), 1, vl), RVK_N(4), vl), vl);
     }
 }
 
 /* Q4_K and Q5_K (q5: the fifth bit of each code from qh, see the layout table); the two
  * layouts differ only in qh and the offset of qs. Per super-block the fp16 factors, scales
  * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
- * vector instructions; one accumulator of 8 registers per row leaves no room to keep them). */
-RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+ * vector instructions; one accumulator of 8 registers per row leaves no room to keep them),
+ * for Q5_K with B > 1 once into a buffer. */
+RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
     float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVK_KQCH], dmin[RVK_KQCH];
@@ -2525,9 +2619,14 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
             rvk_block_scales(d, (const char *)&a->d, bs, cnt);
             rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
-        int sc[8], m[8];
-        for (int s = 0; s < 8; s++) kq_scale_min_k4(s, a->scales, &sc[s], &m[s]);
-        const vint32m8_t mv = __riscv_vle32_v_i32m8(m, 8);
+        int sc[8];
+        int16_t m2[16];   /* the mins, each twice (rvk_kq_msum) */
+        for (int s = 0; s < 8; s++) {
+            int m;
+            kq_scale_min_k4(s, a->scales, &sc[s], &m);
+            m2[2 * s] = m2[2 * s + 1] = (int16_t)m;
+        }
+        const vint16m2_t mv = __riscv_vle16_v_i16m2(m2, 16);
         vuint8m2_t qh = __riscv_vmv_v_x_u8m2(0, vl);
         if (q5) qh = __riscv_vle8_v_u8m2(((const block_q5_K *)(const void *)a)->qh, vl);
         uint8_t cq[QK_K];   /* Q5_K with B > 1: the codes, unpacked once (its fifth bit costs 8
@@ -2539,9 +2638,11 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
             __riscv_vse8_v_u8m2(cq + 64 * c + 32, h, vl);
         }
         for (int r = 0; r < B; r++) {
+            RVK_BARRIER();
             const block_q8_K *b = KQ_ROW(r, k);
-            const int32_t msum = rvk_kq_isum(__riscv_vmul_vv_i32m8(mv, rvk_bsum_pairs(b->bsums), 8), 8);
-            vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+            const int32_t msum = rvk_kq_msum(mv, b->bsums);
+            vint32m8_t acc;   /* the first product initializes it (a zero vector would be a
+                                 loop-invariant constant that GCC keeps on the stack) */
             for (int c = 0; c < QK_K / 64; c++) {
                 const int sc0 = sc[2 * c], sc1 = sc[2 * c + 1];
                 vuint8m2_t l, h;
@@ -2553,10 +2654,10 @@ RVK_KQ_BODY void rvk_q45_K_rows(const int q5, const int B, int n, const void *w,
                 }
                 const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b->qs + 64 * c, vl), vl);
                 const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b->qs + 64 * c + 32, vl), vl);
-                acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
+                acc = c == 0 ? __riscv_vwmul_vx_i32m8(p0, (int16_t)sc0, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
                 acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
             }
-            KQ_ACCUMULATE(sum[r], rvk_kq_isum(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
+            KQ_ACCUMULATE(sum[r], rvk_kq_isum_m8(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
         }
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
@@ -2570,29 +2671,29 @@ RVK_INLINE void rvk_q5_K_rows(const int B, int n, const void *w, const char *x, 
 RVK_KQ_KERNELS(q4_K)
 RVK_KQ_KERNELS(q5_K)
 
-/* sum_s sc[s] * bsums[s] over Q6_K's 16 sub-blocks. XTheadVector: in scalar code, because
- * GCC 14 turns the widening of sc into vsext.vf2, which 0.7.1 does not have */
-RVK_INLINE int32_t rvk_q6_off(const int8_t *sc, const int16_t *bsums) {
-#if RVK_THEAD
-    int32_t off = 0;
-    for (int s = 0; s < QK_K / 16; s++) off += sc[s] * bsums[s];
-    return off;
-#else
-    const vint16m4_t sc16 = __riscv_vsext_vf2_i16m4(__riscv_vle8_v_i8m2(sc, 16), 16);
-    return rvk_kq_isum(__riscv_vwmul_vv_i32m8(sc16, __riscv_vle16_v_i16m4(bsums, 16), 16), 16);
-#endif
+/* Q6_K: the codes are unpacked minus 32 (-32..31, signed), so the offset needs no bsums term;
+ * per 32 elements (lanes 0..15 sub-block 2j, 16..31 sub-block 2j+1) one widening multiply
+ * and two widening multiply-adds: all lanes by the first scale, then the upper lanes (masked)
+ * by the difference of the two (a vector of the two scales per step costs as many
+ * instructions, and GCC 14 for XTheadVector keeps those vectors live across steps and rows
+ * and spills). Lane bound: 8 steps of |32 * 128 * (sa + (sb - sa))| <= 2^19, far below 2^31.
+ * With B > 1 the codes go to a buffer once, which every row's pass then reads. */
+RVK_INLINE vint32m8_t rvk_q6_step(const int first, vint32m8_t acc, vint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
+    const vint16m4_t p = __riscv_vwmul_vv_i16m4(q, __riscv_vle8_v_i8m2(y, vl), vl);
+    acc = first ? __riscv_vwmul_vx_i32m8(p, (int16_t)sa, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sa, p, vl);
+    return __riscv_vwmacc_vx_i32m8_mu(upper, acc, (int16_t)(sb - sa), p, vl);
 }
-
-/* acc += (32 codes q, lanes 0..15 scaled by sa, 16..31 by sb) x 32 activation bytes y */
-RVK_INLINE vint32m8_t rvk_q6_step(vint32m8_t acc, vuint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
-    const vint16m4_t p = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(q), __riscv_vle8_v_i8m2(y, vl), vl);
-    const vint16m4_t s = __riscv_vmerge_vxm_i16m4(__riscv_vmv_v_x_i16m4((int16_t)sa, vl), (int16_t)sb, upper, vl);
-    return __riscv_vwmacc_vv_i32m8(acc, s, p, vl);
+/* quarter j of a half: low 4 bits from l (low nibble for j < 2, else high), bits 4-5 from
+ * qh bits 2j+1..2j; minus 32 */
+RVK_INLINE vint8m2_t rvk_q6_codes(vuint8m2_t l, vuint8m2_t qh, int j, size_t vl) {
+    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVK_N(4), vl);
+    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVK_N(4), vl)
+                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVK_N(2), vl)
+                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVK_N(2), vl);
+    const vuint8m2_t q = __riscv_vor_vv_u8m2(lo, __riscv_vand_vx_u8m2(hi, 0x30, vl), vl);
+    return __riscv_vsub_vx_i8m2(__riscv_vreinterpret_v_u8m2_i8m2(q), 32, vl);
 }
-
-/* Q6_K: the codes of a super-block are unpacked once; with B > 1 into a buffer that every
- * row's pass then reads (kept in registers they would not leave room for the accumulator) */
-RVK_KQ_BODY void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const size_t vl = __riscv_vsetvl_e8m2(32);
     const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
@@ -2600,44 +2701,27 @@ RVK_KQ_BODY void rvk_q6_K_rows(const int B, int n, const void *w, const char *x,
     for (int k = 0; k < n / QK_K; k++) {
         const int8_t *sc = a[k].scales;
         int32_t isum[4];
-        uint8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
-        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
+        int8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
+        vint32m8_t acc;   /* the first step initializes it (see rvk_q45_K_rows) */
         for (int h = 0; h < 2; h++) {
             const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
             const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
-            const int8_t *s8 = sc + 8 * h;
-            /* quarter j: low 4 bits from l0 / l1 (low or high nibble), bits 4-5 from qh bits 2j+1..2j */
-            const vuint8m2_t q0 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l0, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 4, vl), 0x30, vl), vl);
-            const vuint8m2_t q1 = __riscv_vor_vv_u8m2(__riscv_vand_vx_u8m2(l1, 15, vl), __riscv_vand_vx_u8m2(__riscv_vsll_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            const vuint8m2_t q2 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l0, 4, vl), __riscv_vand_vx_u8m2(qh, 0x30, vl), vl);
-            const vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl), __riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, 2, vl), 0x30, vl), vl);
-            if (B == 1) {
-                const int8_t *y = KQ_ROW(0, k)->qs + 128 * h;
-                acc = rvk_q6_step(acc, q0, y, s8[0], s8[1], upper, vl);
-                acc = rvk_q6_step(acc, q1, y + 32, s8[2], s8[3], upper, vl);
-                acc = rvk_q6_step(acc, q2, y + 64, s8[4], s8[5], upper, vl);
-                acc = rvk_q6_step(acc, q3, y + 96, s8[6], s8[7], upper, vl);
-            } else {
-                __riscv_vse8_v_u8m2(cq + 128 * h, q0, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 32, q1, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 64, q2, vl);
-                __riscv_vse8_v_u8m2(cq + 128 * h + 96, q3, vl);
+            for (int j = 0; j < 4; j++) {
+                const vint8m2_t q = rvk_q6_codes(j % 2 ? l1 : l0, qh, j, vl);
+                if (B == 1) acc = rvk_q6_step(h + j == 0, acc, q, KQ_ROW(0, k)->qs + 128 * h + 32 * j, sc[8 * h + 2 * j], sc[8 * h + 2 * j + 1], upper, vl);
+                else __riscv_vse8_v_i8m2(cq + 128 * h + 32 * j, q, vl);
             }
         }
-        if (B == 1) isum[0] = rvk_kq_isum(acc, vl);
+        if (B == 1) isum[0] = rvk_kq_isum_m8(acc, vl);
         for (int r = 0; B > 1 && r < B; r++) {
+            RVK_BARRIER();
             const int8_t *y = KQ_ROW(r, k)->qs;
-            acc = __riscv_vmv_v_x_i32m8(0, vl);
             for (int j = 0; j < QK_K / 32; j++)
-                acc = rvk_q6_step(acc, __riscv_vle8_v_u8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
-            isum[r] = rvk_kq_isum(acc, vl);
+                acc = rvk_q6_step(j == 0, acc, __riscv_vle8_v_i8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
+            isum[r] = rvk_kq_isum_m8(acc, vl);
         }
         const float d = fp16_to_fp32(a[k].d);
-        for (int r = 0; r < B; r++) {
-            const block_q8_K *b = KQ_ROW(r, k);
-            const int32_t off = rvk_q6_off(sc, b->bsums);
-            sum[r] = RVK_MAC((float)(isum[r] - 32 * off), d * b->d, sum[r]);
-        }
+        for (int r = 0; r < B; r++) sum[r] = RVK_MAC((float)isum[r], d * KQ_ROW(r, k)->d, sum[r]);
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
@@ -2816,26 +2900,18 @@ KQ_ROW_KERNELS(xk, q6_K, XK_INLINE, 4)
 #else
 #define RVK_KQV(name) name##_ref
 #endif
-/* Q5_K: GCC 14 stops with an internal compiler error on its vector body for XTheadVector
- * (validate_change_or_fail in riscv-v.cc), so XTheadVector builds use the reference for it */
-#if defined(__riscv_vector) && RVK_THEAD
-#define RVK_KQV5(name) name##_ref
-#else
-#define RVK_KQV5(name) RVK_KQV(name)
-#endif
-
 #if defined(__riscv_vector)
 static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { rvk_quantize_row_q8_K(n, y, x); }
 #else
 static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { quantize_row_q8_K_ref(n, y, x); }
 #endif
 static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
-static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV5(dot_q5_K_q8_K)(n, w, x); }
+static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q5_K_q8_K)(n, w, x); }
 static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }
 static inline float dot_q3_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q3_K_q8_K)(n, w, x); }
 static inline float dot_q2_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q2_K_q8_K)(n, w, x); }
 RVK_GEMM(gemm_q4_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV5)
+RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q6_K_q8_K, RVK_KQV)
 RVK_GEMM(gemm_q3_K_q8_K, RVK_KQ)
 RVK_GEMM(gemm_q2_K_q8_K, RVK_KQ)

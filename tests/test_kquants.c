@@ -670,7 +670,39 @@ static void test_edges(void) {
     check(!bad, "edge q8_K: a NaN input gets code 0 and does not change d; an infinite input is defined");
 }
 
-int main(void) {
+/* Instruction counts (tools/RISCV.md): `test_kquants bench TYPE REPS [ref]` calls the dot of TYPE
+ * (q2_K .. q6_K) REPS times on rows of 4096 elements (the reference body with "ref"), or with
+ * env GEMM_NB = B its GEMM on tiles of 16 weight rows x B activation rows (16 * B outputs per
+ * call); run it under qemu with an instruction-count plugin for REPS and for 0 and divide the
+ * difference by REPS (and by the outputs of a tile). */
+static __attribute__((noinline)) int bench(const char *name, long reps, int ref) {
+    enum { N = 4096, NR = 16, NBMAX = 8 };
+    const kq_type *t = NULL;
+    for (int k = 0; k < N_TYPES; k++)
+        if (!strcmp(types[k].name, name)) t = &types[k];
+    const int nb = getenv("GEMM_NB") ? atoi(getenv("GEMM_NB")) : 0;
+    if (!t || nb < 0 || nb > NBMAX) return 2;
+    const size_t ldw = N / QK_K * t->bsize, ldx = N / QK_K * sizeof(block_q8_K);
+    float *x = xmalloc(N * sizeof(float)), y[NR * NBMAX];
+    char *w = xmalloc(NR * ldw), *xq = xmalloc(NBMAX * ldx);
+    for (int r = 0; r < NR; r++) {
+        fill_gauss(x, N, 0.02f);
+        t->quant(N, w + r * ldw, x);
+    }
+    for (int b = 0; b < NBMAX; b++) {
+        fill_gauss(x, N, 1.0f);
+        quantize_row_q8_K_ref(N, (block_q8_K *)(void *)(xq + b * ldx), x);
+    }
+    volatile float sink = 0;
+    for (long i = 0; i < reps; i++) {
+        if (nb) t->gemm(N, NR, nb, y, NR, w, ldw, xq, ldx);
+        else sink = (ref ? t->dot_ref : t->dot)(N, w, xq);
+    }
+    (void)sink;
+    return 0;
+}
+
+static __attribute__((noinline)) int run_tests(void) {
     test_hand_built();
     test_golden();
     test_q8_K_ties();
@@ -682,4 +714,15 @@ int main(void) {
     test_edges();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    /* first, before anything the compiler may have vectorized: can this CPU run our code? */
+    const char *why;
+    if (!kernels_cpu_ok(&why)) {
+        fprintf(stderr, "test_kquants: %s\n", why);
+        return 2;
+    }
+    if (argc >= 4 && !strcmp(argv[1], "bench")) return bench(argv[2], atol(argv[3]), argc > 4 && !strcmp(argv[4], "ref"));
+    return run_tests();
 }

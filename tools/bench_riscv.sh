@@ -1,17 +1,26 @@
 #!/bin/sh
 # Executed guest instructions per prompt token and per generated token, counted by qemu with
-# the rvcount plugin, for the RVV 1.0 build at VLEN 128 and 256 and for the scalar build,
-# on random Q4_0, Q8_0, Q4_K, Q5_K and Q6_K models of dim 512 (tools/mkmodel; FFN 1408, and 1536 for
-# the K-quants, whose rows must be a multiple of 256). Single-threaded, so the counts repeat
-# exactly. Run by `make bench-riscv`; prints a markdown table.
+# the rvcount plugin, for the RVV 1.0 build at VLEN 128 and 256, the scalar build and the
+# XTheadVector build on a C920 (T-Head's qemu), on random Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and
+# F16 models of dim 512 (tools/mkmodel; FFN 1408, and 1536 for the K-quants, whose rows must
+# be a multiple of 256). Single-threaded, so the counts repeat exactly. Run by
+# `make bench-riscv`; prints a markdown table, then the XTheadVector build against the others.
 #   per prompt token    = (I(96-token prompt) - I(32-token prompt)) / 64     (batched prefill)
 #   per generated token = (I(32-token prompt, 32 generated) - I(32-token prompt)) / 32
+# Environment: QEMU_RV, RVCOUNT (plugin for qemu-riscv64), QEMU_XT (a qemu-xthead built with
+# plugin support), RVCOUNT_XT (its plugin; QEMU 6 takes no plugin arguments and writes the
+# report to the -D log), BENCH_TYPES, OUT.
 set -eu
 OUT=${OUT:-build/rvbench}
 PLUGIN=${RVCOUNT:-/opt/riscv-tools/lib/librvcount.so}
+PLUGIN_XT=${RVCOUNT_XT:-/opt/riscv-tools/lib/librvcount-xthead.so}
 QEMU=${QEMU_RV:-qemu-riscv64}
+QEMU_XT=${QEMU_XT:-qemu-xthead-plugins}
+TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K Q5_K Q6_K F16}
 mkdir -p "$OUT"
-[ -f "$PLUGIN" ] || { echo "bench-riscv: $PLUGIN not found (run ../shared/tools/setup-riscv.sh)" >&2; exit 1; }
+for p in "$PLUGIN" "$PLUGIN_XT"; do
+    [ -f "$p" ] || { echo "bench-riscv: $p not found (run ../shared/tools/setup-riscv.sh)" >&2; exit 1; }
+done
 
 letters() {  # letters N: "a b c ..." = N tokens of the synthetic vocabulary
     i=0 s=""
@@ -20,27 +29,46 @@ letters() {  # letters N: "a b c ..." = N tokens of the synthetic vocabulary
 }
 P1=$(letters 31) P2=$(letters 95)     # + BOS = 32 and 96 tokens
 
-count() {  # count CPU BINARY MODEL PROMPT N: total guest instructions
-    $QEMU -cpu "$1" -plugin "$PLUGIN,out=$OUT/rc.txt" -d plugin "$2" run -m "$3" -p "$4" -n "$5" -t 1 --temp 0 \
-        >/dev/null 2>&1
-    sed -n 's/^rvcount: total *\([0-9]*\).*/\1/p' "$OUT/rc.txt"
+count() {  # count CPU BINARY MODEL PROMPT N: total guest instructions (CPU c920: T-Head's qemu)
+    rm -f "$OUT/rc.txt"
+    if [ "$1" = c920 ]; then
+        $QEMU_XT -cpu c920 -plugin "$PLUGIN_XT" -d plugin -D "$OUT/rc.txt" "$2" run -m "$3" -p "$4" -n "$5" -t 1 \
+            --temp 0 >/dev/null 2>&1
+    else
+        $QEMU -cpu "$1" -plugin "$PLUGIN,out=$OUT/rc.txt" -d plugin "$2" run -m "$3" -p "$4" -n "$5" -t 1 --temp 0 \
+            >/dev/null 2>&1
+    fi
+    n=$(sed -n 's/^rvcount: total *\([0-9]*\).*/\1/p' "$OUT/rc.txt")
+    [ -n "$n" ] || { echo "bench-riscv: no count from $2 on $1 ($3)" >&2; exit 1; }
+    echo "$n"
 }
 
 echo "| model | build | instructions / prompt token | instructions / generated token |"
 echo "| --- | --- | ---: | ---: |"
-for type in Q4_0 Q8_0 Q4_K Q5_K Q6_K; do
+: > "$OUT/table.txt"
+for type in $TYPES; do
     model=$OUT/dim512-$type.gguf
     case $type in *_K) ffn=1536 ;; *) ffn=1408 ;; esac
     [ -f "$model" ] || tools/mkmodel "$model" --type $type --dim 512 --layers 4 --heads 8 --kv-heads 4 --ffn $ffn \
         --vocab 1000 --ctx 256
     for build in "rvv VLEN=128:rv64,v=true,vlen=128,elen=64,vext_spec=v1.0:./llm-rv" \
                  "rvv VLEN=256:rv64,v=true,vlen=256,elen=64,vext_spec=v1.0:./llm-rv" \
-                 "scalar rv64gc:rv64:./llm-rv-scalar"; do
+                 "scalar rv64gc:rv64:./llm-rv-scalar" \
+                 "xtheadvector C920:c920:./llm-rv-xthead"; do
         name=${build%%:*} rest=${build#*:}
         cpu=${rest%%:*} bin=${rest#*:}
         i0=$(count "$cpu" "$bin" "$model" "$P1" 0)
         i1=$(count "$cpu" "$bin" "$model" "$P2" 0)
         i2=$(count "$cpu" "$bin" "$model" "$P1" 32)
-        echo "| dim512 $type | $name | $(( (i1 - i0) / 64 )) | $(( (i2 - i0) / 32 )) |"
+        pp=$(( (i1 - i0) / 64 )) tg=$(( (i2 - i0) / 32 ))
+        echo "| dim512 $type | $name | $pp | $tg |"
+        echo "$type $cpu $pp $tg" >> "$OUT/table.txt"
     done
 done
+echo
+echo "| model | XTheadVector / RVV 1.0 VLEN 128 (prompt, generated) | scalar / XTheadVector (prompt, generated) |"
+echo "| --- | ---: | ---: |"
+awk '{ pp[$1 " " $2] = $3; tg[$1 " " $2] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+     END { for (i = 1; i <= n; i++) { t = order[i]; x = t " c920"; r = t " rv64,v=true,vlen=128,elen=64,vext_spec=v1.0"; s = t " rv64"
+           printf "| dim512 %s | %.2fx, %.2fx | %.1fx, %.1fx |\n", t, pp[x] / pp[r], tg[x] / tg[r], pp[s] / pp[x], tg[s] / tg[x] } }' \
+    "$OUT/table.txt"
