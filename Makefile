@@ -24,7 +24,7 @@ LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 PYTHON  ?= /usr/bin/python3
 
-SRC     := llm.c llm.h rvv_kernels.h unicode_data.h
+SRC     := llm.c llm.h rvv_kernels.h x86_kernels.h unicode_data.h
 
 .PHONY: all native run test clean test-numa bench bench-riscv unicode server install lib
 
@@ -71,7 +71,7 @@ run: llm
 	else echo "no default model yet ($(DEFAULT_MODEL) missing)"; exit 1; fi
 
 # ---- tests ---------------------------------------------------------------------------------
-tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h
+tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h x86_kernels.h
 	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
 tests/bpe_harness: tests/bpe_harness.c tests/check.h $(SRC)
@@ -81,7 +81,7 @@ tests/bpe_harness: tests/bpe_harness.c tests/check.h $(SRC)
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
-tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h
+tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h x86_kernels.h
 	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
 tests/test_share: tests/test_share.c tests/check.h $(SRC)
@@ -190,16 +190,16 @@ llm-rv-xthead: $(SRC)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
 
 # the self-contained kernel tests (test_kernels, test_kquants) for each RISC-V build variant
-$(RVB)/test_%-rvv: tests/test_%.c tests/check.h rvv_kernels.h
+$(RVB)/test_%-rvv: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
-$(RVB)/test_%-zvfhmin: tests/test_%.c tests/check.h rvv_kernels.h
+$(RVB)/test_%-zvfhmin: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
-$(RVB)/test_%-scalar: tests/test_%.c tests/check.h rvv_kernels.h
+$(RVB)/test_%-scalar: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
-$(RVB)/test_%-xthead: tests/test_%.c tests/check.h rvv_kernels.h
+$(RVB)/test_%-xthead: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
 	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
@@ -242,7 +242,7 @@ test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/llm-rv-xthead.dis $(RVB)/tes
 	@$(PYTHON) tests/xthead_check.py --no-spills $(RVB)/llm-rv-xthead.dis
 	@$(PYTHON) tests/xthead_check.py $(RVB)/test_kernels-xthead.dis $(RVB)/test_kquants-xthead.dis
 	@for f in $(XT_KERNELS); do \
-	    awk -v f="<xk_$$f>:" -v g="<rvk_$$f>:" '$$2 == f || $$2 == g { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' \
+	    awk -v f="<xt_$$f>:" -v g="<rvv_$$f>:" '$$2 == f || $$2 == g { p = 1; next } /^[0-9a-f]+ <[^.].*>:$$/ { p = 0 } p' \
 	        $(RVB)/xthead_kernels.dis > $(RVB)/fn.tmp; \
 	    n=$$(grep -c 'th\.v' $(RVB)/fn.tmp); \
 	    if [ $$n -gt 0 ]; then echo "ok   $$f: $$n th.v* instructions"; else echo "FAIL $$f: no vector code"; exit 1; fi; done

@@ -479,22 +479,26 @@ static void cur_skip_value(cursor *c, int t, int depth) {
     if (cur_need(c, gguf_vsize[t], "value")) c->p += gguf_vsize[t];
 }
 
-/* ggml tensor types this runtime knows: block size (elements) and bytes per block */
-enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14,
-       T_Q8_K = 15, T_BF16 = 30, T_COUNT = 40 };
+/* ggml tensor types (ids T_* in rvv_kernels.h) this runtime knows: block size (elements), bytes
+ * per block, and for the types it computes with, the format a matmul's activation rows take
+ * (act: float rows for float weights, Q8_0 for Q8_0/Q4_0, Q8_K for the K-quants) */
 typedef struct {
     const char *name;
     int blck, bytes;      /* 0 bytes = type unknown to ggml here */
     int supported;        /* has kernels in this runtime */
+    int act;
 } type_traits;
 static const type_traits ttraits[T_COUNT] = {
-    [T_F32] = {"F32", 1, 4, 1},     [T_F16] = {"F16", 1, 2, 1},     [T_Q4_0] = {"Q4_0", 32, 18, 1},
-    [3] = {"Q4_1", 32, 20, 0},      [6] = {"Q5_0", 32, 22, 0},      [7] = {"Q5_1", 32, 24, 0},
-    [T_Q8_0] = {"Q8_0", 32, 34, 1}, [9] = {"Q8_1", 32, 36, 0},      [10] = {"Q2_K", 256, 84, 1},
-    [11] = {"Q3_K", 256, 110, 1},   [12] = {"Q4_K", 256, 144, 1},   [13] = {"Q5_K", 256, 176, 1},
-    [14] = {"Q6_K", 256, 210, 1},   [15] = {"Q8_K", 256, 292, 0},   [24] = {"I8", 1, 1, 0},
-    [25] = {"I16", 1, 2, 0},        [26] = {"I32", 1, 4, 0},        [27] = {"I64", 1, 8, 0},
-    [28] = {"F64", 1, 8, 0},        [T_BF16] = {"BF16", 1, 2, 1},
+    [T_F32] = {"F32", 1, 4, 1, T_F32},          [T_F16] = {"F16", 1, 2, 1, T_F32},
+    [T_Q4_0] = {"Q4_0", 32, 18, 1, T_Q8_0},     [3] = {"Q4_1", 32, 20, 0, 0},
+    [6] = {"Q5_0", 32, 22, 0, 0},               [7] = {"Q5_1", 32, 24, 0, 0},
+    [T_Q8_0] = {"Q8_0", 32, 34, 1, T_Q8_0},     [9] = {"Q8_1", 32, 36, 0, 0},
+    [T_Q2_K] = {"Q2_K", 256, 84, 1, T_Q8_K},    [T_Q3_K] = {"Q3_K", 256, 110, 1, T_Q8_K},
+    [T_Q4_K] = {"Q4_K", 256, 144, 1, T_Q8_K},   [T_Q5_K] = {"Q5_K", 256, 176, 1, T_Q8_K},
+    [T_Q6_K] = {"Q6_K", 256, 210, 1, T_Q8_K},   [T_Q8_K] = {"Q8_K", 256, 292, 0, 0},
+    [24] = {"I8", 1, 1, 0, 0},                  [25] = {"I16", 1, 2, 0, 0},
+    [26] = {"I32", 1, 4, 0, 0},                 [27] = {"I64", 1, 8, 0, 0},
+    [28] = {"F64", 1, 8, 0, 0},                 [T_BF16] = {"BF16", 1, 2, 1, T_F32},
 };
 static const char *type_name(int t) {
     return t >= 0 && t < T_COUNT && ttraits[t].name ? ttraits[t].name : "unknown";
@@ -732,16 +736,16 @@ typedef struct { int32_t dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_
  * ========================================================================================== */
 
 /* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous.
- * After placement (section 5) thread i's rows live in its own memory at slice[i]; if packed,
- * its first rows (a multiple of 16) are in 16-row groups (rvv_kernels.h, "Packed weights"),
- * the rest in the file's layout after them. */
+ * After placement (section 5) thread i's rows live in its own memory at slice[i]; if packed
+ * (the port's layout for the type, rvv_kernels.h: weight_layout), its first rows (a multiple of
+ * packed->rows) are in groups, the rest in the file's layout after them. */
 typedef struct {
     int type;
     int64_t rows, cols;
     size_t row_bytes;
     const uint8_t *data;
     uint8_t **slice;          /* per thread, its rows in its arena (place_weights); NULL: rows at data */
-    int packed;
+    const weight_layout *packed;  /* NULL: the file's layout */
 } tensor;
 
 typedef struct {
@@ -815,6 +819,7 @@ struct llm_model {
     uint8_t **arena;          /* per thread: the memory holding its rows of every matrix */
     size_t *arena_bytes, *arena_used;
     uint8_t **slices;         /* storage for all tensors' slice arrays */
+    kernel_port k;            /* the kernels of this build, NULL entries resolved (rvv_kernels.h) */
 };
 
 static const char *layer_tensor_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
@@ -1074,6 +1079,7 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     st->code = LLM_OK; st->msg[0] = 0;
     llm_model *m = xcalloc(1, sizeof *m);
     if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
+    m->k = kernels_resolve();
     int rc, gguf = p->path && is_gguf_file(p->path);
     if (!p->path) {
         rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
@@ -1365,9 +1371,9 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * all weights per token, and from anonymous memory in transparent huge pages it ran 1.3-2.4x
  * faster than from the mapped file on this project's x86 VM (F16 TinyLlama-shape, 1 and 2
  * threads), for a copy at load.
- * Packing: where the build's kernels want Q8_0/Q4_0 weights 16 rows interleaved (RVK_PACK16),
- * the copy also regroups each thread's rows, 16 at a time (rvv_kernels.h, "Packed weights");
- * a range's last rows % 16 stay in the file's layout.
+ * Packing: where the port has a layout of its own for a type (kernel_port.packed: x86 with
+ * AVX-512 VNNI packs Q8_0/Q4_0 16 rows at a time), the copy also regroups each thread's rows
+ * into that layout; a range's last rows (fewer than a group) stay in the file's layout.
  * Norm, bias and rope_freqs vectors are copied into one owned block (own_small_tensors).
  */
 #define MPOL_INTERLEAVE_MODE 3
@@ -1400,10 +1406,10 @@ static int model_matrices(llm_model *m, tensor **out) {
     return n;
 }
 
-/* of a thread's rows r0..r1 of t, how many lead in 16-row groups (0 if t is not packed), and the
- * code bytes per block of its type (pack_x16's qsb) */
-static int64_t packed_rows(const tensor *t, int64_t r0, int64_t r1) { return t->packed ? (r1 - r0) / PACK_ROWS * PACK_ROWS : 0; }
-static int packed_qsb(const tensor *t) { return t->type == T_Q4_0 ? QK / 2 : QK; }
+/* rows per group of t's layout (1: the file's), and of a thread's rows r0..r1 how many lead in
+ * groups */
+static int group_rows(const tensor *t) { return t->packed ? t->packed->rows : 1; }
+static int64_t packed_rows(const tensor *t, int64_t r0, int64_t r1) { return t->packed ? (r1 - r0) / group_rows(t) * group_rows(t) : 0; }
 
 typedef struct { const tensor *t; } copy_task;
 /* drop the whole pages inside [b, e) of the mapped file from the process (the data stays in
@@ -1422,14 +1428,14 @@ static void copy_worker(void *arg, int ith, int nth) {
     const tensor *t = ((copy_task *)arg)->t;
     int64_t r0, r1;
     rows_of(t->rows, ith, nth, &r0, &r1);
-    const int64_t np = packed_rows(t, r0, r1);
-    int64_t slab = (int64_t)(COPY_SLAB / t->row_bytes) / PACK_ROWS * PACK_ROWS;
-    if (slab < PACK_ROWS) slab = PACK_ROWS;
+    const int64_t np = packed_rows(t, r0, r1), gr = group_rows(t);
+    int64_t slab = (int64_t)(COPY_SLAB / t->row_bytes) / gr * gr;
+    if (slab < gr) slab = gr;
     for (int64_t a = 0; a < r1 - r0; a += slab) {
         const int64_t b = r1 - r0 - a < slab ? r1 - r0 : a + slab, pb = b < np ? b : np;
-        for (int64_t g = a; g < pb; g += PACK_ROWS)   /* a and slab are multiples of PACK_ROWS */
-            pack_x16((int)t->cols, packed_qsb(t), t->slice[ith] + (size_t)g * t->row_bytes,
-                     t->data + (size_t)(r0 + g) * t->row_bytes, t->row_bytes);
+        for (int64_t g = a; g < pb; g += gr)   /* a and slab are multiples of gr */
+            t->packed->pack((int)t->cols, t->slice[ith] + (size_t)g * t->row_bytes, t->data + (size_t)(r0 + g) * t->row_bytes,
+                            t->row_bytes);
         const int64_t c = a > np ? a : np;
         if (b > c)
             memcpy(t->slice[ith] + (size_t)c * t->row_bytes, t->data + (size_t)(r0 + c) * t->row_bytes,
@@ -1488,8 +1494,8 @@ static void numa_report(llm_model *m) {
     free(count);
 }
 
-static int packable(const llm_model_params *p, const tensor *t) {
-    return RVK_PACK16 && !p->no_repack && (t->type == T_Q8_0 || t->type == T_Q4_0);
+static const weight_layout *layout_of(const llm_model *m, const llm_model_params *p, const tensor *t) {
+    return m->k.packed[t->type].pack && !p->no_repack ? &m->k.packed[t->type] : NULL;
 }
 
 /* The vectors (norms, biases, rope_freqs) are copied into one owned block: read from the
@@ -1538,7 +1544,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     tensor **ts = xcalloc(nt, sizeof *ts);
     if (!ts) return fail(st, LLM_ERR_NOMEM, "out of memory");
     nt = model_matrices(m, ts);
-    for (int j = 0; j < nt; j++) npacked += packable(p, ts[j]);
+    for (int j = 0; j < nt; j++) npacked += layout_of(m, p, ts[j]) != NULL;
     m->slices = xcalloc((size_t)nt * nth, sizeof(uint8_t *));
     m->arena = xcalloc(nth, sizeof(uint8_t *));
     m->arena_bytes = xcalloc(nth, sizeof(size_t));
@@ -1583,7 +1589,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     for (int j = 0; j < nt; j++) {
         tensor *t = ts[j];
         t->slice = m->slices + (size_t)j * nth;
-        t->packed = packable(p, t);
+        t->packed = layout_of(m, p, t);
         copy_task ct = {t};
         pool_run(m->pool, copy_worker, &ct);
         drop_file_pages(t->data, t->data + (size_t)t->rows * t->row_bytes);   /* incl. pages threads shared */
@@ -1608,7 +1614,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     if (!p->quiet)
         fprintf(stderr, "%sllm: weights placed (%s, %d threads, %d node%s%s): %.1f MiB resident in per-thread arenas, %.2f s\n",
                 last > t0 ? "\r" : "", m->numa == LLM_NUMA_DISTRIBUTE ? "distribute" : m->numa == LLM_NUMA_INTERLEAVE ? "interleave" : "numa off",
-                nth, m->n_nodes, m->n_nodes > 1 ? "s" : "", npacked ? ", Q8_0/Q4_0 packed in 16-row groups" : "",
+                nth, m->n_nodes, m->n_nodes > 1 ? "s" : "", npacked ? ", packed in the kernels' layout" : "",
                 resident / 1048576.0, now_sec() - t0);
     free(ts);
     if (p->numa_report) numa_report(m);
@@ -1625,22 +1631,9 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
  * Several matrices reading the same X (Q, K and V; gate and up) go in one call, one pool pass.
  * Each thread walks its own rows in tiles of MM_ROWS rows x all nb activation rows, so a tile
  * of weight rows is read from memory once per batch, not once per token. Packed rows (section 5)
- * go to the packed kernel in one call, which tiles them itself the same way.
+ * go to the packed layout's GEMM in one call, which tiles them itself the same way.
+ * The kernels are the port's (m->k, resolved at load: rvv_kernels.h, "The port table").
  */
-typedef struct { dot_fn dot; gemm_fn gemm; int act; gemm_fn gemm16; } kernel_set;   /* act: T_F32, T_Q8_0 or T_Q8_K */
-static const kernel_set kernels[T_COUNT] = {                                         /* gemm16: packed rows */
-    [T_F32] = {dot_f32_f32, gemm_f32_f32, T_F32, NULL},
-    [T_F16] = {dot_f16_f32, gemm_f16_f32, T_F32, NULL},
-    [T_BF16] = {dot_bf16_f32, gemm_bf16_f32, T_F32, NULL},
-    [T_Q8_0] = {dot_q8_0_q8_0, gemm_q8_0_q8_0, T_Q8_0, gemm_q8_0_q8_0_x16},
-    [T_Q4_0] = {dot_q4_0_q8_0, gemm_q4_0_q8_0, T_Q8_0, gemm_q4_0_q8_0_x16},
-    [T_Q2_K] = {dot_q2_K_q8_K, gemm_q2_K_q8_K, T_Q8_K, NULL},
-    [T_Q3_K] = {dot_q3_K_q8_K, gemm_q3_K_q8_K, T_Q8_K, NULL},
-    [T_Q4_K] = {dot_q4_K_q8_K, gemm_q4_K_q8_K, T_Q8_K, NULL},
-    [T_Q5_K] = {dot_q5_K_q8_K, gemm_q5_K_q8_K, T_Q8_K, NULL},
-    [T_Q6_K] = {dot_q6_K_q8_K, gemm_q6_K_q8_K, T_Q8_K, NULL},
-};
-
 #define MM_ROWS 16
 #define MM_MIN_CHUNK 256       /* rows: the smallest piece of work handed out (a multiple of 16).
                                   Each piece is one kernel call, which restarts its memory
@@ -1659,6 +1652,7 @@ typedef struct {
     int glu;                  /* then y[0] = swiglu(y[0], y[1]), chunk by chunk */
     atomic_int *claim;        /* claim[v * CLAIM_STRIDE]: chunks of thread v's rows taken so far */
     const int *node;          /* NUMA node of each thread */
+    const kernel_port *k;
 } mm_task;
 
 /* Work sharing. Thread v's rows of each matrix (rows_of; placed in its memory) are cut into
@@ -1670,16 +1664,17 @@ typedef struct {
  * summation order: results do not depend on who took it.
  * Chunks halve: the first is half the range, the next a quarter, ... down to MM_MIN_CHUNK rows,
  * so the owner streams through most of its rows in a few long runs (a kernel call restarts its
- * memory streams) and only the tail is finely cut. Boundaries are multiples of 16 rows from the
- * range start: the 16-row groups and GEMM tiles are those of one piece. With glu a chunk covers
+ * memory streams) and only the tail is finely cut. Boundaries are multiples of `align` rows from
+ * the range start (16, or the rows of a packed layout's group if more): the groups and GEMM
+ * tiles are those of one piece. With glu a chunk covers
  * the same rows of gate and up, then swiglu. */
 /* chunk *c of n rows: [a, b) and 1; or, when there are fewer chunks, 0 with their count
  * subtracted from *c (so *c counts on into the next matrix) */
-static int chunk_of(int64_t n, int nth, int *c, int64_t *a, int64_t *b) {
+static int chunk_of(int64_t n, int align, int nth, int *c, int64_t *a, int64_t *b) {
     int64_t at = 0;
     for (int i = 0;; i++) {
         if (at >= n) { *c -= i; return 0; }
-        int64_t len = nth == 1 ? n : (n - at) / 2 / PACK_ROWS * PACK_ROWS;   /* one thread: one piece */
+        int64_t len = nth == 1 ? n : (n - at) / 2 / align * align;   /* one thread: one piece */
         if (len < MM_MIN_CHUNK) len = MM_MIN_CHUNK;
         if (len > n - at) len = n - at;
         if (i == *c) { *a = at; *b = at + len; return 1; }
@@ -1690,21 +1685,21 @@ static int chunk_of(int64_t n, int nth, int *c, int64_t *a, int64_t *b) {
 /* rows [a, b) of matrix j, which lie in thread v's share */
 static void mm_rows(const mm_task *t, int j, int v, int nth, int64_t a, int64_t b) {
     const tensor *w = t->w[j];
-    const kernel_set *k = &kernels[w->type];
+    const kernel_port *k = t->k;
     int64_t r0, r1;
     rows_of(w->rows, v, nth, &r0, &r1);
     const uint8_t *base = w->slice ? w->slice[v] : w->data + (size_t)r0 * w->row_bytes;   /* row r0 */
     const int64_t pe = r0 + packed_rows(w, r0, r1);                                        /* packed: [r0, pe) */
     if (a < pe) {
         int64_t e = b < pe ? b : pe;
-        k->gemm16((int)w->cols, (int)(e - a), t->nb, t->y[j] + a, (size_t)w->rows, base + (size_t)(a - r0) * w->row_bytes,
-                  w->row_bytes, t->x, t->ldx);
+        w->packed->gemm((int)w->cols, (int)(e - a), t->nb, t->y[j] + a, (size_t)w->rows, base + (size_t)(a - r0) * w->row_bytes,
+                        w->row_bytes, t->x, t->ldx);
         a = e;
     }
     for (int64_t r = a; r < b; r += MM_ROWS) {
         int nr = (int)(b - r < MM_ROWS ? b - r : MM_ROWS);
-        k->gemm((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
-                w->row_bytes, t->x, t->ldx);
+        k->gemm[w->type]((int)w->cols, nr, t->nb, t->y[j] + r, (size_t)w->rows, base + (size_t)(r - r0) * w->row_bytes,
+                         w->row_bytes, t->x, t->ldx);
     }
 }
 
@@ -1715,14 +1710,14 @@ static int mm_chunk(const mm_task *t, int v, int nth, int c) {
         const tensor *w = t->w[j];
         int64_t r0, r1, a, b;
         rows_of(w->rows, v, nth, &r0, &r1);
-        if (!chunk_of(r1 - r0, nth, &c, &a, &b)) continue;
+        if (!chunk_of(r1 - r0, group_rows(w) > MM_ROWS ? group_rows(w) : MM_ROWS, nth, &c, &a, &b)) continue;
         a += r0;
         b += r0;
         if (!t->glu) { mm_rows(t, j, v, nth, a, b); return 1; }
         mm_rows(t, 0, v, nth, a, b);
         mm_rows(t, 1, v, nth, a, b);
         for (int i = 0; i < t->nb; i++)   /* element-wise, so any split of the rows gives the same values */
-            swiglu((int)(b - a), t->y[0] + (size_t)i * w->rows + a, t->y[1] + (size_t)i * w->rows + a);
+            t->k->swiglu((int)(b - a), t->y[0] + (size_t)i * w->rows + a, t->y[1] + (size_t)i * w->rows + a);
         return 1;
     }
     return 0;
@@ -1757,6 +1752,7 @@ struct llm_ctx {
     float *att;               /* (n_threads, n_ctx) attention scores, one row per thread */
     atomic_int *claim;        /* matmul work sharing: one counter per thread, a cache line apart */
     uint8_t *xq;              /* Q8_0 copy of the current activation rows */
+    uint8_t *erow;            /* with a packed embedding table: one row per thread (embed_worker) */
     float *rope;              /* (NB, n_rot) cos, sin pairs for the batch's positions */
     float *key_cache, *value_cache;
     size_t cache_floats;
@@ -1823,6 +1819,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->att = falloc((size_t)m->n_threads * (m->hp.n_heads / m->hp.n_kv_heads) * n_ctx);
     c->claim = aligned_zalloc((size_t)m->n_threads * CLAIM_STRIDE * sizeof(atomic_int));
     c->xq = aligned_zalloc((size_t)NB * (wide / QK_K + 1) * sizeof(block_q8_K));   /* >= a Q8_0 row */
+    if (m->tok_embd.packed) c->erow = aligned_zalloc((size_t)m->n_threads * m->tok_embd.row_bytes);
     c->rope = falloc((size_t)NB * hp->n_rot);
     c->cache_floats = cache;
     c->key_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1832,7 +1829,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->logits_rows = 1;
     c->logits = falloc((size_t)hp->vocab);
     c->tokens = xcalloc((size_t)n_ctx, sizeof(int));
-    if (!c->tokens || !c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || !c->rope ||
+    if (!c->tokens || !c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || (m->tok_embd.packed && !c->erow) || !c->rope ||
         !c->key_cache || !c->value_cache || !c->logits) {
         llm_ctx_free(c);
         fail(st, LLM_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %.1f MiB)", n_ctx,
@@ -1851,6 +1848,7 @@ void llm_ctx_free(llm_ctx *c) {
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(c->claim);
     free(c->xq);
+    free(c->erow);
     free(c->tokens);
     free(c);
 }
@@ -1859,29 +1857,30 @@ int llm_n_ctx(const llm_ctx *c) { return c->n_ctx; }
 int llm_n_past(const llm_ctx *c) { return c->n_past; }
 const float *llm_logits(const llm_ctx *c) { return c->logits; }
 
-static void float_to_row(int type, int n, const float *x, void *out);
-
 /* Y(nb, w.rows) = W . X(nb, w.cols) for up to three matrices sharing X (float rows, stride w.cols) */
 /* glu (two matrices of as many rows: gate and up): y[0] = swiglu(y[0], y[1]) afterwards, each
  * thread on its own rows while they are in its cache */
 static void matmul_glu(llm_ctx *c, int n_mats, const tensor *const *w, float *const *y, const float *x, int nb, int glu) {
     /* matrices in one call must agree on the activation format; split the call otherwise */
     for (int j = 1; j < n_mats; j++)
-        if (kernels[w[j]->type].act != kernels[w[0]->type].act) {
+        if (ttraits[w[j]->type].act != ttraits[w[0]->type].act) {
             matmul_glu(c, j, w, y, x, nb, 0);
             matmul_glu(c, n_mats - j, w + j, y + j, x, nb, 0);
-            for (int b = 0; glu && b < nb; b++) swiglu((int)w[0]->rows, y[0] + (size_t)b * w[0]->rows, y[1] + (size_t)b * w[0]->rows);
+            for (int b = 0; glu && b < nb; b++) c->m->k.swiglu((int)w[0]->rows, y[0] + (size_t)b * w[0]->rows, y[1] + (size_t)b * w[0]->rows);
             return;
         }
     mm_task t = {.n_mats = n_mats, .nb = nb, .x = x, .ldx = (size_t)w[0]->cols * sizeof(float), .glu = glu,
-                 .claim = c->claim, .node = c->m->thread_node};
+                 .claim = c->claim, .node = c->m->thread_node, .k = &c->m->k};
     for (int i = 0; i < c->m->n_threads; i++) atomic_store_explicit(&c->claim[i * CLAIM_STRIDE], 0, memory_order_relaxed);
     for (int j = 0; j < n_mats; j++) { t.w[j] = w[j]; t.y[j] = y[j]; }
-    int act = kernels[w[0]->type].act;
+    int act = ttraits[w[0]->type].act;
     if (act != T_F32) {
         int n = (int)w[0]->cols;
         size_t row = (size_t)(n / ttraits[act].blck * ttraits[act].bytes);
-        for (int b = 0; b < nb; b++) float_to_row(act, n, x + (size_t)b * n, c->xq + b * row);
+        for (int b = 0; b < nb; b++) {
+            if (act == T_Q8_0) c->m->k.quantize_q8_0(n, (block_q8_0 *)(void *)(c->xq + b * row), x + (size_t)b * n);
+            else c->m->k.quantize_q8_K(n, (block_q8_K *)(void *)(c->xq + b * row), x + (size_t)b * n);
+        }
         t.x = c->xq;
         t.ldx = row;
     }
@@ -1909,21 +1908,20 @@ static void row_to_float(const tensor *t, const uint8_t *p, float *out) {
     }
 }
 
-/* Convert float rows to a tensor type (the inverse of row_to_float). */
-static void float_to_row(int type, int n, const float *x, void *out) {
+/* Convert a float row to a weight type (the inverse of row_to_float; `quantize`, tools/) */
+static MAYBE_UNUSED void float_to_row(int type, int n, const float *x, void *out) {
     uint8_t *o = out;
     switch (type) {
     case T_F32: memcpy(o, x, (size_t)n * 4); break;
     case T_F16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_fp16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
     case T_BF16: for (int i = 0; i < n; i++) { uint16_t h = fp32_to_bf16(x[i]); o[2 * i] = (uint8_t)h; o[2 * i + 1] = (uint8_t)(h >> 8); } break;
-    case T_Q8_0: quantize_row_q8_0(n, (block_q8_0 *)o, x); break;
+    case T_Q8_0: quantize_row_q8_0_ref(n, (block_q8_0 *)o, x); break;
     case T_Q4_0: quantize_row_q4_0(n, (block_q4_0 *)o, x); break;
     case T_Q2_K: quantize_row_q2_K(n, (block_q2_K *)o, x); break;
     case T_Q3_K: quantize_row_q3_K(n, (block_q3_K *)o, x); break;
     case T_Q4_K: quantize_row_q4_K(n, (block_q4_K *)o, x); break;
     case T_Q5_K: quantize_row_q5_K(n, (block_q5_K *)o, x); break;
     case T_Q6_K: quantize_row_q6_K(n, (block_q6_K *)o, x); break;
-    case T_Q8_K: quantize_row_q8_K(n, (block_q8_K *)o, x); break;
     }
 }
 
@@ -1945,10 +1943,11 @@ typedef struct { llm_ctx *c; int layer, pos, nb; } att_task;
  * RoPE for head `head` of token b, at v */
 static void bias_rope_head(const llm_ctx *c, float *v, const float *bias, int head, int b) {
     const hparams *hp = &c->m->hp;
-    if (hp->qkv_bias) axpy(hp->head_size, v, 1.0f, bias + (size_t)head * hp->head_size);
+    const kernel_port *k = &c->m->k;
+    if (hp->qkv_bias) k->axpy(hp->head_size, v, 1.0f, bias + (size_t)head * hp->head_size);
     const float *cs = c->rope + (size_t)b * hp->n_rot;
-    if (hp->rope_neox) rope_neox(hp->n_rot, v, cs);
-    else rope_adjacent(hp->n_rot, v, cs);
+    if (hp->rope_neox) k->rope_neox(hp->n_rot, v, cs);
+    else k->rope_adjacent(hp->n_rot, v, cs);
 }
 
 static void qkv_worker(void *arg, int ith, int nth) {
@@ -1963,7 +1962,7 @@ static void qkv_worker(void *arg, int ith, int nth) {
         for (int h = k0; h < k1; h++) {
             float *k = c->k + (size_t)b * hp->kv_dim + (size_t)h * hs, *v = c->v + (size_t)b * hp->kv_dim + (size_t)h * hs;
             bias_rope_head(c, k, (const float *)L->bk.data, h, b);
-            if (hp->qkv_bias) axpy(hs, v, 1.0f, (const float *)L->bv.data + (size_t)h * hs);
+            if (hp->qkv_bias) c->m->k.axpy(hs, v, 1.0f, (const float *)L->bv.data + (size_t)h * hs);
             const size_t at = (((size_t)t->layer * hp->n_kv_heads + h) * c->n_ctx + t->pos + b) * hs;
             memcpy(c->key_cache + at, k, hs * sizeof(float));
             memcpy(c->value_cache + at, v, hs * sizeof(float));
@@ -1986,14 +1985,11 @@ static void embed_worker(void *arg, int ith, int nth) {
         if (i < 0 || t->tokens[b] >= r1) continue;
         float *out = t->c->x + (size_t)b * e->cols;
         if (i >= np) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
-        /* a packed row: its blocks back in the file's layout, one at a time */
-        const uint8_t *group = base + (size_t)(i / PACK_ROWS * PACK_ROWS) * e->row_bytes;
-        block_q8_0 blk;   /* room for either block */
-        for (int k = 0; k < (int)(e->cols / QK); k++) {
-            unpack_x16_block(packed_qsb(e), &blk, group, k, (int)(i % PACK_ROWS));
-            if (e->type == T_Q4_0) dequantize_row_q4_0(QK, out + (size_t)k * QK, (const block_q4_0 *)(const void *)&blk);
-            else dequantize_row_q8_0(QK, out + (size_t)k * QK, &blk);
-        }
+        /* a packed row: back in the file's layout (in this thread's scratch row), then as floats */
+        const int gr = group_rows(e);
+        uint8_t *row = t->c->erow + (size_t)ith * e->row_bytes;
+        e->packed->unpack_row((int)e->cols, row, base + (size_t)(i / gr * gr) * e->row_bytes, (int)(i % gr));
+        row_to_float(e, row, out);
     }
 }
 
@@ -2007,6 +2003,7 @@ static void attention_worker(void *arg, int ith, int nth) {
     const float *kc = c->key_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
     const float *vc = c->value_cache + (size_t)t->layer * hp->n_kv_heads * per_head;
     float *att = c->att + (size_t)ith * group * c->n_ctx;
+    const kernel_port *k = &c->m->k;
     /* a unit: one token and one kv head, with the `group` query heads that share it (their q
      * rows are adjacent): the scores of all of them in one GEMM tile pass over the keys, so each
      * key row is read once per group (bitwise the dots: the gemm contract) */
@@ -2021,14 +2018,14 @@ static void attention_worker(void *arg, int ith, int nth) {
         int b = (int)(u / hp->n_kv_heads), kvh = (int)(u % hp->n_kv_heads), p = t->pos + b;
         const float *q = c->q + (size_t)b * hp->dim + (size_t)kvh * group * hs;
         const float *kh = kc + (size_t)kvh * per_head, *vh = vc + (size_t)kvh * per_head;
-        gemm_f32_f32(hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
+        k->gemm[T_F32](hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
         for (int g = 0; g < group; g++) {
             float *a = att + (size_t)g * c->n_ctx;
             for (int s = 0; s <= p; s++) a[s] *= scale;
-            softmax(p + 1, a);
+            k->softmax(p + 1, a);
             float *out = c->xb2 + (size_t)b * hp->dim + (size_t)(kvh * group + g) * hs;
             memset(out, 0, hs * sizeof(float));
-            for (int s = 0; s <= p; s++) axpy(hs, out, a[s], vh + (size_t)s * hs);
+            for (int s = 0; s <= p; s++) k->axpy(hs, out, a[s], vh + (size_t)s * hs);
         }
     }
 }
@@ -2062,7 +2059,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         const layer_weights *L = &m->layers[l];
         /* attention: xb = norm(x); q, k, v = Wq xb, Wk xb, Wv xb */
         for (int b = 0; b < nb; b++)
-            rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->attn_norm.data, hp->eps);
+            m->k.rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->attn_norm.data, hp->eps);
         const tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {c->q, c->k, c->v};
         matmul(c, 3, wqkv, yqkv, c->xb, nb);
@@ -2074,7 +2071,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
 
         /* feed-forward: x += W2 (silu(W1 norm(x)) * W3 norm(x)) */
         for (int b = 0; b < nb; b++)
-            rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->ffn_norm.data, hp->eps);
+            m->k.rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)b * dim, (const float *)L->ffn_norm.data, hp->eps);
         const tensor *wgu[2] = {&L->w1, &L->w3};
         float *ygu[2] = {c->hb, c->hb2};
         matmul_glu(c, 2, wgu, ygu, c->xb, nb, 1);                 /* hb = silu(hb) * hb2 */
@@ -2086,7 +2083,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     if (logits_from >= nb) return;
     int nl = nb - logits_from;
     for (int b = 0; b < nl; b++)
-        rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)(logits_from + b) * dim, (const float *)m->out_norm.data, hp->eps);
+        m->k.rmsnorm(dim, c->xb + (size_t)b * dim, c->x + (size_t)(logits_from + b) * dim, (const float *)m->out_norm.data, hp->eps);
     matmul1(c, &m->output, logits, c->xb, nl);
 }
 
@@ -3666,8 +3663,8 @@ static const char *usage_text[][2] = {
             "      --numa MODE          weights placement: off, distribute (each thread's rows on its\n"
             "                           node; default on multi-node machines) or interleave\n"
             "      --numa-report        print on which node each thread's weight pages are\n"
-            "      --no-repack          keep Q8_0/Q4_0 weights in the file's layout (default: packed\n"
-            "                           in 16-row groups where the build's kernels use that)\n"
+            "      --no-repack          keep the weights in the file's layout (default: packed where\n"
+            "                           the build's kernels have a layout of their own)\n"
             "      --temp T             temperature, 0 = greedy (default 0.8)\n"
             "      --top-k K            keep the K most likely tokens, 0 = off (default 40)\n"
             "      --top-p P            nucleus sampling, 1 = off (default 0.95)\n"
@@ -4448,10 +4445,10 @@ static int cmd_bench(int argc, char **argv) {
         int nt = model_matrices(m, ts);
         for (int i = 0; i < nt; i++) { params += (double)ts[i]->rows * ts[i]->cols; size += (double)ts[i]->rows * ts[i]->row_bytes; }
         budget = fmax(budget, (double)(m->from_llama2c ? m->bin.size : m->gguf.mf.size) + 2.0 * c->cache_floats * sizeof(float) + 64.0 * 1048576);
-        int packed = m->output.packed;
-        for (int l = 0; l < m->hp.n_layers; l++) packed |= m->layers[l].wq.packed | m->layers[l].w2.packed;
+        int packed = m->output.packed != NULL;
+        for (int l = 0; l < m->hp.n_layers; l++) packed |= m->layers[l].wq.packed || m->layers[l].w2.packed;
         fprintf(stderr, "bench: %s, %d threads, load %.2f s, weights %s\n", model, m->n_threads, tl,
-                packed ? "packed in 16-row groups" : "in the file's layout");
+                packed ? "packed in the kernels' layout" : "in the file's layout");
         int *toks = xcalloc(max_ctx, sizeof(int));
         uint64_t rng = 42;
         for (int i = 0; i < max_ctx; i++) toks[i] = (int)(rng_u32(&rng) % (uint32_t)llm_n_vocab(m));

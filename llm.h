@@ -17,8 +17,11 @@
  *     ...
  *     llm_sampler_free(s); llm_ctx_free(c); llm_model_free(m);
  *
- * Models: GGUF v2/v3 (architecture llama; F32, F16, BF16, Q8_0, Q4_0 tensors) and llama2.c
- * checkpoints (legacy f32 .bin, with a llama2.c tokenizer.bin). Errors never abort the process:
+ * Models: GGUF v2/v3 (architectures llama and qwen2; F32, F16, BF16, Q8_0, Q4_0 and the
+ * K-quants Q2_K..Q6_K, so Q4_K_M files) and llama2.c checkpoints (legacy f32 .bin, with a
+ * llama2.c tokenizer.bin). Tokenizers: SentencePiece BPE and byte-level BPE (Llama 3, Qwen2).
+ * The logits are the same bits on every build of llm.c (x86, RVV 1.0 at any VLEN, XTheadVector,
+ * plain C) and for any thread count (rvv_kernels.h, "the contract between ports"). Errors never abort the process:
  * every fallible call fills an llm_status with a code and a one-line message.
  * Model and tokenizer files must be regular files; they are memory-mapped and read in place
  * while loading (and GGUF metadata afterwards), so a file that shrinks under a loaded model
@@ -59,16 +62,17 @@ typedef struct {
     int numa;                   /* LLM_NUMA_* placement of the weights */
     int numa_report;            /* print where each thread's weight pages landed (move_pages) */
     int quiet;                  /* no progress output on stderr */
-    int no_repack;              /* keep Q8_0/Q4_0 matrices in the file's layout (see below) */
+    int no_repack;              /* keep every matrix in the file's layout (see below) */
 } llm_model_params;
 
-/* NUMA placement. DISTRIBUTE: every pinned thread copies its own rows of every matrix into
- * memory it touches first, so they sit on its node. INTERLEAVE: pages spread over all nodes.
- * OFF: weights are used from the mapped file. AUTO: DISTRIBUTE on machines with > 1 node.
- * Repacking: where the build's kernels read Q8_0/Q4_0 weights faster with 16 rows interleaved
- * (rvv_kernels.h, RVK_PACK16: x86 with AVX-512 VNNI), each thread copies its rows of those
- * matrices into its own memory in that layout, with any NUMA mode (same results, bitwise);
- * no_repack = 1 keeps the file's layout. */
+/* Placement of the weights: every thread copies its own rows of every matrix into memory of its
+ * own at load (decode reads each weight once per token; from anonymous memory in huge pages
+ * that is faster than from the mapped file). DISTRIBUTE: threads pinned, each copy in memory the
+ * thread touches first, so it sits on its NUMA node. INTERLEAVE: pages spread over all nodes.
+ * OFF: no pinning, no memory policy. AUTO: DISTRIBUTE on machines with > 1 node, else OFF.
+ * Repacking: where the build's kernels read a type faster in a layout of their own (x86 with
+ * AVX-512 VNNI: Q8_0/Q4_0 with 16 rows interleaved), the copy uses that layout, with any NUMA
+ * mode (same results, bitwise); no_repack = 1 keeps the file's layout. */
 enum { LLM_NUMA_AUTO = 0, LLM_NUMA_OFF, LLM_NUMA_DISTRIBUTE, LLM_NUMA_INTERLEAVE };
 
 llm_model_params llm_model_default_params(void);

@@ -1,18 +1,17 @@
-/* rvv_kernels.h - the hot kernels of llm.c: block formats and their math.
+/* rvv_kernels.h - the hot kernels of llm.c: block formats, their math, and the RISC-V port.
  *
- * Every kernel has ONE signature and up to three bodies chosen at compile time:
+ * A kernel is specified once, by its reference body: portable C named name_ref(), the clearest
+ * code in this file. A *port* gives faster bodies for a family of CPUs, all in one table of
+ * entry points (kernel_port, below); an entry left NULL uses the reference. The ports:
+ *   reference       portable C, every build
+ *   rvv1.0          RVV 1.0 vector bodies, any VLEN >= 128 (vector-length agnostic)
+ *   xtheadvector    the same source for RVV 0.7.1 as the SG2042's XuanTie C920 has it (GCC 14)
+ *   x86             AVX2 / AVX-512 bodies, in x86_kernels.h: the second example of a port
+ * The table of this build is chosen at compile time (the end of this file) and resolved once
+ * (kernels_resolve: NULL entries filled from the reference); llm.c calls kernels through it.
+ * Vector builds must call kernels_cpu_ok() first thing in main() (see "Can this CPU run it").
  *
- *   #if defined(__riscv_xtheadvector)   SG2042 / XuanTie C920: RVV 0.7.1, GCC >= 14
- *   #elif defined(__riscv_vector)       RVV 1.0, any VLEN (vector-length agnostic)
- *   #else                               portable C: the specification
- *   #endif
- *
- * The portable C body is the reference: tests compare every other body against it. It is
- * always compiled as name_ref(); name() calls the body of this build (table near the end).
- * Block formats are byte-identical to ggml/GGUF so a tensor is used straight from the file.
- * Vector builds must call kernels_cpu_ok() first thing in main() (see the end of the file).
- *
- * Contracts shared by all bodies:
+ * The contract between ports:
  *  - every body returns the reference's bits, on every target and vector length: integer
  *    sums are exact, and every float operation of the reference (its order of summation, its
  *    fused multiply-adds, its exp) is repeated as written. Sums are in an order any vector
@@ -20,11 +19,17 @@
  *    for the float dots, 32 for the row-wise sums ("sum32"). So llm.c's logits are the same
  *    bits on x86, RVV 1.0 at any VLEN, XTheadVector and plain C: one comparison tells whether
  *    a port is correct;
- *  - n (elements of a row) is a multiple of the block size for block types (32 for Q8_0/Q4_0);
- *  - a gemm_* tile computes each output element with exactly the same float operations as the
- *    matching dot_*, so results do not depend on how rows are tiled (this makes the output
- *    bitwise identical for any thread count and batch split);
- *  - no kernel allocates or keeps state.
+ *  - a GEMM tile computes each output element with exactly the same float operations as the
+ *    1x1 case (the dot), so results do not depend on how rows are tiled (the output is bitwise
+ *    identical for any thread count and batch split);
+ *  - n (elements of a row) is a multiple of the block size for block types (32 for Q8_0/Q4_0,
+ *    256 for the K-quants); no kernel allocates or keeps state.
+ * Block formats are byte-identical to ggml/GGUF, so a tensor is used straight from the file.
+ *
+ * Porting to a new CPU: write the bodies that matter (each bitwise its reference), fill one
+ * kernel_port table, add one #elif at the end of this file that selects it, run `make test`
+ * (tests/test_kernels.c and tests/test_kquants.c check every non-NULL entry of the table against
+ * the reference, and every GEMM tile against its 1x1 case).
  */
 #ifndef RVV_KERNELS_H
 #define RVV_KERNELS_H
@@ -34,6 +39,7 @@
 #include <string.h>
 #include <math.h>
 #include <float.h>
+#include <stdio.h>
 
 /* ------------------------------------------------------------------------------------------
  * Scalar conversions: IEEE half (F16) and bfloat16 (BF16) <-> float.
@@ -79,6 +85,13 @@ static inline uint16_t fp32_to_bf16(float f) {
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  /* quiet nan */
     return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Tensor types: ggml's type ids, as GGUF stores them (the ones this runtime computes with).
+ * Q8_K exists only as the activations of the K-quant dots.
+ * ---------------------------------------------------------------------------------------- */
+enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14,
+       T_Q8_K = 15, T_BF16 = 30, T_COUNT = 40 };
 
 /* ------------------------------------------------------------------------------------------
  * Block formats (ggml). A row of n elements is n/32 consecutive blocks.
@@ -143,1684 +156,9 @@ static inline void dequantize_row_q4_0(int n, float *y, const block_q4_0 *x) {
     }
 }
 
-/* ------------------------------------------------------------------------------------------
- * Dot products: one weight row (w, the weight's own type) with one activation row (x).
- * For block types the activation is Q8_0; per block the integer products are summed exactly
- * and scaled once:  sum_b  d_w[b] * d_x[b] * sum_i q_w[b][i] * q_x[b][i].
- * For float types the activation is float32 and the weight is widened to float.
- * The float sums use 8 interleaved partial sums (lane i takes elements i, i+8, ...), added
- * pairwise at the end: a fixed order that C compilers can vectorize without -ffast-math.
- * ---------------------------------------------------------------------------------------- */
-typedef float (*dot_fn)(int n, const void *w, const void *x);
-
-/* acc + a*b with one rounding (a fused multiply-add), on every target: this is what every body
- * computes, so results are the same bits everywhere. Targets without an FMA instruction get
- * the C library's exact software fmaf (slow, but the same answer). The reference spells out
- * each fusion it wants and builds use -ffp-contract=off, so a compiler cannot fuse other
- * products of its own accord (GCC contracts across statements by default). */
-#define RVK_MAC(a, b, acc) fmaf((a), (b), (acc))
-
-/* one block: the exact integer dot of the codes */
-static inline int32_t isum_q8_0_q8_0(const block_q8_0 *a, const block_q8_0 *b) {
-    int32_t s = 0;
-    for (int i = 0; i < QK; i++) s += a->qs[i] * b->qs[i];
-    return s;
-}
-static inline int32_t isum_q4_0_q8_0(const block_q4_0 *a, const block_q8_0 *b) {
-    int32_t s = 0;
-    for (int j = 0; j < QK / 2; j++) s += ((a->qs[j] & 15) - 8) * b->qs[j] + ((a->qs[j] >> 4) - 8) * b->qs[j + QK / 2];
-    return s;
-}
-
-/* a row: block after block, sum = fma((float)isum, d_w * d_x, sum) */
-static inline float dot_q8_0_q8_0_ref(int n, const void *w, const void *x) {
-    const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK; k++)
-        sum = RVK_MAC((float)isum_q8_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
-    return sum;
-}
-
-static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
-    const block_q4_0 *a = (const block_q4_0 *)w;
-    const block_q8_0 *b = (const block_q8_0 *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK; k++)
-        sum = RVK_MAC((float)isum_q4_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
-    return sum;
-}
-
-#define DOT_FLOAT_BODY(WIDEN)                                                   \
-    float acc[8] = {0};                                                         \
-    int i = 0;                                                                  \
-    for (; i + 8 <= n; i += 8)                                                  \
-        for (int l = 0; l < 8; l++) acc[l] = RVK_MAC(WIDEN(a[i + l]), b[i + l], acc[l]); \
-    for (int l = 0; i < n; i++, l++) acc[l] = RVK_MAC(WIDEN(a[i]), b[i], acc[l]);   \
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-
-#define WIDEN_F32(v) (v)
-static inline float dot_f32_f32_ref(int n, const void *w, const void *x) {
-    const float *a = (const float *)w, *b = (const float *)x;
-    DOT_FLOAT_BODY(WIDEN_F32)
-}
-static inline float dot_f16_f32_ref(int n, const void *w, const void *x) {
-    const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
-    DOT_FLOAT_BODY(fp16_to_fp32)
-}
-static inline float dot_bf16_f32_ref(int n, const void *w, const void *x) {
-    const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
-    DOT_FLOAT_BODY(bf16_to_fp32)
-}
-
-/* ------------------------------------------------------------------------------------------
- * GEMM tiles for batched prefill: nr weight rows times nb activation rows,
- *   y[b * ldy + r] = dot(n, w + r * ldw bytes, x + b * ldx bytes),  0 <= r < nr, 0 <= b < nb.
- * Vector bodies keep several weight rows and activation rows in registers so each load is
- * reused; they must return exactly what the dot of the same build returns (see top).
- * ---------------------------------------------------------------------------------------- */
-typedef void (*gemm_fn)(int n, int nr, int nb, float *y, size_t ldy,
-                        const void *w, size_t ldw, const void *x, size_t ldx);
-
-#define GEMM_FROM_DOT(name, dot)                                                          \
-    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                  \
-                            const void *w, size_t ldw, const void *x, size_t ldx) {       \
-        for (int b = 0; b < nb; b++)                                                      \
-            for (int r = 0; r < nr; r++)                                                  \
-                y[(size_t)b * ldy + r] = dot(n, (const char *)w + (size_t)r * ldw,        \
-                                             (const char *)x + (size_t)b * ldx);          \
-    }
-/* The loop of the vector float GEMM bodies around their tile TILE(R, B, ...): R4 weight rows x
- * 4 activation rows, then for single activation rows tiles of RA, then RB weight rows, then 1. */
-#define FLOAT_GEMM_TILES(NAME, TILE, R4, RA, RB)                                                   \
-    static inline void NAME(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
-                            const void *x, size_t ldx) {                                           \
-        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
-        int b = 0;                                                                                 \
-        for (; b + 4 <= nb; b += 4) {                                                              \
-            int r = 0;                                                                             \
-            for (; r + (R4) <= nr; r += (R4))                                                      \
-                TILE((R4), 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++) TILE(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-        for (; b < nb; b++) {                                                                      \
-            int r = 0;                                                                             \
-            for (; r + (RA) <= nr; r += (RA))                                                      \
-                TILE((RA), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r + (RB) <= nr; r += (RB))                                                      \
-                TILE((RB), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-            for (; r < nr; r++) TILE(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
-        }                                                                                          \
-    }
-
-GEMM_FROM_DOT(gemm_q8_0_q8_0_ref, dot_q8_0_q8_0_ref)
-GEMM_FROM_DOT(gemm_q4_0_q8_0_ref, dot_q4_0_q8_0_ref)
-GEMM_FROM_DOT(gemm_f32_f32_ref, dot_f32_f32_ref)
-GEMM_FROM_DOT(gemm_f16_f32_ref, dot_f16_f32_ref)
-GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
-
-/* ------------------------------------------------------------------------------------------
- * Packed weights (Q8_0x16, Q4_0x16): 16 rows interleaved, for builds whose vector unit works
- * on 16 rows at once (RVK_PACK16 below). As many bytes as 16 consecutive rows of blocks,
- * regrouped per block index k into one superblock (k = 0, 1, ... in order):
- *     d[r]       fp16 scale of block k of row r, r = 0..15                      32 bytes
- *     chunk j    64 bytes: bytes 4j..4j+3 of the codes (qs) of block k of rows 0..15, row r
- *                at 4r; Q4_0 j = 0..3, Q8_0 j = 0..7                      256 / 512 bytes
- * Q8_0 codes are stored plus 128 (byte ^ 0x80: 0..255), the unsigned operand x86 wants; Q4_0
- * nibbles are unsigned already.
- * One 64-byte load then holds 4 code bytes of each of 16 rows, and an instruction that sums
- * 4 byte products into each 32-bit lane (x86 vpdpbusd) against the activation's 4 bytes
- * broadcast accumulates block k of 16 rows in one register, lane r = row r: no horizontal
- * sums. Same math as the dots: exact integer sum per block, sum = fma((float)isum, d_w*d_x).
- *   pack_x16(n, qsb, dst, src, ld)  16 rows of n elements (row stride ld bytes) -> one group;
- *                                   qsb = code bytes per block (16 for Q4_0, 32 for Q8_0)
- *   unpack_x16_block(...)           one block back in the file's layout
- *   gemm_*_x16(...)                 as the other gemms, but nr is a multiple of 16 and w holds
- *                                   nr/16 consecutive groups (ldw unused)
- * ---------------------------------------------------------------------------------------- */
-#define PACK_ROWS 16
-static inline void pack_x16(int n, int qsb, void *dst, const void *src, size_t ld) {
-    const size_t bs = 2 + (size_t)qsb;
-    const uint8_t flip = qsb == QK ? 0x80 : 0;   /* Q8_0: codes + 128 */
-    uint8_t *o = (uint8_t *)dst;
-    for (int k = 0; k < n / QK; k++, o += PACK_ROWS * bs) {
-        for (int r = 0; r < PACK_ROWS; r++) {
-            const uint8_t *blk = (const uint8_t *)src + (size_t)r * ld + (size_t)k * bs;
-            memcpy(o + 2 * r, blk, 2);
-            for (int j = 0; j < qsb; j++) o[2 * PACK_ROWS + 64 * (j / 4) + 4 * r + j % 4] = blk[2 + j] ^ flip;
-        }
-    }
-}
-
-static inline void unpack_x16_block(int qsb, void *blk, const void *group, int k, int r) {
-    const uint8_t *sb = (const uint8_t *)group + (size_t)k * PACK_ROWS * (2 + (size_t)qsb);
-    const uint8_t flip = qsb == QK ? 0x80 : 0;
-    memcpy(blk, sb + 2 * r, 2);
-    for (int j = 0; j < qsb; j++) ((uint8_t *)blk)[2 + j] = sb[2 * PACK_ROWS + 64 * (j / 4) + 4 * r + j % 4] ^ flip;
-}
-
-#define GEMM_X16_REF(name, WBLK, ISUM)                                                             \
-    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                           \
-                            const void *w, size_t ldw, const void *x, size_t ldx) {                \
-        (void)ldw;                                                                                 \
-        const size_t gbytes = (size_t)PACK_ROWS * sizeof(WBLK) * (size_t)(n / QK);                 \
-        for (int b = 0; b < nb; b++)                                                               \
-            for (int r = 0; r < nr; r++) {                                                         \
-                const block_q8_0 *xb = (const block_q8_0 *)(const void *)((const char *)x + (size_t)b * ldx); \
-                const char *g = (const char *)w + (size_t)(r / PACK_ROWS) * gbytes;                \
-                float sum = 0.0f;                                                                  \
-                for (int k = 0; k < n / QK; k++) {                                                 \
-                    WBLK a;                                                                        \
-                    unpack_x16_block((int)sizeof a.qs, &a, g, k, r % PACK_ROWS);                   \
-                    sum = RVK_MAC((float)ISUM(&a, &xb[k]), fp16_to_fp32(a.d) * fp16_to_fp32(xb[k].d), sum); \
-                }                                                                                  \
-                y[(size_t)b * ldy + r] = sum;                                                      \
-            }                                                                                      \
-    }
-GEMM_X16_REF(gemm_q8_0_q8_0_x16_ref, block_q8_0, isum_q8_0_q8_0)
-GEMM_X16_REF(gemm_q4_0_q8_0_x16_ref, block_q4_0, isum_q4_0_q8_0)
-
-/* ------------------------------------------------------------------------------------------
- * Row-wise float work of the forward pass.
- *
- * The contract between ports: every body returns the reference's bits. Sums whose order
- * matters are therefore defined here in an order that a vector of any length can follow:
- *   sum32   element i goes into partial sum i % 32 (in order of i; RMSNorm's squares as
- *           p = fmaf(x, x, p)), then the 32 partials fold pairwise, p[j] += p[j + h] for
- *           h = 16, 8, 4, 2, 1: a register of 32 floats (e32m8 at VLEN 128, m1 at VLEN 1024;
- *           four 8-lane registers on x86) walks the row, and the fold is 5 vector adds.
- *   exp     e^x by a fixed sequence of IEEE operations (below), not the C library's expf,
- *           whose last bit differs between libraries and targets.
- * Maxima, element-wise operations and single roundings are exact in any order.
- * ---------------------------------------------------------------------------------------- */
-#define SUM32 32
-static inline float sum32_fold(float *p) {
-    for (int h = SUM32 / 2; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) p[j] += p[j + h];
-    return p[0];
-}
-/* the partial sums of x (sq: of x*x, fused), element i into p[i % 32]; written as whole rows
- * of 32 and a remainder so that compilers vectorize it */
-static inline float sum32(int n, const float *x, int sq) {
-    float p[SUM32] = {0};
-    int i = 0;
-    for (; i + SUM32 <= n; i += SUM32)
-        for (int j = 0; j < SUM32; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
-    for (int j = 0; j < n - i; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
-    return sum32_fold(p);
-}
-
-/* e^x within about 1 ulp (tests/test_kernels.c measures it): x = k ln2 + r with
- * k = round-to-nearest-even(x / ln2) and ln2 split into a 9-bit head (exact times k) and a
- * tail, so |r| <= ln2/2; e^r by its degree-7 Taylor polynomial (truncation < 0.05 ulp) in
- * Horner form with fused multiply-adds; times 2^k applied as two powers of two, so a result
- * in the subnormal range rounds once. x is clamped to [-104, 89] (beyond, e^x is 0 or inf);
- * NaN passes through. Written with comparisons instead of fminf/fmaxf so loops over it
- * vectorize. */
-static inline float exp_ref(float x) {
-    float c = x > -104.0f ? x : -104.0f;                      /* NaN becomes -104 here (never */
-    c = c < 89.0f ? c : 89.0f;                                /* converted to int) and is returned at the end */
-    const float kf = rintf(c * 1.44269504f);
-    const int32_t k = (int32_t)kf;
-    float r = fmaf(-kf, 0.693359375f, c);                     /* c - k*ln2_hi (exact) */
-    r = fmaf(-kf, -2.12194440e-4f, r);                        /*   - k*ln2_lo */
-    float p = 1.0f / 5040.0f;
-    p = fmaf(p, r, 1.0f / 720.0f);
-    p = fmaf(p, r, 1.0f / 120.0f);
-    p = fmaf(p, r, 1.0f / 24.0f);
-    p = fmaf(p, r, 1.0f / 6.0f);
-    p = fmaf(p, r, 0.5f);
-    p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
-    const int32_t k1 = k >> 1, k2 = k - k1;                   /* k = k1 + k2 */
-    const float e = p * f32_from_bits((uint32_t)(k1 + 127) << 23) * f32_from_bits((uint32_t)(k2 + 127) << 23);
-    return x != x ? x : e;
-}
-
-/* RMSNorm: o = w * (x / sqrt(mean(x^2) + eps)), the sum of squares in sum32 order */
-static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
-    const float scale = 1.0f / sqrtf(sum32(n, x, 1) / n + eps);
-    for (int i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
-}
-
-/* In-place softmax: x = e^(x - max) / sum, the sum in sum32 order */
-static inline void softmax_ref(int n, float *x) {
-    float max = x[0];
-    for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
-    for (int i = 0; i < n; i++) x[i] = exp_ref(x[i] - max);
-    const float inv = 1.0f / sum32(n, x, 0);
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
-
-/* SwiGLU: g = silu(g) * u, silu(v) = v / (1 + e^-v); element-wise, so any split of a row gives
- * the same bits (matmul chunks apply it piecewise) */
-static inline void swiglu_ref(int n, float *g, const float *u) {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
-}
-
-/* RoPE on one head vector, adjacent pairs (GGUF llama, llama2.c): for pair i < n_rot/2,
- * (v[2i], v[2i+1]) is rotated by angle theta_i * pos; cs holds (cos, sin) for each pair:
- *   a' = a c - b s,  b' = a s + b c   (each with the first product fused into the add) */
-static inline void rope_adjacent_ref(int n_rot, float *v, const float *cs) {
-    for (int i = 0; i < n_rot / 2; i++) {
-        float c = cs[2 * i], s = cs[2 * i + 1], a = v[2 * i], b = v[2 * i + 1];
-        v[2 * i] = fmaf(a, c, -(b * s));
-        v[2 * i + 1] = fmaf(a, s, b * c);
-    }
-}
-
-/* RoPE, NEOX style (qwen2): the pairs are (v[i], v[i + n_rot/2]) for i < n_rot/2; same angles. */
-static inline void rope_neox_ref(int n_rot, float *v, const float *cs) {
-    int half = n_rot / 2;
-    for (int i = 0; i < half; i++) {
-        float c = cs[2 * i], s = cs[2 * i + 1], a = v[i], b = v[i + half];
-        v[i] = fmaf(a, c, -(b * s));
-        v[i + half] = fmaf(a, s, b * c);
-    }
-}
-
-/* y += a * x (attention: accumulate a value row weighted by its probability) */
-static inline void axpy_ref(int n, float *y, float a, const float *x) {
-    for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
-}
-
-
-/* ==========================================================================================
- * Vector bodies: RVV 1.0 (any VLEN >= 128, vector-length agnostic) and XTheadVector
- * (RVV 0.7.1 of the SG2042's XuanTie C920, GCC >= 14; GCC then defines __riscv_vector too).
- * One source serves both; RVK_THEAD marks what differs in 0.7.1:
- *   - no fractional LMUL and no vsetivli (we use LMUL >= 1; GCC never emits vsetivli there);
- *   - no vzext/vsext and no vfcvt.rtz: widen with vwcvt(u), round with the _rm intrinsics;
- *   - no tail policies (0.7.1 zeroes the elements past vl): XTheadVector bodies never rely on
- *     them; where RVV 1.0 keeps a tail undisturbed (the last, partial step of a sum), they
- *     take the whole register under a mask instead, whose masked-off elements 0.7.1 keeps;
- *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
- *     unit through a one-element store (RVK_ST_I32).
- * ======================================================================================== */
-#if defined(__riscv_vector)
-#include <riscv_vector.h>
-
-#if defined(__riscv_xtheadvector)
-#define RVK_THEAD 1
-#else
-#define RVK_THEAD 0
-#endif
-#define RVK_INLINE static inline __attribute__((always_inline))
-/* What GCC 14 needs to emit valid XTheadVector code (each was found by a failing build,
- * a failing test or tests/xthead_check.py; on RVV 1.0 builds they are plain constants):
- *   RVK_N(n)    a constant shift amount or vector length in a register: with a constant
- *               shift (vsll.vi) GCC 14.2 stops with an internal compiler error in its vsetvl
- *               pass (validate_change_or_fail) once a body needs more than a few vector
- *               registers, and with a small constant length (one-element stores, the last
- *               steps of a reduction tree) it wants a vsetivli, which 0.7.1 lacks
- *               (unrecognizable insn); RVK_ONE is RVK_N(1);
- *   RVK_BARRIER()  a compiler barrier (no instruction) between passes over the same data (the
- *               rows of a K-quant tile, the passes of a quantizer over a block): without it
- *               GCC loads the data once for all passes and keeps it in registers (in the
- *               K-quant tiles, the weight codes unpacked once for all rows), runs out of them
- *               and spills.
- * Spills must not happen: GCC 14's spill code for XTheadVector reloads register groups under
- * another LMUL (misaligned groups are illegal instructions). The Makefile builds XTheadVector
- * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
- * the K-quant bodies ahead and runs out of registers). GCC 14 also issues strided loads (vlse)
- * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
- * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
- * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
-#if RVK_THEAD
-static inline size_t rvk_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
-#define RVK_N(n) rvk_in_reg(n)
-#define RVK_BARRIER() __asm__ volatile("" ::: "memory")
-#else
-#define RVK_N(n) (n)
-#define RVK_BARRIER() ((void)0)
-#endif
-#define RVK_ONE RVK_N(1)
-#define RVK_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVK_ONE)
-
-static inline size_t rvk_min(size_t a, size_t b) { return a < b ? a : b; }
-
-/* fp16 -> fp32 for a vector of raw halves, exact, same results as fp16_to_fp32().
- * Without Zvfhmin: put exponent and mantissa where a float keeps them (u = |h| << 13) and
- * multiply by 2^112, which rebiases the exponent (15 -> 127) and turns half subnormals into
- * float normals exactly; inf/nan (|h| >= 0x7c00) get the all-ones exponent instead; the sign
- * is copied from bit 15 (moved to bit 31). 8 instructions. With Zvfhmin: one vfwcvt. */
-#define RVK_F16W_TO_F32(W, BT, BS)   /* the halves already zero-extended to 32-bit lanes (w) */    \
-    RVK_INLINE vfloat32##W##_t rvk_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
-        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
-                                                  RVK_N(13), vl);                                 \
-        BT special = __riscv_vmsgtu_vx_u32##W##_##BS(u, 0x0f7fffffu, vl);                          \
-        vuint32##W##_t inf = __riscv_vor_vx_u32##W(u, 0x7f800000u, vl);                            \
-        vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
-                                                    0x1p112f, vl);                                 \
-        vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
-                                                         inf, special, vl);                        \
-        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVK_N(16), vl);                            \
-        return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
-                                        __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
-    }
-RVK_F16W_TO_F32(m2, vbool16_t, b16)
-RVK_F16W_TO_F32(m4, vbool8_t, b8)
-#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
-#define RVK_F16_TO_F32(M, W)                                                                       \
-    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
-        return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
-    }
-#else
-#define RVK_F16_TO_F32(M, W)                                                                       \
-    RVK_INLINE vfloat32##W##_t rvk_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
-        return rvk_f16w_to_f32_##W(__riscv_vwcvtu_x_x_v_u32##W(h, vl), vl);                        \
-    }
-#endif
-RVK_F16_TO_F32(m1, m2)
-RVK_F16_TO_F32(m2, m4)
-
-/* the fp16 values at p, p + stride, p + 2 * stride, ... (stride in bytes: the scales of
- * consecutive blocks) as floats. XTheadVector loads them with th.vlshu.v, which zero-extends
- * each half into a 32-bit lane (GCC 14 would issue vlse16.v under the e32,m4 vtype of the
- * code around it, see above) */
-RVK_INLINE vfloat32m4_t rvk_ld_f16s_m4(const char *p, size_t stride, size_t vl) {
-#if RVK_THEAD
-    return rvk_f16w_to_f32_m4(__riscv_th_vlshu_v_u32m4((const uint32_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
-#else
-    return rvk_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
-#endif
-}
-
-/* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0: dots and GEMM tiles ------------------------------------
- * The integer dot of one block is exact in any order, so it takes one widening multiply
- * (Q4_0: multiply + multiply-accumulate of the two nibble halves) and one widening reduction.
- * The float part then repeats the reference step by step: scale = d_w * d_x (one rounding)
- * and sum = fma((float)isum, scale, sum), block after block. So the dot and every element of
- * a GEMM tile are bitwise equal to each other and to the reference.
- * Blocks go in chunks of RVK_QCH; per chunk:
- *   1. integer sums of every output of the tile, block by block (kept on the stack);
- *   2. the fp16 scales of every row: gathered with one strided load per row and chunk,
- *      widened in vector registers, multiplied per output (weight row x activation row);
- *   3. accumulation in block order: scalar fmaf for a single output, otherwise one vfmacc
- *      across all outputs of the tile (lane o = output o).
- * Tiles: R weight rows x B activation rows with (R, B) in {4x4, 1x4, 4x1, 1x1}. */
-#define RVK_QCH 32
-
-#define RVK_LD_Q8(blk) __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)(blk))->qs, 32)
-#define RVK_LD_XLO(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs, 16)
-#define RVK_LD_XHI(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs + 16, 16)
-/* Q4_0 codes minus 8, as int8: v = q ^ 0x88 turns each nibble c into c ^ 8, whose sign
- * extension is c - 8; low nibble: (v << 4) >> 4, high nibble: v >> 4 (arithmetic shifts). */
-#define RVK_LD_Q4(blk, lo, hi)                                                                     \
-    do {                                                                                           \
-        vint8m1_t v_ = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vxor_vx_u8m1(                      \
-            __riscv_vle8_v_u8m1(((const block_q4_0 *)(const void *)(blk))->qs, 16), 0x88, 16));   \
-        lo = __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(v_, 4, 16), 4, 16);                        \
-        hi = __riscv_vsra_vx_i8m1(v_, 4, 16);                                                      \
-    } while (0)
-
-/* Integer sums of up to four (weight block, activation block) pairs, grouped by element width
- * (multiplies at e8, reductions at e16, one-element stores at e32) so that a group costs three
- * vsetvli instead of three per pair. cnt (1..4) is a compile-time constant. */
-RVK_INLINE void rvk_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t wb, vint8m2_t xb,
-                            vint8m2_t wc, vint8m2_t xc, vint8m2_t wd, vint8m2_t xd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
-    vint16m4_t pa = __riscv_vwmul_vv_i16m4(wa, xa, 32), pb = pa, pc = pa, pd = pa;
-    if (cnt > 1) pb = __riscv_vwmul_vv_i16m4(wb, xb, 32);
-    if (cnt > 2) pc = __riscv_vwmul_vv_i16m4(wc, xc, 32);
-    if (cnt > 3) pd = __riscv_vwmul_vv_i16m4(wd, xd, 32);
-    vint32m1_t sa = __riscv_vwredsum_vs_i16m4_i32m1(pa, z, 32), sb = sa, sc = sa, sd = sa;
-    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m4_i32m1(pb, z, 32);
-    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m4_i32m1(pc, z, 32);
-    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m4_i32m1(pd, z, 32);
-    RVK_ST_I32(o, sa);
-    if (cnt > 1) RVK_ST_I32(o + os, sb);
-    if (cnt > 2) RVK_ST_I32(o + 2 * os, sc);
-    if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
-}
-/* Q4_0: (lo, hi) codes minus 8 times the activation's (first, second) 16 bytes;
- * |(c-8) * x| <= 8 * 128, the sum of two fits int16. All multiplies before all multiply-adds:
- * each pair's multiply-add right after its multiply makes GCC 14 for XTheadVector put every
- * product into one register group and copy it out (a copy and two vsetvli each). */
-RVK_INLINE void rvk_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t xla, vint8m1_t xha,
-                            vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
-                            vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
-                            vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
-    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVK_ONE);
-    vint16m2_t pa = __riscv_vwmul_vv_i16m2(la, xla, 16), pb = pa, pc = pa, pd = pa;
-    if (cnt > 1) pb = __riscv_vwmul_vv_i16m2(lb, xlb, 16);
-    if (cnt > 2) pc = __riscv_vwmul_vv_i16m2(lc, xlc, 16);
-    if (cnt > 3) pd = __riscv_vwmul_vv_i16m2(ld, xld, 16);
-    pa = __riscv_vwmacc_vv_i16m2(pa, ha, xha, 16);
-    if (cnt > 1) pb = __riscv_vwmacc_vv_i16m2(pb, hb, xhb, 16);
-    if (cnt > 2) pc = __riscv_vwmacc_vv_i16m2(pc, hc, xhc, 16);
-    if (cnt > 3) pd = __riscv_vwmacc_vv_i16m2(pd, hd, xhd, 16);
-    vint32m1_t sa = __riscv_vwredsum_vs_i16m2_i32m1(pa, z, 16), sb = sa, sc = sa, sd = sa;
-    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m2_i32m1(pb, z, 16);
-    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m2_i32m1(pc, z, 16);
-    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m2_i32m1(pd, z, 16);
-    RVK_ST_I32(o, sa);
-    if (cnt > 1) RVK_ST_I32(o + os, sb);
-    if (cnt > 2) RVK_ST_I32(o + 2 * os, sc);
-    if (cnt > 3) RVK_ST_I32(o + 3 * os, sd);
-}
-
-/* Integer sums for one step: weight blocks w_r = w + r*sw (r < R), activation blocks
- * x_b = x + b*sx (b < B), all compile-time shapes:
- *   diag (1x1 dot, R = B = 4 consecutive blocks): pairs (j, j) -> is[j];
- *   otherwise every (r, b) -> is[r*B + b], grouped by weight row (B = 4) or activation row (B = 1). */
-RVK_INLINE void rvk_q_isums(const int q4, const int R, const int B, const int diag,
-                            const char *w, size_t sw, const char *x, size_t sx, int32_t *is) {
-    if (!q4) {
-        vint8m2_t x0 = RVK_LD_Q8(x), x1 = x0, x2 = x0, x3 = x0;
-        if (B > 1) x1 = RVK_LD_Q8(x + sx);
-        if (B > 2) x2 = RVK_LD_Q8(x + 2 * sx);
-        if (B > 3) x3 = RVK_LD_Q8(x + 3 * sx);
-        if (diag || B == 1) {
-            vint8m2_t w0 = RVK_LD_Q8(w), w1 = w0, w2 = w0, w3 = w0;
-            if (R > 1) w1 = RVK_LD_Q8(w + sw);
-            if (R > 2) w2 = RVK_LD_Q8(w + 2 * sw);
-            if (R > 3) w3 = RVK_LD_Q8(w + 3 * sw);
-            if (diag) rvk_q8_sums(R, w0, x0, w1, x1, w2, x2, w3, x3, is, 1);
-            else rvk_q8_sums(R, w0, x0, w1, x0, w2, x0, w3, x0, is, 1);
-        } else {
-            for (int r = 0; r < R; r++) {
-                vint8m2_t wr = RVK_LD_Q8(w + r * sw);
-                rvk_q8_sums(B, wr, x0, wr, x1, wr, x2, wr, x3, is + r * B, 1);
-            }
-        }
-    } else {
-        vint8m1_t xl0 = RVK_LD_XLO(x), xh0 = RVK_LD_XHI(x), xl1 = xl0, xh1 = xh0, xl2 = xl0, xh2 = xh0, xl3 = xl0, xh3 = xh0;
-        if (B > 1) { xl1 = RVK_LD_XLO(x + sx); xh1 = RVK_LD_XHI(x + sx); }
-        if (B > 2) { xl2 = RVK_LD_XLO(x + 2 * sx); xh2 = RVK_LD_XHI(x + 2 * sx); }
-        if (B > 3) { xl3 = RVK_LD_XLO(x + 3 * sx); xh3 = RVK_LD_XHI(x + 3 * sx); }
-        if (diag || B == 1) {
-            vint8m1_t l0, h0, l1, h1, l2, h2, l3, h3;
-            RVK_LD_Q4(w, l0, h0);
-            l1 = l2 = l3 = l0;
-            h1 = h2 = h3 = h0;
-            if (R > 1) RVK_LD_Q4(w + sw, l1, h1);
-            if (R > 2) RVK_LD_Q4(w + 2 * sw, l2, h2);
-            if (R > 3) RVK_LD_Q4(w + 3 * sw, l3, h3);
-            if (diag) rvk_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl1, xh1, l2, h2, xl2, xh2, l3, h3, xl3, xh3, is, 1);
-            else rvk_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl0, xh0, l2, h2, xl0, xh0, l3, h3, xl0, xh0, is, 1);
-        } else {
-            for (int r = 0; r < R; r++) {
-                vint8m1_t lr, hr;
-                RVK_LD_Q4(w + r * sw, lr, hr);
-                rvk_q4_sums(B, lr, hr, xl0, xh0, lr, hr, xl1, xh1, lr, hr, xl2, xh2, lr, hr, xl3, xh3, is + r * B, 1);
-            }
-        }
-    }
-}
-
-/* fp16 d of m consecutive blocks of bs bytes, as floats */
-RVK_INLINE void rvk_block_scales(float *out, const char *blk, size_t bs, int m) {
-    for (int k = 0; k < m;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(m - k));
-        __riscv_vse32_v_f32m4(out + k, rvk_ld_f16s_m4(blk + (size_t)k * bs, bs, vl), vl);
-        k += (int)vl;
-    }
-}
-
-/* y[b*ldy + r] = dot(row r of w, row b of x) for r < R, b < B (see above) */
-RVK_INLINE void rvk_q_tile(const int q4, const int R, const int B, int n, float *y, size_t ldy,
-                           const char *w, size_t ldw, const char *x, size_t ldx) {
-    enum { RB_MAX = 16 };
-    const int RB = R * B, nblk = n / QK;
-    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
-    int32_t is[RVK_QCH * RB_MAX];
-    float sc[RVK_QCH * RB_MAX], fs[RVK_QCH], dw[4][RVK_QCH], dx[4][RVK_QCH], acc[RB_MAX];
-    float sum1 = 0.0f;
-    for (int o = 0; o < RB; o++) acc[o] = 0.0f;
-    for (int k0 = 0; k0 < nblk; k0 += RVK_QCH) {
-        const int m = nblk - k0 < RVK_QCH ? nblk - k0 : RVK_QCH;
-        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
-        /* 1. integer sums is[kk*RB + o] */
-        if (RB == 1) {
-            int kk = 0;
-            for (; kk + 4 <= m; kk += 4) rvk_q_isums(q4, 4, 4, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
-            for (; kk < m; kk++) rvk_q_isums(q4, 1, 1, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
-        } else {
-            for (int kk = 0; kk < m; kk++) rvk_q_isums(q4, R, B, 0, wk + kk * wbs, ldw, xk + kk * xbs, ldx, is + kk * RB);
-        }
-        /* 2. scales sc[kk*RB + o] = d_w[r] * d_x[b] */
-        if (RB == 1) {   /* one pass: both scales, their product, the sums as floats (exact) */
-            for (int kk = 0; kk < m;) {
-                size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
-                vfloat32m4_t a = rvk_ld_f16s_m4(wk + (size_t)kk * wbs, wbs, vl);
-                vfloat32m4_t b = rvk_ld_f16s_m4(xk + (size_t)kk * xbs, xbs, vl);
-                __riscv_vse32_v_f32m4(sc + kk, __riscv_vfmul_vv_f32m4(a, b, vl), vl);
-                __riscv_vse32_v_f32m4(fs + kk, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk, vl), vl), vl);
-                kk += (int)vl;
-            }
-            /* 3. accumulate in block order, one fused multiply-add per block */
-            int kk = 0;
-            for (; kk + 4 <= m; kk += 4) {
-                sum1 = fmaf(fs[kk], sc[kk], sum1);
-                sum1 = fmaf(fs[kk + 1], sc[kk + 1], sum1);
-                sum1 = fmaf(fs[kk + 2], sc[kk + 2], sum1);
-                sum1 = fmaf(fs[kk + 3], sc[kk + 3], sum1);
-            }
-            for (; kk < m; kk++) sum1 = fmaf(fs[kk], sc[kk], sum1);
-            continue;
-        }
-        for (int r = 0; r < R; r++) rvk_block_scales(dw[r], wk + (size_t)r * ldw, wbs, m);
-        for (int b = 0; b < B; b++) rvk_block_scales(dx[b], xk + (size_t)b * ldx, xbs, m);
-        for (int r = 0; r < R; r++)
-            for (int b = 0; b < B; b++)
-                for (int kk = 0; kk < m;) {
-                    size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
-                    vfloat32m4_t s = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(dw[r] + kk, vl),
-                                                            __riscv_vle32_v_f32m4(dx[b] + kk, vl), vl);
-                    if (RB == 1) __riscv_vse32_v_f32m4(sc + kk, s, vl);
-                    else __riscv_vsse32_v_f32m4(sc + kk * RB + r * B + b, (ptrdiff_t)(RB * sizeof(float)), s, vl);
-                    kk += (int)vl;
-                }
-        /* 3. accumulate in block order */
-        if (RB <= 4) {   /* VLEN >= 128: one register holds 4 floats */
-            vfloat32m1_t a = __riscv_vle32_v_f32m1(acc, RB);
-            for (int kk = 0; kk < m; kk++)
-                a = __riscv_vfmacc_vv_f32m1(a, __riscv_vfcvt_f_x_v_f32m1(__riscv_vle32_v_i32m1(is + kk * RB, RB), RB),
-                                            __riscv_vle32_v_f32m1(sc + kk * RB, RB), RB);
-            __riscv_vse32_v_f32m1(acc, a, RB);
-        } else {
-            vfloat32m4_t a = __riscv_vle32_v_f32m4(acc, RB);
-            for (int kk = 0; kk < m; kk++)
-                a = __riscv_vfmacc_vv_f32m4(a, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk * RB, RB), RB),
-                                            __riscv_vle32_v_f32m4(sc + kk * RB, RB), RB);
-            __riscv_vse32_v_f32m4(acc, a, RB);
-        }
-    }
-    if (RB == 1) y[0] = sum1;
-    else
-        for (int r = 0; r < R; r++)
-            for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = acc[r * B + b];
-}
-
-RVK_INLINE void rvk_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
-                           const void *w, size_t ldw, const void *x, size_t ldx) {
-    const char *wc = (const char *)w, *xc = (const char *)x;
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            rvk_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            rvk_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-    for (; b < nb; b++) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            rvk_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            rvk_q_tile(q4, 1, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-}
-
-static inline float rvk_dot_q8_0_q8_0(int n, const void *w, const void *x) {
-    float y;
-    rvk_q_tile(0, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
-    return y;
-}
-static inline float rvk_dot_q4_0_q8_0(int n, const void *w, const void *x) {
-    float y;
-    rvk_q_tile(1, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
-    return y;
-}
-static inline void rvk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                      const void *x, size_t ldx) {
-    rvk_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-static inline void rvk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                      const void *x, size_t ldx) {
-    rvk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-
-/* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
- * is the same multiply, the float->int conversion rounds half to even (RNE) like rintf, and
- * codes whose rounded value is not within +-127 (NaN, inf) become 0. */
-static inline void rvk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
-    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, RVK_ONE);
-    for (int b = 0; b < n / QK; b++, x += QK) {
-        vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
-        vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
-        const float amax = __riscv_vfmv_f_s_f32m1_f32(mx), id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[b].d = fp32_to_fp16(amax / 127.0f);
-        vfloat32m8_t s = __riscv_vfmul_vf_f32m8(v, id, QK);
-        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, QK);
-        /* like the reference: code 0 unless |round(s)| <= 127 (NaN, inf, overflowed x*id) */
-        vbool4_t ok = __riscv_vmflt_vf_f32m8_b4(__riscv_vfabs_v_f32m8(s, QK), 127.5f, QK);
-        q = __riscv_vmerge_vvm_i32m8(__riscv_vmv_v_x_i32m8(0, QK), q, ok, QK);
-        __riscv_vse8_v_i8m2(y[b].qs, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, QK), QK), QK);
-    }
-}
-
-/* ---- float dots and GEMM tiles --------------------------------------------------------------
- * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
- * elements l, l+8, ...; fused multiply-adds like the reference's RVK_MAC), the last n % 8
- * elements into lanes 0.. (the other lanes keep their sums), then the same pairwise
- * combination. The result does not depend on VLEN and equals the reference bitwise.
- * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
- * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
- * run 8 independent chains and convert each weight vector once for 4 activation rows.
- * The last n % 8 elements: RVV 1.0 takes them with vl = n % 8 and a tail-undisturbed
- * multiply-add. XTheadVector has no tail policy (0.7.1 zeroes the lanes past vl): there the
- * step runs over all 8 lanes under a mask of lanes < n % 8 (tail), whose masked-off lanes 0.7.1
- * leaves undisturbed and whose masked loads read nothing there. XTheadVector also loads
- * halves zero-extended into 32-bit lanes in one instruction (th.vlhu.v: no e16 vtype). */
-#if RVK_THEAD
-#define RVK_LD_H32(p, vl) __riscv_th_vlhu_v_u32m2((const uint32_t *)(const void *)(p), (vl))
-#define RVK_LD_H32_M(p, vl) __riscv_th_vlhu_v_u32m2_m(tail, (const uint32_t *)(const void *)(p), (vl))
-#define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
-#define RVK_W_F16(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32(p, vl), (vl))
-#define RVK_W_BF16(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32(p, vl), RVK_N(16), (vl)))
-#define RVK_W_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
-#define RVK_W_F16_M(p, vl) rvk_f16w_to_f32_m2(RVK_LD_H32_M(p, vl), (vl))
-#define RVK_W_BF16_M(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVK_LD_H32_M(p, vl), RVK_N(16), (vl)))
-#define RVK_X_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
-#define RVK_FMACC_M(acc, a, b, vl) __riscv_vfmacc_vv_f32m2_mu(tail, (acc), (a), (b), (vl))
-#define RVK_FTAIL(LOADW)                                                                           \
-    if (i < n) {                                                                                   \
-        const vbool16_t tail = __riscv_vmsltu_vx_u32m2_b16(__riscv_vid_v_u32m2(8), (unsigned)(n - i), 8); \
-        RVK_FSTEP(LOADW##_M, RVK_X_F32_M, i, 8, RVK_FMACC_M);                                      \
-    }
-#else
-#define RVK_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
-#define RVK_W_F16(p, vl) rvk_f16_to_f32_m2(__riscv_vle16_v_u16m1((p), (vl)), (vl))
-#define RVK_W_BF16(p, vl)                                                                          \
-    __riscv_vreinterpret_v_u32m2_f32m2(                                                            \
-        __riscv_vsll_vx_u32m2(__riscv_vwcvtu_x_x_v_u32m2(__riscv_vle16_v_u16m1((p), (vl)), (vl)), 16, (vl)))
-#define RVK_FTAIL(LOADW)                                                                           \
-    if (i < n) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);
-#endif
-
-RVK_INLINE float rvk_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
-    vfloat32m2_t h = __riscv_vfadd_vv_f32m2(a, __riscv_vslidedown_vx_f32m2(a, 4, 4), 4);
-    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 2, 2), 2);
-    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, RVK_ONE), RVK_ONE);
-    return __riscv_vfmv_f_s_f32m2_f32(h);
-}
-
-/* one step of 8 (or, last, fewer) elements: every activation row loaded once (LOADX), each
- * weight row loaded (and widened) once (LOADW) and multiplied into its B accumulators */
-#define RVK_FSTEP(LOADW, LOADX, i, vl, FMACC)                                                      \
-    do {                                                                                           \
-        vfloat32m2_t v0 = LOADX(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;                          \
-        if (B > 1) v1 = LOADX(x1 + (i), vl);                                                       \
-        if (B > 2) v2 = LOADX(x2 + (i), vl);                                                       \
-        if (B > 3) v3 = LOADX(x3 + (i), vl);                                                       \
-        vfloat32m2_t c = LOADW(w0 + (i), vl);                                                      \
-        a00 = FMACC(a00, c, v0, vl);                                                               \
-        if (B > 1) a01 = FMACC(a01, c, v1, vl);                                                    \
-        if (B > 2) a02 = FMACC(a02, c, v2, vl);                                                    \
-        if (B > 3) a03 = FMACC(a03, c, v3, vl);                                                    \
-        if (R > 1) {                                                                               \
-            c = LOADW(w1 + (i), vl);                                                               \
-            a10 = FMACC(a10, c, v0, vl);                                                           \
-            if (B > 1) a11 = FMACC(a11, c, v1, vl);                                                \
-            if (B > 2) a12 = FMACC(a12, c, v2, vl);                                                \
-            if (B > 3) a13 = FMACC(a13, c, v3, vl);                                                \
-        }                                                                                          \
-    } while (0)
-
-#define RVK_FLOAT_TILE(NAME, WT, LOADW, UNROLL)                                                    \
-    RVK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,     \
-                         size_t ldw, const char *x, size_t ldx) {                                  \
-        const WT *w0 = (const WT *)(const void *)w, *w1 = (const WT *)(const void *)(w + (R > 1 ? ldw : 0)); \
-        const float *x0 = (const float *)(const void *)x;                                          \
-        const float *x1 = (const float *)(const void *)(x + (B > 1 ? ldx : 0));                    \
-        const float *x2 = (const float *)(const void *)(x + (B > 2 ? 2 * ldx : 0));                \
-        const float *x3 = (const float *)(const void *)(x + (B > 3 ? 3 * ldx : 0));                \
-        vfloat32m2_t a00 = __riscv_vfmv_v_f_f32m2(0.0f, 8), a01 = a00, a02 = a00, a03 = a00;       \
-        vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
-        int i = 0;                                                                                 \
-        for (; (UNROLL) && i + 32 <= n; i += 32) { /* unrolled: same operations, less overhead */   \
-            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2);                \
-            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 8, 8, __riscv_vfmacc_vv_f32m2);            \
-            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 16, 8, __riscv_vfmacc_vv_f32m2);           \
-            RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 24, 8, __riscv_vfmacc_vv_f32m2);           \
-        }                                                                                          \
-        for (; i + 8 <= n; i += 8) RVK_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2); \
-        /* the last n % 8 elements go to lanes 0.., the other lanes keep their sums */             \
-        RVK_FTAIL(LOADW)                                                                           \
-        y[0] = rvk_sum8(a00);                                                                      \
-        if (B > 1) y[ldy] = rvk_sum8(a01);                                                         \
-        if (B > 2) y[2 * ldy] = rvk_sum8(a02);                                                     \
-        if (B > 3) y[3 * ldy] = rvk_sum8(a03);                                                     \
-        if (R > 1) {                                                                               \
-            y[1] = rvk_sum8(a10);                                                                  \
-            if (B > 1) y[ldy + 1] = rvk_sum8(a11);                                                 \
-            if (B > 2) y[2 * ldy + 1] = rvk_sum8(a12);                                             \
-            if (B > 3) y[3 * ldy + 1] = rvk_sum8(a13);                                             \
-        }                                                                                          \
-    }
-/* XTheadVector: f32 and bf16 tiles of 2 x 4 rows are not unrolled, f16 tiles (more registers
- * for the conversion) have 1 x 4 rows: otherwise GCC 14 copies register groups with th.vmv2r.v,
- * which XTheadVector does not have, or spills (see the top of the vector bodies) */
-RVK_FLOAT_TILE(rvk_tile_f32, float, RVK_W_F32, !RVK_THEAD)
-RVK_FLOAT_TILE(rvk_tile_f16, uint16_t, RVK_W_F16, 1)
-RVK_FLOAT_TILE(rvk_tile_bf16, uint16_t, RVK_W_BF16, !RVK_THEAD)
-
-#define RVK_FLOAT_KERNELS(SFX, R4)                                                                 \
-    static inline float rvk_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
-        float y;                                                                                   \
-        rvk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
-        return y;                                                                                  \
-    }                                                                                              \
-    FLOAT_GEMM_TILES(rvk_gemm_##SFX##_f32, rvk_tile_##SFX, R4, 2, 2)
-RVK_FLOAT_KERNELS(f32, 2)
-RVK_FLOAT_KERNELS(f16, RVK_THEAD ? 1 : 2)
-RVK_FLOAT_KERNELS(bf16, 2)
-
-/* ---- row-wise float work ------------------------------------------------------------------
- * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
- * VLEN 128; at larger VLEN the group has more lanes and the first 32 are used); the last
- * n % 32 elements go to lanes 0.. with the others undisturbed (RVV 1.0: _tu; XTheadVector: a
- * mask, as in the float dots), then rvk_fold32 halves the 32 lanes five times, as sum32_fold. */
-/* XTheadVector: the row-wise bodies stay out of line. Inlined into llm.c's forward pass, GCC
- * 14 keeps their constants (exp's coefficients as LMUL-4 vectors) in registers across the
- * whole pass and spills (see the top of the vector bodies); RVV 1.0 builds inline them. */
-#if RVK_THEAD
-#define RVK_ROWWISE static __attribute__((noinline, unused))
-#else
-#define RVK_ROWWISE static inline
-#endif
-RVK_INLINE vfloat32m8_t rvk_sum32_step(const int sq, vfloat32m8_t acc, const float *x, size_t vl, size_t v32) {
-    /* acc + x * x (sq) or acc + x in lanes 0..vl-1 (vl <= v32 = 32), the other lanes kept */
-#if RVK_THEAD
-    if (vl < v32) {
-        const vbool4_t tail = __riscv_vmsltu_vx_u32m8_b4(__riscv_vid_v_u32m8(v32), (unsigned)vl, v32);
-        const vfloat32m8_t v = __riscv_vle32_v_f32m8_m(tail, x, v32);
-        return sq ? __riscv_vfmacc_vv_f32m8_mu(tail, acc, v, v, v32) : __riscv_vfadd_vv_f32m8_mu(tail, acc, acc, v, v32);
-    }
-    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
-    return sq ? __riscv_vfmacc_vv_f32m8(acc, v, v, vl) : __riscv_vfadd_vv_f32m8(acc, v, vl);
-#else
-    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
-    return sq ? __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl) : __riscv_vfadd_vv_f32m8_tu(acc, acc, v, vl);
-#endif
-}
-RVK_INLINE float rvk_fold32(vfloat32m8_t p) {
-    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, RVK_N(h)), RVK_N(h));
-    return __riscv_vfmv_f_s_f32m8_f32(p);
-}
-/* e^x for a vector: exp_ref's steps, one for one (so the same bits) */
-RVK_INLINE vfloat32m4_t rvk_exp_m4(vfloat32m4_t x, size_t vl) {
-    vbool8_t nan = __riscv_vmfne_vv_f32m4_b8(x, x, vl);
-    vfloat32m4_t c = __riscv_vfmin_vf_f32m4(__riscv_vfmax_vf_f32m4(x, -104.0f, vl), 89.0f, vl);
-    vint32m4_t k = __riscv_vfcvt_x_f_v_i32m4_rm(__riscv_vfmul_vf_f32m4(c, 1.44269504f, vl), __RISCV_FRM_RNE, vl);
-    vfloat32m4_t kf = __riscv_vfcvt_f_x_v_f32m4(k, vl);
-    vfloat32m4_t r = __riscv_vfnmsac_vf_f32m4(c, 0.693359375f, kf, vl);        /* c - k*ln2_hi (exact) */
-    r = __riscv_vfnmsac_vf_f32m4(r, -2.12194440e-4f, kf, vl);                   /*   - k*ln2_lo */
-    vfloat32m4_t p = __riscv_vfmv_v_f_f32m4(1.0f / 5040.0f, vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 720.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 120.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 24.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 6.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, RVK_N(1), vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
-    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), RVK_N(23), vl));
-    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), RVK_N(23), vl));
-    vfloat32m4_t e = __riscv_vfmul_vv_f32m4(__riscv_vfmul_vv_f32m4(p, s1, vl), s2, vl);
-    return __riscv_vmerge_vvm_f32m4(e, x, nan, vl);
-}
-
-RVK_ROWWISE void rvk_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
-    const size_t v32 = __riscv_vsetvl_e32m8(SUM32);
-    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(1, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
-    const float scale = 1.0f / sqrtf(rvk_fold32(acc) / n + eps);
-    for (int i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-        vfloat32m4_t v = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), scale, vl);
-        __riscv_vse32_v_f32m4(o + i, __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(w + i, vl), v, vl), vl);
-        i += (int)vl;
-    }
-}
-
-RVK_ROWWISE void rvk_softmax(int n, float *x) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m4(), v32 = __riscv_vsetvl_e32m8(SUM32);
-    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], RVK_ONE);
-    for (int i = 0; i < n;) {   /* the maximum is exact in any order */
-        size_t vl = rvk_min((size_t)(n - i), vlmax);
-        mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
-        i += (int)vl;
-    }
-    const float max = __riscv_vfmv_f_s_f32m1_f32(mv);
-    for (int i = 0; i < n;) {
-        size_t vl = rvk_min((size_t)(n - i), vlmax);
-        __riscv_vse32_v_f32m4(x + i, rvk_exp_m4(__riscv_vfsub_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), max, vl), vl), vl);
-        i += (int)vl;
-    }
-    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
-    for (int i = 0; i < n; i += SUM32) acc = rvk_sum32_step(0, acc, x + i, rvk_min((size_t)(n - i), v32), v32);
-    const float inv = 1.0f / rvk_fold32(acc);
-    for (int i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-        __riscv_vse32_v_f32m4(x + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), inv, vl), vl);
-        i += (int)vl;
-    }
-}
-
-RVK_ROWWISE void rvk_swiglu(int n, float *g, const float *u) {
-    for (int i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-        vfloat32m4_t v = __riscv_vle32_v_f32m4(g + i, vl);
-        vfloat32m4_t den = __riscv_vfadd_vf_f32m4(rvk_exp_m4(__riscv_vfneg_v_f32m4(v, vl), vl), 1.0f, vl);
-        v = __riscv_vfmul_vv_f32m4(__riscv_vfdiv_vv_f32m4(v, den, vl), __riscv_vle32_v_f32m4(u + i, vl), vl);
-        __riscv_vse32_v_f32m4(g + i, v, vl);
-        i += (int)vl;
-    }
-}
-
-RVK_ROWWISE void rvk_rope_adjacent(int n_rot, float *v, const float *cs) {
-    const int np = n_rot / 2;
-#if RVK_THEAD   /* strided loads and stores of the pairs' halves: with segment loads (tuples) GCC 14
-                   copies every register group once more */
-    for (int i = 0; i < np;) {
-        const size_t vl = __riscv_vsetvl_e32m4((size_t)(np - i));
-        const vfloat32m4_t a = __riscv_vlse32_v_f32m4(v + 2 * i, 8, vl), b = __riscv_vlse32_v_f32m4(v + 2 * i + 1, 8, vl);
-        const vfloat32m4_t c = __riscv_vlse32_v_f32m4(cs + 2 * i, 8, vl), s = __riscv_vlse32_v_f32m4(cs + 2 * i + 1, 8, vl);
-        __riscv_vsse32_v_f32m4(v + 2 * i, 8, __riscv_vfmsac_vv_f32m4(__riscv_vfmul_vv_f32m4(b, s, vl), a, c, vl), vl);
-        __riscv_vsse32_v_f32m4(v + 2 * i + 1, 8, __riscv_vfmacc_vv_f32m4(__riscv_vfmul_vv_f32m4(b, c, vl), a, s, vl), vl);
-        i += (int)vl;
-    }
-    return;
-#endif
-    for (int i = 0; i < np;) {
-        size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
-        vfloat32m2x2_t ab = __riscv_vlseg2e32_v_f32m2x2(v + 2 * i, vl);
-        vfloat32m2x2_t cs2 = __riscv_vlseg2e32_v_f32m2x2(cs + 2 * i, vl);
-        vfloat32m2_t a = __riscv_vget_v_f32m2x2_f32m2(ab, 0), b = __riscv_vget_v_f32m2x2_f32m2(ab, 1);
-        vfloat32m2_t c = __riscv_vget_v_f32m2x2_f32m2(cs2, 0), s = __riscv_vget_v_f32m2x2_f32m2(cs2, 1);
-        vfloat32m2_t r0 = __riscv_vfmsac_vv_f32m2(__riscv_vfmul_vv_f32m2(b, s, vl), a, c, vl);   /* a*c - b*s */
-        vfloat32m2_t r1 = __riscv_vfmacc_vv_f32m2(__riscv_vfmul_vv_f32m2(b, c, vl), a, s, vl);   /* a*s + b*c */
-        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 0, r0);
-        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 1, r1);
-        __riscv_vsseg2e32_v_f32m2x2(v + 2 * i, ab, vl);
-        i += (int)vl;
-    }
-}
-
-
-RVK_ROWWISE void rvk_axpy(int n, float *y, float a, const float *x) {
-    for (int i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
-        vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
-        __riscv_vse32_v_f32m8(y + i, v, vl);
-        i += (int)vl;
-    }
-}
-#elif defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-/* ==========================================================================================
- * x86-64 bodies: AVX2 + FMA + F16C, with VNNI (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) when the
- * build has it. Built with -march=native (or any -march that has these); other x86 builds use
- * the reference. Same contracts as above:
- *  - Q8_0/Q4_0: per block an exact int32 dot, then sum = fma((float)isum, d_w * d_x, sum) block
- *    after block: bitwise equal to the reference and every tile element bitwise equal to the dot.
- *  - f32/f16/bf16: 8 partial sums in one 8-lane register, the last n % 8 elements into lanes
- *    0.. (the other lanes keep their sums), the reference's pairwise combination: bitwise equal
- *    to the reference, for the dot and every tile element.
- *  - fp16 scales are widened with F16C (vcvtph2ps): exact for every code except signalling
- *    NaNs, which come out quiet (fp16_to_fp32 keeps them signalling); a NaN scale gives a NaN
- *    result either way.
- * Row-wise (rmsnorm, softmax, swiglu, rope, axpy): the reference, whose loops the compilers
- * vectorize (the sum32 order and exp_ref are written for it).
- * ======================================================================================== */
-#include <immintrin.h>
-#define RVK_X86 1
-#define XK_INLINE static inline __attribute__((always_inline))
-
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define XK_VNNI 1
-#define XK_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
-#elif defined(__AVXVNNI__)
-#define XK_VNNI 1
-#define XK_DPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
-#else
-#define XK_VNNI 0
-#endif
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define XK_512 1   /* AVX-512 F, BW, VL with VNNI: 512-bit steps (below) */
-#else
-#define XK_512 0
-#endif
-
-/* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0 ----------------------------------------------------------
- * Per block and (weight row, activation row) pair: a vector P of 8 int32 whose sum is the
- * block's exact integer dot. vpdpbusd multiplies unsigned by signed bytes, so the weight codes
- * are made unsigned by an offset and the offset's share is subtracted, computed once per
- * activation block (xc below, shared by all weight rows of a tile):
- *   Q4_0: codes c = q - 8 with q in 0..15:  sum (q-8) x = sum q x - 8 sum x
- *   Q8_0: codes w in -128..127, u = w ^ 0x80 = w + 128:  sum w x = sum u x - 128 sum x
- * Every intermediate is far from int32 overflow. Without VNNI: Q4_0 uses vpmaddubsw (no
- * saturation: |q x| <= 15 * 128, pairs < 2^15) + vpmaddwd; Q8_0 widens to int16 + vpmaddwd.
- * xk_tree8 reduces 8 such vectors at once into one vector of 8 sums (lane o = P[o]). The float
- * part then runs with one lane per output: sc = d_w * d_x, acc = fma((float)isum, sc, acc). */
-typedef struct { __m256i v, c, lo, hi; } xk_xblk;
-
-XK_INLINE xk_xblk xk_load_x(const int q4, const char *blk) {
-    xk_xblk r;
-    r.v = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-#if XK_VNNI
-    r.c = _mm256_sub_epi32(_mm256_setzero_si256(),
-                           XK_DPBUSD(_mm256_setzero_si256(), _mm256_set1_epi8(q4 ? 8 : (char)0x80), r.v));
-    r.lo = r.hi = r.c;
-#else
-    if (q4) {
-        r.c = _mm256_sub_epi32(_mm256_setzero_si256(),
-                               _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), r.v), _mm256_set1_epi16(1)));
-        r.lo = r.hi = r.c;
-    } else {
-        r.c = r.v;
-        r.lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(r.v));
-        r.hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(r.v, 1));
-    }
-#endif
-    return r;
-}
-
-/* weight block as the unsigned operand: Q4_0 codes 0..15 (low nibbles = elements 0..15, high
- * = 16..31); Q8_0: w ^ 0x80 (VNNI) or the raw codes (int16 path) */
-XK_INLINE __m256i xk_load_w(const int q4, const char *blk) {
-    if (q4) {
-        __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(blk + 2)));
-        return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(15));
-    }
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-#if XK_VNNI
-    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
-#else
-    return v;
-#endif
-}
-
-XK_INLINE __m256i xk_prod(const int q4, __m256i w, const xk_xblk *x) {
-#if XK_VNNI
-    (void)q4;
-    return XK_DPBUSD(x->c, w, x->v);
-#else
-    if (q4) return _mm256_add_epi32(x->c, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x->v), _mm256_set1_epi16(1)));
-    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)), x->lo),
-                            _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1)), x->hi));
-#endif
-}
-
-/* lane o of the result = sum of the 8 lanes of p[o] */
-XK_INLINE __m256i xk_tree8(const __m256i *p) {
-    __m256i a = _mm256_hadd_epi32(p[0], p[1]), b = _mm256_hadd_epi32(p[2], p[3]);
-    __m256i c = _mm256_hadd_epi32(p[4], p[5]), d = _mm256_hadd_epi32(p[6], p[7]);
-    a = _mm256_hadd_epi32(a, b);   /* per 128-bit half: sums of that half of p0..p3 */
-    c = _mm256_hadd_epi32(c, d);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(a, c, 0x20), _mm256_permute2x128_si256(a, c, 0x31));
-}
-
-/* fp16 scales of blocks 0..m-1 (m <= 32) of R <= 16 rows (row stride ld, block size bs), as
- * floats in out[kk*R + r], then at least 16 zeros (the tiles read up to 16 floats from any
- * kk*R); out needs room for m*R + 24 floats */
-#define XK_SC_PAD 32
-XK_INLINE void xk_scales(float *out, const char *p, size_t ld, size_t bs, const int R, int m) {
-    uint16_t h[32 * 16 + XK_SC_PAD];
-    for (int kk = 0; kk < m; kk++)
-        for (int r = 0; r < R; r++) memcpy(&h[kk * R + r], p + (size_t)r * ld + (size_t)kk * bs, 2);
-    for (int i = m * R; i < m * R + XK_SC_PAD; i++) h[i] = 0;
-    for (int i = 0; i < m * R + 16; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(h + i))));
-}
-
-#define XK_QCH 32   /* blocks per chunk of scales */
-#define XK_PF 512   /* software prefetch distance (bytes) when streaming weight rows (decode) */
-
-/* AVX-512 (F, BW, VNNI): the tiles take two blocks per step in 512-bit registers, lanes 0..7
- * block k and 8..15 block k+1 (same products and offsets as above, twice as wide). */
-#if XK_512
-typedef struct { __m512i v, c; } xk_xblk2;
-XK_INLINE xk_xblk2 xk_load_x2(const int q4, const char *b0, const char *b1) {
-    xk_xblk2 r;
-    r.v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(b0 + 2))),
-                             _mm256_loadu_si256((const __m256i *)(const void *)(b1 + 2)), 1);
-    r.c = _mm512_sub_epi32(_mm512_setzero_si512(),
-                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(q4 ? 8 : (char)0x80), r.v));
-    return r;
-}
-XK_INLINE __m512i xk_load_w2(const int q4, const char *b0, const char *b1) {
-    if (q4) {
-        __m512i q = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(b0 + 2)));
-        q = _mm512_mask_broadcast_i32x4(q, 0xff00, _mm_loadu_si128((const __m128i *)(const void *)(b1 + 2)));
-        return _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(15));
-    }
-    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(b0 + 2))),
-                                   _mm256_loadu_si256((const __m256i *)(const void *)(b1 + 2)), 1);
-    return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
-}
-/* two levels of an 8-vector reduction: per 128-bit lane, r0 = the lane's sums of p0..p3 and
- * r1 = those of p4..p7 */
-XK_INLINE void xk_tree2_512(const __m512i *p, __m512i *r0, __m512i *r1) {
-    __m512i q[4];
-    for (int i = 0; i < 4; i++)   /* per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] */
-        q[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(p[2 * i], p[2 * i + 1]), _mm512_unpackhi_epi32(p[2 * i], p[2 * i + 1]));
-    *r0 = _mm512_add_epi32(_mm512_unpacklo_epi64(q[0], q[1]), _mm512_unpackhi_epi64(q[0], q[1]));
-    *r1 = _mm512_add_epi32(_mm512_unpacklo_epi64(q[2], q[3]), _mm512_unpackhi_epi64(q[2], q[3]));
-}
-/* 8 vectors of 16 int32 (lanes 0..7 block k, 8..15 block k+1) -> lane o: p[o] over block k,
- * lane 8 + o: p[o] over block k+1 */
-XK_INLINE __m512i xk_tree8x2(const __m512i *p) {
-    __m512i r0, r1;
-    xk_tree2_512(p, &r0, &r1);   /* 128-bit lanes 0, 1: block k; 2, 3: block k+1 */
-    return _mm512_add_epi32(_mm512_permutex2var_epi64(r0, _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), r1),
-                            _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), r1));
-}
-/* scales of tree t (outputs 8t..8t+7) for blocks j, j+1 of a step: lane l < 8 block j, output
- * 8t + l; lane 8 + l block j + 1. dw, dx point at the step's first block (see xk_scales). */
-XK_INLINE __m512 xk_sc2(const int R, const int B, const int t, const int j, const float *dw, const float *dx) {
-    if (B == 1) {
-        __m512 wv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(dw + j * R + 8 * t)),
-                                       _mm256_loadu_ps(dw + (j + 1) * R + 8 * t), 1);
-        __m512 xv = _mm512_permutexvar_ps(_mm512_setr_epi32(j, j, j, j, j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1),
-                                          _mm512_castps128_ps512(_mm_loadu_ps(dx)));
-        return _mm512_mul_ps(wv, xv);
-    }
-    /* B == 4, R <= 4: output o = r*4 + b */
-#define XK_WI(l) (((j) + (l) / 8) * R + ((8 * t + (l) % 8) / 4 < R ? (8 * t + (l) % 8) / 4 : R - 1))
-#define XK_XI(l) (((j) + (l) / 8) * 4 + (l) % 4)
-    const __m512i wi = _mm512_setr_epi32(XK_WI(0), XK_WI(1), XK_WI(2), XK_WI(3), XK_WI(4), XK_WI(5), XK_WI(6), XK_WI(7),
-                                         XK_WI(8), XK_WI(9), XK_WI(10), XK_WI(11), XK_WI(12), XK_WI(13), XK_WI(14), XK_WI(15));
-    const __m512i xi = _mm512_setr_epi32(XK_XI(0), XK_XI(1), XK_XI(2), XK_XI(3), XK_XI(4), XK_XI(5), XK_XI(6), XK_XI(7),
-                                         XK_XI(8), XK_XI(9), XK_XI(10), XK_XI(11), XK_XI(12), XK_XI(13), XK_XI(14), XK_XI(15));
-#undef XK_WI
-#undef XK_XI
-    return _mm512_mul_ps(_mm512_permutexvar_ps(wi, _mm512_loadu_ps(dw)), _mm512_permutexvar_ps(xi, _mm512_loadu_ps(dx)));
-}
-/* acc += block j (low half), then block j+1 (high half): one fused multiply-add per block */
-XK_INLINE __m256 xk_fma2(__m256 acc, __m512i isum, __m512 sc) {
-    __m512 f = _mm512_cvtepi32_ps(isum);
-    acc = _mm256_fmadd_ps(_mm512_castps512_ps256(f), _mm512_castps512_ps256(sc), acc);
-    return _mm256_fmadd_ps(_mm512_extractf32x8_ps(f, 1), _mm512_extractf32x8_ps(sc, 1), acc);
-}
-#endif
-
-/* y[b*ldy + r] = dot(row r of w, row b of x) for r < R, b < B: (R, B) in {16x1, 8x1, 4x1, 4x4,
- * 1x4}. Outputs o = r*B + b, 8 per reduction tree (tree t: outputs 8t..8t+7, lanes past R*B
- * unused). Steps: Q4_0 with AVX-512, 4 blocks per step: each 128-bit lane holds one block,
- * the low nibbles (elements 0..15) against the activation's first 16 bytes and the high
- * nibbles against its last 16, accumulated by two vpdpbusd into 4 int32 per block, so the
- * tree needs one level less; then 2 blocks per step (Q8_0 with AVX-512), then one block per
- * step (AVX2, and the last blocks of a chunk). */
-XK_INLINE void xk_q_tile(const int q4, const int R, const int B, int n, float *y, size_t ldy,
-                         const char *w, size_t ldw, const char *x, size_t ldx) {
-    const int NO = R * B, NT = (NO + 7) / 8, nblk = n / QK;
-    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
-    float dw[XK_QCH * 16 + XK_SC_PAD], dx[XK_QCH * 4 + XK_SC_PAD];
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    const __m256i ridx[2] = {_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3)};
-    for (int k0 = 0; k0 < nblk; k0 += XK_QCH) {
-        const int m = nblk - k0 < XK_QCH ? nblk - k0 : XK_QCH;
-        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
-        xk_scales(dw, wk, ldw, wbs, R, m);
-        xk_scales(dx, xk, ldx, xbs, B, m);
-        int kk = 0;
-#if XK_512
-        if (q4 && (B == 1 ? R >= 4 : R == 4))
-            for (; kk + 4 <= m; kk += 4) {
-                __m512i xlo[4], xhi[4], xc[4], p[16];
-                const __m512i k8 = _mm512_set1_epi8(8), lowm = _mm512_set1_epi8(15);
-                for (int b = 0; b < B; b++) {
-                    const char *xb = xk + (size_t)kk * xbs + (size_t)b * ldx + 2;
-                    __m512i t01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)xb)),
-                                                     _mm256_loadu_si256((const __m256i *)(const void *)(xb + xbs)), 1);
-                    __m512i t23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(xb + 2 * xbs))),
-                                                     _mm256_loadu_si256((const __m256i *)(const void *)(xb + 3 * xbs)), 1);
-                    xlo[b] = _mm512_shuffle_i64x2(t01, t23, _MM_SHUFFLE(2, 0, 2, 0));   /* first 16 bytes of 4 blocks */
-                    xhi[b] = _mm512_shuffle_i64x2(t01, t23, _MM_SHUFFLE(3, 1, 3, 1));   /* last 16 */
-                    xc[b] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                             _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), k8, xlo[b]), k8, xhi[b]));
-                }
-                for (int r = 0; r < R; r++) {
-                    const char *wr = wk + (size_t)kk * wbs + (size_t)r * ldw + 2;
-                    if (B == 1) _mm_prefetch(wr + XK_PF, _MM_HINT_T0);   /* decode streams R rows from memory */
-                    __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)wr));
-                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + wbs)), 1);
-                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + 2 * wbs)), 2);
-                    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(wr + 3 * wbs)), 3);
-                    __m512i lo = _mm512_and_si512(q, lowm), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), lowm);
-                    for (int b = 0; b < B; b++)
-                        p[r * B + b] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(xc[b], lo, xlo[b]), hi, xhi[b]);
-                }
-                for (int o = NO; o < NT * 8; o++) p[o] = _mm512_setzero_si512();
-                for (int t = 0; t < NT; t++) {
-                    __m512i r0, r1;
-                    xk_tree2_512(p + 8 * t, &r0, &r1);   /* 128-bit lane j: block kk + j */
-                    __m512i s01 = _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), r1);
-                    __m512i s23 = _mm512_permutex2var_epi64(r0, _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15), r1);
-                    acc[t] = xk_fma2(acc[t], s01, xk_sc2(R, B, t, 0, dw + kk * R, dx + kk * B));
-                    acc[t] = xk_fma2(acc[t], s23, xk_sc2(R, B, t, 2, dw + kk * R, dx + kk * B));
-                }
-            }
-        for (; kk + 2 <= m; kk += 2) {
-            xk_xblk2 xv[4];
-            __m512i p[16];
-            const char *xa = xk + (size_t)kk * xbs, *wa = wk + (size_t)kk * wbs;
-            for (int b = 0; b < B; b++) xv[b] = xk_load_x2(q4, xa + (size_t)b * ldx, xa + (size_t)b * ldx + xbs);
-            for (int r = 0; r < R; r++) {
-                __m512i wv = xk_load_w2(q4, wa + (size_t)r * ldw, wa + (size_t)r * ldw + wbs);
-                for (int b = 0; b < B; b++) p[r * B + b] = _mm512_dpbusd_epi32(xv[b].c, wv, xv[b].v);
-            }
-            for (int o = NO; o < NT * 8; o++) p[o] = _mm512_setzero_si512();
-            for (int t = 0; t < NT; t++) acc[t] = xk_fma2(acc[t], xk_tree8x2(p + 8 * t), xk_sc2(R, B, t, 0, dw + kk * R, dx + kk * B));
-        }
-#endif
-        for (; kk < m; kk++) {
-            xk_xblk xv[4];
-            __m256i p[16];
-            for (int b = 0; b < B; b++) xv[b] = xk_load_x(q4, xk + (size_t)kk * xbs + (size_t)b * ldx);
-            for (int r = 0; r < R; r++) {
-                __m256i wv = xk_load_w(q4, wk + (size_t)kk * wbs + (size_t)r * ldw);
-                for (int b = 0; b < B; b++) p[r * B + b] = xk_prod(q4, wv, &xv[b]);
-            }
-            for (int o = NO; o < NT * 8; o++) p[o] = _mm256_setzero_si256();
-            for (int t = 0; t < NT; t++) {
-                __m256 sc;
-                if (B == 1) sc = _mm256_mul_ps(_mm256_loadu_ps(dw + kk * R + 8 * t), _mm256_broadcast_ss(dx + kk));
-                else sc = _mm256_mul_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(dw + kk * R), ridx[t]),
-                                        _mm256_broadcast_ps((const __m128 *)(const void *)(dx + kk * 4)));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(xk_tree8(p + 8 * t)), sc, acc[t]);
-            }
-        }
-    }
-    float out[16];
-    _mm256_storeu_ps(out, acc[0]);
-    _mm256_storeu_ps(out + 8, acc[1]);
-    for (int r = 0; r < R; r++)
-        for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = out[r * B + b];
-}
-
-/* one row: the integer sums of 8 consecutive blocks in one tree, then the scalar chain */
-XK_INLINE float xk_q_dot(const int q4, int n, const char *w, const char *x) {
-    const int nblk = n / QK;
-    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
-    float dw[XK_QCH + XK_SC_PAD], dx[XK_QCH + XK_SC_PAD], fs[8], sc[8], sum = 0.0f;
-    for (int k0 = 0; k0 < nblk; k0 += XK_QCH) {
-        const int m = nblk - k0 < XK_QCH ? nblk - k0 : XK_QCH;
-        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
-        xk_scales(dw, wk, 0, wbs, 1, m);
-        xk_scales(dx, xk, 0, xbs, 1, m);
-        for (int kk = 0; kk < m; kk += 8) {
-            const int g = m - kk < 8 ? m - kk : 8;
-            __m256i p[8];
-            for (int j = 0; j < 8; j++) {
-                if (j < g) {
-                    xk_xblk xv = xk_load_x(q4, xk + (size_t)(kk + j) * xbs);
-                    p[j] = xk_prod(q4, xk_load_w(q4, wk + (size_t)(kk + j) * wbs), &xv);
-                } else p[j] = _mm256_setzero_si256();
-            }
-            _mm256_storeu_ps(fs, _mm256_cvtepi32_ps(xk_tree8(p)));
-            _mm256_storeu_ps(sc, _mm256_mul_ps(_mm256_loadu_ps(dw + kk), _mm256_loadu_ps(dx + kk)));
-            for (int j = 0; j < g; j++) sum = fmaf(fs[j], sc[j], sum);
-        }
-    }
-    return sum;
-}
-
-XK_INLINE void xk_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
-                         const void *w, size_t ldw, const void *x, size_t ldx) {
-    const char *wc = (const char *)w, *xc = (const char *)x;
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            xk_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            xk_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-    for (; b < nb; b++) {
-        int r = 0;
-        /* decode: 4 rows per tile (measured faster from memory than 8 or 16 interleaved rows,
-         * though 8 and 16 are faster from cache) */
-        for (; r + 4 <= nr; r += 4)
-            xk_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++) y[(size_t)b * ldy + r] = xk_q_dot(q4, n, wc + (size_t)r * ldw, xc + (size_t)b * ldx);
-    }
-}
-
-static inline float xk_dot_q8_0_q8_0(int n, const void *w, const void *x) { return xk_q_dot(0, n, (const char *)w, (const char *)x); }
-static inline float xk_dot_q4_0_q8_0(int n, const void *w, const void *x) { return xk_q_dot(1, n, (const char *)w, (const char *)x); }
-static inline void xk_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                     const void *x, size_t ldx) {
-    xk_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-static inline void xk_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                     const void *x, size_t ldx) {
-    xk_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-
-#if XK_512
-/* ---- packed weights (Q8_0x16, Q4_0x16; layout above) with AVX-512 VNNI -----------------------
- * Lane r of a 512-bit register = row r of the group. Per superblock k and activation row b:
- *   isum = off[b][k] + sum_j vpdpbusd(chunk j as unsigned codes, 4 activation bytes broadcast)
- * with unsigned codes (Q8_0: stored as w + 128; Q4_0: q in 0..15, the low nibbles against
- * bytes 0..15 of the activation, the high ones against 16..31: those are taken as 16 q, byte
- * & 0xf0, and their sum shifted right by 4 at the end, exact) and the offset off = -8 sum x
- * (Q4_0) or -128 sum x (Q8_0) computed once per call for every (b, k) chunk below; then
- * acc = fma((float)isum, d_w * d_x, acc) for 16 rows at once: bitwise the dot.
- * The activation bytes are a broadcast memory operand of vpdpbusd (xk_dpbusd_bcst): one
- * instruction instead of two keeps more weight loads in flight (decode is bound by them).
- * Loops: activation rows in chunks of XK_NBX, blocks in chunks of kc (the offsets and
- * activation scales of a chunk, XK_OFFS entries at most, sit on the stack), groups, then tiles
- * of up to 4 activation rows, which reuse each unpacked weight register 4 times (prefill). The
- * 16 partial sums of a tile are kept in y between block chunks. Decode (nb = 1) has one block
- * chunk for rows up to 64K elements and walks XK_STREAMS quarters of the groups side by side:
- * four sequential streams keep more weight loads in flight than one (measured: tg +15-25 %
- * with one thread and with two on this project's x86 machines; two streams gave about half). */
-#define XK_STREAMS 4
-#define XK_PF_DECODE 1024   /* decode: software prefetch this far ahead in each stream (measured:
-                               tg +7-10 % over none; 512 and 2048-4096 gave less) */
-#define XK_NBX 32
-#define XK_OFFS 2048
-XK_INLINE __m512i xk_dpbusd_bcst(__m512i acc, __m512i w, const void *p) {
-#if defined(__clang__)   /* clang folds the broadcast load into vpdpbusd itself */
-    int32_t a;
-    memcpy(&a, p, 4);
-    return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(a));
-#else                    /* GCC keeps it a separate instruction: say it in assembly */
-    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
-    return acc;
-#endif
-}
-/* G groups (at gw, gw + gstride, ...; outputs at y, y + ygs, ...) x B activation rows,
- * G * B <= 4. The loads of the G groups interleave: G streams in flight. */
-XK_INLINE void xk_x16_tile(const int q4, const int G, const int B, int m, int kc, int first, float *y, size_t ldy, size_t ygs,
-                           const char *gw, size_t gstride, const char *x, size_t ldx, const int32_t *off, const float *dx) {
-    const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
-    __m512 acc[4];
-    for (int g = 0; g < G; g++)
-        for (int b = 0; b < B; b++)
-            acc[g * B + b] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (size_t)b * ldy + (size_t)g * ygs);
-    for (int kk = 0; kk < m; kk++) {
-        const char *xq = x + (size_t)kk * sizeof(block_q8_0) + 2;
-        __m512i is[4], is2[4];
-        for (int g = 0; g < G; g++)
-            for (int b = 0; b < B; b++) { is[g * B + b] = _mm512_set1_epi32(off[b * kc + kk]); is2[g * B + b] = _mm512_setzero_si512(); }
-        for (int j = 0; j < (q4 ? 4 : 8); j++)
-            for (int g = 0; g < G; g++) {
-                const char *sb = gw + (size_t)g * gstride + (size_t)kk * sbs;
-                if (B == 1) _mm_prefetch(sb + XK_PF_DECODE + 64 * j, _MM_HINT_T0);
-                const __m512i v = _mm512_loadu_si512((const void *)(sb + 2 * PACK_ROWS + 64 * j));
-                if (q4) {
-                    const __m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
-                    const __m512i hi16 = _mm512_and_si512(v, _mm512_set1_epi8((char)0xf0));
-                    for (int b = 0; b < B; b++) {
-                        is[g * B + b] = xk_dpbusd_bcst(is[g * B + b], lo, xq + (size_t)b * ldx + 4 * j);
-                        is2[g * B + b] = xk_dpbusd_bcst(is2[g * B + b], hi16, xq + (size_t)b * ldx + 16 + 4 * j);
-                    }
-                } else {
-                    for (int b = 0; b < B; b++) {
-                        if (j & 1) is2[g * B + b] = xk_dpbusd_bcst(is2[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
-                        else is[g * B + b] = xk_dpbusd_bcst(is[g * B + b], v, xq + (size_t)b * ldx + 4 * j);
-                    }
-                }
-            }
-        for (int g = 0; g < G; g++) {
-            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(gw + (size_t)g * gstride + (size_t)kk * sbs)));
-            for (int b = 0; b < B; b++) {
-                const int o = g * B + b;
-                is[o] = _mm512_add_epi32(is[o], q4 ? _mm512_srai_epi32(is2[o], 4) : is2[o]);
-                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[o]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[b * kc + kk])), acc[o]);
-            }
-        }
-    }
-    for (int g = 0; g < G; g++)
-        for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
-}
-
-XK_INLINE void xk_gemm_x16(const int q4, int n, int nr, int nb, float *y, size_t ldy, const char *w,
-                           const char *x, size_t ldx) {
-    const int nblk = n / QK, ng = nr / PACK_ROWS;
-    const size_t sbs = (size_t)PACK_ROWS * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0)), xbs = sizeof(block_q8_0);
-    int32_t off[XK_OFFS];
-    float dx[XK_OFFS];
-    for (int b0 = 0; b0 < nb; b0 += XK_NBX) {
-        const int nbc = nb - b0 < XK_NBX ? nb - b0 : XK_NBX, kc = XK_OFFS / nbc;
-        for (int k0 = 0; k0 < nblk; k0 += kc) {
-            const int m = nblk - k0 < kc ? nblk - k0 : kc;
-            for (int b = 0; b < nbc; b++)
-                for (int kk = 0; kk < m; kk++) {
-                    const block_q8_0 *xb = (const block_q8_0 *)(const void *)(x + (size_t)(b0 + b) * ldx + (size_t)(k0 + kk) * xbs);
-                    int32_t sx = 0;
-                    for (int i = 0; i < QK; i++) sx += xb->qs[i];
-                    off[b * kc + kk] = (q4 ? -8 : -128) * sx;
-                    dx[b * kc + kk] = fp16_to_fp32(xb->d);
-                }
-            if (nbc == 1) {   /* decode: XK_STREAMS streams, groups g, g + q, g + 2q, ... */
-                const int q = ng / XK_STREAMS;
-                const size_t gs = (size_t)q * nblk * sbs;
-                for (int g = 0; g < q; g++)
-                    xk_x16_tile(q4, XK_STREAMS, 1, m, kc, k0 == 0, y + (size_t)b0 * ldy + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,
-                                w + ((size_t)g * nblk + (size_t)k0) * sbs, gs, x + (size_t)b0 * ldx + (size_t)k0 * xbs, ldx, off, dx);
-                for (int g = q * XK_STREAMS; g < ng; g++)
-                    xk_x16_tile(q4, 1, 1, m, kc, k0 == 0, y + (size_t)b0 * ldy + (size_t)g * PACK_ROWS, ldy, 0,
-                                w + ((size_t)g * nblk + (size_t)k0) * sbs, 0, x + (size_t)b0 * ldx + (size_t)k0 * xbs, ldx, off, dx);
-                continue;
-            }
-            for (int g = 0; g < ng; g++) {
-                const char *gw = w + ((size_t)g * nblk + (size_t)k0) * sbs;
-                for (int bt = 0; bt < nbc; bt += 4) {
-                    float *yt = y + (size_t)(b0 + bt) * ldy + (size_t)g * PACK_ROWS;
-                    const char *xt = x + (size_t)(b0 + bt) * ldx + (size_t)k0 * xbs;
-                    const int32_t *ot = off + bt * kc;
-                    const float *dt = dx + bt * kc;
-                    switch (nbc - bt < 4 ? nbc - bt : 4) {
-                    case 4: xk_x16_tile(q4, 1, 4, m, kc, k0 == 0, yt, ldy, 0, gw, 0, xt, ldx, ot, dt); break;
-                    case 3: xk_x16_tile(q4, 1, 3, m, kc, k0 == 0, yt, ldy, 0, gw, 0, xt, ldx, ot, dt); break;
-                    case 2: xk_x16_tile(q4, 1, 2, m, kc, k0 == 0, yt, ldy, 0, gw, 0, xt, ldx, ot, dt); break;
-                    default: xk_x16_tile(q4, 1, 1, m, kc, k0 == 0, yt, ldy, 0, gw, 0, xt, ldx, ot, dt); break;
-                    }
-                }
-            }
-        }
-    }
-}
-static inline void xk_gemm_q8_0_q8_0_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                         const void *x, size_t ldx) {
-    (void)ldw;
-    xk_gemm_x16(0, n, nr, nb, y, ldy, (const char *)w, (const char *)x, ldx);
-}
-static inline void xk_gemm_q4_0_q8_0_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                         const void *x, size_t ldx) {
-    (void)ldw;
-    xk_gemm_x16(1, n, nr, nb, y, ldy, (const char *)w, (const char *)x, ldx);
-}
-#endif /* XK_512 */
-
-/* Q8_0 quantization, equal to the reference: max|x| is exact in any order (vmaxps returns its
- * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x * (127/max|x|)
- * is the same multiply, vroundps to nearest is rintf, and codes whose rounded value is not
- * within +-127 (NaN, inf) become 0. Eight blocks at a time: their maxima first, then
- * 127 / amax and the fp16 of amax / 127 for all eight in vector registers (vcvtps2ph rounds to
- * nearest even like fp32_to_fp16; d is never NaN), then the codes: the divisions and the fp16
- * conversion of one block after the other would sit in one dependency chain. */
-static inline void xk_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
-    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const int nblk = n / QK;
-    for (int b0 = 0; b0 < nblk; b0 += 8) {
-        const int m = nblk - b0 < 8 ? nblk - b0 : 8;
-        const float *xb = x + (size_t)b0 * QK;
-        float amax[8] = {0}, id[8];
-        uint16_t dh[8];
-        for (int b = 0; b < m; b++) {
-            __m256 mx = _mm256_setzero_ps();
-            for (int j = 0; j < 4; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xb + b * QK + 8 * j), absm), mx);
-            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-            amax[b] = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-        }
-        const __m256 am = _mm256_loadu_ps(amax);
-        _mm256_storeu_ps(id, _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(127.0f), am), _mm256_cmp_ps(am, _mm256_setzero_ps(), _CMP_NEQ_OQ)));
-        _mm_storeu_si128((__m128i *)(void *)dh, _mm256_cvtps_ph(_mm256_div_ps(am, _mm256_set1_ps(127.0f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        for (int b = 0; b < m; b++) {
-            y[b0 + b].d = dh[b];
-            const __m256 ib = _mm256_set1_ps(id[b]);
-            __m256i q[4];
-            for (int j = 0; j < 4; j++) {
-                __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + b * QK + 8 * j), ib), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-                __m256 ok = _mm256_cmp_ps(_mm256_and_ps(t, absm), _mm256_set1_ps(127.0f), _CMP_LE_OQ);   /* not NaN, inf */
-                q[j] = _mm256_and_si256(_mm256_cvtps_epi32(t), _mm256_castps_si256(ok));
-            }
-            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-            /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
-            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256((__m256i *)(void *)y[b0 + b].qs, p);
-        }
-    }
-}
-
-/* ---- float dots and GEMM tiles (f32, f16, bf16 weights; f32 activations) -------------------
- * One 8-lane accumulator per output: exactly the reference's arithmetic (see above). Tiles of
- * R weight rows x B activation rows load each weight vector (and widen it) once for B rows and
- * each activation vector once for R rows; (R, B) in {4x4, 1x4, 8x1, 4x1, 1x1}. */
-#define XK_W_F32(p) _mm256_loadu_ps((const float *)(const void *)(p))
-#define XK_W_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
-#define XK_W_BF16(p) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
-
-XK_INLINE float xk_sum8(__m256 a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
-
-#define XK_FLOAT_TILE(NAME, WT, LOADW)                                                             \
-    XK_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,      \
-                        size_t ldw, const char *x, size_t ldx) {                                   \
-        __m256 acc[8][4];                                                                          \
-        for (int r = 0; r < R; r++)                                                                \
-            for (int b = 0; b < B; b++) acc[r][b] = _mm256_setzero_ps();                           \
-        int i = 0;                                                                                 \
-        for (; i + 8 <= n; i += 8) {                                                               \
-            __m256 xv[4];                                                                          \
-            for (int b = 0; b < B; b++) xv[b] = _mm256_loadu_ps((const float *)(const void *)(x + (size_t)b * ldx) + i); \
-            for (int r = 0; r < R; r++) {                                                          \
-                __m256 wv = LOADW((const WT *)(const void *)(w + (size_t)r * ldw) + i);            \
-                for (int b = 0; b < B; b++) acc[r][b] = _mm256_fmadd_ps(wv, xv[b], acc[r][b]);     \
-            }                                                                                      \
-        }                                                                                          \
-        if (i < n) { /* last n % 8 elements into lanes 0..n%8-1; the other lanes keep their sums */ \
-            const int t = n - i;                                                                   \
-            const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(t), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
-            float xt[4][8];                                                                        \
-            WT wt[8];                                                                              \
-            for (int b = 0; b < B; b++) {                                                          \
-                memset(xt[b], 0, sizeof xt[b]);                                                    \
-                memcpy(xt[b], (const float *)(const void *)(x + (size_t)b * ldx) + i, (size_t)t * sizeof(float)); \
-            }                                                                                      \
-            for (int r = 0; r < R; r++) {                                                          \
-                memset(wt, 0, sizeof wt);                                                          \
-                memcpy(wt, (const WT *)(const void *)(w + (size_t)r * ldw) + i, (size_t)t * sizeof(WT)); \
-                __m256 wv = LOADW(wt);                                                             \
-                for (int b = 0; b < B; b++)                                                        \
-                    acc[r][b] = _mm256_blendv_ps(acc[r][b], _mm256_fmadd_ps(wv, _mm256_loadu_ps(xt[b]), acc[r][b]), \
-                                                 _mm256_castsi256_ps(keep));                       \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < R; r++)                                                                \
-            for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = xk_sum8(acc[r][b]);               \
-    }
-XK_FLOAT_TILE(xk_tile_f32, float, XK_W_F32)
-XK_FLOAT_TILE(xk_tile_f16, uint16_t, XK_W_F16)
-XK_FLOAT_TILE(xk_tile_bf16, uint16_t, XK_W_BF16)
-
-#define XK_FLOAT_KERNELS(SFX)                                                                      \
-    static inline float xk_dot_##SFX##_f32(int n, const void *w, const void *x) {                  \
-        float y;                                                                                   \
-        xk_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                     \
-        return y;                                                                                  \
-    }                                                                                              \
-    FLOAT_GEMM_TILES(xk_gemm_##SFX##_f32, xk_tile_##SFX, 4, 8, 4)
-XK_FLOAT_KERNELS(f32)
-XK_FLOAT_KERNELS(f16)
-XK_FLOAT_KERNELS(bf16)
-#endif /* __riscv_vector / x86 */
-
-/* ==========================================================================================
- * The kernels llm.c calls, each with the body of this build:
- *                      block kernels (Q8_0, Q4_0)     float kernels (f32/f16/bf16, row-wise)
- *   RVV 1.0, XTheadVector  vector (rvk_*)             vector (rvk_*)
- *   x86-64 AVX2 (+VNNI) vector (xk_*; packed: AVX-512) dots vector (xk_*); row-wise: the
- *                                                     reference (compiler-vectorized)
- *   anything else      reference (*_ref)              reference (*_ref)
- * The *_ref bodies stay available in every build, so tests compare the two in one binary.
- * ======================================================================================== */
-#if defined(__riscv_vector)
-#define RVK_BLOCK(name) rvk_##name
-#define RVK_FLOAT(name) rvk_##name
-#elif defined(RVK_X86)
-#define RVK_BLOCK(name) xk_##name
-#define RVK_FDOT(name) xk_##name
-#define RVK_FLOAT(name) name##_ref
-#else
-#define RVK_BLOCK(name) name##_ref
-#define RVK_FLOAT(name) name##_ref
-#endif
-#ifndef RVK_FDOT
-#define RVK_FDOT(name) RVK_FLOAT(name)
-#endif
-
-static inline void quantize_row_q8_0(int n, block_q8_0 *y, const float *x) { RVK_BLOCK(quantize_row_q8_0)(n, y, x); }
-static inline float dot_q8_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q8_0_q8_0)(n, w, x); }
-static inline float dot_q4_0_q8_0(int n, const void *w, const void *x) { return RVK_BLOCK(dot_q4_0_q8_0)(n, w, x); }
-static inline float dot_f32_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_f32_f32)(n, w, x); }
-static inline float dot_f16_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_f16_f32)(n, w, x); }
-static inline float dot_bf16_f32(int n, const void *w, const void *x) { return RVK_FDOT(dot_bf16_f32)(n, w, x); }
-
-#define RVK_GEMM(name, PICK)                                                                      \
-    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                          \
-                            const void *w, size_t ldw, const void *x, size_t ldx) {               \
-        PICK(name)(n, nr, nb, y, ldy, w, ldw, x, ldx);                                            \
-    }
-RVK_GEMM(gemm_q8_0_q8_0, RVK_BLOCK)
-RVK_GEMM(gemm_q4_0_q8_0, RVK_BLOCK)
-RVK_GEMM(gemm_f32_f32, RVK_FDOT)
-RVK_GEMM(gemm_f16_f32, RVK_FDOT)
-RVK_GEMM(gemm_bf16_f32, RVK_FDOT)
-
-/* packed weights (see "Packed weights"): RVK_PACK16 is 1 where a vector body uses them; the
- * engine then packs Q8_0/Q4_0 matrices when it places the weights. Elsewhere the _x16 names
- * call the reference (tests use it; the engine does not pack). */
-#if defined(RVK_X86) && XK_512
-#define RVK_PACK16 1
-#define RVK_X16(name) xk_##name
-#else
-#define RVK_PACK16 0
-#define RVK_X16(name) name##_ref
-#endif
-RVK_GEMM(gemm_q8_0_q8_0_x16, RVK_X16)
-RVK_GEMM(gemm_q4_0_q8_0_x16, RVK_X16)
-
-static inline void rmsnorm(int n, float *o, const float *x, const float *w, float eps) { RVK_FLOAT(rmsnorm)(n, o, x, w, eps); }
-static inline void softmax(int n, float *x) { RVK_FLOAT(softmax)(n, x); }
-static inline void swiglu(int n, float *g, const float *u) { RVK_FLOAT(swiglu)(n, g, u); }
-static inline void rope_adjacent(int n_rot, float *v, const float *cs) { RVK_FLOAT(rope_adjacent)(n_rot, v, cs); }
-static inline void rope_neox(int n_rot, float *v, const float *cs) { rope_neox_ref(n_rot, v, cs); }   /* cheap: no vector body yet */
-static inline void axpy(int n, float *y, float a, const float *x) { RVK_FLOAT(axpy)(n, y, a, x); }
-
-/* ==========================================================================================
- * Can this CPU run the vector code compiled in?
- *   kernels_cpu_ok(&why)  1 if yes (always, on builds without vector code); else 0 and *why
- *                         says what to do. Call it first thing in main(): built with V, the
- *                         compiler may use vector instructions anywhere (inlined memset,
- *                         vectorized loops), and a CPU without them stops with SIGILL.
- *   kernels_variant()     "scalar", "rvv1.0 VLEN=256", "xtheadvector VLEN=128", ...
- * How, on Linux: an RVV 1.0 build first needs the kernel to announce V (AT_HWCAP bit 'V' or
- * riscv_hwprobe IMA_V): only then does it save vector registers across context switches.
- * Then every vector build runs one pair of vsetvli under a temporary SIGILL handler and
- * checks VLMAX(e8,m1) == 4 * VLMAX(e32,m1). The ratio tells the two vector encodings apart:
- * RVV 1.0's vsetvli sets ta/ma bits that a 0.7.1 unit rejects (vill, vl = 0), and 0.7.1's
- * "e32,m1,d1" reads as e16,m1 on an RVV 1.0 unit (ratio 2). XTheadVector has no hwcap bit:
- * vendor kernels for the SG2042 enable it, upstream kernels keep vectors off on T-Head C9xx
- * (GhostWrite mitigation), where the probe gets SIGILL and reports it.
- * ======================================================================================== */
-#if defined(__riscv_vector)
-#include <stdio.h>
-#if defined(__linux__)
-#include <signal.h>
-#include <setjmp.h>
-#include <unistd.h>
-#include <sys/auxv.h>
-#include <sys/syscall.h>
-
-static inline sigjmp_buf *rvk_probe_jmp(void) { static sigjmp_buf jb; return &jb; }
-static inline void rvk_probe_sigill(int sig) { (void)sig; siglongjmp(*rvk_probe_jmp(), 1); }
-
-/* RVV 1.0 announced by the kernel. Volatile stores: the compiler must not merge them into a
- * vector store, nothing here may use V before we know it is there. */
-static inline int rvk_kernel_has_v(void) {
-    if (getauxval(AT_HWCAP) & (1ul << ('V' - 'A'))) return 1;
-    int64_t pair[2];
-    ((volatile int64_t *)pair)[0] = 4;   /* RISCV_HWPROBE_KEY_IMA_EXT_0 */
-    ((volatile int64_t *)pair)[1] = 0;
-    if (syscall(258 /* __NR_riscv_hwprobe, Linux >= 6.4 */, pair, 1, 0, NULL, 0) == 0 &&
-        ((volatile int64_t *)pair)[0] == 4 && (((volatile int64_t *)pair)[1] & 4 /* RISCV_HWPROBE_IMA_V */))
-        return 1;
-    return 0;
-}
-#endif
-
-static __attribute__((noinline, unused)) void rvk_probe_vlmax(volatile size_t *e8, volatile size_t *e32) {
-    *e8 = __riscv_vsetvlmax_e8m1();
-    *e32 = __riscv_vsetvlmax_e32m1();
-}
-
-/* state: 0 not probed, 1 usable, -1 not; vlen in bits */
-static inline int rvk_probe(const char **why, unsigned *vlen) {
-    static int state;
-    static const char *msg;
-    static unsigned bits;
-#if defined(__riscv_xtheadvector)
-#define RVK_ISA "XTheadVector (RVV 0.7.1 of T-Head C906/C910/C920, e.g. SG2042)"
-#else
-#define RVK_ISA "RISC-V vector instructions (RVV 1.0)"
-#endif
-    if (!state) {
-        volatile size_t e8 = 0, e32 = 0;
-        volatile int ill = 0;
-#if defined(__linux__)
-#if !defined(__riscv_xtheadvector)
-        if (!rvk_kernel_has_v()) ill = 1;
-#endif
-        if (!ill) {
-            void (*old)(int) = signal(SIGILL, rvk_probe_sigill);
-            if (sigsetjmp(*rvk_probe_jmp(), 1) == 0) rvk_probe_vlmax(&e8, &e32);
-            else ill = 1;
-            signal(SIGILL, old);
-        }
-#else
-        rvk_probe_vlmax(&e8, &e32);
-#endif
-        if (ill)
-            msg = "this binary uses " RVK_ISA " but the CPU/kernel does not offer them; use the riscv-scalar build";
-#if defined(__riscv_xtheadvector)
-        else if (e32 == 0 || e8 != 4 * e32)
-            msg = "this binary uses " RVK_ISA " but this CPU's vector unit is RVV 1.0; use the riscv (RVV 1.0) build";
-#else
-        else if (e32 == 0 || e8 != 4 * e32)
-            msg = "this binary uses " RVK_ISA " but this CPU's vector unit is not RVV 1.0 (XTheadVector / RVV 0.7.1 "
-                  "as on the SG2042?); use the riscv-xthead or the riscv-scalar build";
-#endif
-        else if (e8 < 16)
-            msg = "this binary's vector kernels need VLEN >= 128 bits; use the riscv-scalar build";
-        bits = (unsigned)(e8 * 8);
-        state = msg ? -1 : 1;
-    }
-    if (why) *why = msg;
-    if (vlen) *vlen = bits;
-    return state > 0;
-}
-#undef RVK_ISA
-#endif
-
-static inline int kernels_cpu_ok(const char **why) {
-#if defined(__riscv_vector)
-    return rvk_probe(why, NULL);
-#else
-    if (why) *why = NULL;
-    return 1;
-#endif
-}
-
-static inline const char *kernels_variant(void) {
-#if defined(__riscv_vector)
-    static char buf[64];
-    unsigned vlen = 0;
-    const char *name = RVK_THEAD ? "xtheadvector" : "rvv1.0";
-    if (rvk_probe(NULL, &vlen)) snprintf(buf, sizeof buf, "%s VLEN=%u", name, vlen);
-    else snprintf(buf, sizeof buf, "%s (not usable on this CPU)", name);
-    return buf;
-#else
-    return "scalar";
-#endif
-}
-
 /* ==========================================================================================
  * K-quants: ggml's K-quant formats (Q2_K .. Q6_K, and the Q8_K activations): block layouts,
- * dequantization, quantizers, dots and GEMM tiles. As above, every hot kernel is name_ref()
- * (portable C, the specification) plus name() that calls the body of this build: RISC-V vector
- * builds and x86 builds with AVX2 have vector bodies for the Q4_K, Q5_K and Q6_K dots and GEMM
- * tiles, everything else is the reference (see the table at the end).
+ * dequantization, quantizers; their reference dots and GEMM tiles follow with the others.
  *
  * K-quants group QK_K = 256 weights into a "super-block". The super-block holds one or two
  * fp16 factors (d, dmin) and, per sub-block of 16 or 32 weights, a small integer scale (and
@@ -1835,9 +173,9 @@ static inline const char *kernels_variant(void) {
  * Dots (weight row . Q8_K activation row), per super-block, in integers and then in float:
  *   isum = sum_s sc[s] * sum_{i in s} q_i * qx_i      exact in int32 (bounds at each dot)
  *   msum = sum_s m[s]  * sum_{i in s} qx_i            exact; the inner sums are Q8_K's bsums
- *   sum = RVK_MAC((float)isum, d * x.d, sum);  sum = RVK_MAC(-(float)msum, dmin * x.d, sum);
+ *   sum = fmaf((float)isum, d * x.d, sum);  sum = fmaf(-(float)msum, dmin * x.d, sum);
  * (Q3_K and Q6_K have no msum and skip the second step; their code offset enters isum through
- * the bsums as well.) RVK_MAC(a, b, acc) is rvv_kernels.h's acc + a*b, one fused multiply-add
+ * the bsums as well.) fmaf(a, b, acc) is rvv_kernels.h's acc + a*b, one fused multiply-add
  * wherever the target has one, as in the Q8_0 dots. Because isum and msum are exact, any body
  * (vector or not) that computes them in any order gets the same integers; to be bitwise equal
  * to the reference it must then repeat these float steps per super-block, in order.
@@ -2032,189 +370,6 @@ static inline void dequantize_row_q2_K(int n, float *y, const block_q2_K *x) {
         }
     }
 }
-
-/* ------------------------------------------------------------------------------------------
- * Activations: quantize a float row to Q8_K (hot: once per matmul input row), as llama.cpp
- * does: m = the first element of largest magnitude (with its sign), iscale = -127 / m,
- * q = round-half-to-even(iscale * x) (at most 127), d = 1 / iscale (a float, so negative when
- * m > 0: then m itself gets code -127), bsums[g] = sum of q[16g .. 16g+15]. An all-zero block
- * gets d = 0; NaN inputs give code 0 (and are not taken as m); an infinite m makes iscale 0
- * and d infinite (the row is garbage, but nothing is undefined).
- * ---------------------------------------------------------------------------------------- */
-static inline void quantize_row_q8_K_ref(int n, block_q8_K *y, const float *x) {
-    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
-        float amax = 0.0f, m = 0.0f;
-        for (int i = 0; i < QK_K; i++)
-            if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); m = x[i]; }
-        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
-        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
-        for (int i = 0; i < QK_K; i++) {
-            float v = rintf(iscale * x[i]);                   /* in -127..127 for finite x */
-            y[b].qs[i] = v == v ? (int8_t)fmaxf(-127.0f, fminf(127.0f, v)) : 0;
-        }
-        for (int g = 0; g < QK_K / 16; g++) {
-            int s = 0;
-            for (int i = 0; i < 16; i++) s += y[b].qs[16 * g + i];
-            y[b].bsums[g] = (int16_t)s;
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------------------------
- * Dots: one K-quant weight row with one Q8_K activation row (dot_fn signature). The integer
- * sums are exact in int32 even for qx = -128 (bounds per type below); the float part is the
- * two steps of the header comment, super-block by super-block.
- * ---------------------------------------------------------------------------------------- */
-#define KQ_ACCUMULATE(sum, isum, msum, d, dmin, dx)                 \
-    do {                                                           \
-        (sum) = RVK_MAC((float)(isum), (d) * (dx), (sum));         \
-        (sum) = RVK_MAC(-(float)(msum), (dmin) * (dx), (sum));     \
-    } while (0)
-
-/* |isum| <= 8 * 63 * 32*15*128 = 31.0M, |msum| <= 8 * 63 * 32*128 = 2.1M */
-static inline float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q4_K *a = (const block_q4_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        const uint8_t *q = a[k].qs;
-        const int8_t *y = b[k].qs;
-        int32_t isum = 0, msum = 0;
-        for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
-            int sc0, m0, sc1, m1;
-            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
-            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
-            int32_t s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += (q[l] & 15) * y[l];
-                s1 += (q[l] >> 4) * y[l + 32];
-            }
-            isum += sc0 * s0 + sc1 * s1;
-            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
-        }
-        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
-    }
-    return sum;
-}
-
-/* |isum| <= 8 * 63 * 32*31*128 = 64.0M, |msum| <= 2.1M */
-static inline float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q5_K *a = (const block_q5_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        const uint8_t *q = a[k].qs, *qh = a[k].qh;
-        const int8_t *y = b[k].qs;
-        int32_t isum = 0, msum = 0;
-        for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
-            int sc0, m0, sc1, m1;
-            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
-            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
-            int32_t s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += ((q[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[l];
-                s1 += ((q[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[l + 32];
-            }
-            isum += sc0 * s0 + sc1 * s1;
-            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
-        }
-        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
-    }
-    return sum;
-}
-
-/* Q6_K and Q3_K codes carry an offset (q - 32, q - 4). It is applied through the activation's
- * bsums, sum_i (q_i - 32) * qx_i = sum_i q_i * qx_i - 32 * bsum, which is the same integer.
- * Written the direct way, `s += (q - 32) * qx` with q from bytes, GCC 12.2 with AVX-VNNI
- * (-march=native on this project's x86 machines) vectorizes it into vpdpbusd, which takes the
- * first operand as unsigned, and returns wrong sums; tests/test_kquants.c catches it. */
-
-/* |isum| <= 16 * 128 * 16*32*128 = 134.2M < 2^31; no mins */
-static inline float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q6_K *a = (const block_q6_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        int32_t isum = 0;
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = a[k].ql + 64 * h, *qh = a[k].qh + 32 * h;
-            const int8_t *sc = a[k].scales + 8 * h, *y = b[k].qs + 128 * h;
-            for (int is = 0; is < 2; is++) {   /* first / second 16 of each quarter k: sub-block 8h + 2k + is */
-                const int16_t *bs = b[k].bsums + 8 * h + is;
-                int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int l = 16 * is; l < 16 * is + 16; l++) {
-                    s0 += ((ql[l] & 15) | ((qh[l] >> 0) & 3) << 4) * y[l];
-                    s1 += ((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) * y[l + 32];
-                    s2 += ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) * y[l + 64];
-                    s3 += ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) * y[l + 96];
-                }
-                isum += sc[is] * (s0 - 32 * bs[0]) + sc[is + 2] * (s1 - 32 * bs[2]) +
-                        sc[is + 4] * (s2 - 32 * bs[4]) + sc[is + 6] * (s3 - 32 * bs[6]);
-            }
-        }
-        sum = RVK_MAC((float)isum, fp16_to_fp32(a[k].d) * b[k].d, sum);
-    }
-    return sum;
-}
-
-/* |isum| <= 16 * 32 * 16*4*128 = 4.2M; no mins. Codes 0..7 here, the - 4 through bsums. */
-static inline float dot_q3_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q3_K *a = (const block_q3_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        int8_t sc[16];
-        kq_scales_q3(a[k].scales, sc);
-        const int8_t *y = b[k].qs;
-        int32_t isum = 0;
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *q = a[k].qs + 32 * h;
-            for (int j = 0; j < 4; j++, y += 32) {   /* sub-blocks 8h + 2j (l < 16) and 8h + 2j + 1 */
-                int32_t s0 = 0, s1 = 0;
-                for (int l = 0; l < 16; l++) {
-                    s0 += (((q[l] >> 2 * j) & 3) | ((a[k].hmask[l] >> (4 * h + j)) & 1) << 2) * y[l];
-                    s1 += (((q[l + 16] >> 2 * j) & 3) | ((a[k].hmask[l + 16] >> (4 * h + j)) & 1) << 2) * y[l + 16];
-                }
-                const int s = 8 * h + 2 * j;
-                isum += sc[s] * (s0 - 4 * b[k].bsums[s]) + sc[s + 1] * (s1 - 4 * b[k].bsums[s + 1]);
-            }
-        }
-        sum = RVK_MAC((float)isum, fp16_to_fp32(a[k].d) * b[k].d, sum);
-    }
-    return sum;
-}
-
-/* |isum| <= 16 * 15 * 16*3*128 = 1.5M, |msum| <= 16 * 15 * 16*128 = 0.5M */
-static inline float dot_q2_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q2_K *a = (const block_q2_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        const int8_t *y = b[k].qs;
-        int32_t isum = 0, msum = 0;
-        for (int s = 0; s < 16; s++) msum += (a[k].scales[s] >> 4) * b[k].bsums[s];
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *q = a[k].qs + 32 * h;
-            for (int j = 0; j < 4; j++, y += 32) {
-                int32_t s0 = 0, s1 = 0;
-                for (int l = 0; l < 16; l++) {
-                    s0 += ((q[l] >> 2 * j) & 3) * y[l];
-                    s1 += ((q[l + 16] >> 2 * j) & 3) * y[l + 16];
-                }
-                isum += (a[k].scales[8 * h + 2 * j] & 15) * s0 + (a[k].scales[8 * h + 2 * j + 1] & 15) * s1;
-            }
-        }
-        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
-    }
-    return sum;
-}
-
-/* GEMM tiles (gemm_fn, see rvv_kernels.h): every element is the dot of the same build. */
-GEMM_FROM_DOT(gemm_q4_K_q8_K_ref, dot_q4_K_q8_K_ref)
-GEMM_FROM_DOT(gemm_q5_K_q8_K_ref, dot_q5_K_q8_K_ref)
-GEMM_FROM_DOT(gemm_q6_K_q8_K_ref, dot_q6_K_q8_K_ref)
-GEMM_FROM_DOT(gemm_q3_K_q8_K_ref, dot_q3_K_q8_K_ref)
-GEMM_FROM_DOT(gemm_q2_K_q8_K_ref, dot_q2_K_q8_K_ref)
 
 /* ------------------------------------------------------------------------------------------
  * Weight quantizers (for `llm quantize` and test models; not hot, deterministic, portable).
@@ -2475,6 +630,465 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Dot products: one weight row (w, the weight's own type) with one activation row (x).
+ * For block types the activation is Q8_0; per block the integer products are summed exactly
+ * and scaled once:  sum_b  d_w[b] * d_x[b] * sum_i q_w[b][i] * q_x[b][i].
+ * For float types the activation is float32 and the weight is widened to float.
+ * The float sums use 8 interleaved partial sums (lane i takes elements i, i+8, ...), added
+ * pairwise at the end: a fixed order that C compilers can vectorize without -ffast-math.
+ * ---------------------------------------------------------------------------------------- */
+typedef float (*dot_fn)(int n, const void *w, const void *x);
+
+/* Every fused multiply-add of a kernel is written as fmaf(a, b, acc): acc + a*b with one
+ * rounding, on every target (without an FMA instruction the C library computes it exactly:
+ * slow, but the same answer). Builds use -ffp-contract=off, so a compiler fuses nothing
+ * else of its own accord (GCC contracts across statements by default). */
+
+/* one block: the exact integer dot of the codes */
+static inline int32_t isum_q8_0_q8_0(const block_q8_0 *a, const block_q8_0 *b) {
+    int32_t s = 0;
+    for (int i = 0; i < QK; i++) s += a->qs[i] * b->qs[i];
+    return s;
+}
+static inline int32_t isum_q4_0_q8_0(const block_q4_0 *a, const block_q8_0 *b) {
+    int32_t s = 0;
+    for (int j = 0; j < QK / 2; j++) s += ((a->qs[j] & 15) - 8) * b->qs[j] + ((a->qs[j] >> 4) - 8) * b->qs[j + QK / 2];
+    return s;
+}
+
+/* a row: block after block, sum = fma((float)isum, d_w * d_x, sum) */
+static inline float dot_q8_0_q8_0_ref(int n, const void *w, const void *x) {
+    const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK; k++)
+        sum = fmaf((float)isum_q8_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
+    return sum;
+}
+
+static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
+    const block_q4_0 *a = (const block_q4_0 *)w;
+    const block_q8_0 *b = (const block_q8_0 *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK; k++)
+        sum = fmaf((float)isum_q4_0_q8_0(&a[k], &b[k]), fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d), sum);
+    return sum;
+}
+
+#define DOT_FLOAT_BODY(WIDEN)                                                   \
+    float acc[8] = {0};                                                         \
+    int i = 0;                                                                  \
+    for (; i + 8 <= n; i += 8)                                                  \
+        for (int l = 0; l < 8; l++) acc[l] = fmaf(WIDEN(a[i + l]), b[i + l], acc[l]); \
+    for (int l = 0; i < n; i++, l++) acc[l] = fmaf(WIDEN(a[i]), b[i], acc[l]);   \
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+
+#define WIDEN_F32(v) (v)
+static inline float dot_f32_f32_ref(int n, const void *w, const void *x) {
+    const float *a = (const float *)w, *b = (const float *)x;
+    DOT_FLOAT_BODY(WIDEN_F32)
+}
+static inline float dot_f16_f32_ref(int n, const void *w, const void *x) {
+    const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
+    DOT_FLOAT_BODY(fp16_to_fp32)
+}
+static inline float dot_bf16_f32_ref(int n, const void *w, const void *x) {
+    const uint16_t *a = (const uint16_t *)w; const float *b = (const float *)x;
+    DOT_FLOAT_BODY(bf16_to_fp32)
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GEMM tiles for batched prefill: nr weight rows times nb activation rows,
+ *   y[b * ldy + r] = dot(n, w + r * ldw bytes, x + b * ldx bytes),  0 <= r < nr, 0 <= b < nb.
+ * Vector bodies keep several weight rows and activation rows in registers so each load is
+ * reused; they must return exactly what the dot of the same build returns (see top).
+ * ---------------------------------------------------------------------------------------- */
+typedef void (*gemm_fn)(int n, int nr, int nb, float *y, size_t ldy,
+                        const void *w, size_t ldw, const void *x, size_t ldx);
+
+#define GEMM_FROM_DOT(name, dot)                                                          \
+    static inline void name(int n, int nr, int nb, float *y, size_t ldy,                  \
+                            const void *w, size_t ldw, const void *x, size_t ldx) {       \
+        for (int b = 0; b < nb; b++)                                                      \
+            for (int r = 0; r < nr; r++)                                                  \
+                y[(size_t)b * ldy + r] = dot(n, (const char *)w + (size_t)r * ldw,        \
+                                             (const char *)x + (size_t)b * ldx);          \
+    }
+/* The loop of the vector float GEMM bodies around their tile TILE(R, B, ...): R4 weight rows x
+ * 4 activation rows, then for single activation rows tiles of RA, then RB weight rows, then 1. */
+#define FLOAT_GEMM_TILES(NAME, TILE, R4, RA, RB)                                                   \
+    static inline void NAME(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
+                            const void *x, size_t ldx) {                                           \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                   \
+        int b = 0;                                                                                 \
+        for (; b + 4 <= nb; b += 4) {                                                              \
+            int r = 0;                                                                             \
+            for (; r + (R4) <= nr; r += (R4))                                                      \
+                TILE((R4), 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++) TILE(1, 4, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+        for (; b < nb; b++) {                                                                      \
+            int r = 0;                                                                             \
+            for (; r + (RA) <= nr; r += (RA))                                                      \
+                TILE((RA), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r + (RB) <= nr; r += (RB))                                                      \
+                TILE((RB), 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+            for (; r < nr; r++) TILE(1, 1, n, y + (size_t)b * ldy + r, ldy, wc + r * ldw, ldw, xc + b * ldx, ldx); \
+        }                                                                                          \
+    }
+
+GEMM_FROM_DOT(gemm_q8_0_q8_0_ref, dot_q8_0_q8_0_ref)
+GEMM_FROM_DOT(gemm_q4_0_q8_0_ref, dot_q4_0_q8_0_ref)
+GEMM_FROM_DOT(gemm_f32_f32_ref, dot_f32_f32_ref)
+GEMM_FROM_DOT(gemm_f16_f32_ref, dot_f16_f32_ref)
+GEMM_FROM_DOT(gemm_bf16_f32_ref, dot_bf16_f32_ref)
+
+/* ------------------------------------------------------------------------------------------
+ * Activations: quantize a float row to Q8_K (hot: once per matmul input row), as llama.cpp
+ * does: m = the first element of largest magnitude (with its sign), iscale = -127 / m,
+ * q = round-half-to-even(iscale * x) (at most 127), d = 1 / iscale (a float, so negative when
+ * m > 0: then m itself gets code -127), bsums[g] = sum of q[16g .. 16g+15]. An all-zero block
+ * gets d = 0; NaN inputs give code 0 (and are not taken as m); an infinite m makes iscale 0
+ * and d infinite (the row is garbage, but nothing is undefined).
+ * ---------------------------------------------------------------------------------------- */
+static inline void quantize_row_q8_K_ref(int n, block_q8_K *y, const float *x) {
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        float amax = 0.0f, m = 0.0f;
+        for (int i = 0; i < QK_K; i++)
+            if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); m = x[i]; }
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        for (int i = 0; i < QK_K; i++) {
+            float v = rintf(iscale * x[i]);                   /* in -127..127 for finite x */
+            y[b].qs[i] = v == v ? (int8_t)fmaxf(-127.0f, fminf(127.0f, v)) : 0;
+        }
+        for (int g = 0; g < QK_K / 16; g++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += y[b].qs[16 * g + i];
+            y[b].bsums[g] = (int16_t)s;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Dots: one K-quant weight row with one Q8_K activation row (dot_fn signature). The integer
+ * sums are exact in int32 even for qx = -128 (bounds per type below); the float part is the
+ * two steps of the header comment, super-block by super-block.
+ * ---------------------------------------------------------------------------------------- */
+#define KQ_ACCUMULATE(sum, isum, msum, d, dmin, dx)                 \
+    do {                                                           \
+        (sum) = fmaf((float)(isum), (d) * (dx), (sum));         \
+        (sum) = fmaf(-(float)(msum), (dmin) * (dx), (sum));     \
+    } while (0)
+
+/* |isum| <= 8 * 63 * 32*15*128 = 31.0M, |msum| <= 8 * 63 * 32*128 = 2.1M */
+static inline float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
+    const block_q4_K *a = (const block_q4_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        const uint8_t *q = a[k].qs;
+        const int8_t *y = b[k].qs;
+        int32_t isum = 0, msum = 0;
+        for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
+            int sc0, m0, sc1, m1;
+            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
+            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
+            int32_t s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += (q[l] & 15) * y[l];
+                s1 += (q[l] >> 4) * y[l + 32];
+            }
+            isum += sc0 * s0 + sc1 * s1;
+            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
+        }
+        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
+    }
+    return sum;
+}
+
+/* |isum| <= 8 * 63 * 32*31*128 = 64.0M, |msum| <= 2.1M */
+static inline float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
+    const block_q5_K *a = (const block_q5_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        const uint8_t *q = a[k].qs, *qh = a[k].qh;
+        const int8_t *y = b[k].qs;
+        int32_t isum = 0, msum = 0;
+        for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
+            int sc0, m0, sc1, m1;
+            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
+            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
+            int32_t s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += ((q[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[l];
+                s1 += ((q[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[l + 32];
+            }
+            isum += sc0 * s0 + sc1 * s1;
+            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
+        }
+        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
+    }
+    return sum;
+}
+
+/* Q6_K and Q3_K codes carry an offset (q - 32, q - 4). It is applied through the activation's
+ * bsums, sum_i (q_i - 32) * qx_i = sum_i q_i * qx_i - 32 * bsum, which is the same integer.
+ * Written the direct way, `s += (q - 32) * qx` with q from bytes, GCC 12.2 with AVX-VNNI
+ * (-march=native on this project's x86 machines) vectorizes it into vpdpbusd, which takes the
+ * first operand as unsigned, and returns wrong sums; tests/test_kquants.c catches it. */
+
+/* |isum| <= 16 * 128 * 16*32*128 = 134.2M < 2^31; no mins */
+static inline float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
+    const block_q6_K *a = (const block_q6_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = a[k].ql + 64 * h, *qh = a[k].qh + 32 * h;
+            const int8_t *sc = a[k].scales + 8 * h, *y = b[k].qs + 128 * h;
+            for (int is = 0; is < 2; is++) {   /* first / second 16 of each quarter k: sub-block 8h + 2k + is */
+                const int16_t *bs = b[k].bsums + 8 * h + is;
+                int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int l = 16 * is; l < 16 * is + 16; l++) {
+                    s0 += ((ql[l] & 15) | ((qh[l] >> 0) & 3) << 4) * y[l];
+                    s1 += ((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) * y[l + 32];
+                    s2 += ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) * y[l + 64];
+                    s3 += ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) * y[l + 96];
+                }
+                isum += sc[is] * (s0 - 32 * bs[0]) + sc[is + 2] * (s1 - 32 * bs[2]) +
+                        sc[is + 4] * (s2 - 32 * bs[4]) + sc[is + 6] * (s3 - 32 * bs[6]);
+            }
+        }
+        sum = fmaf((float)isum, fp16_to_fp32(a[k].d) * b[k].d, sum);
+    }
+    return sum;
+}
+
+/* |isum| <= 16 * 32 * 16*4*128 = 4.2M; no mins. Codes 0..7 here, the - 4 through bsums. */
+static inline float dot_q3_K_q8_K_ref(int n, const void *w, const void *x) {
+    const block_q3_K *a = (const block_q3_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        int8_t sc[16];
+        kq_scales_q3(a[k].scales, sc);
+        const int8_t *y = b[k].qs;
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *q = a[k].qs + 32 * h;
+            for (int j = 0; j < 4; j++, y += 32) {   /* sub-blocks 8h + 2j (l < 16) and 8h + 2j + 1 */
+                int32_t s0 = 0, s1 = 0;
+                for (int l = 0; l < 16; l++) {
+                    s0 += (((q[l] >> 2 * j) & 3) | ((a[k].hmask[l] >> (4 * h + j)) & 1) << 2) * y[l];
+                    s1 += (((q[l + 16] >> 2 * j) & 3) | ((a[k].hmask[l + 16] >> (4 * h + j)) & 1) << 2) * y[l + 16];
+                }
+                const int s = 8 * h + 2 * j;
+                isum += sc[s] * (s0 - 4 * b[k].bsums[s]) + sc[s + 1] * (s1 - 4 * b[k].bsums[s + 1]);
+            }
+        }
+        sum = fmaf((float)isum, fp16_to_fp32(a[k].d) * b[k].d, sum);
+    }
+    return sum;
+}
+
+/* |isum| <= 16 * 15 * 16*3*128 = 1.5M, |msum| <= 16 * 15 * 16*128 = 0.5M */
+static inline float dot_q2_K_q8_K_ref(int n, const void *w, const void *x) {
+    const block_q2_K *a = (const block_q2_K *)w;
+    const block_q8_K *b = (const block_q8_K *)x;
+    float sum = 0.0f;
+    for (int k = 0; k < n / QK_K; k++) {
+        const int8_t *y = b[k].qs;
+        int32_t isum = 0, msum = 0;
+        for (int s = 0; s < 16; s++) msum += (a[k].scales[s] >> 4) * b[k].bsums[s];
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *q = a[k].qs + 32 * h;
+            for (int j = 0; j < 4; j++, y += 32) {
+                int32_t s0 = 0, s1 = 0;
+                for (int l = 0; l < 16; l++) {
+                    s0 += ((q[l] >> 2 * j) & 3) * y[l];
+                    s1 += ((q[l + 16] >> 2 * j) & 3) * y[l + 16];
+                }
+                isum += (a[k].scales[8 * h + 2 * j] & 15) * s0 + (a[k].scales[8 * h + 2 * j + 1] & 15) * s1;
+            }
+        }
+        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
+    }
+    return sum;
+}
+
+/* GEMM tiles (gemm_fn, see rvv_kernels.h): every element is the dot of the same build. */
+GEMM_FROM_DOT(gemm_q4_K_q8_K_ref, dot_q4_K_q8_K_ref)
+GEMM_FROM_DOT(gemm_q5_K_q8_K_ref, dot_q5_K_q8_K_ref)
+GEMM_FROM_DOT(gemm_q6_K_q8_K_ref, dot_q6_K_q8_K_ref)
+GEMM_FROM_DOT(gemm_q3_K_q8_K_ref, dot_q3_K_q8_K_ref)
+GEMM_FROM_DOT(gemm_q2_K_q8_K_ref, dot_q2_K_q8_K_ref)
+
+/* ------------------------------------------------------------------------------------------
+ * Row-wise float work of the forward pass.
+ *
+ * The contract between ports: every body returns the reference's bits. Sums whose order
+ * matters are therefore defined here in an order that a vector of any length can follow:
+ *   sum32   element i goes into partial sum i % 32 (in order of i; RMSNorm's squares as
+ *           p = fmaf(x, x, p)), then the 32 partials fold pairwise, p[j] += p[j + h] for
+ *           h = 16, 8, 4, 2, 1: a register of 32 floats (e32m8 at VLEN 128, m1 at VLEN 1024;
+ *           four 8-lane registers on x86) walks the row, and the fold is 5 vector adds.
+ *   exp     e^x by a fixed sequence of IEEE operations (below), not the C library's expf,
+ *           whose last bit differs between libraries and targets.
+ * Maxima, element-wise operations and single roundings are exact in any order.
+ * ---------------------------------------------------------------------------------------- */
+#define SUM32 32
+static inline float sum32_fold(float *p) {
+    for (int h = SUM32 / 2; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) p[j] += p[j + h];
+    return p[0];
+}
+/* the partial sums of x (sq: of x*x, fused), element i into p[i % 32]; written as whole rows
+ * of 32 and a remainder so that compilers vectorize it */
+static inline float sum32(int n, const float *x, int sq) {
+    float p[SUM32] = {0};
+    int i = 0;
+    for (; i + SUM32 <= n; i += SUM32)
+        for (int j = 0; j < SUM32; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
+    for (int j = 0; j < n - i; j++) p[j] = sq ? fmaf(x[i + j], x[i + j], p[j]) : p[j] + x[i + j];
+    return sum32_fold(p);
+}
+
+/* e^x within about 1 ulp (tests/test_kernels.c measures it): x = k ln2 + r with
+ * k = round-to-nearest-even(x / ln2) and ln2 split into a 9-bit head (exact times k) and a
+ * tail, so |r| <= ln2/2; e^r by its degree-7 Taylor polynomial (truncation < 0.05 ulp) in
+ * Horner form with fused multiply-adds; times 2^k applied as two powers of two, so a result
+ * in the subnormal range rounds once. x is clamped to [-104, 89] (beyond, e^x is 0 or inf);
+ * NaN passes through. Written with comparisons instead of fminf/fmaxf so loops over it
+ * vectorize. */
+static inline float exp_ref(float x) {
+    float c = x > -104.0f ? x : -104.0f;                      /* NaN becomes -104 here (never */
+    c = c < 89.0f ? c : 89.0f;                                /* converted to int) and is returned at the end */
+    const float kf = rintf(c * 1.44269504f);
+    const int32_t k = (int32_t)kf;
+    float r = fmaf(-kf, 0.693359375f, c);                     /* c - k*ln2_hi (exact) */
+    r = fmaf(-kf, -2.12194440e-4f, r);                        /*   - k*ln2_lo */
+    float p = 1.0f / 5040.0f;
+    p = fmaf(p, r, 1.0f / 720.0f);
+    p = fmaf(p, r, 1.0f / 120.0f);
+    p = fmaf(p, r, 1.0f / 24.0f);
+    p = fmaf(p, r, 1.0f / 6.0f);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    const int32_t k1 = k >> 1, k2 = k - k1;                   /* k = k1 + k2 */
+    const float e = p * f32_from_bits((uint32_t)(k1 + 127) << 23) * f32_from_bits((uint32_t)(k2 + 127) << 23);
+    return x != x ? x : e;
+}
+
+/* RMSNorm: o = w * (x / sqrt(mean(x^2) + eps)), the sum of squares in sum32 order */
+static inline void rmsnorm_ref(int n, float *o, const float *x, const float *w, float eps) {
+    const float scale = 1.0f / sqrtf(sum32(n, x, 1) / n + eps);
+    for (int i = 0; i < n; i++) o[i] = w[i] * (scale * x[i]);
+}
+
+/* In-place softmax: x = e^(x - max) / sum, the sum in sum32 order */
+static inline void softmax_ref(int n, float *x) {
+    float max = x[0];
+    for (int i = 1; i < n; i++) max = fmaxf(max, x[i]);
+    for (int i = 0; i < n; i++) x[i] = exp_ref(x[i] - max);
+    const float inv = 1.0f / sum32(n, x, 0);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* SwiGLU: g = silu(g) * u, silu(v) = v / (1 + e^-v); element-wise, so any split of a row gives
+ * the same bits (matmul chunks apply it piecewise) */
+static inline void swiglu_ref(int n, float *g, const float *u) {
+    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
+}
+
+/* RoPE on one head vector, adjacent pairs (GGUF llama, llama2.c): for pair i < n_rot/2,
+ * (v[2i], v[2i+1]) is rotated by angle theta_i * pos; cs holds (cos, sin) for each pair:
+ *   a' = a c - b s,  b' = a s + b c   (each with the first product fused into the add) */
+static inline void rope_adjacent_ref(int n_rot, float *v, const float *cs) {
+    for (int i = 0; i < n_rot / 2; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1], a = v[2 * i], b = v[2 * i + 1];
+        v[2 * i] = fmaf(a, c, -(b * s));
+        v[2 * i + 1] = fmaf(a, s, b * c);
+    }
+}
+
+/* RoPE, NEOX style (qwen2): the pairs are (v[i], v[i + n_rot/2]) for i < n_rot/2; same angles. */
+static inline void rope_neox_ref(int n_rot, float *v, const float *cs) {
+    int half = n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1], a = v[i], b = v[i + half];
+        v[i] = fmaf(a, c, -(b * s));
+        v[i + half] = fmaf(a, s, b * c);
+    }
+}
+
+/* y += a * x (attention: accumulate a value row weighted by its probability) */
+static inline void axpy_ref(int n, float *y, float a, const float *x) {
+    for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+}
+
+
+/* ==========================================================================================
+ * The port table: every entry point llm.c calls, one table per family of CPUs.
+ *   gemm[t]         the GEMM (and so the dot, its 1x1 case) of weights of type t with the
+ *                   activation rows of t's format: float rows for F32/F16/BF16, Q8_0 rows for
+ *                   Q8_0/Q4_0, Q8_K rows for the K-quants (gemm_fn above)
+ *   packed[t]       optional: a layout of t's weights that the port chooses at load (below)
+ *   quantize_q8_0, quantize_q8_K   the activation quantizers
+ *   rmsnorm ... axpy                the row-wise float work of the forward pass
+ *   cpu_ok          NULL, or a check that the CPU runs the port's instructions (1 = yes; else 0
+ *                   and *why says what to use instead); *vlen gets the vector length in bits
+ * ======================================================================================== */
+typedef void (*quantize_fn)(int n, void *y, const float *x);
+
+/* A weight layout a port may choose at load time: each thread's rows of a matrix are regrouped,
+ * `rows` at a time, into groups of exactly the bytes of those rows; the last rows % `rows` of a
+ * thread's range stay in the file's layout.
+ *   pack(n, group, src, ld)     `rows` rows of n elements (row stride ld bytes) -> one group
+ *   unpack_row(n, dst, g, r)    row r of group g back in the file's layout (embedding lookups)
+ *   gemm                        as gemm_fn, with nr a multiple of `rows` and w = nr/rows
+ *                               consecutive groups (ldw unused): bitwise the file layout's GEMM */
+typedef struct {
+    int rows;
+    void (*pack)(int n, void *group, const void *src, size_t ld);
+    void (*unpack_row)(int n, void *dst, const void *group, int r);
+    gemm_fn gemm;
+} weight_layout;
+
+typedef struct {
+    const char *name;
+    int (*cpu_ok)(const char **why, unsigned *vlen);
+    gemm_fn gemm[T_COUNT];
+    weight_layout packed[T_COUNT];
+    void (*quantize_q8_0)(int n, block_q8_0 *y, const float *x);
+    void (*quantize_q8_K)(int n, block_q8_K *y, const float *x);
+    void (*rmsnorm)(int n, float *o, const float *x, const float *w, float eps);
+    void (*softmax)(int n, float *x);
+    void (*swiglu)(int n, float *g, const float *u);
+    void (*rope_adjacent)(int n_rot, float *v, const float *cs);
+    void (*rope_neox)(int n_rot, float *v, const float *cs);
+    void (*axpy)(int n, float *y, float a, const float *x);
+} kernel_port;
+
+static const kernel_port port_reference = {
+    .name = "reference",
+    .gemm = {[T_F32] = gemm_f32_f32_ref, [T_F16] = gemm_f16_f32_ref, [T_BF16] = gemm_bf16_f32_ref,
+             [T_Q8_0] = gemm_q8_0_q8_0_ref, [T_Q4_0] = gemm_q4_0_q8_0_ref, [T_Q2_K] = gemm_q2_K_q8_K_ref,
+             [T_Q3_K] = gemm_q3_K_q8_K_ref, [T_Q4_K] = gemm_q4_K_q8_K_ref, [T_Q5_K] = gemm_q5_K_q8_K_ref,
+             [T_Q6_K] = gemm_q6_K_q8_K_ref},
+    .quantize_q8_0 = quantize_row_q8_0_ref,
+    .quantize_q8_K = quantize_row_q8_K_ref,
+    .rmsnorm = rmsnorm_ref,
+    .softmax = softmax_ref,
+    .swiglu = swiglu_ref,
+    .rope_adjacent = rope_adjacent_ref,
+    .rope_neox = rope_neox_ref,
+    .axpy = axpy_ref,
+};
+
+/* ------------------------------------------------------------------------------------------
  * Vector dots and GEMM tiles for Q4_K, Q5_K and Q6_K (RVV 1.0 and XTheadVector, one source;
  * the types of the Q4_K_M and Q5_K_M files people download). Per super-block the codes of 32
  * consecutive elements at a time are multiplied with the activation bytes (8-bit x 8-bit ->
@@ -2532,24 +1146,648 @@ static inline void quantize_row_q2_K(int n, block_q2_K *y, const float *x) {
     }
 #define KQ_ROW(b, k) ((const block_q8_K *)(const void *)(x + (size_t)(b) * ldx) + (k))
 
+/* ==========================================================================================
+ * Vector bodies: RVV 1.0 (any VLEN >= 128, vector-length agnostic) and XTheadVector
+ * (RVV 0.7.1 of the SG2042's XuanTie C920, GCC >= 14; GCC then defines __riscv_vector too).
+ * One source serves both; RVV_THEAD marks what differs in 0.7.1:
+ *   - no fractional LMUL and no vsetivli (we use LMUL >= 1; GCC never emits vsetivli there);
+ *   - no vzext/vsext and no vfcvt.rtz: widen with vwcvt(u), round with the _rm intrinsics;
+ *   - no tail policies (0.7.1 zeroes the elements past vl): XTheadVector bodies never rely on
+ *     them; where RVV 1.0 keeps a tail undisturbed (the last, partial step of a sum), they
+ *     take the whole register under a mask instead, whose masked-off elements 0.7.1 keeps;
+ *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
+ *     unit through a one-element store (RVV_ST_I32).
+ * ======================================================================================== */
 #if defined(__riscv_vector)
-#define RVK_KQCH 64   /* Q4_K: super-blocks whose fp16 d and dmin are converted at once (in vectors,
-                         rvk_block_scales): 15 % fewer instructions per token than one at a time
+#include <riscv_vector.h>
+
+#if defined(__riscv_xtheadvector)
+#define RVV_THEAD 1
+#else
+#define RVV_THEAD 0
+#endif
+#define RVV_INLINE static inline __attribute__((always_inline))
+/* What GCC 14 needs to emit valid XTheadVector code (each was found by a failing build,
+ * a failing test or tests/xthead_check.py; on RVV 1.0 builds they are plain constants):
+ *   RVV_N(n)    a constant shift amount or vector length in a register: with a constant
+ *               shift (vsll.vi) GCC 14.2 stops with an internal compiler error in its vsetvl
+ *               pass (validate_change_or_fail) once a body needs more than a few vector
+ *               registers, and with a small constant length (one-element stores, the last
+ *               steps of a reduction tree) it wants a vsetivli, which 0.7.1 lacks
+ *               (unrecognizable insn); RVV_ONE is RVV_N(1);
+ *   RVV_BARRIER()  a compiler barrier (no instruction) between passes over the same data (the
+ *               rows of a K-quant tile, the passes of a quantizer over a block): without it
+ *               GCC loads the data once for all passes and keeps it in registers (in the
+ *               K-quant tiles, the weight codes unpacked once for all rows), runs out of them
+ *               and spills.
+ * Spills must not happen: GCC 14's spill code for XTheadVector reloads register groups under
+ * another LMUL (misaligned groups are illegal instructions). The Makefile builds XTheadVector
+ * with -fno-schedule-insns for the same reason (GCC's first scheduling pass moves the loads of
+ * the K-quant bodies ahead and runs out of registers). GCC 14 also issues strided loads (vlse)
+ * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
+ * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
+ * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
+#if RVV_THEAD
+static inline size_t rvv_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
+#define RVV_N(n) rvv_in_reg(n)
+#define RVV_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define RVV_N(n) (n)
+#define RVV_BARRIER() ((void)0)
+#endif
+#define RVV_ONE RVV_N(1)
+#define RVV_ST_I32(p, v) __riscv_vse32_v_i32m1((p), (v), RVV_ONE)
+
+static inline size_t rvv_min(size_t a, size_t b) { return a < b ? a : b; }
+
+/* fp16 -> fp32 for a vector of raw halves, exact, same results as fp16_to_fp32().
+ * Without Zvfhmin: put exponent and mantissa where a float keeps them (u = |h| << 13) and
+ * multiply by 2^112, which rebiases the exponent (15 -> 127) and turns half subnormals into
+ * float normals exactly; inf/nan (|h| >= 0x7c00) get the all-ones exponent instead; the sign
+ * is copied from bit 15 (moved to bit 31). 8 instructions. With Zvfhmin: one vfwcvt. */
+#define RVV_F16W_TO_F32(W, BT, BS)   /* the halves already zero-extended to 32-bit lanes (w) */    \
+    RVV_INLINE vfloat32##W##_t rvv_f16w_to_f32_##W(vuint32##W##_t w, size_t vl) {                 \
+        vuint32##W##_t u = __riscv_vsll_vx_u32##W(__riscv_vand_vx_u32##W(w, 0x7fff, vl),           \
+                                                  RVV_N(13), vl);                                 \
+        BT special = __riscv_vmsgtu_vx_u32##W##_##BS(u, 0x0f7fffffu, vl);                          \
+        vuint32##W##_t inf = __riscv_vor_vx_u32##W(u, 0x7f800000u, vl);                            \
+        vfloat32##W##_t f = __riscv_vfmul_vf_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(u),     \
+                                                    0x1p112f, vl);                                 \
+        vuint32##W##_t bits = __riscv_vmerge_vvm_u32##W(__riscv_vreinterpret_v_f32##W##_u32##W(f), \
+                                                         inf, special, vl);                        \
+        vuint32##W##_t sign = __riscv_vsll_vx_u32##W(w, RVV_N(16), vl);                            \
+        return __riscv_vfsgnj_vv_f32##W(__riscv_vreinterpret_v_u32##W##_f32##W(bits),              \
+                                        __riscv_vreinterpret_v_u32##W##_f32##W(sign), vl);         \
+    }
+RVV_F16W_TO_F32(m2, vbool16_t, b16)
+RVV_F16W_TO_F32(m4, vbool8_t, b8)
+#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVV_THEAD
+#define RVV_F16_TO_F32(M, W)                                                                       \
+    RVV_INLINE vfloat32##W##_t rvv_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        return __riscv_vfwcvt_f_f_v_f32##W(__riscv_vreinterpret_v_u16##M##_f16##M(h), vl);         \
+    }
+#else
+#define RVV_F16_TO_F32(M, W)                                                                       \
+    RVV_INLINE vfloat32##W##_t rvv_f16_to_f32_##W(vuint16##M##_t h, size_t vl) {                   \
+        return rvv_f16w_to_f32_##W(__riscv_vwcvtu_x_x_v_u32##W(h, vl), vl);                        \
+    }
+#endif
+RVV_F16_TO_F32(m1, m2)
+RVV_F16_TO_F32(m2, m4)
+
+/* the fp16 values at p, p + stride, p + 2 * stride, ... (stride in bytes: the scales of
+ * consecutive blocks) as floats. XTheadVector loads them with th.vlshu.v, which zero-extends
+ * each half into a 32-bit lane (GCC 14 would issue vlse16.v under the e32,m4 vtype of the
+ * code around it, see above) */
+RVV_INLINE vfloat32m4_t rvv_ld_f16s_m4(const char *p, size_t stride, size_t vl) {
+#if RVV_THEAD
+    return rvv_f16w_to_f32_m4(__riscv_th_vlshu_v_u32m4((const uint32_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#else
+    return rvv_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#endif
+}
+
+/* ---- Q8_0 x Q8_0 and Q4_0 x Q8_0: dots and GEMM tiles ------------------------------------
+ * The integer dot of one block is exact in any order, so it takes one widening multiply
+ * (Q4_0: multiply + multiply-accumulate of the two nibble halves) and one widening reduction.
+ * The float part then repeats the reference step by step: scale = d_w * d_x (one rounding)
+ * and sum = fma((float)isum, scale, sum), block after block. So the dot and every element of
+ * a GEMM tile are bitwise equal to each other and to the reference.
+ * Blocks go in chunks of RVV_QCH; per chunk:
+ *   1. integer sums of every output of the tile, block by block (kept on the stack);
+ *   2. the fp16 scales of every row: gathered with one strided load per row and chunk,
+ *      widened in vector registers, multiplied per output (weight row x activation row);
+ *   3. accumulation in block order: scalar fmaf for a single output, otherwise one vfmacc
+ *      across all outputs of the tile (lane o = output o).
+ * Tiles: R weight rows x B activation rows with (R, B) in {4x4, 1x4, 4x1, 1x1}. */
+#define RVV_QCH 32
+
+#define RVV_LD_Q8(blk) __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)(blk))->qs, 32)
+#define RVV_LD_XLO(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs, 16)
+#define RVV_LD_XHI(blk) __riscv_vle8_v_i8m1(((const block_q8_0 *)(const void *)(blk))->qs + 16, 16)
+/* Q4_0 codes minus 8, as int8: v = q ^ 0x88 turns each nibble c into c ^ 8, whose sign
+ * extension is c - 8; low nibble: (v << 4) >> 4, high nibble: v >> 4 (arithmetic shifts). */
+#define RVV_LD_Q4(blk, lo, hi)                                                                     \
+    do {                                                                                           \
+        vint8m1_t v_ = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vxor_vx_u8m1(                      \
+            __riscv_vle8_v_u8m1(((const block_q4_0 *)(const void *)(blk))->qs, 16), 0x88, 16));   \
+        lo = __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(v_, 4, 16), 4, 16);                        \
+        hi = __riscv_vsra_vx_i8m1(v_, 4, 16);                                                      \
+    } while (0)
+
+/* Integer sums of up to four (weight block, activation block) pairs, grouped by element width
+ * (multiplies at e8, reductions at e16, one-element stores at e32) so that a group costs three
+ * vsetvli instead of three per pair. cnt (1..4) is a compile-time constant. */
+RVV_INLINE void rvv_q8_sums(const int cnt, vint8m2_t wa, vint8m2_t xa, vint8m2_t wb, vint8m2_t xb,
+                            vint8m2_t wc, vint8m2_t xc, vint8m2_t wd, vint8m2_t xd, int32_t *o, size_t os) {
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVV_ONE);
+    vint16m4_t pa = __riscv_vwmul_vv_i16m4(wa, xa, 32), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = __riscv_vwmul_vv_i16m4(wb, xb, 32);
+    if (cnt > 2) pc = __riscv_vwmul_vv_i16m4(wc, xc, 32);
+    if (cnt > 3) pd = __riscv_vwmul_vv_i16m4(wd, xd, 32);
+    vint32m1_t sa = __riscv_vwredsum_vs_i16m4_i32m1(pa, z, 32), sb = sa, sc = sa, sd = sa;
+    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m4_i32m1(pb, z, 32);
+    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m4_i32m1(pc, z, 32);
+    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m4_i32m1(pd, z, 32);
+    RVV_ST_I32(o, sa);
+    if (cnt > 1) RVV_ST_I32(o + os, sb);
+    if (cnt > 2) RVV_ST_I32(o + 2 * os, sc);
+    if (cnt > 3) RVV_ST_I32(o + 3 * os, sd);
+}
+/* Q4_0: (lo, hi) codes minus 8 times the activation's (first, second) 16 bytes;
+ * |(c-8) * x| <= 8 * 128, the sum of two fits int16. All multiplies before all multiply-adds:
+ * each pair's multiply-add right after its multiply makes GCC 14 for XTheadVector put every
+ * product into one register group and copy it out (a copy and two vsetvli each). */
+RVV_INLINE void rvv_q4_sums(const int cnt, vint8m1_t la, vint8m1_t ha, vint8m1_t xla, vint8m1_t xha,
+                            vint8m1_t lb, vint8m1_t hb, vint8m1_t xlb, vint8m1_t xhb,
+                            vint8m1_t lc, vint8m1_t hc, vint8m1_t xlc, vint8m1_t xhc,
+                            vint8m1_t ld, vint8m1_t hd, vint8m1_t xld, vint8m1_t xhd, int32_t *o, size_t os) {
+    const vint32m1_t z = __riscv_vmv_v_x_i32m1(0, RVV_ONE);
+    vint16m2_t pa = __riscv_vwmul_vv_i16m2(la, xla, 16), pb = pa, pc = pa, pd = pa;
+    if (cnt > 1) pb = __riscv_vwmul_vv_i16m2(lb, xlb, 16);
+    if (cnt > 2) pc = __riscv_vwmul_vv_i16m2(lc, xlc, 16);
+    if (cnt > 3) pd = __riscv_vwmul_vv_i16m2(ld, xld, 16);
+    pa = __riscv_vwmacc_vv_i16m2(pa, ha, xha, 16);
+    if (cnt > 1) pb = __riscv_vwmacc_vv_i16m2(pb, hb, xhb, 16);
+    if (cnt > 2) pc = __riscv_vwmacc_vv_i16m2(pc, hc, xhc, 16);
+    if (cnt > 3) pd = __riscv_vwmacc_vv_i16m2(pd, hd, xhd, 16);
+    vint32m1_t sa = __riscv_vwredsum_vs_i16m2_i32m1(pa, z, 16), sb = sa, sc = sa, sd = sa;
+    if (cnt > 1) sb = __riscv_vwredsum_vs_i16m2_i32m1(pb, z, 16);
+    if (cnt > 2) sc = __riscv_vwredsum_vs_i16m2_i32m1(pc, z, 16);
+    if (cnt > 3) sd = __riscv_vwredsum_vs_i16m2_i32m1(pd, z, 16);
+    RVV_ST_I32(o, sa);
+    if (cnt > 1) RVV_ST_I32(o + os, sb);
+    if (cnt > 2) RVV_ST_I32(o + 2 * os, sc);
+    if (cnt > 3) RVV_ST_I32(o + 3 * os, sd);
+}
+
+/* Integer sums for one step: weight blocks w_r = w + r*sw (r < R), activation blocks
+ * x_b = x + b*sx (b < B), all compile-time shapes:
+ *   diag (1x1 dot, R = B = 4 consecutive blocks): pairs (j, j) -> is[j];
+ *   otherwise every (r, b) -> is[r*B + b], grouped by weight row (B = 4) or activation row (B = 1). */
+RVV_INLINE void rvv_q_isums(const int q4, const int R, const int B, const int diag,
+                            const char *w, size_t sw, const char *x, size_t sx, int32_t *is) {
+    if (!q4) {
+        vint8m2_t x0 = RVV_LD_Q8(x), x1 = x0, x2 = x0, x3 = x0;
+        if (B > 1) x1 = RVV_LD_Q8(x + sx);
+        if (B > 2) x2 = RVV_LD_Q8(x + 2 * sx);
+        if (B > 3) x3 = RVV_LD_Q8(x + 3 * sx);
+        if (diag || B == 1) {
+            vint8m2_t w0 = RVV_LD_Q8(w), w1 = w0, w2 = w0, w3 = w0;
+            if (R > 1) w1 = RVV_LD_Q8(w + sw);
+            if (R > 2) w2 = RVV_LD_Q8(w + 2 * sw);
+            if (R > 3) w3 = RVV_LD_Q8(w + 3 * sw);
+            if (diag) rvv_q8_sums(R, w0, x0, w1, x1, w2, x2, w3, x3, is, 1);
+            else rvv_q8_sums(R, w0, x0, w1, x0, w2, x0, w3, x0, is, 1);
+        } else {
+            for (int r = 0; r < R; r++) {
+                vint8m2_t wr = RVV_LD_Q8(w + r * sw);
+                rvv_q8_sums(B, wr, x0, wr, x1, wr, x2, wr, x3, is + r * B, 1);
+            }
+        }
+    } else {
+        vint8m1_t xl0 = RVV_LD_XLO(x), xh0 = RVV_LD_XHI(x), xl1 = xl0, xh1 = xh0, xl2 = xl0, xh2 = xh0, xl3 = xl0, xh3 = xh0;
+        if (B > 1) { xl1 = RVV_LD_XLO(x + sx); xh1 = RVV_LD_XHI(x + sx); }
+        if (B > 2) { xl2 = RVV_LD_XLO(x + 2 * sx); xh2 = RVV_LD_XHI(x + 2 * sx); }
+        if (B > 3) { xl3 = RVV_LD_XLO(x + 3 * sx); xh3 = RVV_LD_XHI(x + 3 * sx); }
+        if (diag || B == 1) {
+            vint8m1_t l0, h0, l1, h1, l2, h2, l3, h3;
+            RVV_LD_Q4(w, l0, h0);
+            l1 = l2 = l3 = l0;
+            h1 = h2 = h3 = h0;
+            if (R > 1) RVV_LD_Q4(w + sw, l1, h1);
+            if (R > 2) RVV_LD_Q4(w + 2 * sw, l2, h2);
+            if (R > 3) RVV_LD_Q4(w + 3 * sw, l3, h3);
+            if (diag) rvv_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl1, xh1, l2, h2, xl2, xh2, l3, h3, xl3, xh3, is, 1);
+            else rvv_q4_sums(R, l0, h0, xl0, xh0, l1, h1, xl0, xh0, l2, h2, xl0, xh0, l3, h3, xl0, xh0, is, 1);
+        } else {
+            for (int r = 0; r < R; r++) {
+                vint8m1_t lr, hr;
+                RVV_LD_Q4(w + r * sw, lr, hr);
+                rvv_q4_sums(B, lr, hr, xl0, xh0, lr, hr, xl1, xh1, lr, hr, xl2, xh2, lr, hr, xl3, xh3, is + r * B, 1);
+            }
+        }
+    }
+}
+
+/* fp16 d of m consecutive blocks of bs bytes, as floats */
+RVV_INLINE void rvv_block_scales(float *out, const char *blk, size_t bs, int m) {
+    for (int k = 0; k < m;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(m - k));
+        __riscv_vse32_v_f32m4(out + k, rvv_ld_f16s_m4(blk + (size_t)k * bs, bs, vl), vl);
+        k += (int)vl;
+    }
+}
+
+/* y[b*ldy + r] = dot(row r of w, row b of x) for r < R, b < B (see above) */
+RVV_INLINE void rvv_q_tile(const int q4, const int R, const int B, int n, float *y, size_t ldy,
+                           const char *w, size_t ldw, const char *x, size_t ldx) {
+    enum { RB_MAX = 16 };
+    const int RB = R * B, nblk = n / QK;
+    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), xbs = sizeof(block_q8_0);
+    int32_t is[RVV_QCH * RB_MAX];
+    float sc[RVV_QCH * RB_MAX], fs[RVV_QCH], dw[4][RVV_QCH], dx[4][RVV_QCH], acc[RB_MAX];
+    float sum1 = 0.0f;
+    for (int o = 0; o < RB; o++) acc[o] = 0.0f;
+    for (int k0 = 0; k0 < nblk; k0 += RVV_QCH) {
+        const int m = nblk - k0 < RVV_QCH ? nblk - k0 : RVV_QCH;
+        const char *wk = w + (size_t)k0 * wbs, *xk = x + (size_t)k0 * xbs;
+        /* 1. integer sums is[kk*RB + o] */
+        if (RB == 1) {
+            int kk = 0;
+            for (; kk + 4 <= m; kk += 4) rvv_q_isums(q4, 4, 4, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
+            for (; kk < m; kk++) rvv_q_isums(q4, 1, 1, 1, wk + kk * wbs, wbs, xk + kk * xbs, xbs, is + kk);
+        } else {
+            for (int kk = 0; kk < m; kk++) rvv_q_isums(q4, R, B, 0, wk + kk * wbs, ldw, xk + kk * xbs, ldx, is + kk * RB);
+        }
+        /* 2. scales sc[kk*RB + o] = d_w[r] * d_x[b] */
+        if (RB == 1) {   /* one pass: both scales, their product, the sums as floats (exact) */
+            for (int kk = 0; kk < m;) {
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
+                vfloat32m4_t a = rvv_ld_f16s_m4(wk + (size_t)kk * wbs, wbs, vl);
+                vfloat32m4_t b = rvv_ld_f16s_m4(xk + (size_t)kk * xbs, xbs, vl);
+                __riscv_vse32_v_f32m4(sc + kk, __riscv_vfmul_vv_f32m4(a, b, vl), vl);
+                __riscv_vse32_v_f32m4(fs + kk, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk, vl), vl), vl);
+                kk += (int)vl;
+            }
+            /* 3. accumulate in block order, one fused multiply-add per block */
+            int kk = 0;
+            for (; kk + 4 <= m; kk += 4) {
+                sum1 = fmaf(fs[kk], sc[kk], sum1);
+                sum1 = fmaf(fs[kk + 1], sc[kk + 1], sum1);
+                sum1 = fmaf(fs[kk + 2], sc[kk + 2], sum1);
+                sum1 = fmaf(fs[kk + 3], sc[kk + 3], sum1);
+            }
+            for (; kk < m; kk++) sum1 = fmaf(fs[kk], sc[kk], sum1);
+            continue;
+        }
+        for (int r = 0; r < R; r++) rvv_block_scales(dw[r], wk + (size_t)r * ldw, wbs, m);
+        for (int b = 0; b < B; b++) rvv_block_scales(dx[b], xk + (size_t)b * ldx, xbs, m);
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < B; b++)
+                for (int kk = 0; kk < m;) {
+                    size_t vl = __riscv_vsetvl_e32m4((size_t)(m - kk));
+                    vfloat32m4_t s = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(dw[r] + kk, vl),
+                                                            __riscv_vle32_v_f32m4(dx[b] + kk, vl), vl);
+                    if (RB == 1) __riscv_vse32_v_f32m4(sc + kk, s, vl);
+                    else __riscv_vsse32_v_f32m4(sc + kk * RB + r * B + b, (ptrdiff_t)(RB * sizeof(float)), s, vl);
+                    kk += (int)vl;
+                }
+        /* 3. accumulate in block order */
+        if (RB <= 4) {   /* VLEN >= 128: one register holds 4 floats */
+            vfloat32m1_t a = __riscv_vle32_v_f32m1(acc, RB);
+            for (int kk = 0; kk < m; kk++)
+                a = __riscv_vfmacc_vv_f32m1(a, __riscv_vfcvt_f_x_v_f32m1(__riscv_vle32_v_i32m1(is + kk * RB, RB), RB),
+                                            __riscv_vle32_v_f32m1(sc + kk * RB, RB), RB);
+            __riscv_vse32_v_f32m1(acc, a, RB);
+        } else {
+            vfloat32m4_t a = __riscv_vle32_v_f32m4(acc, RB);
+            for (int kk = 0; kk < m; kk++)
+                a = __riscv_vfmacc_vv_f32m4(a, __riscv_vfcvt_f_x_v_f32m4(__riscv_vle32_v_i32m4(is + kk * RB, RB), RB),
+                                            __riscv_vle32_v_f32m4(sc + kk * RB, RB), RB);
+            __riscv_vse32_v_f32m4(acc, a, RB);
+        }
+    }
+    if (RB == 1) y[0] = sum1;
+    else
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = acc[r * B + b];
+}
+
+RVV_INLINE void rvv_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
+                           const void *w, size_t ldw, const void *x, size_t ldx) {
+    const char *wc = (const char *)w, *xc = (const char *)x;
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        int r = 0;
+        for (; r + 4 <= nr; r += 4)
+            rvv_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++)
+            rvv_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+    }
+    for (; b < nb; b++) {
+        int r = 0;
+        for (; r + 4 <= nr; r += 4)
+            rvv_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+        for (; r < nr; r++)
+            rvv_q_tile(q4, 1, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
+    }
+}
+
+static inline float rvv_dot_q8_0_q8_0(int n, const void *w, const void *x) {
+    float y;
+    rvv_q_tile(0, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
+    return y;
+}
+static inline float rvv_dot_q4_0_q8_0(int n, const void *w, const void *x) {
+    float y;
+    rvv_q_tile(1, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
+    return y;
+}
+static inline void rvv_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                      const void *x, size_t ldx) {
+    rvv_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+static inline void rvv_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                      const void *x, size_t ldx) {
+    rvv_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+
+/* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
+ * is the same multiply, the float->int conversion rounds half to even (RNE) like rintf, and
+ * codes whose rounded value is not within +-127 (NaN, inf) become 0. */
+static inline void rvv_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
+    const vfloat32m1_t zero = __riscv_vfmv_v_f_f32m1(0.0f, RVV_ONE);
+    for (int b = 0; b < n / QK; b++, x += QK) {
+        vfloat32m8_t v = __riscv_vle32_v_f32m8(x, QK);
+        vfloat32m1_t mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, QK), zero, QK);
+        const float amax = __riscv_vfmv_f_s_f32m1_f32(mx), id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = fp32_to_fp16(amax / 127.0f);
+        vfloat32m8_t s = __riscv_vfmul_vf_f32m8(v, id, QK);
+        vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, QK);
+        /* like the reference: code 0 unless |round(s)| <= 127 (NaN, inf, overflowed x*id) */
+        vbool4_t ok = __riscv_vmflt_vf_f32m8_b4(__riscv_vfabs_v_f32m8(s, QK), 127.5f, QK);
+        q = __riscv_vmerge_vvm_i32m8(__riscv_vmv_v_x_i32m8(0, QK), q, ok, QK);
+        __riscv_vse8_v_i8m2(y[b].qs, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, QK), QK), QK);
+    }
+}
+
+/* ---- float dots and GEMM tiles --------------------------------------------------------------
+ * Exactly the reference's arithmetic: 8 partial sums (lane l of an 8-element vector takes
+ * elements l, l+8, ...; fused multiply-adds like the reference's fmaf), the last n % 8
+ * elements into lanes 0.. (the other lanes keep their sums), then the same pairwise
+ * combination. The result does not depend on VLEN and equals the reference bitwise.
+ * Eight lanes is one e32m2 vector at VLEN 128; each lane is one dependency chain, so a single
+ * dot runs at one vfmacc per FMA latency; GEMM tiles (2 weight rows x 4 activation rows)
+ * run 8 independent chains and convert each weight vector once for 4 activation rows.
+ * The last n % 8 elements: RVV 1.0 takes them with vl = n % 8 and a tail-undisturbed
+ * multiply-add. XTheadVector has no tail policy (0.7.1 zeroes the lanes past vl): there the
+ * step runs over all 8 lanes under a mask of lanes < n % 8 (tail), whose masked-off lanes 0.7.1
+ * leaves undisturbed and whose masked loads read nothing there. XTheadVector also loads
+ * halves zero-extended into 32-bit lanes in one instruction (th.vlhu.v: no e16 vtype). */
+#if RVV_THEAD
+#define RVV_LD_H32(p, vl) __riscv_th_vlhu_v_u32m2((const uint32_t *)(const void *)(p), (vl))
+#define RVV_LD_H32_M(p, vl) __riscv_th_vlhu_v_u32m2_m(tail, (const uint32_t *)(const void *)(p), (vl))
+#define RVV_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
+#define RVV_W_F16(p, vl) rvv_f16w_to_f32_m2(RVV_LD_H32(p, vl), (vl))
+#define RVV_W_BF16(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVV_LD_H32(p, vl), RVV_N(16), (vl)))
+#define RVV_W_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVV_W_F16_M(p, vl) rvv_f16w_to_f32_m2(RVV_LD_H32_M(p, vl), (vl))
+#define RVV_W_BF16_M(p, vl) __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(RVV_LD_H32_M(p, vl), RVV_N(16), (vl)))
+#define RVV_X_F32_M(p, vl) __riscv_vle32_v_f32m2_m(tail, (p), (vl))
+#define RVV_FMACC_M(acc, a, b, vl) __riscv_vfmacc_vv_f32m2_mu(tail, (acc), (a), (b), (vl))
+#define RVV_FTAIL(LOADW)                                                                           \
+    if (i < n) {                                                                                   \
+        const vbool16_t tail = __riscv_vmsltu_vx_u32m2_b16(__riscv_vid_v_u32m2(8), (unsigned)(n - i), 8); \
+        RVV_FSTEP(LOADW##_M, RVV_X_F32_M, i, 8, RVV_FMACC_M);                                      \
+    }
+#else
+#define RVV_W_F32(p, vl) __riscv_vle32_v_f32m2((p), (vl))
+#define RVV_W_F16(p, vl) rvv_f16_to_f32_m2(__riscv_vle16_v_u16m1((p), (vl)), (vl))
+#define RVV_W_BF16(p, vl)                                                                          \
+    __riscv_vreinterpret_v_u32m2_f32m2(                                                            \
+        __riscv_vsll_vx_u32m2(__riscv_vwcvtu_x_x_v_u32m2(__riscv_vle16_v_u16m1((p), (vl)), (vl)), 16, (vl)))
+#define RVV_FTAIL(LOADW)                                                                           \
+    if (i < n) RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, (size_t)(n - i), __riscv_vfmacc_vv_f32m2_tu);
+#endif
+
+RVV_INLINE float rvv_sum8(vfloat32m2_t a) {   /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
+    vfloat32m2_t h = __riscv_vfadd_vv_f32m2(a, __riscv_vslidedown_vx_f32m2(a, 4, 4), 4);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 2, 2), 2);
+    h = __riscv_vfadd_vv_f32m2(h, __riscv_vslidedown_vx_f32m2(h, 1, RVV_ONE), RVV_ONE);
+    return __riscv_vfmv_f_s_f32m2_f32(h);
+}
+
+/* one step of 8 (or, last, fewer) elements: every activation row loaded once (LOADX), each
+ * weight row loaded (and widened) once (LOADW) and multiplied into its B accumulators */
+#define RVV_FSTEP(LOADW, LOADX, i, vl, FMACC)                                                      \
+    do {                                                                                           \
+        vfloat32m2_t v0 = LOADX(x0 + (i), vl), v1 = v0, v2 = v0, v3 = v0;                          \
+        if (B > 1) v1 = LOADX(x1 + (i), vl);                                                       \
+        if (B > 2) v2 = LOADX(x2 + (i), vl);                                                       \
+        if (B > 3) v3 = LOADX(x3 + (i), vl);                                                       \
+        vfloat32m2_t c = LOADW(w0 + (i), vl);                                                      \
+        a00 = FMACC(a00, c, v0, vl);                                                               \
+        if (B > 1) a01 = FMACC(a01, c, v1, vl);                                                    \
+        if (B > 2) a02 = FMACC(a02, c, v2, vl);                                                    \
+        if (B > 3) a03 = FMACC(a03, c, v3, vl);                                                    \
+        if (R > 1) {                                                                               \
+            c = LOADW(w1 + (i), vl);                                                               \
+            a10 = FMACC(a10, c, v0, vl);                                                           \
+            if (B > 1) a11 = FMACC(a11, c, v1, vl);                                                \
+            if (B > 2) a12 = FMACC(a12, c, v2, vl);                                                \
+            if (B > 3) a13 = FMACC(a13, c, v3, vl);                                                \
+        }                                                                                          \
+    } while (0)
+
+#define RVV_FLOAT_TILE(NAME, WT, LOADW, UNROLL)                                                    \
+    RVV_INLINE void NAME(const int R, const int B, int n, float *y, size_t ldy, const char *w,     \
+                         size_t ldw, const char *x, size_t ldx) {                                  \
+        const WT *w0 = (const WT *)(const void *)w, *w1 = (const WT *)(const void *)(w + (R > 1 ? ldw : 0)); \
+        const float *x0 = (const float *)(const void *)x;                                          \
+        const float *x1 = (const float *)(const void *)(x + (B > 1 ? ldx : 0));                    \
+        const float *x2 = (const float *)(const void *)(x + (B > 2 ? 2 * ldx : 0));                \
+        const float *x3 = (const float *)(const void *)(x + (B > 3 ? 3 * ldx : 0));                \
+        vfloat32m2_t a00 = __riscv_vfmv_v_f_f32m2(0.0f, 8), a01 = a00, a02 = a00, a03 = a00;       \
+        vfloat32m2_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                   \
+        int i = 0;                                                                                 \
+        for (; (UNROLL) && i + 32 <= n; i += 32) { /* unrolled: same operations, less overhead */   \
+            RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2);                \
+            RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 8, 8, __riscv_vfmacc_vv_f32m2);            \
+            RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 16, 8, __riscv_vfmacc_vv_f32m2);           \
+            RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i + 24, 8, __riscv_vfmacc_vv_f32m2);           \
+        }                                                                                          \
+        for (; i + 8 <= n; i += 8) RVV_FSTEP(LOADW, __riscv_vle32_v_f32m2, i, 8, __riscv_vfmacc_vv_f32m2); \
+        /* the last n % 8 elements go to lanes 0.., the other lanes keep their sums */             \
+        RVV_FTAIL(LOADW)                                                                           \
+        y[0] = rvv_sum8(a00);                                                                      \
+        if (B > 1) y[ldy] = rvv_sum8(a01);                                                         \
+        if (B > 2) y[2 * ldy] = rvv_sum8(a02);                                                     \
+        if (B > 3) y[3 * ldy] = rvv_sum8(a03);                                                     \
+        if (R > 1) {                                                                               \
+            y[1] = rvv_sum8(a10);                                                                  \
+            if (B > 1) y[ldy + 1] = rvv_sum8(a11);                                                 \
+            if (B > 2) y[2 * ldy + 1] = rvv_sum8(a12);                                             \
+            if (B > 3) y[3 * ldy + 1] = rvv_sum8(a13);                                             \
+        }                                                                                          \
+    }
+/* XTheadVector: f32 and bf16 tiles of 2 x 4 rows are not unrolled, f16 tiles (more registers
+ * for the conversion) have 1 x 4 rows: otherwise GCC 14 copies register groups with th.vmv2r.v,
+ * which XTheadVector does not have, or spills (see the top of the vector bodies) */
+RVV_FLOAT_TILE(rvv_tile_f32, float, RVV_W_F32, !RVV_THEAD)
+RVV_FLOAT_TILE(rvv_tile_f16, uint16_t, RVV_W_F16, 1)
+RVV_FLOAT_TILE(rvv_tile_bf16, uint16_t, RVV_W_BF16, !RVV_THEAD)
+
+#define RVV_FLOAT_KERNELS(SFX, R4)                                                                 \
+    static inline float rvv_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
+        float y;                                                                                   \
+        rvv_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
+        return y;                                                                                  \
+    }                                                                                              \
+    FLOAT_GEMM_TILES(rvv_gemm_##SFX##_f32, rvv_tile_##SFX, R4, 2, 2)
+RVV_FLOAT_KERNELS(f32, 2)
+RVV_FLOAT_KERNELS(f16, RVV_THEAD ? 1 : 2)
+RVV_FLOAT_KERNELS(bf16, 2)
+
+/* ---- row-wise float work ------------------------------------------------------------------
+ * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
+ * VLEN 128; at larger VLEN the group has more lanes and the first 32 are used); the last
+ * n % 32 elements go to lanes 0.. with the others undisturbed (RVV 1.0: _tu; XTheadVector: a
+ * mask, as in the float dots), then rvv_fold32 halves the 32 lanes five times, as sum32_fold. */
+/* XTheadVector: the row-wise bodies stay out of line. Inlined into llm.c's forward pass, GCC
+ * 14 keeps their constants (exp's coefficients as LMUL-4 vectors) in registers across the
+ * whole pass and spills (see the top of the vector bodies); RVV 1.0 builds inline them. */
+#if RVV_THEAD
+#define RVV_ROWWISE static __attribute__((noinline, unused))
+#else
+#define RVV_ROWWISE static inline
+#endif
+RVV_INLINE vfloat32m8_t rvv_sum32_step(const int sq, vfloat32m8_t acc, const float *x, size_t vl, size_t v32) {
+    /* acc + x * x (sq) or acc + x in lanes 0..vl-1 (vl <= v32 = 32), the other lanes kept */
+#if RVV_THEAD
+    if (vl < v32) {
+        const vbool4_t tail = __riscv_vmsltu_vx_u32m8_b4(__riscv_vid_v_u32m8(v32), (unsigned)vl, v32);
+        const vfloat32m8_t v = __riscv_vle32_v_f32m8_m(tail, x, v32);
+        return sq ? __riscv_vfmacc_vv_f32m8_mu(tail, acc, v, v, v32) : __riscv_vfadd_vv_f32m8_mu(tail, acc, acc, v, v32);
+    }
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8(acc, v, v, vl) : __riscv_vfadd_vv_f32m8(acc, v, vl);
+#else
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x, vl);
+    return sq ? __riscv_vfmacc_vv_f32m8_tu(acc, v, v, vl) : __riscv_vfadd_vv_f32m8_tu(acc, acc, v, vl);
+#endif
+}
+RVV_INLINE float rvv_fold32(vfloat32m8_t p) {
+    for (size_t h = SUM32 / 2; h >= 1; h /= 2) p = __riscv_vfadd_vv_f32m8(p, __riscv_vslidedown_vx_f32m8(p, h, RVV_N(h)), RVV_N(h));
+    return __riscv_vfmv_f_s_f32m8_f32(p);
+}
+/* e^x for a vector: exp_ref's steps, one for one (so the same bits) */
+RVV_INLINE vfloat32m4_t rvv_exp_m4(vfloat32m4_t x, size_t vl) {
+    vbool8_t nan = __riscv_vmfne_vv_f32m4_b8(x, x, vl);
+    vfloat32m4_t c = __riscv_vfmin_vf_f32m4(__riscv_vfmax_vf_f32m4(x, -104.0f, vl), 89.0f, vl);
+    vint32m4_t k = __riscv_vfcvt_x_f_v_i32m4_rm(__riscv_vfmul_vf_f32m4(c, 1.44269504f, vl), __RISCV_FRM_RNE, vl);
+    vfloat32m4_t kf = __riscv_vfcvt_f_x_v_f32m4(k, vl);
+    vfloat32m4_t r = __riscv_vfnmsac_vf_f32m4(c, 0.693359375f, kf, vl);        /* c - k*ln2_hi (exact) */
+    r = __riscv_vfnmsac_vf_f32m4(r, -2.12194440e-4f, kf, vl);                   /*   - k*ln2_lo */
+    vfloat32m4_t p = __riscv_vfmv_v_f_f32m4(1.0f / 5040.0f, vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 720.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 120.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 24.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 6.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
+    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
+    vint32m4_t k1 = __riscv_vsra_vx_i32m4(k, RVV_N(1), vl), k2 = __riscv_vsub_vv_i32m4(k, k1, vl);   /* k = k1 + k2 */
+    vfloat32m4_t s1 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k1, 127, vl), RVV_N(23), vl));
+    vfloat32m4_t s2 = __riscv_vreinterpret_v_i32m4_f32m4(__riscv_vsll_vx_i32m4(__riscv_vadd_vx_i32m4(k2, 127, vl), RVV_N(23), vl));
+    vfloat32m4_t e = __riscv_vfmul_vv_f32m4(__riscv_vfmul_vv_f32m4(p, s1, vl), s2, vl);
+    return __riscv_vmerge_vvm_f32m4(e, x, nan, vl);
+}
+
+RVV_ROWWISE void rvv_rmsnorm(int n, float *o, const float *x, const float *w, float eps) {
+    const size_t v32 = __riscv_vsetvl_e32m8(SUM32);
+    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
+    for (int i = 0; i < n; i += SUM32) acc = rvv_sum32_step(1, acc, x + i, rvv_min((size_t)(n - i), v32), v32);
+    const float scale = 1.0f / sqrtf(rvv_fold32(acc) / n + eps);
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        vfloat32m4_t v = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), scale, vl);
+        __riscv_vse32_v_f32m4(o + i, __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(w + i, vl), v, vl), vl);
+        i += (int)vl;
+    }
+}
+
+RVV_ROWWISE void rvv_softmax(int n, float *x) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4(), v32 = __riscv_vsetvl_e32m8(SUM32);
+    vfloat32m1_t mv = __riscv_vfmv_v_f_f32m1(x[0], RVV_ONE);
+    for (int i = 0; i < n;) {   /* the maximum is exact in any order */
+        size_t vl = rvv_min((size_t)(n - i), vlmax);
+        mv = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), mv, vl);
+        i += (int)vl;
+    }
+    const float max = __riscv_vfmv_f_s_f32m1_f32(mv);
+    for (int i = 0; i < n;) {
+        size_t vl = rvv_min((size_t)(n - i), vlmax);
+        __riscv_vse32_v_f32m4(x + i, rvv_exp_m4(__riscv_vfsub_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), max, vl), vl), vl);
+        i += (int)vl;
+    }
+    vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, v32);
+    for (int i = 0; i < n; i += SUM32) acc = rvv_sum32_step(0, acc, x + i, rvv_min((size_t)(n - i), v32), v32);
+    const float inv = 1.0f / rvv_fold32(acc);
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        __riscv_vse32_v_f32m4(x + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), inv, vl), vl);
+        i += (int)vl;
+    }
+}
+
+RVV_ROWWISE void rvv_swiglu(int n, float *g, const float *u) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        vfloat32m4_t v = __riscv_vle32_v_f32m4(g + i, vl);
+        vfloat32m4_t den = __riscv_vfadd_vf_f32m4(rvv_exp_m4(__riscv_vfneg_v_f32m4(v, vl), vl), 1.0f, vl);
+        v = __riscv_vfmul_vv_f32m4(__riscv_vfdiv_vv_f32m4(v, den, vl), __riscv_vle32_v_f32m4(u + i, vl), vl);
+        __riscv_vse32_v_f32m4(g + i, v, vl);
+        i += (int)vl;
+    }
+}
+
+RVV_ROWWISE void rvv_rope_adjacent(int n_rot, float *v, const float *cs) {
+    const int np = n_rot / 2;
+#if RVV_THEAD   /* strided loads and stores of the pairs' halves: with segment loads (tuples) GCC 14
+                   copies every register group once more */
+    for (int i = 0; i < np;) {
+        const size_t vl = __riscv_vsetvl_e32m4((size_t)(np - i));
+        const vfloat32m4_t a = __riscv_vlse32_v_f32m4(v + 2 * i, 8, vl), b = __riscv_vlse32_v_f32m4(v + 2 * i + 1, 8, vl);
+        const vfloat32m4_t c = __riscv_vlse32_v_f32m4(cs + 2 * i, 8, vl), s = __riscv_vlse32_v_f32m4(cs + 2 * i + 1, 8, vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i, 8, __riscv_vfmsac_vv_f32m4(__riscv_vfmul_vv_f32m4(b, s, vl), a, c, vl), vl);
+        __riscv_vsse32_v_f32m4(v + 2 * i + 1, 8, __riscv_vfmacc_vv_f32m4(__riscv_vfmul_vv_f32m4(b, c, vl), a, s, vl), vl);
+        i += (int)vl;
+    }
+    return;
+#endif
+    for (int i = 0; i < np;) {
+        size_t vl = __riscv_vsetvl_e32m2((size_t)(np - i));
+        vfloat32m2x2_t ab = __riscv_vlseg2e32_v_f32m2x2(v + 2 * i, vl);
+        vfloat32m2x2_t cs2 = __riscv_vlseg2e32_v_f32m2x2(cs + 2 * i, vl);
+        vfloat32m2_t a = __riscv_vget_v_f32m2x2_f32m2(ab, 0), b = __riscv_vget_v_f32m2x2_f32m2(ab, 1);
+        vfloat32m2_t c = __riscv_vget_v_f32m2x2_f32m2(cs2, 0), s = __riscv_vget_v_f32m2x2_f32m2(cs2, 1);
+        vfloat32m2_t r0 = __riscv_vfmsac_vv_f32m2(__riscv_vfmul_vv_f32m2(b, s, vl), a, c, vl);   /* a*c - b*s */
+        vfloat32m2_t r1 = __riscv_vfmacc_vv_f32m2(__riscv_vfmul_vv_f32m2(b, c, vl), a, s, vl);   /* a*s + b*c */
+        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 0, r0);
+        ab = __riscv_vset_v_f32m2_f32m2x2(ab, 1, r1);
+        __riscv_vsseg2e32_v_f32m2x2(v + 2 * i, ab, vl);
+        i += (int)vl;
+    }
+}
+
+
+RVV_ROWWISE void rvv_axpy(int n, float *y, float a, const float *x) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
+        __riscv_vse32_v_f32m8(y + i, v, vl);
+        i += (int)vl;
+    }
+}
+
+#define RVV_KQCH 64   /* Q4_K: super-blocks whose fp16 d and dmin are converted at once (in vectors,
+                         rvv_block_scales): 15 % fewer instructions per token than one at a time
                          (dim 2048); for Q6_K's single d it made no difference */
-#define RVK_KQ_KERNELS(T) KQ_ROW_KERNELS(rvk, T, static __attribute__((noinline, unused)), 4)
+#define RVV_KQ_KERNELS(T) KQ_ROW_KERNELS(rvv, T, static __attribute__((noinline, unused)), 4)
 
 /* Q8_K quantization, equal to the reference: max|x| is exact in any order; m is the first
  * element whose magnitude equals it (vfirst of a compare); iscale * x is the same multiply and
  * the conversion rounds half to even like rintf; NaN codes become 0; the bsums by 16 strided
  * loads (byte l of each group of 16) added into 16 int16 lanes (|bsum| <= 16 * 127). */
-static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
+static inline void rvv_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
     const size_t vl = __riscv_vsetvl_e32m8(32);   /* 32 at every VLEN >= 128 */
     for (int b = 0; b < n / QK_K; b++, x += QK_K) {
         vfloat32m1_t mx = __riscv_vfmv_v_f_f32m1(0.0f, 1);
         for (int i = 0; i < QK_K; i += 32) mx = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), mx, vl);
         const float amax = __riscv_vfmv_f_s_f32m1_f32(mx);
         float m = amax;
-        RVK_BARRIER();
+        RVV_BARRIER();
         for (int i = 0; i < QK_K; i += 32) {
             const long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(x + i, vl), vl), amax, vl), vl);
             if (f >= 0) { m = x[i + f]; break; }
@@ -2558,7 +1796,7 @@ static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
          * call here: GCC for XTheadVector would spill the vector registers around it) */
         const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
         y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
-        RVK_BARRIER();
+        RVV_BARRIER();
         for (int i = 0; i < QK_K; i += 32) {
             const vfloat32m8_t s = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(x + i, vl), iscale, vl);
             vint32m8_t q = __riscv_vfcvt_x_f_v_i32m8_rm(s, __RISCV_FRM_RNE, vl);
@@ -2573,32 +1811,32 @@ static inline void rvk_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
 }
 
 /* the sum of the lanes of an int32 vector, out through a one-element store */
-#define RVK_KQ_ISUM(M)                                                                             \
-    RVK_INLINE int32_t rvk_kq_isum_##M(vint32##M##_t acc, size_t vl) {                             \
+#define RVV_KQ_ISUM(M)                                                                             \
+    RVV_INLINE int32_t rvv_kq_isum_##M(vint32##M##_t acc, size_t vl) {                             \
         int32_t r;                                                                                 \
-        RVK_ST_I32(&r, __riscv_vredsum_vs_i32##M##_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl));  \
+        RVV_ST_I32(&r, __riscv_vredsum_vs_i32##M##_i32m1(acc, __riscv_vmv_v_x_i32m1(0, vl), vl));  \
         return r;                                                                                  \
     }
-RVK_KQ_ISUM(m2)
-RVK_KQ_ISUM(m4)
-RVK_KQ_ISUM(m8)
+RVV_KQ_ISUM(m2)
+RVV_KQ_ISUM(m4)
+RVV_KQ_ISUM(m8)
 
 /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]) of a Q8_K row, with mv = the 8 mins, each
  * twice (lanes 2s and 2s+1): one widening multiply by the 16 bsums and a reduction
  * (|m * bsum| <= 63 * 16*128, 16 of them: far below 2^31) */
-RVK_INLINE int32_t rvk_kq_msum(vint16m2_t mv, const int16_t *bsums) {
-    return rvk_kq_isum_m4(__riscv_vwmul_vv_i32m4(mv, __riscv_vle16_v_i16m2(bsums, 16), 16), 16);
+RVV_INLINE int32_t rvv_kq_msum(vint16m2_t mv, const int16_t *bsums) {
+    return rvv_kq_isum_m4(__riscv_vwmul_vv_i32m4(mv, __riscv_vle16_v_i16m2(bsums, 16), 16), 16);
 }
 
 /* the codes of chunk c (64 elements): l = low nibbles (elements 64c..64c+31), h = high
  * nibbles (64c+32..64c+63); Q5_K adds 16 * bit 2c (l) or 2c + 1 (h) of qh */
-RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
+RVV_INLINE void rvv_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, int c, vuint8m2_t *l, vuint8m2_t *h, size_t vl) {
     const vuint8m2_t q = __riscv_vle8_v_u8m2(qs + 32 * c, vl);
     *l = __riscv_vand_vx_u8m2(q, 15, vl);
-    *h = __riscv_vsrl_vx_u8m2(q, RVK_N(4), vl);
+    *h = __riscv_vsrl_vx_u8m2(q, RVV_N(4), vl);
     if (q5) {
-        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c), vl), 1, vl), RVK_N(4), vl), vl);
-        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVK_N(2 * c + 1), vl), 1, vl), RVK_N(4), vl), vl);
+        *l = __riscv_vor_vv_u8m2(*l, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVV_N(2 * c), vl), 1, vl), RVV_N(4), vl), vl);
+        *h = __riscv_vor_vv_u8m2(*h, __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(qh, RVV_N(2 * c + 1), vl), 1, vl), RVV_N(4), vl), vl);
     }
 }
 
@@ -2607,20 +1845,20 @@ RVK_INLINE void rvk_q45_codes(const int q5, const uint8_t *qs, vuint8m2_t qh, in
  * and mins are decoded once for the B activation rows; the codes are unpacked per row (a few
  * vector instructions; one accumulator of 8 registers per row leaves no room to keep them),
  * for Q5_K with B > 1 once into a buffer. */
-RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVV_INLINE void rvv_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const size_t vl = __riscv_vsetvl_e8m2(32);   /* 32 at every VLEN >= 128 */
-    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVK_KQCH], dmin[RVK_KQCH];
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[RVV_KQCH], dmin[RVV_KQCH];
     for (int k = 0; k < n / QK_K; k++) {
         const block_q4_K *a = (const block_q4_K *)(const void *)((const char *)w + (size_t)k * bs);   /* d, dmin, scales */
         const uint8_t *qs = q5 ? ((const block_q5_K *)(const void *)a)->qs : a->qs;
-        if (k % RVK_KQCH == 0) {   /* the fp16 factors of the next super-blocks, converted in vectors */
-            const int cnt = n / QK_K - k < RVK_KQCH ? n / QK_K - k : RVK_KQCH;
-            rvk_block_scales(d, (const char *)&a->d, bs, cnt);
-            rvk_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
+        if (k % RVV_KQCH == 0) {   /* the fp16 factors of the next super-blocks, converted in vectors */
+            const int cnt = n / QK_K - k < RVV_KQCH ? n / QK_K - k : RVV_KQCH;
+            rvv_block_scales(d, (const char *)&a->d, bs, cnt);
+            rvv_block_scales(dmin, (const char *)&a->dmin, bs, cnt);
         }
         int sc[8];
-        int16_t m2[16];   /* the mins, each twice (rvk_kq_msum) */
+        int16_t m2[16];   /* the mins, each twice (rvv_kq_msum) */
         for (int s = 0; s < 8; s++) {
             int m;
             kq_scale_min_k4(s, a->scales, &sc[s], &m);
@@ -2633,14 +1871,14 @@ RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, 
                                vector instructions per chunk) */
         for (int c = 0; q5 && B > 1 && c < QK_K / 64; c++) {
             vuint8m2_t l, h;
-            rvk_q45_codes(q5, qs, qh, c, &l, &h, vl);
+            rvv_q45_codes(q5, qs, qh, c, &l, &h, vl);
             __riscv_vse8_v_u8m2(cq + 64 * c, l, vl);
             __riscv_vse8_v_u8m2(cq + 64 * c + 32, h, vl);
         }
         for (int r = 0; r < B; r++) {
-            RVK_BARRIER();
+            RVV_BARRIER();
             const block_q8_K *b = KQ_ROW(r, k);
-            const int32_t msum = rvk_kq_msum(mv, b->bsums);
+            const int32_t msum = rvv_kq_msum(mv, b->bsums);
             vint32m8_t acc;   /* the first product initializes it (a zero vector would be a
                                  loop-invariant constant that GCC keeps on the stack) */
             for (int c = 0; c < QK_K / 64; c++) {
@@ -2650,26 +1888,26 @@ RVK_INLINE void rvk_q45_K_rows(const int q5, const int B, int n, const void *w, 
                     l = __riscv_vle8_v_u8m2(cq + 64 * c, vl);
                     h = __riscv_vle8_v_u8m2(cq + 64 * c + 32, vl);
                 } else {
-                    rvk_q45_codes(q5, qs, qh, c, &l, &h, vl);
+                    rvv_q45_codes(q5, qs, qh, c, &l, &h, vl);
                 }
                 const vint16m4_t p0 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(l), __riscv_vle8_v_i8m2(b->qs + 64 * c, vl), vl);
                 const vint16m4_t p1 = __riscv_vwmul_vv_i16m4(__riscv_vreinterpret_v_u8m2_i8m2(h), __riscv_vle8_v_i8m2(b->qs + 64 * c + 32, vl), vl);
                 acc = c == 0 ? __riscv_vwmul_vx_i32m8(p0, (int16_t)sc0, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc0, p0, vl);
                 acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)sc1, p1, vl);
             }
-            KQ_ACCUMULATE(sum[r], rvk_kq_isum_m8(acc, vl), msum, d[k % RVK_KQCH], dmin[k % RVK_KQCH], b->d);
+            KQ_ACCUMULATE(sum[r], rvv_kq_isum_m8(acc, vl), msum, d[k % RVV_KQCH], dmin[k % RVV_KQCH], b->d);
         }
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
-RVK_INLINE void rvk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    rvk_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
+RVV_INLINE void rvv_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvv_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
 }
-RVK_INLINE void rvk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    rvk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
+RVV_INLINE void rvv_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+    rvv_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
 }
-RVK_KQ_KERNELS(q4_K)
-RVK_KQ_KERNELS(q5_K)
+RVV_KQ_KERNELS(q4_K)
+RVV_KQ_KERNELS(q5_K)
 
 /* Q6_K: the codes are unpacked minus 32 (-32..31, signed), so the offset needs no bsums term;
  * per 32 elements (lanes 0..15 sub-block 2j, 16..31 sub-block 2j+1) one widening multiply
@@ -2678,22 +1916,22 @@ RVK_KQ_KERNELS(q5_K)
  * instructions, and GCC 14 for XTheadVector keeps those vectors live across steps and rows
  * and spills). Lane bound: 8 steps of |32 * 128 * (sa + (sb - sa))| <= 2^19, far below 2^31.
  * With B > 1 the codes go to a buffer once, which every row's pass then reads. */
-RVK_INLINE vint32m8_t rvk_q6_step(const int first, vint32m8_t acc, vint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
+RVV_INLINE vint32m8_t rvv_q6_step(const int first, vint32m8_t acc, vint8m2_t q, const int8_t *y, int sa, int sb, vbool4_t upper, size_t vl) {
     const vint16m4_t p = __riscv_vwmul_vv_i16m4(q, __riscv_vle8_v_i8m2(y, vl), vl);
     acc = first ? __riscv_vwmul_vx_i32m8(p, (int16_t)sa, vl) : __riscv_vwmacc_vx_i32m8(acc, (int16_t)sa, p, vl);
     return __riscv_vwmacc_vx_i32m8_mu(upper, acc, (int16_t)(sb - sa), p, vl);
 }
 /* quarter j of a half: low 4 bits from l (low nibble for j < 2, else high), bits 4-5 from
  * qh bits 2j+1..2j; minus 32 */
-RVK_INLINE vint8m2_t rvk_q6_codes(vuint8m2_t l, vuint8m2_t qh, int j, size_t vl) {
-    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVK_N(4), vl);
-    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVK_N(4), vl)
-                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVK_N(2), vl)
-                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVK_N(2), vl);
+RVV_INLINE vint8m2_t rvv_q6_codes(vuint8m2_t l, vuint8m2_t qh, int j, size_t vl) {
+    const vuint8m2_t lo = j < 2 ? __riscv_vand_vx_u8m2(l, 15, vl) : __riscv_vsrl_vx_u8m2(l, RVV_N(4), vl);
+    const vuint8m2_t hi = j == 0 ? __riscv_vsll_vx_u8m2(qh, RVV_N(4), vl)
+                        : j == 1 ? __riscv_vsll_vx_u8m2(qh, RVV_N(2), vl)
+                        : j == 2 ? qh : __riscv_vsrl_vx_u8m2(qh, RVV_N(2), vl);
     const vuint8m2_t q = __riscv_vor_vv_u8m2(lo, __riscv_vand_vx_u8m2(hi, 0x30, vl), vl);
     return __riscv_vsub_vx_i8m2(__riscv_vreinterpret_v_u8m2_i8m2(q), 32, vl);
 }
-RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
+RVV_INLINE void rvv_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
     const block_q6_K *a = (const block_q6_K *)w;
     const size_t vl = __riscv_vsetvl_e8m2(32);
     const vbool4_t upper = __riscv_vmsgeu_vx_u16m4_b4(__riscv_vid_v_u16m4(vl), 16, vl);   /* lanes 16..31 */
@@ -2702,218 +1940,181 @@ RVK_INLINE void rvk_q6_K_rows(const int B, int n, const void *w, const char *x, 
         const int8_t *sc = a[k].scales;
         int32_t isum[4];
         int8_t cq[QK_K];   /* B > 1: the codes of element 128h + 32j at cq[128h + 32j] */
-        vint32m8_t acc;   /* the first step initializes it (see rvk_q45_K_rows) */
+        vint32m8_t acc;   /* the first step initializes it (see rvv_q45_K_rows) */
         for (int h = 0; h < 2; h++) {
             const vuint8m2_t l0 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h, vl), l1 = __riscv_vle8_v_u8m2(a[k].ql + 64 * h + 32, vl);
             const vuint8m2_t qh = __riscv_vle8_v_u8m2(a[k].qh + 32 * h, vl);
             for (int j = 0; j < 4; j++) {
-                const vint8m2_t q = rvk_q6_codes(j % 2 ? l1 : l0, qh, j, vl);
-                if (B == 1) acc = rvk_q6_step(h + j == 0, acc, q, KQ_ROW(0, k)->qs + 128 * h + 32 * j, sc[8 * h + 2 * j], sc[8 * h + 2 * j + 1], upper, vl);
+                const vint8m2_t q = rvv_q6_codes(j % 2 ? l1 : l0, qh, j, vl);
+                if (B == 1) acc = rvv_q6_step(h + j == 0, acc, q, KQ_ROW(0, k)->qs + 128 * h + 32 * j, sc[8 * h + 2 * j], sc[8 * h + 2 * j + 1], upper, vl);
                 else __riscv_vse8_v_i8m2(cq + 128 * h + 32 * j, q, vl);
             }
         }
-        if (B == 1) isum[0] = rvk_kq_isum_m8(acc, vl);
+        if (B == 1) isum[0] = rvv_kq_isum_m8(acc, vl);
         for (int r = 0; B > 1 && r < B; r++) {
-            RVK_BARRIER();
+            RVV_BARRIER();
             const int8_t *y = KQ_ROW(r, k)->qs;
             for (int j = 0; j < QK_K / 32; j++)
-                acc = rvk_q6_step(j == 0, acc, __riscv_vle8_v_i8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
-            isum[r] = rvk_kq_isum_m8(acc, vl);
+                acc = rvv_q6_step(j == 0, acc, __riscv_vle8_v_i8m2(cq + 32 * j, vl), y + 32 * j, sc[2 * j], sc[2 * j + 1], upper, vl);
+            isum[r] = rvv_kq_isum_m8(acc, vl);
         }
         const float d = fp16_to_fp32(a[k].d);
-        for (int r = 0; r < B; r++) sum[r] = RVK_MAC((float)isum[r], d * KQ_ROW(r, k)->d, sum[r]);
+        for (int r = 0; r < B; r++) sum[r] = fmaf((float)isum[r], d * KQ_ROW(r, k)->d, sum[r]);
     }
     for (int r = 0; r < B; r++) out[(size_t)r * ldo] = sum[r];
 }
-RVK_KQ_KERNELS(q6_K)
+RVV_KQ_KERNELS(q6_K)
 
-#elif defined(RVK_X86)
-/* The same dots on x86 (AVX2), 32 codes per step as above: vpmaddubsw multiplies the
- * unsigned codes (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63) with the activation bytes and adds
- * pairs into int16 (at most 2 * 63 * 128 = 16128: no saturation), vpmaddwd multiplies those by the sub-block
- * scale and adds pairs into the 8 int32 lanes of the accumulator. For Q6_K the low 128 bits
- * of a step hold elements 0..15 (sub-block 2k) and the high 128 bits elements 16..31 (2k+1),
- * so its scale vector has one scale per half. Portable C versions of these dots, written for
- * auto-vectorization, ran slower than the reference (GCC 12: 3.7 vs 6.6 GB/s of weights). */
-XK_INLINE int32_t xk_hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-XK_INLINE __m256i xk_kq_step(__m256i acc, __m256i q, const int8_t *y, __m256i scale) {
-    const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(const void *)y));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale));
-}
-
-/* Q4_K's 12 scale bytes as 8 scales (bytes 0..7) and 8 mins (bytes 8..15), the table above
- * applied to 4 bytes at a time */
-XK_INLINE __m128i xk_q4_K_scales(const uint8_t *p) {
-    uint32_t w[3];
-    memcpy(w, p, 12);
-    return _mm_setr_epi32((int)(w[0] & 0x3f3f3f3fu),                                          /* sc[0..3] */
-                          (int)((w[2] & 0x0f0f0f0fu) | ((w[0] >> 6) & 0x03030303u) << 4),     /* sc[4..7] */
-                          (int)(w[1] & 0x3f3f3f3fu),                                          /* m[0..3] */
-                          (int)(((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 6) & 0x03030303u) << 4));   /* m[4..7] */
-}
-
-/* rows bodies (see KQ_ROW_KERNELS): the weight codes are unpacked once per step */
-/* byte-shuffle index (within each 128-bit lane) that broadcasts int16 element s of 8 */
-#define XK_SC_IDX(s) ((short)(0x0100 + 0x0202 * (s)))
-/* Q4_K and Q5_K (q5: + 16 * the code's bit of qh, see the layout table; the two layouts
- * differ only in qh and the offset of qs) */
-XK_INLINE void xk_q45_K_rows(const int q5, const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    const size_t bsz = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
-    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int k = 0; k < n / QK_K; k++) {
-        const block_q4_K *a = (const block_q4_K *)(const void *)((const char *)w + (size_t)k * bsz);   /* d, dmin, scales */
-        const uint8_t *qs = q5 ? ((const block_q5_K *)(const void *)a)->qs : a->qs;
-        const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(const void *)((const block_q5_K *)(const void *)a)->qh) : _mm256_setzero_si256();
-        const __m128i sm = xk_q4_K_scales(a->scales), mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-        int32_t msum[4], isum[4];
-        for (int b = 0; b < B; b++) {
-            /* msum = sum_s m[s] * (bsums[2s] + bsums[2s+1]): pairs by hadd (|pair| <= 4096),
-             * then one multiply-add of int16 into int32 */
-            const int16_t *bsums = KQ_ROW(b, k)->bsums;
-            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)bsums),
-                                              _mm_loadu_si128((const __m128i *)(const void *)(bsums + 8)));
-            const __m128i mp = _mm_madd_epi16(mins, bs);
-            __m128i ms = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0x4e));
-            msum[b] = _mm_cvtsi128_si32(_mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1)));
-        }
-#if XK_512
-        /* one 512-bit step per chunk: low nibbles in the low 256 bits, high nibbles in the high
-         * 256 bits, against the chunk's 64 activation bytes; scales 2c (low) and 2c + 1 (high) */
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
-        __m512i acc[4];
-        for (int b = 0; b < B; b++) acc[b] = _mm512_setzero_si512();
-        for (int c = 0; c < QK_K / 64; c++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
-            __m512i qq = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), _mm512_set1_epi8(15));
-            if (q5) {   /* bit 2c of qh for the low nibbles, 2c + 1 for the high ones, as 16 */
-                const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * c)), _mm256_srli_epi16(qh, 2 * c + 1), 1);
-                qq = _mm512_or_si512(qq, _mm512_slli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8(1)), 4));
-            }
-            const __m512i sc = _mm512_shuffle_epi8(sc16, _mm512_inserti64x4(_mm512_set1_epi16(XK_SC_IDX(2 * c)),
-                                                                            _mm256_set1_epi16(XK_SC_IDX(2 * c + 1)), 1));
-            for (int b = 0; b < B; b++) {
-                const __m512i p = _mm512_maddubs_epi16(qq, _mm512_loadu_si512((const void *)(KQ_ROW(b, k)->qs + 64 * c)));
-                acc[b] = _mm512_add_epi32(acc[b], _mm512_madd_epi16(p, sc));
-            }
-        }
-        for (int b = 0; b < B; b++) isum[b] = _mm512_reduce_add_epi32(acc[b]);
-#else
-        /* the 8 scales as int16, in both 128-bit halves; scale s broadcast by a byte shuffle */
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm)), m4 = _mm256_set1_epi8(15);
-        __m256i acc[4];
-        for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_si256();
-        for (int c = 0; c < QK_K / 64; c++) {
-            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(XK_SC_IDX(2 * c)));
-            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(XK_SC_IDX(2 * c + 1)));
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if (q5) {   /* bit 2c of qh for the low nibbles, 2c + 1 for the high ones, as 16 */
-                const __m256i one = _mm256_set1_epi8(1);
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
-            }
-            for (int b = 0; b < B; b++) {
-                acc[b] = xk_kq_step(acc[b], lo, KQ_ROW(b, k)->qs + 64 * c, s0);
-                acc[b] = xk_kq_step(acc[b], hi, KQ_ROW(b, k)->qs + 64 * c + 32, s1);
-            }
-        }
-        for (int b = 0; b < B; b++) isum[b] = xk_hsum_i32(acc[b]);
-#endif
-        const float d = _cvtsh_ss(a->d), dmin = _cvtsh_ss(a->dmin);
-        for (int b = 0; b < B; b++) KQ_ACCUMULATE(sum[b], isum[b], msum[b], d, dmin, KQ_ROW(b, k)->d);
-    }
-    for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
-}
-
-/* byte-shuffle index that broadcasts int16 element s to the low 128-bit lane and s + 1 to the
- * high one */
-#define XK_SC_PAIR(s) _mm256_setr_m128i(_mm_set1_epi16(XK_SC_IDX(s)), _mm_set1_epi16(XK_SC_IDX((s) + 1)))
-XK_INLINE void xk_q6_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    const block_q6_K *a = (const block_q6_K *)w;
-    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
-    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int k = 0; k < n / QK_K; k++) {
-        __m256i acc[4];
-        int32_t off[4];
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[k].scales));
-        for (int b = 0; b < B; b++) {
-            /* off = sum_s sc[s] * bsums[s], 16 int16 products summed pairwise into int32 */
-            off[b] = xk_hsum_i32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(const void *)KQ_ROW(b, k)->bsums)));
-            acc[b] = _mm256_setzero_si256();
-        }
-        for (int h = 0; h < 2; h++) {
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].ql + 64 * h));
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].ql + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(const void *)(a[k].qh + 32 * h));
-            /* the half's 8 scales as int16 in both 128-bit lanes; step k takes scale 2k in the
-             * low lane and 2k + 1 in the high lane (byte shuffle) */
-            const __m256i s16 = _mm256_broadcastsi128_si256(
-                _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(a[k].scales + 8 * h))));
-            /* shifts of 16-bit lanes: the masks keep each byte's own bits */
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
-                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30))};
-            const __m256i s[4] = {_mm256_shuffle_epi8(s16, XK_SC_PAIR(0)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(2)),
-                                  _mm256_shuffle_epi8(s16, XK_SC_PAIR(4)), _mm256_shuffle_epi8(s16, XK_SC_PAIR(6))};
-            for (int j = 0; j < 4; j++)
-                for (int b = 0; b < B; b++) acc[b] = xk_kq_step(acc[b], q[j], KQ_ROW(b, k)->qs + 128 * h + 32 * j, s[j]);
-        }
-        const float d = _cvtsh_ss(a[k].d);
-        for (int b = 0; b < B; b++) sum[b] = RVK_MAC((float)(xk_hsum_i32(acc[b]) - 32 * off[b]), d * KQ_ROW(b, k)->d, sum[b]);
-    }
-    for (int b = 0; b < B; b++) out[(size_t)b * ldo] = sum[b];
-}
-#undef XK_SC_IDX
-#undef XK_SC_PAIR
-
-XK_INLINE void xk_q4_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    xk_q45_K_rows(0, B, n, w, x, ldx, out, ldo);
-}
-XK_INLINE void xk_q5_K_rows(const int B, int n, const void *w, const char *x, size_t ldx, float *out, size_t ldo) {
-    xk_q45_K_rows(1, B, n, w, x, ldx, out, ldo);
-}
-KQ_ROW_KERNELS(xk, q4_K, XK_INLINE, 4)
-KQ_ROW_KERNELS(xk, q5_K, XK_INLINE, 4)
-KQ_ROW_KERNELS(xk, q6_K, XK_INLINE, 4)
-#endif /* __riscv_vector, RVK_X86 */
-#undef KQ_ROW
 
 /* ==========================================================================================
- * The kernels llm.c calls, each with the body of this build: RVK_KQV for the types with a
- * vector body (Q4_K, Q5_K, Q6_K on RISC-V vector and x86 AVX2 builds), RVK_KQ (the reference)
- * for the others.
- * A new vector body is named rvk_<name> (xk_<name> on x86), equal to the reference bitwise
- * (see the header comment), and moves its type from RVK_KQ to RVK_KQV.
+ * Can this CPU run the vector code compiled in?
+ *   kernels_cpu_ok(&why)  (the end of this file) calls the port's cpu_ok: 1 if yes; else 0 and
+ *                         *why says what to do. Call it first thing in main(): built with V, the
+ *                         compiler may use vector instructions anywhere (inlined memset,
+ *                         vectorized loops), and a CPU without them stops with SIGILL.
+ * How, on Linux: an RVV 1.0 build first needs the kernel to announce V (AT_HWCAP bit 'V' or
+ * riscv_hwprobe IMA_V): only then does it save vector registers across context switches.
+ * Then every vector build runs one pair of vsetvli under a temporary SIGILL handler and
+ * checks VLMAX(e8,m1) == 4 * VLMAX(e32,m1). The ratio tells the two vector encodings apart:
+ * RVV 1.0's vsetvli sets ta/ma bits that a 0.7.1 unit rejects (vill, vl = 0), and 0.7.1's
+ * "e32,m1,d1" reads as e16,m1 on an RVV 1.0 unit (ratio 2). XTheadVector has no hwcap bit:
+ * vendor kernels for the SG2042 enable it, upstream kernels keep vectors off on T-Head C9xx
+ * (GhostWrite mitigation), where the probe gets SIGILL and reports it.
  * ======================================================================================== */
-#define RVK_KQ(name) name##_ref
-#if defined(__riscv_vector)
-#define RVK_KQV(name) rvk_##name
-#elif defined(RVK_X86)
-#define RVK_KQV(name) xk_##name
-#else
-#define RVK_KQV(name) name##_ref
+#include <stdio.h>
+#if defined(__linux__)
+#include <signal.h>
+#include <setjmp.h>
+#include <unistd.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+
+static inline sigjmp_buf *rvv_probe_jmp(void) { static sigjmp_buf jb; return &jb; }
+static inline void rvv_probe_sigill(int sig) { (void)sig; siglongjmp(*rvv_probe_jmp(), 1); }
+
+/* RVV 1.0 announced by the kernel. Volatile stores: the compiler must not merge them into a
+ * vector store, nothing here may use V before we know it is there. */
+static inline int rvv_kernel_has_v(void) {
+    if (getauxval(AT_HWCAP) & (1ul << ('V' - 'A'))) return 1;
+    int64_t pair[2];
+    ((volatile int64_t *)pair)[0] = 4;   /* RISCV_HWPROBE_KEY_IMA_EXT_0 */
+    ((volatile int64_t *)pair)[1] = 0;
+    if (syscall(258 /* __NR_riscv_hwprobe, Linux >= 6.4 */, pair, 1, 0, NULL, 0) == 0 &&
+        ((volatile int64_t *)pair)[0] == 4 && (((volatile int64_t *)pair)[1] & 4 /* RISCV_HWPROBE_IMA_V */))
+        return 1;
+    return 0;
+}
 #endif
-#if defined(__riscv_vector)
-static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { rvk_quantize_row_q8_K(n, y, x); }
+
+static __attribute__((noinline, unused)) void rvv_probe_vlmax(volatile size_t *e8, volatile size_t *e32) {
+    *e8 = __riscv_vsetvlmax_e8m1();
+    *e32 = __riscv_vsetvlmax_e32m1();
+}
+
+/* state: 0 not probed, 1 usable, -1 not; vlen in bits */
+static inline int rvv_probe(const char **why, unsigned *vlen) {
+    static int state;
+    static const char *msg;
+    static unsigned bits;
+#if defined(__riscv_xtheadvector)
+#define RVV_ISA "XTheadVector (RVV 0.7.1 of T-Head C906/C910/C920, e.g. SG2042)"
 #else
-static inline void quantize_row_q8_K(int n, block_q8_K *y, const float *x) { quantize_row_q8_K_ref(n, y, x); }
+#define RVV_ISA "RISC-V vector instructions (RVV 1.0)"
 #endif
-static inline float dot_q4_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q4_K_q8_K)(n, w, x); }
-static inline float dot_q5_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q5_K_q8_K)(n, w, x); }
-static inline float dot_q6_K_q8_K(int n, const void *w, const void *x) { return RVK_KQV(dot_q6_K_q8_K)(n, w, x); }
-static inline float dot_q3_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q3_K_q8_K)(n, w, x); }
-static inline float dot_q2_K_q8_K(int n, const void *w, const void *x) { return RVK_KQ(dot_q2_K_q8_K)(n, w, x); }
-RVK_GEMM(gemm_q4_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q5_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q6_K_q8_K, RVK_KQV)
-RVK_GEMM(gemm_q3_K_q8_K, RVK_KQ)
-RVK_GEMM(gemm_q2_K_q8_K, RVK_KQ)
+    if (!state) {
+        volatile size_t e8 = 0, e32 = 0;
+        volatile int ill = 0;
+#if defined(__linux__)
+#if !defined(__riscv_xtheadvector)
+        if (!rvv_kernel_has_v()) ill = 1;
+#endif
+        if (!ill) {
+            void (*old)(int) = signal(SIGILL, rvv_probe_sigill);
+            if (sigsetjmp(*rvv_probe_jmp(), 1) == 0) rvv_probe_vlmax(&e8, &e32);
+            else ill = 1;
+            signal(SIGILL, old);
+        }
+#else
+        rvv_probe_vlmax(&e8, &e32);
+#endif
+        if (ill)
+            msg = "this binary uses " RVV_ISA " but the CPU/kernel does not offer them; use the riscv-scalar build";
+#if defined(__riscv_xtheadvector)
+        else if (e32 == 0 || e8 != 4 * e32)
+            msg = "this binary uses " RVV_ISA " but this CPU's vector unit is RVV 1.0; use the riscv (RVV 1.0) build";
+#else
+        else if (e32 == 0 || e8 != 4 * e32)
+            msg = "this binary uses " RVV_ISA " but this CPU's vector unit is not RVV 1.0 (XTheadVector / RVV 0.7.1 "
+                  "as on the SG2042?); use the riscv-xthead or the riscv-scalar build";
+#endif
+        else if (e8 < 16)
+            msg = "this binary's vector kernels need VLEN >= 128 bits; use the riscv-scalar build";
+        bits = (unsigned)(e8 * 8);
+        state = msg ? -1 : 1;
+    }
+    if (why) *why = msg;
+    if (vlen) *vlen = bits;
+    return state > 0;
+}
+#undef RVV_ISA
+
+static inline int rvv_cpu_ok(const char **why, unsigned *vlen) { return rvv_probe(why, vlen); }
+
+/* one table for both: the XTheadVector build compiles the same bodies for RVV 0.7.1 */
+static const kernel_port port_rvv = {
+    .name = RVV_THEAD ? "xtheadvector" : "rvv1.0",
+    .cpu_ok = rvv_cpu_ok,
+    .gemm = {[T_F32] = rvv_gemm_f32_f32, [T_F16] = rvv_gemm_f16_f32, [T_BF16] = rvv_gemm_bf16_f32,
+             [T_Q8_0] = rvv_gemm_q8_0_q8_0, [T_Q4_0] = rvv_gemm_q4_0_q8_0, [T_Q4_K] = rvv_gemm_q4_K_q8_K,
+             [T_Q5_K] = rvv_gemm_q5_K_q8_K, [T_Q6_K] = rvv_gemm_q6_K_q8_K},
+    .quantize_q8_0 = rvv_quantize_row_q8_0,
+    .quantize_q8_K = rvv_quantize_row_q8_K,
+    .rmsnorm = rvv_rmsnorm,
+    .softmax = rvv_softmax,
+    .swiglu = rvv_swiglu,
+    .rope_adjacent = rvv_rope_adjacent,
+    .axpy = rvv_axpy,
+};
+#endif /* __riscv_vector */
+
+/* ==========================================================================================
+ * The port of this build: one #elif per family of CPUs.
+ * ======================================================================================== */
+#if defined(__riscv_vector)            /* RVV 1.0, and XTheadVector (GCC defines both macros) */
+#define KERNELS_PORT port_rvv
+#elif defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include "x86_kernels.h"
+#define KERNELS_PORT port_x86
+#else
+#define KERNELS_PORT port_reference
+#endif
+
+/* the table of this build with every NULL entry taken from the reference */
+static inline kernel_port kernels_resolve(void) {
+    kernel_port k = KERNELS_PORT;
+    const kernel_port *r = &port_reference;
+    for (int t = 0; t < T_COUNT; t++)
+        if (!k.gemm[t]) k.gemm[t] = r->gemm[t];
+#define KERNELS_FILL(f) if (!k.f) k.f = r->f
+    KERNELS_FILL(quantize_q8_0); KERNELS_FILL(quantize_q8_K); KERNELS_FILL(rmsnorm); KERNELS_FILL(softmax);
+    KERNELS_FILL(swiglu); KERNELS_FILL(rope_adjacent); KERNELS_FILL(rope_neox); KERNELS_FILL(axpy);
+#undef KERNELS_FILL
+    return k;
+}
+
+static inline int kernels_cpu_ok(const char **why) {
+    if (why) *why = NULL;
+    return KERNELS_PORT.cpu_ok ? KERNELS_PORT.cpu_ok(why, NULL) : 1;
+}
+
+/* "reference", "x86 avx512-vnni", "rvv1.0 VLEN=256", "xtheadvector VLEN=128", ... */
+static inline const char *kernels_variant(void) {
+    static char buf[64];
+    unsigned vlen = 0;
+    if (!KERNELS_PORT.cpu_ok) return KERNELS_PORT.name;
+    if (KERNELS_PORT.cpu_ok(NULL, &vlen)) snprintf(buf, sizeof buf, "%s VLEN=%u", KERNELS_PORT.name, vlen);
+    else snprintf(buf, sizeof buf, "%s (not usable on this CPU)", KERNELS_PORT.name);
+    return buf;
+}
 
 #endif /* RVV_KERNELS_H */

@@ -1,17 +1,19 @@
-/* tests/test_kernels.c - checks the kernels of rvv_kernels.h.
+/* tests/test_kernels.c - checks the kernels of rvv_kernels.h (the K-quants: test_kquants.c).
  *
- *   make tests/test_kernels && ./tests/test_kernels          native (reference bodies only)
- *   make test-riscv                                          RVV 1.0 at VLEN 128..1024 and scalar, under qemu
+ *   make tests/test_kernels && ./tests/test_kernels          the port of the native build
+ *   make test-riscv                                          RVV 1.0 at VLEN 128..1024, XTheadVector and
+ *                                                            rv64gc, under qemu
  *
  * One line per check ("ok" or "FAIL", what was checked, the worst error seen), then
  * "N passed, M failed"; the exit status is non-zero when a check failed.
  *   A. reference bodies against double precision: fp16/bf16 conversions (all 65536 codes,
- *      rounding ties, subnormals, inf/nan), Q8_0/Q4_0 quantization error bounds, block and
- *      float dots, row-wise kernels;
- *   B. vector bodies (RVV 1.0 / XTheadVector builds) against the reference bodies, bitwise
- *      where the arithmetic is the same, within stated tolerances where it is not;
- *   C. every GEMM tile against the dot of the same build, bitwise, for all nr, nb remainders
- *      (the contract that makes llm.c's output independent of the thread count).
+ *      rounding ties, subnormals, inf/nan), Q8_0/Q4_0 quantization error bounds and rounding
+ *      rule, block and float dots, row-wise kernels, exp;
+ *   B. the port table of this build (KERNELS_PORT), entry by entry: every non-NULL entry
+ *      against its reference, bitwise (the contract between ports);
+ *   C. every GEMM tile against its 1x1 case, bitwise, for all nr, nb remainders (the contract
+ *      that makes llm.c's output independent of the thread count);
+ *   D. the port's packed weight layouts: round trip, and their GEMM against the reference.
  */
 #include "rvv_kernels.h"
 
@@ -25,6 +27,19 @@
 #define CHECK_SUITE ""
 #define CHECK_OK "ok  "
 #include "check.h"
+
+/* the kernels under test: the port table of this build (rvv_kernels.h, KERNELS_PORT) as the build
+ * has it (P: NULL entries are the reference's), and resolved (K) */
+static const kernel_port *const P = &KERNELS_PORT;
+static kernel_port K;
+static const char *body_of(const void *entry) { return entry ? P->name : "reference"; }
+
+/* the 1x1 case of a GEMM: one dot */
+static float dot_of(gemm_fn g, int n, const void *w, const void *x) {
+    float y;
+    g(n, 1, 1, &y, 1, w, 0, x, 0);
+    return y;
+}
 
 /* ---- random data (deterministic) ---------------------------------------------------------- */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -195,13 +210,13 @@ static void test_q8_0_rounding(void) {
     int bad = 0, other_scale = 0, other_round = 0;
     for (int i = 0; i < QK; i++) x[i] = i < 8 ? tie[i] : i == 8 ? -127.0f : 0.0f;
     quantize_row_q8_0_ref(QK, q, x);
-    quantize_row_q8_0(QK, v, x);
+    K.quantize_q8_0(QK, v, x);
     for (int i = 0; i < 8; i++) bad += q[0].qs[i] != want[i] || v[0].qs[i] != want[i];
     for (int rep = 0; rep < 20; rep++) {
         fill_act(x, N, 1.0f);
         for (int i = 0; i < N; i++) if (rep & 1) x[i] = rintf(x[i] * 64.0f) / 64.0f;   /* many exact halves */
         quantize_row_q8_0_ref(N, q, x);
-        quantize_row_q8_0(N, v, x);
+        K.quantize_q8_0(N, v, x);
         bad += memcmp(q, v, sizeof q) != 0;
         for (int b = 0; b < N / QK; b++) {
             float amax = 0.0f;
@@ -488,15 +503,11 @@ static void test_rowwise(const char *tag, rmsnorm_fn rms, softmax_fn smx, swiglu
 }
 
 /* ==========================================================================================
- * B. vector bodies against the reference
+ * B. the port table of this build against the reference
  * ======================================================================================== */
-#if defined(__riscv_vector)
-#define VK(name) rvk_##name   /* the vector body of this build */
-#elif defined(RVK_X86)
-#define VK(name) xk_##name
-#endif
-#if defined(VK)
-static void test_vector_quant(void) {
+
+static void test_port_quantize(void) {
+    if (!P->quantize_q8_0) return;
     enum { N = 4096 };
     float *x = xmalloc(N * 4);
     block_q8_0 a[N / QK], b[N / QK];
@@ -505,7 +516,7 @@ static void test_vector_quant(void) {
         fill_act(x, N, ldexpf(1.0f, rep % 10 - 5));
         if (rep >= 30) fill_act(x, N, rep < 32 ? ldexpf(1.0f, -12 - 2 * (rep & 1)) : 1e7f * (float)(rep & 1 ? 1 : 30));   /* fp16 d subnormal / inf */
         if (rep == 1) for (int i = 0; i < N; i++) x[i] = 0.0f;
-        if (rep >= 2 && rep < 6)   /* ties: amax = 127 -> d = 1, id = 1: x = k + 0.5 must round away from 0 */
+        if (rep >= 2 && rep < 6)   /* ties: amax = 127 -> id = 1: x = k + 0.5 must round to even */
             for (int i = 0; i < N; i++) x[i] = i % QK == 0 ? 127.0f : (float)((int)(rnd32() % 254) - 127) + 0.5f * (rep & 1 ? 1 : -1);
         if (rep == 6) for (int i = 0; i < N; i++) x[i] = ldexpf(rnd_sym(1.0f), -130);   /* subnormal inputs */
         if (rep == 7)   /* NaN, +-inf (codes 0), and an inf block: d = inf, id = 0, x*id NaN */
@@ -514,72 +525,77 @@ static void test_vector_quant(void) {
         memset(a, 0, sizeof a);
         memset(b, 0, sizeof b);
         quantize_row_q8_0_ref(n, a, x);
-        VK(quantize_row_q8_0)(n, b, x);
+        P->quantize_q8_0(n, b, x);
         if (memcmp(a, b, sizeof a)) bad++;
     }
-    check(!bad, "vector quantize_row_q8_0 == reference, bitwise, 34 rows of 118..128 blocks (zeros, .5 ties, subnormals, NaN/inf, fp16 scale subnormal and inf)  [%d rows differ]", bad);
+    check(!bad, "%s quantize_q8_0 == reference, bitwise, 34 rows of 118..128 blocks (zeros, .5 ties, subnormals, NaN/inf, fp16 scale subnormal and inf)  [%d rows differ]", P->name, bad);
     free(x);
 }
 
-static void test_vector_block_dots(void) {
+static void test_port_block_dots(void) {
     static const int nblks[] = {1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 63, 64, 65, 128, 130, 344};
-    int bad8 = 0, bad4 = 0, cnt = 0;
-    double worst = 0;
-    for (size_t t = 0; t < sizeof nblks / sizeof *nblks; t++)
-        for (int raw = 0; raw < 2; raw++) {
-            int nb = nblks[t], n = nb * QK;
-            block_q8_0 *a = xmalloc(nb * sizeof *a), *x = xmalloc(nb * sizeof *x);
-            block_q4_0 *w = xmalloc(nb * sizeof *w);
-            make_q8(n, a, raw);
-            make_q8(n, x, raw);
-            make_q4(n, w, raw);
-            float r8 = dot_q8_0_q8_0_ref(n, a, x), v8 = VK(dot_q8_0_q8_0)(n, a, x);
-            float r4 = dot_q4_0_q8_0_ref(n, w, x), v4 = VK(dot_q4_0_q8_0)(n, w, x);
-            if (memcmp(&r8, &v8, 4)) bad8++;
-            if (memcmp(&r4, &v4, 4)) bad4++;
-            worst = fmax(worst, fmax(ulp_diff(r8, v8), ulp_diff(r4, v4)));
-            cnt++;
-            free(a); free(x); free(w);
-        }
-    check(!bad8, "vector dot_q8_0_q8_0 == reference, bitwise, %d rows of 1..344 blocks (chunk edges 32/64/128)  [%d differ, worst %.0f ulp]", cnt, bad8, worst);
-    check(!bad4, "vector dot_q4_0_q8_0 == reference, bitwise, same rows  [%d differ]", bad4);
-}
-#endif /* VK */
-
-#if defined(VK)
-static void test_vector_float_dots(void) {
-    int bad[3] = {0};
-    double worst = 0;
-    for (int t = 0; t < N_FLOAT_NS; t++)
-        for (int rep = 0; rep < 3; rep++) {
-            int n = float_ns[t];
-            float *a = xmalloc(n * 4), *b = xmalloc(n * 4);
-            uint16_t *h = xmalloc(n * 2), *g = xmalloc(n * 2);
-            fill_act(a, n, 1.0f);
-            fill_act(b, n, 1.0f);
-            if (rep == 2) for (int i = 0; i < n; i += 5) a[i] = ldexpf(rnd_sym(1.0f), -20);   /* fp16 subnormals */
-            fill_f16(h, a, n);
-            fill_bf16(g, a, n);
-            float r[3] = {dot_f32_f32_ref(n, a, b), dot_f16_f32_ref(n, h, b), dot_bf16_f32_ref(n, g, b)};
-            float v[3] = {VK(dot_f32_f32)(n, a, b), VK(dot_f16_f32)(n, h, b), VK(dot_bf16_f32)(n, g, b)};
-            for (int k = 0; k < 3; k++) {
-                if (memcmp(&r[k], &v[k], 4)) bad[k]++;
-                worst = fmax(worst, ulp_diff(r[k], v[k]));
+    const int types[2] = {T_Q8_0, T_Q4_0};
+    for (int k = 0; k < 2; k++) {
+        const int t = types[k];
+        if (!P->gemm[t]) continue;
+        int bad = 0, cnt = 0;
+        double worst = 0;
+        for (size_t i = 0; i < sizeof nblks / sizeof *nblks; i++)
+            for (int raw = 0; raw < 2; raw++) {
+                int nb = nblks[i], n = nb * QK;
+                block_q8_0 *a = xmalloc(nb * sizeof *a), *x = xmalloc(nb * sizeof *x);
+                block_q4_0 *w4 = xmalloc(nb * sizeof *w4);
+                make_q8(n, a, raw);
+                make_q8(n, x, raw);
+                make_q4(n, w4, raw);
+                const void *w = t == T_Q8_0 ? (const void *)a : (const void *)w4;
+                float r = t == T_Q8_0 ? dot_q8_0_q8_0_ref(n, w, x) : dot_q4_0_q8_0_ref(n, w, x), v = dot_of(P->gemm[t], n, w, x);
+                if (memcmp(&r, &v, 4)) bad++;
+                worst = fmax(worst, ulp_diff(r, v));
+                cnt++;
+                free(a); free(x); free(w4);
             }
-            free(a); free(b); free(h); free(g);
-        }
-    /* the vector body uses the reference's 8 partial sums and combination order: bitwise */
-    check(!bad[0], "vector dot_f32_f32 == reference, bitwise, n = 1..4099 (partial last group)  [%d differ, worst %.0f ulp]", bad[0], worst);
-    check(!bad[1], "vector dot_f16_f32 == reference, bitwise (incl. fp16 subnormals)  [%d differ]", bad[1]);
-    check(!bad[2], "vector dot_bf16_f32 == reference, bitwise  [%d differ]", bad[2]);
+        check(!bad, "%s gemm %s, 1x1 == reference dot, bitwise, %d rows of 1..344 blocks (chunk edges 32/64/128)  [%d differ, worst %.0f ulp]",
+              P->name, t == T_Q8_0 ? "Q8_0" : "Q4_0", cnt, bad, worst);
+    }
 }
-#endif
+
+static void test_port_float_dots(void) {
+    static const char *names[3] = {"F32", "F16", "BF16"};
+    const int types[3] = {T_F32, T_F16, T_BF16};
+    for (int k = 0; k < 3; k++) {
+        const int t = types[k];
+        if (!P->gemm[t]) continue;
+        int bad = 0;
+        double worst = 0;
+        for (int i = 0; i < N_FLOAT_NS; i++)
+            for (int rep = 0; rep < 3; rep++) {
+                int n = float_ns[i];
+                float *a = xmalloc(n * 4), *b = xmalloc(n * 4);
+                uint16_t *h = xmalloc(n * 2);
+                fill_act(a, n, 1.0f);
+                fill_act(b, n, 1.0f);
+                if (rep == 2) for (int j = 0; j < n; j += 5) a[j] = ldexpf(rnd_sym(1.0f), -20);   /* fp16 subnormals */
+                if (t == T_F16) fill_f16(h, a, n);
+                if (t == T_BF16) fill_bf16(h, a, n);
+                const void *w = t == T_F32 ? (const void *)a : (const void *)h;
+                float r = t == T_F32 ? dot_f32_f32_ref(n, w, b) : t == T_F16 ? dot_f16_f32_ref(n, w, b) : dot_bf16_f32_ref(n, w, b);
+                float v = dot_of(P->gemm[t], n, w, b);
+                if (memcmp(&r, &v, 4)) bad++;
+                worst = fmax(worst, ulp_diff(r, v));
+                free(a); free(b); free(h);
+            }
+        /* the reference's 8 partial sums and combination order: bitwise */
+        check(!bad, "%s gemm %s, 1x1 == reference dot, bitwise, n = 1..4099 (partial last group%s)  [%d differ, worst %.0f ulp]",
+              P->name, names[k], t == T_F16 ? ", fp16 subnormals" : "", bad, worst);
+    }
+}
 
 #if defined(__riscv_vector)
-#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVK_THEAD
-#define RVK_HW_F16 1
+#if (defined(__riscv_zvfhmin) || defined(__riscv_zvfh)) && !RVV_THEAD
+#define RVV_HW_F16 1
 #else
-#define RVK_HW_F16 0
+#define RVV_HW_F16 0
 #endif
 static void test_vector_f16_convert(void) {
     uint16_t h[64];
@@ -587,32 +603,32 @@ static void test_vector_f16_convert(void) {
     int bad = 0;
     for (int base = 0; base < 65536; base += 64) {
         for (int i = 0; i < 64; i++) h[i] = (uint16_t)(base + i);
-        for (int pass = 0; pass < 1 + RVK_THEAD; pass++) {
+        for (int pass = 0; pass < 1 + RVV_THEAD; pass++) {
         for (int i = 0; i < 64;) {
             size_t vl = __riscv_vsetvl_e16m2((size_t)(64 - i));
-#if RVK_THEAD   /* second pass: the halves loaded by th.vlhu.v (the f16 weights of the float dots) */
+#if RVV_THEAD   /* second pass: the halves loaded by th.vlhu.v (the f16 weights of the float dots) */
             if (pass) {
                 vl = __riscv_vsetvl_e32m2((size_t)(64 - i));
-                __riscv_vse32_v_f32m2(v + i, rvk_f16w_to_f32_m2(RVK_LD_H32(h + i, vl), vl), vl);
+                __riscv_vse32_v_f32m2(v + i, rvv_f16w_to_f32_m2(RVV_LD_H32(h + i, vl), vl), vl);
                 i += (int)vl;
                 continue;
             }
 #endif
-            __riscv_vse32_v_f32m4(v + i, rvk_f16_to_f32_m4(__riscv_vle16_v_u16m2(h + i, vl), vl), vl);
+            __riscv_vse32_v_f32m4(v + i, rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2(h + i, vl), vl), vl);
             i += (int)vl;
         }
         for (int i = 0; i < 64; i++) {
             float r = fp16_to_fp32(h[i]);
             /* hardware conversions (Zvfhmin vfwcvt) return RISC-V's canonical NaN: any NaN is fine
              * there; the integer path keeps sign and payload like fp16_to_fp32 */
-            if (isnan(r) ? !(isnan(v[i]) && (RVK_HW_F16 || f32_to_bits(v[i]) == f32_to_bits(r))) : f32_to_bits(r) != f32_to_bits(v[i]))
+            if (isnan(r) ? !(isnan(v[i]) && (RVV_HW_F16 || f32_to_bits(v[i]) == f32_to_bits(r))) : f32_to_bits(r) != f32_to_bits(v[i]))
                 bad++;
         }
         }
     }
     check(!bad, "vector fp16 -> fp32 (%s) == fp16_to_fp32 for all 65536 codes, bitwise%s  [%d differ]",
-          RVK_HW_F16 ? "Zvfhmin vfwcvt" : RVK_THEAD ? "integer widening; and from th.vlhu.v" : "integer widening",
-          RVK_HW_F16 ? " (NaN: any NaN)" : "", bad);
+          RVV_HW_F16 ? "Zvfhmin vfwcvt" : RVV_THEAD ? "integer widening; and from th.vlhu.v" : "integer widening",
+          RVV_HW_F16 ? " (NaN: any NaN)" : "", bad);
 }
 #endif /* __riscv_vector */
 
@@ -627,7 +643,7 @@ static void reference_exp(int n, const float *x, float *y) {
 static __attribute__((noinline)) void vector_exp(int n, const float *x, float *y) {
     for (int i = 0; i < n;) {
         size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-        __riscv_vse32_v_f32m4(y + i, rvk_exp_m4(__riscv_vle32_v_f32m4(x + i, vl), vl), vl);
+        __riscv_vse32_v_f32m4(y + i, rvv_exp_m4(__riscv_vle32_v_f32m4(x + i, vl), vl), vl);
         i += (int)vl;
     }
 }
@@ -685,7 +701,7 @@ static int bits_differ(const float *a, const float *b, int n) {
     for (int i = 0; i < n; i++) d += f32_to_bits(a[i]) != f32_to_bits(b[i]);
     return d;
 }
-static void test_vs_reference(void) {
+static void test_port_rowwise(void) {
     static const int ns[] = {1, 3, 8, 17, 31, 32, 33, 64, 100, 288, 1000, 4099};
     int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_neox = 0, b_ax = 0, b_split = 0;
     for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
@@ -694,60 +710,61 @@ static void test_vs_reference(void) {
         fill_act(x, n, 1.0f);
         fill_act(w, n, 1.0f);
         rmsnorm_ref(n, o1, x, w, 1e-5f);
-        rmsnorm(n, o2, x, w, 1e-5f);
+        K.rmsnorm(n, o2, x, w, 1e-5f);
         b_rms += bits_differ(o1, o2, n);
         for (int i = 0; i < n; i++) x[i] = rnd_sym(30.0f);
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         softmax_ref(n, o1);
-        softmax(n, o2);
+        K.softmax(n, o2);
         b_smx += bits_differ(o1, o2, n);
         for (int i = 0; i < n; i++) { x[i] = rnd_sym(i % 7 == 0 ? 100.0f : 12.0f); w[i] = rnd_act(); }
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         swiglu_ref(n, o1, w);
-        swiglu(n, o2, w);
+        K.swiglu(n, o2, w);
         b_swg += bits_differ(o1, o2, n);
         /* the engine applies swiglu to chunks of a row: any split must give the same bits; here
          * pieces of 1, 2, ..., 9, 1, 2, ... elements (every element at some piece's start and end) */
         memcpy(o1, x, n * 4);
-        for (int i = 0, len = 1; i < n; i += len, len = len % 9 + 1) swiglu(i + len <= n ? len : n - i, o1 + i, w + i);
+        for (int i = 0, len = 1; i < n; i += len, len = len % 9 + 1) K.swiglu(i + len <= n ? len : n - i, o1 + i, w + i);
         if (memcmp(o1, o2, n * 4)) b_split++;
         int nr = n & ~1;
         for (int i = 0; i < nr; i += 2) { double th = rnd_sym(100.0f); cs[i] = (float)cos(th); cs[i + 1] = (float)sin(th); }
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         rope_adjacent_ref(nr, o1, cs);
-        rope_adjacent(nr, o2, cs);
+        K.rope_adjacent(nr, o2, cs);
         b_rope += bits_differ(o1, o2, n);
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         rope_neox_ref(nr, o1, cs);
-        rope_neox(nr, o2, cs);
+        K.rope_neox(nr, o2, cs);
         b_neox += bits_differ(o1, o2, n);
         memcpy(o1, x, n * 4);
         memcpy(o2, x, n * 4);
         float a = rnd_sym(2.0f);
         axpy_ref(n, o1, a, w);
-        axpy(n, o2, a, w);
+        K.axpy(n, o2, a, w);
         b_ax += bits_differ(o1, o2, n);
         free(x); free(w); free(o1); free(o2); free(cs);
     }
-    check(!b_rms, "rmsnorm == reference, bitwise, n = 1..4099  [%d differ]", b_rms);
-    check(!b_smx, "softmax == reference, bitwise  [%d differ]", b_smx);
-    check(!b_swg, "swiglu == reference, bitwise  [%d differ]", b_swg);
-    check(!b_split, "swiglu of a row == of it cut into pieces of 1..9 elements, bitwise  [%d lengths differ]", b_split);
-    check(!b_rope, "rope_adjacent == reference, bitwise  [%d differ]", b_rope);
-    check(!b_neox, "rope_neox == reference, bitwise  [%d differ]", b_neox);
-    check(!b_ax, "axpy == reference, bitwise  [%d differ]", b_ax);
+    check(!b_rms, "%s rmsnorm == reference, bitwise, n = 1..4099  [%d differ]", body_of(P->rmsnorm), b_rms);
+    check(!b_smx, "%s softmax == reference, bitwise  [%d differ]", body_of(P->softmax), b_smx);
+    check(!b_swg, "%s swiglu == reference, bitwise  [%d differ]", body_of(P->swiglu), b_swg);
+    check(!b_split, "%s swiglu of a row == of it cut into pieces of 1..9 elements, bitwise  [%d lengths differ]", body_of(P->swiglu), b_split);
+    check(!b_rope, "%s rope_adjacent == reference, bitwise  [%d differ]", body_of(P->rope_adjacent), b_rope);
+    check(!b_neox, "%s rope_neox == reference, bitwise  [%d differ]", body_of(P->rope_neox), b_neox);
+    check(!b_ax, "%s axpy == reference, bitwise  [%d differ]", body_of(P->axpy), b_ax);
 }
 
 /* ==========================================================================================
- * C. GEMM tiles == dot of the same build, bitwise, for every nr, nb remainder
+ * C. GEMM tiles == their 1x1 case, bitwise, for every nr, nb remainder
  * ======================================================================================== */
-typedef struct { const char *name; dot_fn dot; gemm_fn gemm; int block; size_t wsize; } gemm_case;
+typedef struct { const char *name; int type, block; size_t wsize; } gemm_case;
 
 static void test_gemm_vs_dot(const gemm_case *gc) {
+    const gemm_fn g = K.gemm[gc->type];
     enum { NRMAX = 9, NBMAX = 9 };
     /* block types: n = 96 (3 blocks) and 1056 (33 blocks: crosses the 32-block chunk);
      * float types: n = 37 (partial last group of 8) and 1003 */
@@ -774,7 +791,7 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
             char *row = w + r * wrow;
             if (!gc->block) {
                 if (gc->wsize == 4) memcpy(row, tmp, (size_t)n * 4);
-                else if (!strcmp(gc->name, "f16_f32")) fill_f16((uint16_t *)(void *)row, tmp, n);
+                else if (gc->type == T_F16) fill_f16((uint16_t *)(void *)row, tmp, n);
                 else fill_bf16((uint16_t *)(void *)row, tmp, n);
             } else if (gc->wsize == sizeof(block_q8_0)) quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)row, tmp);
             else quantize_row_q4_0(n, (block_q4_0 *)(void *)row, tmp);
@@ -787,14 +804,14 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
         size_t ldy = NRMAX + 3;
         float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
         for (int r = 0; r < NRMAX; r++)
-            for (int b = 0; b < NBMAX; b++) d[b * ldy + r] = gc->dot(n, w + r * wrow, x + b * xrow);
+            for (int b = 0; b < NBMAX; b++) d[b * ldy + r] = dot_of(g, n, w + r * wrow, x + b * xrow);
         for (int nr = 1; nr <= NRMAX; nr++)
             for (int nb = 1; nb <= NBMAX; nb++)
                 for (int off = 0; off < 2; off++) {   /* off: start at row 1 / act row 1 */
                     int r0 = off, b0 = off;
                     if (nr + r0 > NRMAX || nb + b0 > NBMAX) continue;
                     for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
-                    gc->gemm(n, nr, nb, y + b0 * ldy + r0, ldy, w + r0 * wrow, wrow, x + b0 * xrow, xrow);
+                    g(n, nr, nb, y + b0 * ldy + r0, ldy, w + r0 * wrow, wrow, x + b0 * xrow, xrow);
                     combos++;
                     for (int b = 0; b < NBMAX; b++)
                         for (int r = 0; r < (int)ldy; r++) {
@@ -809,18 +826,21 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
                 }
         free(w); free(x); free(tmp); free(y); free(d);
     }
-    check(!bad, "gemm_%s == dot_%s bitwise for nr, nb = 1..9 (all remainders of the tiles), 2 lengths, padded strides; nothing else written  [%d combos, %d wrong]",
-          gc->name, gc->name, combos, bad);
+    check(!bad, "%s gemm %s: tiles nr, nb = 1..9 (all remainders) == the 1x1 case bitwise, 2 lengths, padded strides; nothing else written  [%d combos, %d wrong]",
+          body_of(P->gemm[gc->type]), gc->name, combos, bad);
 }
 
 /* ==========================================================================================
- * D. Packed weights (16 rows interleaved): the layout round-trips, and gemm_*_x16 (this build's
- *    body and the reference) == dot of the same build, bitwise
+ * D. the port's packed layouts (kernel_port.packed): every row comes back from unpack_row
+ *    unchanged, and the layout's GEMM == the reference GEMM on the file's layout, bitwise
  * ======================================================================================== */
-static void test_packed(int q4) {
-    const char *name = q4 ? "q4_0_q8_0" : "q8_0_q8_0";
-    const size_t wbs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int qsb = (int)wbs - 2;
+static void test_packed(int type) {
+    const weight_layout *L = &P->packed[type];
+    if (!L->pack) return;
+    const char *name = type == T_Q4_0 ? "Q4_0" : "Q8_0";
+    const size_t wbs = type == T_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const gemm_fn ref = port_reference.gemm[type];
+    const int G = L->rows;
     /* n = 96, 1056, 4160 (130 blocks: three chunks of the x86 body); nb up to 35 (two
      * activation chunks); 1, 2, 3, 4, 5, 9 groups (decode walks 4 streams plus the rest) */
     const int ns[3] = {96, 1056, 4160}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
@@ -828,55 +848,48 @@ static void test_packed(int q4) {
     int bad_rt = 0, bad = 0, combos = 0;
     for (int t = 0; t < 3; t++) {
         const int n = ns[t], nblk = n / QK;
-        const size_t wrow = (size_t)nblk * wbs + 4, xrow = (size_t)nblk * sizeof(block_q8_0) + 6, gbytes = PACK_ROWS * (size_t)nblk * wbs;
-        char *w = xmalloc(wrow * PACK_ROWS * NG), *wp = xmalloc(gbytes * NG), *x = xmalloc(xrow * NBMAX);
+        const size_t wrow = (size_t)nblk * wbs + 4, xrow = (size_t)nblk * sizeof(block_q8_0) + 6, gbytes = (size_t)G * nblk * wbs;
+        char *w = xmalloc(wrow * G * NG), *wp = xmalloc(gbytes * NG), *x = xmalloc(xrow * NBMAX), *row = xmalloc((size_t)nblk * wbs);
         float *tmp = xmalloc((size_t)n * 4);
-        for (int r = 0; r < PACK_ROWS * NG; r++) {
+        for (int r = 0; r < G * NG; r++) {
             fill_act(tmp, n, 1.0f);
-            if (q4) quantize_row_q4_0(n, (block_q4_0 *)(void *)(w + r * wrow), tmp);
+            if (type == T_Q4_0) quantize_row_q4_0(n, (block_q4_0 *)(void *)(w + r * wrow), tmp);
             else quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(w + r * wrow), tmp);
         }
-        for (int g = 0; g < NG; g++) pack_x16(n, qsb, wp + g * gbytes, w + (size_t)g * PACK_ROWS * wrow, wrow);
-        for (int r = 0; r < PACK_ROWS * NG; r++)
-            for (int k = 0; k < nblk; k++) {
-                char blk[34];
-                unpack_x16_block(qsb, blk, wp + (r / PACK_ROWS) * gbytes, k, r % PACK_ROWS);
-                if (memcmp(blk, w + r * wrow + k * wbs, wbs)) bad_rt++;
-            }
+        for (int g = 0; g < NG; g++) L->pack(n, wp + g * gbytes, w + (size_t)g * G * wrow, wrow);
+        for (int r = 0; r < G * NG; r++) {
+            L->unpack_row(n, row, wp + (r / G) * gbytes, r % G);
+            if (memcmp(row, w + r * wrow, (size_t)nblk * wbs)) bad_rt++;
+        }
         for (int b = 0; b < NBMAX; b++) {
             fill_act(tmp, n, 1.0f);
             quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
         }
-        const size_t ldy = PACK_ROWS * NG + 5;
+        const size_t ldy = (size_t)G * NG + 5;
         float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
-        for (int r = 0; r < PACK_ROWS * NG; r++)
-            for (int b = 0; b < NBMAX; b++)
-                d[b * ldy + r] = q4 ? dot_q4_0_q8_0(n, w + r * wrow, x + b * xrow) : dot_q8_0_q8_0(n, w + r * wrow, x + b * xrow);
-        for (int body = 0; body < 2; body++)
-            for (int ig = 0; ig < 6; ig++)
-                for (int ib = 0; ib < 6; ib++) {
-                    const int nr = ngs[ig] * PACK_ROWS, nb = nbs[ib];
-                    if (nb > 5 && ngs[ig] > 3) continue;   /* enough: keeps the reference runs short */
-                    for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
-                    gemm_fn f = body ? (q4 ? gemm_q4_0_q8_0_x16_ref : gemm_q8_0_q8_0_x16_ref) : (q4 ? gemm_q4_0_q8_0_x16 : gemm_q8_0_q8_0_x16);
-                    f(n, nr, nb, y, ldy, wp, 0, x, xrow);
-                    combos++;
-                    for (int b = 0; b < NBMAX; b++)
-                        for (int r = 0; r < (int)ldy; r++) {
-                            const int inside = r < nr && b < nb;
-                            const float v = y[b * ldy + r];
-                            if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
-                                if (bad++ < 3)
-                                    printf("     gemm_%s_x16%s n=%d nr=%d nb=%d: y[%d][%d] = %a, dot = %a\n", name, body ? "_ref" : "", n, nr, nb,
-                                           b, r, v, inside ? d[b * ldy + r] : NAN);
-                            }
+        ref(n, G * NG, NBMAX, d, ldy, w, wrow, x, xrow);
+        for (int ig = 0; ig < 6; ig++)
+            for (int ib = 0; ib < 6; ib++) {
+                const int nr = ngs[ig] * G, nb = nbs[ib];
+                for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
+                L->gemm(n, nr, nb, y, ldy, wp, 0, x, xrow);
+                combos++;
+                for (int b = 0; b < NBMAX; b++)
+                    for (int r = 0; r < (int)ldy; r++) {
+                        const int inside = r < nr && b < nb;
+                        const float v = y[b * ldy + r];
+                        if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
+                            if (bad++ < 3)
+                                printf("     packed %s n=%d nr=%d nb=%d: y[%d][%d] = %a, reference = %a\n", name, n, nr, nb, b, r, v,
+                                       inside ? d[b * ldy + r] : NAN);
                         }
-                }
-        free(w); free(wp); free(x); free(tmp); free(y); free(d);
+                    }
+            }
+        free(w); free(wp); free(x); free(row); free(tmp); free(y); free(d);
     }
-    check(!bad_rt, "pack_x16 (%s): every block of every row comes back unchanged", name);
-    check(!bad, "gemm_%s_x16 (this build%s) and its reference == dot_%s bitwise: 1..5 and 9 groups, nb 1..5 and 35, 3 lengths; nothing else written  [%d combos, %d wrong]",
-          name, RVK_PACK16 ? ", vector body" : ": reference", name, combos, bad);
+    check(!bad_rt, "%s packed %s (%d rows per group): every row comes back unchanged", P->name, name, G);
+    check(!bad, "%s packed %s GEMM == reference GEMM on the file's layout, bitwise: 1..5 and 9 groups, nb 1..5 and 35, 3 lengths; nothing else written  [%d combos, %d wrong]",
+          P->name, name, combos, bad);
 }
 
 static void test_dispatch(void) {
@@ -885,6 +898,7 @@ static void test_dispatch(void) {
 }
 
 static __attribute__((noinline)) int run_tests(void) {
+    K = kernels_resolve();
     test_dispatch();
     test_fp16();
     test_bf16();
@@ -893,29 +907,22 @@ static __attribute__((noinline)) int run_tests(void) {
     test_block_dots_ref();
     test_float_dots_ref();
     test_rowwise("reference", rmsnorm_ref, softmax_ref, swiglu_ref, rope_adjacent_ref, axpy_ref);
-#if defined(VK)
-    test_vector_quant();
-    test_vector_block_dots();
-#endif
-#if defined(VK)
-    test_vector_float_dots();
-#endif
     test_exp("reference", reference_exp);
+    test_port_quantize();
+    test_port_block_dots();
+    test_port_float_dots();
 #if defined(__riscv_vector)
     test_vector_f16_convert();
     test_vector_exp();
 #endif
-    test_vs_reference();
+    test_port_rowwise();
     static const gemm_case cases[] = {
-        {"q8_0_q8_0", dot_q8_0_q8_0, gemm_q8_0_q8_0, 1, sizeof(block_q8_0)},
-        {"q4_0_q8_0", dot_q4_0_q8_0, gemm_q4_0_q8_0, 1, sizeof(block_q4_0)},
-        {"f32_f32", dot_f32_f32, gemm_f32_f32, 0, 4},
-        {"f16_f32", dot_f16_f32, gemm_f16_f32, 0, 2},
-        {"bf16_f32", dot_bf16_f32, gemm_bf16_f32, 0, 2},
+        {"Q8_0", T_Q8_0, 1, sizeof(block_q8_0)}, {"Q4_0", T_Q4_0, 1, sizeof(block_q4_0)}, {"F32", T_F32, 0, 4},
+        {"F16", T_F16, 0, 2}, {"BF16", T_BF16, 0, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
-    test_packed(0);
-    test_packed(1);
+    test_packed(T_Q8_0);
+    test_packed(T_Q4_0);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
@@ -927,7 +934,7 @@ static __attribute__((noinline)) int run_tests(void) {
  * Kernels: quantize dot_q8 dot_q4 dot_f32 dot_f16 dot_bf16, gemm_q8 gemm_q4 gemm_f32 gemm_f16
  * (tiles of NR x NB, env GEMM_NR / GEMM_NB, default 4 x 4), rmsnorm softmax swiglu axpy rope.
  * ======================================================================================== */
-#if defined(__riscv_vector) && !RVK_THEAD
+#if defined(__riscv_vector) && !RVV_THEAD
 /* Prototype for tools/RISCV.md, not used by llm.c: is repacking Q8_0 weights worth it?
  * 16 rows are interleaved so that vector lanes are rows: per block, the 16 fp16 scales, then
  * byte j of the 16 rows for j = 0..31 (544 bytes, the same as 16 blocks). The integer dot
@@ -956,7 +963,7 @@ static void proto_dot_q8_16rows(int n, float *y, const uint8_t *wp, const block_
             is = __riscv_vwadd_wv_i32m4(is, p2, 16);
             is = __riscv_vwadd_wv_i32m4(is, p3, 16);
         }
-        vfloat32m4_t dw = rvk_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)wp, 16), 16);
+        vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)wp, 16), 16);
         vfloat32m4_t sc = __riscv_vfmul_vf_f32m4(dw, fp16_to_fp32(x[k].d), 16);
         acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(is, 16), sc, 16);
     }
@@ -982,24 +989,24 @@ static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
     }
     const size_t l8 = N / QK * sizeof(block_q8_0), l4 = N / QK * sizeof(block_q4_0);
     volatile float sink = 0;
-#define PICK(name) (ref ? name##_ref : name)
+    const kernel_port *kp = ref ? &port_reference : &K;
     for (long i = 0; i < reps; i++) {
-        if (!strcmp(k, "quantize")) PICK(quantize_row_q8_0)(N, xq, xf);
-        else if (!strcmp(k, "dot_q8")) sink = PICK(dot_q8_0_q8_0)(N, w8, xq);
-        else if (!strcmp(k, "dot_q4")) sink = PICK(dot_q4_0_q8_0)(N, w4, xq);
-        else if (!strcmp(k, "dot_f32")) sink = PICK(dot_f32_f32)(N, wf, xf);
-        else if (!strcmp(k, "dot_f16")) sink = PICK(dot_f16_f32)(N, wh, xf);
-        else if (!strcmp(k, "dot_bf16")) sink = PICK(dot_bf16_f32)(N, wh, xf);
-        else if (!strcmp(k, "gemm_q8")) PICK(gemm_q8_0_q8_0)(N, nr, nb, y, NRMAX, w8, l8, xq, l8);
-        else if (!strcmp(k, "gemm_q4")) PICK(gemm_q4_0_q8_0)(N, nr, nb, y, NRMAX, w4, l4, xq, l8);
-        else if (!strcmp(k, "gemm_f32")) PICK(gemm_f32_f32)(N, nr, nb, y, NRMAX, wf, N * 4, xf, N * 4);
-        else if (!strcmp(k, "gemm_f16")) PICK(gemm_f16_f32)(N, nr, nb, y, NRMAX, wh, N * 2, xf, N * 4);
-        else if (!strcmp(k, "rmsnorm")) PICK(rmsnorm)(N, y, xf, wf, 1e-5f);
-        else if (!strcmp(k, "softmax")) PICK(softmax)(N, xf);
-        else if (!strcmp(k, "swiglu")) PICK(swiglu)(N, xf, wf);
-        else if (!strcmp(k, "axpy")) PICK(axpy)(N, xf, 1e-3f, wf);
-        else if (!strcmp(k, "rope")) PICK(rope_adjacent)(N, xf, wf);
-#if defined(__riscv_vector) && !RVK_THEAD
+        if (!strcmp(k, "quantize")) kp->quantize_q8_0(N, xq, xf);
+        else if (!strcmp(k, "dot_q8")) sink = dot_of(kp->gemm[T_Q8_0], N, w8, xq);
+        else if (!strcmp(k, "dot_q4")) sink = dot_of(kp->gemm[T_Q4_0], N, w4, xq);
+        else if (!strcmp(k, "dot_f32")) sink = dot_of(kp->gemm[T_F32], N, wf, xf);
+        else if (!strcmp(k, "dot_f16")) sink = dot_of(kp->gemm[T_F16], N, wh, xf);
+        else if (!strcmp(k, "dot_bf16")) sink = dot_of(kp->gemm[T_BF16], N, wh, xf);
+        else if (!strcmp(k, "gemm_q8")) kp->gemm[T_Q8_0](N, nr, nb, y, NRMAX, w8, l8, xq, l8);
+        else if (!strcmp(k, "gemm_q4")) kp->gemm[T_Q4_0](N, nr, nb, y, NRMAX, w4, l4, xq, l8);
+        else if (!strcmp(k, "gemm_f32")) kp->gemm[T_F32](N, nr, nb, y, NRMAX, wf, N * 4, xf, N * 4);
+        else if (!strcmp(k, "gemm_f16")) kp->gemm[T_F16](N, nr, nb, y, NRMAX, wh, N * 2, xf, N * 4);
+        else if (!strcmp(k, "rmsnorm")) kp->rmsnorm(N, y, xf, wf, 1e-5f);
+        else if (!strcmp(k, "softmax")) kp->softmax(N, xf);
+        else if (!strcmp(k, "swiglu")) kp->swiglu(N, xf, wf);
+        else if (!strcmp(k, "axpy")) kp->axpy(N, xf, 1e-3f, wf);
+        else if (!strcmp(k, "rope")) kp->rope_adjacent(N, xf, wf);
+#if defined(__riscv_vector) && !RVV_THEAD
         else if (!strcmp(k, "proto_q8x16")) {   /* 16 rows x 1 activation row, repacked weights */
             static uint8_t *packed;
             if (!packed) {
@@ -1016,7 +1023,6 @@ static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
 #endif
         else { fprintf(stderr, "unknown kernel %s\n", k); return 2; }
     }
-#undef PICK
     (void)sink;
     return 0;
 }
@@ -1028,6 +1034,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "test_kernels: %s\n", why);
         return 2;
     }
+    K = kernels_resolve();
     if (argc >= 4 && !strcmp(argv[1], "bench")) return bench(argv[2], atol(argv[3]), argc > 4 && !strcmp(argv[4], "ref"));
     return run_tests();
 }

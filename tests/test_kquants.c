@@ -9,10 +9,10 @@
  *   A. layout: a hand-built block per format with known scales and codes, decoded element by
  *      element; blocks made by ggml itself (golden bytes below) decoded and dotted; the scale
  *      packing helpers over every value;
- *   B. Q8_K activations: error bound, bsums, public body == reference;
+ *   B. Q8_K activations: error bound, bsums, this build's body == reference;
  *   C. round trips quantize -> dequantize for every type (RMS error bounds), 1, 3, 17 blocks;
  *   D. every dot against a double-precision dot of the dequantized rows (float rounding only),
- *      quantized and random blocks, public body == reference;
+ *      quantized and random blocks, this build's body (the port table's GEMM, 1x1) == reference;
  *   E. every GEMM tile element == the dot, bitwise (padded strides, nr, nb = 1..6);
  *   F. edge cases: all-zero blocks, NaN / inf / huge / subnormal inputs to every quantizer
  *      (run this file under -fsanitize=address,undefined to check there is no UB).
@@ -63,8 +63,8 @@ typedef struct {
     size_t bsize;                 /* bytes per super-block */
     void (*quant)(int n, void *y, const float *x);
     void (*deq)(int n, float *y, const void *x);
-    dot_fn dot, dot_ref;
-    gemm_fn gemm;
+    int type;                     /* T_Q2_K ...: its GEMM in this build's port table */
+    dot_fn dot_ref;
     int off_d, off_dmin;          /* byte offsets of the fp16 d and dmin (-1: no mins) */
     double rms_bound;             /* RMS error / RMS of zero-mean Gaussian data stays below this */
     double rms_bound_mean;        /* the same with a mean of 0.7 sigma: symmetric formats (no mins)
@@ -72,18 +72,27 @@ typedef struct {
 } kq_type;
 
 static const kq_type types[] = {
-    {"q2_K", sizeof(block_q2_K), quant_q2_K, deq_q2_K, dot_q2_K_q8_K, dot_q2_K_q8_K_ref, gemm_q2_K_q8_K,
+    {"q2_K", sizeof(block_q2_K), quant_q2_K, deq_q2_K, T_Q2_K, dot_q2_K_q8_K_ref,
      offsetof(block_q2_K, d), offsetof(block_q2_K, dmin), 0.275, 0.26},
-    {"q3_K", sizeof(block_q3_K), quant_q3_K, deq_q3_K, dot_q3_K_q8_K, dot_q3_K_q8_K_ref, gemm_q3_K_q8_K,
+    {"q3_K", sizeof(block_q3_K), quant_q3_K, deq_q3_K, T_Q3_K, dot_q3_K_q8_K_ref,
      offsetof(block_q3_K, d), -1, 0.150, 0.16},
-    {"q4_K", sizeof(block_q4_K), quant_q4_K, deq_q4_K, dot_q4_K_q8_K, dot_q4_K_q8_K_ref, gemm_q4_K_q8_K,
+    {"q4_K", sizeof(block_q4_K), quant_q4_K, deq_q4_K, T_Q4_K, dot_q4_K_q8_K_ref,
      offsetof(block_q4_K, d), offsetof(block_q4_K, dmin), 0.074, 0.068},
-    {"q5_K", sizeof(block_q5_K), quant_q5_K, deq_q5_K, dot_q5_K_q8_K, dot_q5_K_q8_K_ref, gemm_q5_K_q8_K,
+    {"q5_K", sizeof(block_q5_K), quant_q5_K, deq_q5_K, T_Q5_K, dot_q5_K_q8_K_ref,
      offsetof(block_q5_K, d), offsetof(block_q5_K, dmin), 0.037, 0.035},
-    {"q6_K", sizeof(block_q6_K), quant_q6_K, deq_q6_K, dot_q6_K_q8_K, dot_q6_K_q8_K_ref, gemm_q6_K_q8_K,
+    {"q6_K", sizeof(block_q6_K), quant_q6_K, deq_q6_K, T_Q6_K, dot_q6_K_q8_K_ref,
      offsetof(block_q6_K, d), -1, 0.018, 0.030},
 };
 #define N_TYPES (int)(sizeof types / sizeof types[0])
+
+/* this build's kernels (rvv_kernels.h: the port table, NULL entries filled from the reference);
+ * the dot of a weight row and an activation row is the GEMM's 1x1 case */
+static kernel_port K;
+static float port_dot(const kq_type *t, int n, const void *w, const void *x) {
+    float y;
+    K.gemm[t->type](n, 1, 1, &y, 1, w, 0, x, 0);
+    return y;
+}
 
 static void set_fp16(void *blk, int off, float v) {
     uint16_t h = fp32_to_fp16(v);
@@ -313,7 +322,7 @@ static void test_golden(void) {
         t->deq(N, y, blk);
         double rms = rel_rms(N, x, y), ws = 0, wsa = 0, ref, mag;
         for (int i = 0; i < N; i++) { ws += (double)(i + 1) * y[i]; wsa += (double)(i + 1) * fabs(y[i]); }
-        float d = t->dot(N, blk, xq);
+        float d = port_dot(t, N, blk, xq);
         dot_reference(t, N, blk, xq, &ref, &mag);
         int ok = fabs(rms - golden[g].rms) <= 1e-6 * golden[g].rms && fabs(ws - golden[g].wsum) <= 1e-6 * wsa &&
                  fabs(d - golden[g].dot) <= 1e-5 * mag;
@@ -372,12 +381,12 @@ static void test_q8_K_ties(void) {
         x[100] = sgn ? 127.0f : -127.0f;
         x[200] = sgn ? -127.0f : 127.0f;   /* same magnitude later: not m */
         quantize_row_q8_K_ref(QK_K, q, x);
-        quantize_row_q8_K(QK_K, q + 1, x);
+        K.quantize_q8_K(QK_K, q + 1, x);
         for (int i = 0; i < 10; i++) bad += q[0].qs[i] != (sgn ? -want[i] : want[i]);
         bad += q[0].d != (sgn ? -1.0f : 1.0f) || q[0].qs[100] != -127 || q[0].qs[200] != 127;
         bad += memcmp(&q[0], &q[1], sizeof q[0]) != 0;
     }
-    check(!bad, "quantize_row_q8_K rounds as llama.cpp: ties to even, iscale = -127/m with m the first largest (signed), d = 1/iscale; public body too  [%d wrong]", bad);
+    check(!bad, "quantize_row_q8_K rounds as llama.cpp: ties to even, iscale = -127/m with m the first largest (signed), d = 1/iscale; this build's body too  [%d wrong]", bad);
 }
 
 static void test_q8_K(void) {
@@ -390,7 +399,7 @@ static void test_q8_K(void) {
         fill_gauss(x, N, rep < 6 ? 1.0f : ldexpf(1.0f, 4 * rep - 30));
         for (int i = 0; i < QK_K; i++) x[QK_K + i] = 0.0f;   /* an all-zero block */
         x[7] *= 50.0f;                                        /* an outlier */
-        quantize_row_q8_K(N, q, x);
+        K.quantize_q8_K(N, q, x);
         quantize_row_q8_K_ref(N, r, x);
         bad_pub += memcmp(q, r, NB * sizeof(block_q8_K)) != 0;
         dequantize_row_q8_K(N, y, q);
@@ -417,7 +426,7 @@ static void test_q8_K(void) {
     }
     check(!bad, "quantize_row_q8_K: d = 1/(-127/m) for m the first element of largest magnitude, which gets -127; |x - d q| <= |d|/2 (worst %.4f |d|), zero blocks all 0  [%d wrong]", worst, bad);
     check(!bad_bs, "quantize_row_q8_K: bsums = sums of groups of 16  [%d wrong]", bad_bs);
-    check(!bad_pub, "quantize_row_q8_K: public body == reference, bitwise  [%d rows differ]", bad_pub);
+    check(!bad_pub, "quantize_row_q8_K: this build's body == reference, bitwise  [%d rows differ]", bad_pub);
     free(x); free(y); free(q); free(r);
 }
 
@@ -540,7 +549,7 @@ static void test_dots(void) {
                     t->quant(n, w, x);
                     fill_gauss(x, n, 1.0f);
                     for (int i = 0; i < n; i += 97) x[i] *= 20.0f;   /* outliers */
-                    quantize_row_q8_K(n, xq, x);
+                    K.quantize_q8_K(n, xq, x);
                 } else if (rep < 6) {   /* random valid blocks, full int8 activations */
                     random_blocks(t, nb, w);
                     random_q8_K(nb, xq);
@@ -549,7 +558,7 @@ static void test_dots(void) {
                 }
                 double ref, mag;
                 dot_reference(t, n, w, xq, &ref, &mag);
-                float d = t->dot_ref(n, w, xq), p = t->dot(n, w, xq);
+                float d = t->dot_ref(n, w, xq), p = port_dot(t, n, w, xq);
                 double err = fabs(d - ref) / (0x1p-24 * mag + 1e-300);
                 worst = fmax(worst, err);
                 if (err > nb + 6) bad++;
@@ -559,7 +568,7 @@ static void test_dots(void) {
         }
         check(!bad, "dot_%s_q8_K vs double dot of the dequantized rows, %d cases of 1/3/17 blocks (quantized, random, extreme codes): worst error %.2f x 2^-24 M (bound blocks + 6)  [%d over]",
               t->name, cases, worst, bad);
-        check(!bad_pub, "dot_%s_q8_K: public body == reference, bitwise  [%d differ]", t->name, bad_pub);
+        check(!bad_pub, "dot_%s_q8_K: this build's body == reference, bitwise  [%d differ]", t->name, bad_pub);
     }
     free(x); free(w); free(xq);
 }
@@ -580,7 +589,7 @@ static void test_gemm(void) {
         }
         for (int b = 0; b < NA; b++) {
             fill_gauss(x, N, 1.0f);
-            quantize_row_q8_K(N, (block_q8_K *)(void *)(xa + b * ldx), x);
+            K.quantize_q8_K(N, (block_q8_K *)(void *)(xa + b * ldx), x);
         }
         int bad = 0, tiles = 0;
         for (int nr = 1; nr <= NR; nr++)
@@ -588,12 +597,12 @@ static void test_gemm(void) {
                 const size_t ldy = nr + 3;
                 float y[NA * (NR + 3)];
                 for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = -12345.0f;
-                t->gemm(N, nr, nb, y, ldy, w, ldw, xa, ldx);
+                K.gemm[t->type](N, nr, nb, y, ldy, w, ldw, xa, ldx);
                 for (int b = 0; b < NA; b++)
                     for (size_t r = 0; r < ldy; r++) {
                         float got = y[b * ldy + r];
                         if (b < nb && (int)r < nr) {
-                            float want = t->dot(N, w + r * ldw, xa + b * ldx);
+                            float want = port_dot(t, N, w + r * ldw, xa + b * ldx);
                             bad += memcmp(&got, &want, sizeof got) != 0;
                         } else {
                             bad += got != -12345.0f;   /* nothing outside the tile is written */
@@ -625,12 +634,12 @@ static void test_edges(void) {
         int bad = 0;
         for (int i = 0; i < N; i++) bad += y[i] != 0.0f;
         fill_gauss(x, N, 1.0f);
-        quantize_row_q8_K(N, xq, x);
-        bad += t->dot(N, w, xq) != 0.0f;
+        K.quantize_q8_K(N, xq, x);
+        bad += port_dot(t, N, w, xq) != 0.0f;
         memset(x, 0, sizeof x);
-        quantize_row_q8_K(N, xq, x);
+        K.quantize_q8_K(N, xq, x);
         random_blocks(t, NB, w);
-        bad += t->dot(N, w, xq) != 0.0f;
+        bad += port_dot(t, N, w, xq) != 0.0f;
         check(!bad, "edge %s: all-zero rows quantize to blocks that decode to 0; dots with a zero row are 0  [%d wrong]", t->name, bad);
 
         /* NaN and infinities among normal data: treated as 0, the rest quantizes as usual */
@@ -652,8 +661,8 @@ static void test_edges(void) {
             t->quant(N, w, x);
             t->deq(N, y, w);
             for (int i = 0; i < N; i++) bad += !isfinite(y[i]);
-            quantize_row_q8_K(N, xq, x);
-            volatile float v = t->dot(N, w, xq);
+            K.quantize_q8_K(N, xq, x);
+            volatile float v = port_dot(t, N, w, xq);
             (void)v;
         }
         check(!bad, "edge %s: rows of NaN, +-inf, +-FLT_MAX, 1e30, subnormals, 2^22: quantizers and dot defined, every row decodes finite  [%d not finite]",
@@ -662,10 +671,10 @@ static void test_edges(void) {
     /* Q8_K with NaN: code 0 there, the rest as usual; with inf: defined (d = inf) */
     fill_gauss(x, N, 1.0f);
     x[5] = NAN;
-    quantize_row_q8_K(N, xq, x);
+    K.quantize_q8_K(N, xq, x);
     int bad = xq[0].qs[5] != 0 || !(xq[0].d > 0 && isfinite(xq[0].d));
     x[6] = INFINITY;
-    quantize_row_q8_K(N, xq, x);
+    K.quantize_q8_K(N, xq, x);
     bad += xq[0].qs[5] != 0;
     check(!bad, "edge q8_K: a NaN input gets code 0 and does not change d; an infinite input is defined");
 }
@@ -695,8 +704,8 @@ static __attribute__((noinline)) int bench(const char *name, long reps, int ref)
     }
     volatile float sink = 0;
     for (long i = 0; i < reps; i++) {
-        if (nb) t->gemm(N, NR, nb, y, NR, w, ldw, xq, ldx);
-        else sink = (ref ? t->dot_ref : t->dot)(N, w, xq);
+        if (nb) K.gemm[t->type](N, NR, nb, y, NR, w, ldw, xq, ldx);
+        else sink = ref ? t->dot_ref(N, w, xq) : port_dot(t, N, w, xq);
     }
     (void)sink;
     return 0;
@@ -723,6 +732,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "test_kquants: %s\n", why);
         return 2;
     }
+    K = kernels_resolve();
     if (argc >= 4 && !strcmp(argv[1], "bench")) return bench(argv[2], atol(argv[3]), argc > 4 && !strcmp(argv[4], "ref"));
     return run_tests();
 }
