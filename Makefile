@@ -109,10 +109,10 @@ bench-riscv: llm-rv llm-rv-scalar tools/mkmodel
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
 NUMA_VM ?= $(SHARED)/tools/numa-vm.sh
-build/numa_check-x86: tests/numa_check.c tests/check.h $(SRC)
+build/numa_check-x86: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	@mkdir -p $(@D)
 	$(CC) -O2 $(FP) -static -o $@ tests/numa_check.c $(LDLIBS)
-build/numa_check-rv: tests/numa_check.c tests/check.h $(SRC)
+build/numa_check-rv: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
 test-numa: build/numa_check-x86 build/numa_check-rv

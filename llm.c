@@ -11,7 +11,7 @@
  *   7. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
  *   8. tokenizer        SentencePiece BPE (Llama 2 style)
  *   9. sampler          greedy, temperature, top-k, top-p, min-p, penalties; stop strings
- *  10. GGUF writer      used by `quantize` and by tools/
+ *  10. GGUF writer      used by `quantize` and by tools/mkmodel
  *  11. chat templates   llama2, llama3, deepseek-r1, chatml: a conversation as tokens
  *  12. CLI              run, chat, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
@@ -3131,6 +3131,13 @@ static MAYBE_UNUSED void gw_kv_arr_str(gguf_writer *w, const char *key, char *co
     for (uint64_t i = 0; i < n; i++) gw_str(w, v[i], (size_t)len[i]);
 }
 
+/* key/value record i of a GGUF file, copied verbatim (from its key's length to the next record) */
+static void gw_copy_kv(gguf_writer *w, const gguf_file *g, uint64_t i) {
+    const uint8_t *b = g->kv[i].key.p - 8, *e = i + 1 < g->n_kv ? g->kv[i + 1].key.p - 8 : g->mf.data + g->kv_end;
+    gw_bytes(w, b, (size_t)(e - b));
+    w->n_kv++;
+}
+
 static void gw_add_tensor(gguf_writer *w, const char *name, int type, int n_dims, const uint64_t *ne) {
     if (w->n_t == w->cap_t) {
         int cap = w->cap_t ? 2 * w->cap_t : 64;
@@ -3210,6 +3217,15 @@ static int ggml_file_type(int t) {
     }
 }
 
+/* the tensor types `quantize` and tools/mkmodel write, by name (any case); -1 for another name */
+static MAYBE_UNUSED int writable_type(const char *name) {
+    static const int types[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (!strcasecmp(name, ttraits[types[i]].name)) return types[i];
+    return -1;
+}
+#define WRITABLE_TYPES "F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K"
+
 #define COPY_CHUNK ((size_t)1 << 20)
 
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
@@ -3220,12 +3236,8 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     int rc = gguf_open(&g, in, st);
     if (rc) return rc;
     gguf_writer w = {.alignment = g.alignment};
-    for (uint64_t i = 0; i < g.n_kv; i++) {                    /* copy metadata, renewing file_type */
-        if (sv_eq(g.kv[i].key, "general.file_type")) continue;
-        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
-        gw_bytes(&w, b, (size_t)(e - b));
-        w.n_kv++;
-    }
+    for (uint64_t i = 0; i < g.n_kv; i++)                      /* copy metadata, renewing file_type */
+        if (!sv_eq(g.kv[i].key, "general.file_type")) gw_copy_kv(&w, &g, i);
     gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(type));
     int *dst = xcalloc(g.n_tensors, sizeof(int));
     if (!dst) { gguf_close(&g); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
@@ -3273,156 +3285,6 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     free(row); free(buf); free(dst);
     gguf_close(&g);
     return rc;
-}
-
-/* control tokens of the chat templates, at the end of a synthetic vocabulary */
-static const char *chat_specials[] = {"<|im_start|>", "<|im_end|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
-                                      "<|begin_of_text|>", "<\xef\xbd\x9cUser\xef\xbd\x9c>", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>",
-                                      "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
-                                      "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"};
-#define N_CHAT_SPECIALS ((int)(sizeof chat_specials / sizeof *chat_specials))
-
-/* Synthetic SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then "▁a".."▁z",
- * letters, unique filler pieces, and the chat templates' control tokens last. */
-static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {   /* scores favour earlier pieces */
-    char **pieces = calloc(n, sizeof *pieces);
-    int *len = calloc(n, sizeof *len), *types = calloc(n, sizeof *types);
-    float *scores = calloc(n, sizeof *scores);
-    char buf[64];
-    for (int i = 0; i < n; i++) {
-        if (i == 0) snprintf(buf, sizeof buf, "<unk>");
-        else if (i == 1) snprintf(buf, sizeof buf, "<s>");
-        else if (i == 2) snprintf(buf, sizeof buf, "</s>");
-        else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3);
-        else if (i < 259 + 26) snprintf(buf, sizeof buf, "\xe2\x96\x81%c", 'a' + (i - 259));
-        else if (i < 259 + 52) snprintf(buf, sizeof buf, "%c", 'a' + (i - 285));
-        else if (i >= n - N_CHAT_SPECIALS) snprintf(buf, sizeof buf, "%s", chat_specials[i - (n - N_CHAT_SPECIALS)]);
-        else snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i);
-        pieces[i] = strdup(buf);
-        len[i] = (int)strlen(buf);
-        types[i] = i == 0 ? TOK_UNKNOWN : i < 3 || i >= n - N_CHAT_SPECIALS ? TOK_CONTROL : i < 259 ? TOK_BYTE : TOK_NORMAL;
-        scores[i] = i < 259 ? 0.0f : -(float)i;
-    }
-    gw_kv_str(w, "tokenizer.ggml.model", "llama");
-    gw_kv_arr_str(w, "tokenizer.ggml.tokens", pieces, len, (uint64_t)n);
-    gw_kv_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, (uint64_t)n);
-    gw_kv_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, (uint64_t)n);
-    gw_kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
-    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    gw_kv_u32(w, "tokenizer.ggml.unknown_token_id", 0);
-    for (int i = 0; i < n; i++) free(pieces[i]);
-    free(pieces); free(len); free(types); free(scores);
-}
-
-/* Copy the tokenizer.* keys of another GGUF (e.g. a vocab-only file) verbatim. */
-static MAYBE_UNUSED int copy_vocab(gguf_writer *w, const char *path, int *n_vocab) {
-    gguf_file g;
-    llm_status st;
-    if (gguf_open(&g, path, &st)) { fprintf(stderr, "%s\n", st.msg); return 1; }
-    for (uint64_t i = 0; i < g.n_kv; i++) {
-        if (g.kv[i].key.len < 10 || memcmp(g.kv[i].key.p, "tokenizer.", 10)) continue;
-        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
-        gw_bytes(w, b, (size_t)(e - b));
-        w->n_kv++;
-        if (sv_eq(g.kv[i].key, "tokenizer.ggml.tokens")) *n_vocab = (int)g.kv[i].arr_n;
-    }
-    gguf_close(&g);
-    return *n_vocab > 0 ? 0 : 1;
-}
-
-/* A random-weight Llama model of any shape and type, for tests and benchmarks (tools/mkmodel,
- * tests/numa_check): real shapes, types and layout; uniform weights with the variance of
- * N(0, 1/cols) so activations keep their scale through the layers; norms are 1. */
-typedef struct {
-    int dim, layers, heads, kv_heads, ffn, ctx, vocab, type, tied;
-    const char *arch;         /* "llama" (default) or "qwen2" (adds q/k/v biases) */
-    float rope_theta;         /* 0: 10000 */
-    int rope_freqs;           /* write a Llama 3.1 style rope_freqs.weight */
-    const char *vocab_from;   /* copy the tokenizer of this GGUF instead of a synthetic one */
-    const char *chat_template; /* tokenizer.chat_template text, or NULL */
-    uint64_t seed;
-} random_model_spec;
-
-static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp, llm_status *st) {
-    if (sp.dim <= 0 || sp.heads <= 0 || sp.kv_heads <= 0 || sp.dim % sp.heads || sp.heads % sp.kv_heads || sp.layers <= 0 ||
-        sp.ffn <= 0 || (!sp.vocab_from && sp.vocab < 320 + N_CHAT_SPECIALS))
-        return fail(st, LLM_ERR_ARG, "inconsistent model shape (a synthetic vocab needs >= %d tokens)", 320 + N_CHAT_SPECIALS);
-    int blck = ttraits[sp.type].blck;
-    if (sp.dim % blck || sp.ffn % blck) return fail(st, LLM_ERR_ARG, "dim and ffn must be multiples of %d for %s", blck, ttraits[sp.type].name);
-    uint64_t rng = 88172645463325252ull ^ (sp.seed * 0x9e3779b97f4a7c15ull);
-    const char *arch = sp.arch ? sp.arch : "llama";
-    int qwen2 = !strcmp(arch, "qwen2");
-    if (!qwen2 && strcmp(arch, "llama")) return fail(st, LLM_ERR_ARG, "unknown architecture '%s' (llama, qwen2)", arch);
-    gguf_writer w = {.alignment = 32};
-    char key[96];
-#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
-    gw_kv_str(&w, "general.architecture", arch);
-    gw_kv_str(&w, "general.name", "random");
-    gw_kv_u32(&w, "general.alignment", 32);
-    gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(sp.type));
-    gw_kv_u32(&w, ARCH_KEY("context_length"), (uint32_t)sp.ctx);
-    gw_kv_u32(&w, ARCH_KEY("embedding_length"), (uint32_t)sp.dim);
-    gw_kv_u32(&w, ARCH_KEY("block_count"), (uint32_t)sp.layers);
-    gw_kv_u32(&w, ARCH_KEY("feed_forward_length"), (uint32_t)sp.ffn);
-    gw_kv_u32(&w, ARCH_KEY("attention.head_count"), (uint32_t)sp.heads);
-    gw_kv_u32(&w, ARCH_KEY("attention.head_count_kv"), (uint32_t)sp.kv_heads);
-    gw_kv_u32(&w, ARCH_KEY("rope.dimension_count"), (uint32_t)(sp.dim / sp.heads));
-    gw_kv_f32(&w, ARCH_KEY("rope.freq_base"), sp.rope_theta > 0 ? sp.rope_theta : 10000.0f);
-    gw_kv_f32(&w, ARCH_KEY("attention.layer_norm_rms_epsilon"), 1e-5f);
-#undef ARCH_KEY
-    if (sp.vocab_from) {
-        if (copy_vocab(&w, sp.vocab_from, &sp.vocab)) { gw_close(&w, 0, st); return fail(st, LLM_ERR_FORMAT, "%s: no vocabulary to copy", sp.vocab_from); }
-    } else add_synthetic_vocab(&w, sp.vocab);
-    if (sp.chat_template) gw_kv_str(&w, "tokenizer.chat_template", sp.chat_template);
-
-    /* rows = 1: a vector (norms: 1; biases: random; rope_freqs: random divisors in [1, 8)) */
-    typedef struct { char name[64]; int64_t cols, rows; int kind; } spec;
-    enum { W_MATRIX, W_NORM, W_BIAS, W_FREQS };
-    int kv_dim = sp.dim / sp.heads * sp.kv_heads, n = 0;
-    spec *specs = xcalloc((size_t)sp.layers * 12 + 4, sizeof *specs);
-    if (!specs) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab;
-    if (sp.rope_freqs) { snprintf(specs[n].name, 64, "rope_freqs.weight"); specs[n].cols = sp.dim / sp.heads / 2; specs[n].rows = 1; specs[n++].kind = W_FREQS; }
-    for (int l = 0; l < sp.layers; l++) {
-        int64_t shape[9][2] = {{sp.dim, 1}, {sp.dim, sp.dim}, {sp.dim, kv_dim}, {sp.dim, kv_dim}, {sp.dim, sp.dim},
-                               {sp.dim, 1}, {sp.dim, sp.ffn}, {sp.ffn, sp.dim}, {sp.dim, sp.ffn}};
-        for (int i = 0; i < 9; i++) {
-            snprintf(specs[n].name, 64, "blk.%d.%s.weight", l, layer_tensor_names[i]);
-            specs[n].cols = shape[i][0]; specs[n].kind = shape[i][1] == 1 ? W_NORM : W_MATRIX; specs[n++].rows = shape[i][1];
-            if (qwen2 && i >= 1 && i <= 3) {
-                snprintf(specs[n].name, 64, "blk.%d.%s.bias", l, layer_tensor_names[i]);
-                specs[n].cols = shape[i][1]; specs[n].rows = 1; specs[n++].kind = W_BIAS;
-            }
-        }
-    }
-    snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n].kind = W_NORM; specs[n++].rows = 1;
-    if (!sp.tied) { snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab; }
-    for (int i = 0; i < n; i++) {
-        uint64_t ne[2] = {(uint64_t)specs[i].cols, (uint64_t)specs[i].rows};
-        gw_add_tensor(&w, specs[i].name, specs[i].rows == 1 ? T_F32 : sp.type, specs[i].rows == 1 ? 1 : 2, ne);
-    }
-    int rc = gw_begin_data(&w, out, st);
-    int wide = sp.dim > sp.ffn ? sp.dim : sp.ffn;
-    float *row = falloc((size_t)wide);
-    uint8_t *buf = aligned_zalloc((size_t)wide * 4);
-    if (!rc && (!row || !buf)) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n && !rc; i++) {
-        int64_t cols = specs[i].cols;
-        int t = specs[i].rows == 1 ? T_F32 : sp.type;
-        float scale = specs[i].kind == W_MATRIX ? sqrtf(3.0f / (float)cols) : 0.5f;
-        size_t rb = (size_t)(cols / ttraits[t].blck * ttraits[t].bytes);
-        for (int64_t r = 0; r < specs[i].rows; r++) {
-            for (int64_t c = 0; c < cols; c++) {
-                float u = rng_f32(&rng);
-                row[c] = specs[i].kind == W_NORM ? 1.0f : specs[i].kind == W_FREQS ? 1.0f + 7.0f * u : (2.0f * u - 1.0f) * scale;
-            }
-            float_to_row(t, (int)cols, row, buf);
-            gw_tensor_data(&w, buf, rb);
-        }
-    }
-    free(row); free(buf); free(specs);
-    int rc2 = gw_close(&w, rc == LLM_OK, st);
-    return rc ? rc : rc2;
 }
 
 /* ============================================================================================
