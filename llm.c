@@ -1036,8 +1036,6 @@ static int load_llama2c_model(llm_model *m, const char *path, const char *tok_pa
     p += (size_t)hp->ctx_train * hp->head_size;             /* freq_cis_real + imag: recomputed */
     m->output = shared ? m->tok_embd : f32_tensor(&p, V, D);
     m->from_llama2c = 1;
-
-    if (!tok_path) return fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", path);
     return tokenizer_from_llama2c(&m->tok, tok_path, hp->vocab, st);
 }
 
@@ -1068,28 +1066,36 @@ static int is_gguf_file(const char *path) {
     return n == 4 && memcmp(magic, "GGUF", 4) == 0;
 }
 
+/* What the paths of p name: a GGUF model, a llama2.c checkpoint with its tokenizer.bin or, for a
+ * vocabulary alone, a tokenizer.bin. A combination that cannot work is an argument error
+ * (LLM_ERR_ARG in st, -1 returned), found before any file is read but for the GGUF magic, so a
+ * program can report it before it starts its work. */
+enum { MODEL_GGUF, MODEL_LLAMA2C, MODEL_TOKENIZER };
+static int model_source(const llm_model_params *p, llm_status *st) {
+    if (!p->path) {
+        if (!p->tokenizer_path) return fail(st, LLM_ERR_ARG, "no model or tokenizer given"), -1;
+        return p->vocab_only ? MODEL_TOKENIZER : (fail(st, LLM_ERR_ARG, "no model given (-m)"), -1);
+    }
+    int gguf = is_gguf_file(p->path);
+    if (gguf && p->tokenizer_path)
+        return fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
+                    p->path), -1;
+    if (gguf || !has_suffix(p->path, ".bin")) return MODEL_GGUF;
+    if (!p->tokenizer_path) return fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path), -1;
+    return MODEL_LLAMA2C;
+}
+
 llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     llm_status dummy;
     if (!st) st = &dummy;
     st->code = LLM_OK; st->msg[0] = 0;
     llm_model *m = xcalloc(1, sizeof *m);
     if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
-    int rc, gguf = p->path && is_gguf_file(p->path);
-    if (!p->path) {
-        rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
-                               : fail(st, LLM_ERR_ARG, "no model or tokenizer given");
-        if (!rc && !p->vocab_only) rc = fail(st, LLM_ERR_ARG, "no model given (-m)");
-    } else if (gguf && p->tokenizer_path) {
-        rc = fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
-                  p->path);
-    } else if (gguf || !has_suffix(p->path, ".bin")) {
-        rc = load_gguf_model(m, p->path, p->vocab_only, st);
-    } else if (p->vocab_only && !p->tokenizer_path) {
-        rc = fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path);
-    } else {
-        rc = p->vocab_only ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
-                           : load_llama2c_model(m, p->path, p->tokenizer_path, st);
-    }
+    int src = model_source(p, st), rc = src < 0 ? st->code : LLM_OK;
+    if (src == MODEL_GGUF) rc = load_gguf_model(m, p->path, p->vocab_only, st);
+    else if (src == MODEL_TOKENIZER || (src == MODEL_LLAMA2C && p->vocab_only))
+        rc = tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st);
+    else if (src == MODEL_LLAMA2C) rc = load_llama2c_model(m, p->path, p->tokenizer_path, st);
     if (!rc && !p->vocab_only) rc = plan_threads(m, p, st);
     if (!rc && !p->vocab_only && pool_create(m)) rc = fail(st, LLM_ERR_NOMEM, "out of memory for threads");
     if (!rc && !p->vocab_only) rc = place_weights(m, p, st);
@@ -3507,15 +3513,42 @@ int llm_chat_end_token(const llm_model *m, int k) {
  * 12. CLI
  * ========================================================================================== */
 
+/* The commands. Each parses its options with parse_args (below), which knows every option once,
+ * with the commands that take it; errors in the arguments exit 2 with one line (die_usage),
+ * errors in files and inputs exit 1. `llm` alone prints the list of commands on stderr and
+ * exits 2: nothing was asked, so nothing succeeded. */
+enum { CMD_RUN = 1, CMD_CHAT = 2, CMD_TOKENIZE = 4, CMD_INFO = 8, CMD_PERPLEXITY = 16, CMD_QUANTIZE = 32, CMD_BENCH = 64 };
+#define CMD_MODEL (CMD_RUN | CMD_CHAT | CMD_TOKENIZE | CMD_INFO | CMD_PERPLEXITY)   /* share one set of options */
+
 typedef struct {
-    const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
+    const char *cmd;                  /* the command's name and bit */
+    int bit;
+    const char *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
     const char *cpus, *system, *chat_template;
-    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, no_repack, verbose_prompt, special;
+    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, no_repack, verbose_prompt, special, quiet;
     llm_sampler_params sp;
+    int pp[16], n_pp, tg[16], n_tg, th[64], n_th, reps, json;   /* bench: lists of ppN, tgN, thread counts */
+    double membw;
+    const char *args[3];              /* quantize: IN OUT TYPE */
+    int n_args;
 } options;
 
-static const char *usage_text[][2] = {
-    {"run", "usage: llm [run] -m MODEL [options]\n"
+static int cmd_run(options *o);
+static int cmd_chat(options *o);
+static int cmd_tokenize(options *o);
+static int cmd_info(options *o);
+static int cmd_perplexity(options *o);
+static int cmd_quantize(options *o);
+static int cmd_bench(options *o);
+
+static const struct command {
+    const char *name, *summary;
+    int bit;
+    int (*fn)(options *);
+    const char *usage;
+} commands[] = {
+    {"run", "generate text from a prompt (the default command)", CMD_RUN, cmd_run,
+            "usage: llm [run] -m MODEL [options]\n"
             "Generate text from a prompt; the text goes to stdout, timings to stderr.\n"
             "  -m, --model FILE         GGUF model or llama2.c checkpoint (.bin)\n"
             "  -z, --tokenizer FILE     llama2.c tokenizer.bin (needed for .bin models)\n"
@@ -3539,35 +3572,49 @@ static const char *usage_text[][2] = {
             "      --no-bos             add no BOS/EOS to the prompt (default: as the file's add_bos_token/add_eos_token)\n"
             "      --special            parse control tokens written in the prompt (BPE vocabularies)\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
-            "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
-    {"chat", "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
+            "      --dump-tokens FILE   write all token ids (prompt and generated)\n"
+            "The first line on stderr names the kernels (as 'llm --version').\n"},
+    {"chat", "talk with a chat model: each line on stdin is a message", CMD_CHAT, cmd_chat,
+             "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
              "Interactive chat: each line on stdin is a message; answers stream to stdout. The KV cache keeps\n"
              "the conversation, so each turn evaluates only its new tokens; when it outgrows the context, the\n"
              "oldest turns after the system prompt are dropped (a note on stderr). The template comes from the\n"
              "model's tokenizer.chat_template (llama2 [INST], llama3 headers, deepseek-r1, chatml);\n"
              "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
              "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
-    {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE)\n"
+    {"tokenize", "print the token ids of a text", CMD_TOKENIZE, cmd_tokenize,
+                 "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE)\n"
                  "Print the token ids of a text, separated by spaces, on one line.\n"
                  "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"
                  "--special: control tokens written in the text (<|eot_id|>) become those tokens (BPE vocabularies).\n"},
-    {"info", "usage: llm info -m MODEL [-z TOKENIZER]\n"
+    {"info", "print a model's metadata, hyper-parameters and tensors", CMD_INFO, cmd_info,
+             "usage: llm info -m MODEL [-z TOKENIZER]\n"
              "Print the architecture, hyper-parameters, metadata and the tensor table.\n"},
-    {"perplexity", "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
+    {"perplexity", "perplexity of a model over a text file", CMD_PERPLEXITY, cmd_perplexity,
+                   "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
                    "Perplexity over a text, llama.cpp style: the text is cut into chunks of CTX tokens\n"
                    "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
                    "Prints 'PPL = mean +/- error' on stdout.\n"},
-    {"bench", "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
+    {"quantize", "convert the tensors of a GGUF model to another type", CMD_QUANTIZE, cmd_quantize,
+                 "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
+                 "Convert the 2-D float tensors of a GGUF model to TYPE: " WRITABLE_TYPES ".\n"
+                 "1-D tensors are stored as F32; for K-quants, rows that are not a multiple of 256 become Q8_0;\n"
+                 "rows that do not split into 32-element blocks stay as they are.\n"},
+    {"bench", "prompt and generation speed, against the memory-bandwidth roofline", CMD_BENCH, cmd_bench,
+              "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
               "                 [--cpus LIST] [--no-repack]\n"
               "Throughput of prompt processing (ppN: N tokens as one batch) and generation (tgN: N tokens one\n"
               "by one), mean +/- stddev over REPS runs (default 3) after a warm-up, for each thread count.\n"
               "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
               "divided by the weight bytes read per token. Peak RSS goes to stderr.\n"},
-    {"quantize", "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
-                 "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K,\n"
-                 "Q4_K, Q5_K or Q6_K. 1-D tensors are stored as F32; for K-quants, rows that are not a multiple of\n"
-                 "256 become Q8_0; rows that do not split into 32-element blocks stay as they are.\n"},
 };
+#define N_COMMANDS ((int)(sizeof commands / sizeof *commands))
+
+static const struct command *find_command(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
 
 /* stdout. Text goes out through put(); the first failed write is remembered with its errno.
  * put_flush() pushes the text out (run and chat after each piece) and says whether stdout still
@@ -3601,13 +3648,30 @@ static int put_end(int rc) {
     return 1;
 }
 
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "an unknown C compiler"
+#endif
+
+/* the kernels of this build on this CPU ("kernels: rvv1.0 VLEN=256"): printed by `llm --version`
+ * and as the first stderr line of run, chat and bench */
+static void print_kernels(FILE *f) { fprintf(f, "kernels: %s\n", kernels_variant()); }
+
+/* a command's usage; cmd NULL: the list of commands (llm --help) */
 static void usage(FILE *f, const char *cmd) {
-    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
-        if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
-    if (!cmd) fputs("\ncommands: run (default), chat, tokenize, info, perplexity, bench, quantize; 'llm CMD --help' for each\n", f);
+    const struct command *c = cmd ? find_command(cmd) : NULL;
+    if (c) { fputs(c->usage, f); return; }
+    fputs("usage: llm COMMAND [options]     (llm -m MODEL ... without a command runs 'run')\n"
+          "Run Llama-family language models (GGUF files, llama2.c checkpoints) on CPUs.\n\ncommands:\n", f);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'llm COMMAND --help' (or 'llm help COMMAND') lists the options of a command;\n"
+          "'llm --version' prints the version, the compiler and the kernels.\n", f);
 }
 
-static void die_usage(const char *cmd, const char *fmt, ...) {
+static __attribute__((noreturn, format(printf, 2, 3))) void die_usage(const char *cmd, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "llm %s: ", cmd);
     va_start(ap, fmt);
@@ -3633,6 +3697,23 @@ static float parse_float(const char *cmd, const char *flag, const char *s, float
     return v;
 }
 
+/* a comma-separated list of at most max integers in lo..hi (bench's -p 64,512); its length */
+static int parse_list(const char *cmd, const char *flag, const char *s, int *out, int max, long lo, long hi) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || v < lo || v > hi || n == max || (*end && *end != ',') || (*end == ',' && !end[1])) break;
+        out[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (*p || n == 0)
+        die_usage(cmd, "%s needs a comma-separated list of at most %d integers in %ld..%ld, got '%s'", flag, max, lo, hi, s);
+    return n;
+}
+
 static int has_value(const char *cmd, const char *opt, const char *v) {
     if (!v) die_usage(cmd, "option %s needs a value", opt);
     return 1;
@@ -3644,47 +3725,71 @@ static const char *cpu_list_arg(const char *cmd, const char *v) {
     return v;
 }
 
+static int numa_arg(const char *cmd, const char *v) {
+    if (!strcmp(v, "off")) return LLM_NUMA_OFF;
+    if (!strcmp(v, "distribute")) return LLM_NUMA_DISTRIBUTE;
+    if (!strcmp(v, "interleave")) return LLM_NUMA_INTERLEAVE;
+    die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
+}
+
+static int is_opt(const char *a, const char *s, const char *l) { return (s && !strcmp(a, s)) || (l && !strcmp(a, l)); }
+
+/* The arguments after the command's name, into o. Every option is here once, with the commands
+ * that take it (to another command it is an unknown option); -p, -n and -t take one value for the
+ * model commands and a list for bench. Only quantize takes plain arguments (IN OUT TYPE; after
+ * "--" even one that starts with '-'). */
 static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
+    int only_args = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
-        if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
-        if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
-        if (!strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
-        if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
-        if (!strcmp(a, "--special")) { o->special = 1; continue; }
-        if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
-        const char *v = ++i < argc ? argv[i] : NULL;   /* a known option without it: has_value says so */
-#define IS(s, l) ((!strcmp(a, s) || !strcmp(a, l)) && has_value(cmd, a, v))
-#define OPT(l) IS(l, l)
-        if (IS("-m", "--model")) o->model = v;
-        else if (IS("-z", "--tokenizer")) o->tokenizer = v;
-        else if (IS("-p", "--prompt")) o->prompt = v;
-        else if (IS("-f", "--file")) o->file = v;
-        else if (IS("-n", "--n-predict")) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
-        else if (OPT("--system")) o->system = v;
-        else if (OPT("--chat-template")) o->chat_template = v;
-        else if (IS("-c", "--ctx-size")) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
-        else if (IS("-t", "--threads")) o->n_threads = parse_int(cmd, a, v, 1, 1024);
-        else if (IS("-s", "--seed")) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
-        else if (OPT("--temp")) o->sp.temp = parse_float(cmd, a, v, 0, 100);
-        else if (OPT("--top-k")) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
-        else if (OPT("--top-p")) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
-        else if (OPT("--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
-        else if (OPT("--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
-        else if (OPT("--dump-logits")) o->dump_logits = v;
-        else if (OPT("--cpus")) o->cpus = cpu_list_arg(cmd, v);
-        else if (OPT("--numa")) {
-            if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
-            else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
-            else if (!strcmp(v, "interleave")) o->numa = LLM_NUMA_INTERLEAVE;
-            else die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
+        if (only_args || a[0] != '-' || !a[1]) {
+            if (o->bit != CMD_QUANTIZE) die_usage(cmd, "unexpected argument '%s'", a);
+            if (o->n_args == 3) die_usage(cmd, "unexpected argument '%s' (it needs IN.gguf OUT.gguf TYPE)", a);
+            o->args[o->n_args++] = a;
+            continue;
         }
-        else if (OPT("--dump-tokens")) o->dump_tokens = v;
+        if (!strcmp(a, "--")) { only_args = 1; continue; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
+#define FLAG(l, cmds) ((o->bit & (cmds)) && !strcmp(a, l))
+        if (FLAG("--no-bos", CMD_MODEL)) { o->no_bos = 1; continue; }
+        if (FLAG("--numa-report", CMD_MODEL)) { o->numa_report = 1; continue; }
+        if (FLAG("--no-repack", CMD_MODEL | CMD_BENCH)) { o->no_repack = 1; continue; }
+        if (FLAG("--verbose-prompt", CMD_MODEL)) { o->verbose_prompt = 1; continue; }
+        if (FLAG("--special", CMD_MODEL)) { o->special = 1; continue; }
+        const char *v = ++i < argc ? argv[i] : NULL;   /* a known option without it: has_value says so */
+#define IS(s, l, cmds) ((o->bit & (cmds)) && is_opt(a, s, l) && has_value(cmd, a, v))
+        if (IS("-m", "--model", CMD_MODEL | CMD_BENCH)) o->model = v;
+        else if (IS("-z", "--tokenizer", CMD_MODEL)) o->tokenizer = v;
+        else if (IS("-p", "--prompt", CMD_MODEL)) o->prompt = v;
+        else if (IS("-p", NULL, CMD_BENCH)) o->n_pp = parse_list(cmd, a, v, o->pp, 16, 0, 1 << 20);
+        else if (IS("-f", "--file", CMD_MODEL)) o->file = v;
+        else if (IS("-n", "--n-predict", CMD_MODEL)) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
+        else if (IS("-n", NULL, CMD_BENCH)) o->n_tg = parse_list(cmd, a, v, o->tg, 16, 0, 1 << 20);
+        else if (IS("-c", "--ctx-size", CMD_MODEL)) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
+        else if (IS("-t", "--threads", CMD_MODEL)) o->n_threads = parse_int(cmd, a, v, 1, 1024);
+        else if (IS("-t", NULL, CMD_BENCH)) o->n_th = parse_list(cmd, a, v, o->th, 64, 1, 1024);
+        else if (IS("-r", NULL, CMD_BENCH)) o->reps = parse_int(cmd, a, v, 1, 1000);
+        else if (IS("-o", NULL, CMD_BENCH)) {
+            if (strcmp(v, "md") && strcmp(v, "json")) die_usage(cmd, "-o takes md or json, not '%s'", v);
+            o->json = !strcmp(v, "json");
+        }
+        else if (IS(NULL, "--membw", CMD_BENCH)) o->membw = parse_float(cmd, a, v, 0.001f, 1e6f);
+        else if (IS(NULL, "--system", CMD_MODEL)) o->system = v;
+        else if (IS(NULL, "--chat-template", CMD_MODEL)) o->chat_template = v;
+        else if (IS("-s", "--seed", CMD_MODEL)) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
+        else if (IS(NULL, "--temp", CMD_MODEL)) o->sp.temp = parse_float(cmd, a, v, 0, 100);
+        else if (IS(NULL, "--top-k", CMD_MODEL)) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (IS(NULL, "--top-p", CMD_MODEL)) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
+        else if (IS(NULL, "--min-p", CMD_MODEL)) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
+        else if (IS(NULL, "--repeat-penalty", CMD_MODEL)) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
+        else if (IS(NULL, "--cpus", CMD_MODEL | CMD_BENCH)) o->cpus = cpu_list_arg(cmd, v);
+        else if (IS(NULL, "--numa", CMD_MODEL | CMD_BENCH)) o->numa = numa_arg(cmd, v);
+        else if (IS(NULL, "--dump-logits", CMD_MODEL)) o->dump_logits = v;
+        else if (IS(NULL, "--dump-tokens", CMD_MODEL)) o->dump_tokens = v;
         else die_usage(cmd, "unknown option '%s'", a);
 #undef IS
-#undef OPT
+#undef FLAG
     }
 }
 
@@ -3704,6 +3809,16 @@ static int *tokenize_all(const llm_model *m, const char *text, size_t len, int a
     return ids;
 }
 
+/* run, chat and bench: the kernels line first on stderr, once */
+static void show_kernels(void) {
+    static int shown;
+    if (!shown) print_kernels(stderr);
+    shown = 1;
+}
+
+/* The model of -m / -z (vocab_only: its vocabulary alone). Argument errors exit 2, and the -m / -z
+ * combination is checked before anything is printed: run, chat and bench then print the kernels
+ * line, and the loader its progress. */
 static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     llm_model_params mp = llm_model_default_params();
     mp.path = o->model;
@@ -3714,9 +3829,11 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.numa = o->numa;
     mp.numa_report = o->numa_report;
     mp.no_repack = o->no_repack;
-    if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
+    mp.quiet = o->quiet;
+    if (model_source(&mp, st) < 0) die_usage(o->cmd, "%s", st->msg);
+    if (o->bit & (CMD_RUN | CMD_CHAT | CMD_BENCH)) show_kernels();
     llm_model *m = llm_model_open(&mp, st);
-    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);   /* a missing or misplaced -z: exit 2 */
+    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);
     return m;
 }
 
@@ -4245,61 +4362,25 @@ static double weight_bytes_per_token(const llm_model *m) {
     return b;
 }
 
-static int parse_list(const char *s, int *out, int max, long lo, long hi) {
-    int n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || n == max) return -1;
-        out[n++] = (int)v;
-        s = end;
-        if (*s == ',') s++;
-        else if (*s) return -1;
-    }
-    return n;
-}
-
 static const char *model_type_name(const llm_model *m) {
     return type_name(m->layers[0].w1.type);
 }
 
-static int cmd_bench(int argc, char **argv) {
-    const char *model = NULL, *fmt = "md";
-    int pp[16] = {64, 512}, n_pp = 2, tg[16] = {32}, n_tg = 1, th[64] = {0}, n_th = 1, reps = 3, numa = LLM_NUMA_AUTO;
-    int no_repack = 0;
-    const char *cpus = NULL;
-    double membw = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return put_end(0); }
-        if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
-        i++;
-#define IS(s) (!strcmp(a, s) && has_value("bench", a, v))
-        if (IS("-m") || IS("--model")) model = v;
-        else if (IS("-p")) { if ((n_pp = parse_list(v, pp, 16, 0, 1 << 20)) < 0) die_usage("bench", "-p needs a list like 64,512"); }
-        else if (IS("-n")) { if ((n_tg = parse_list(v, tg, 16, 0, 1 << 20)) < 0) die_usage("bench", "-n needs a list like 32,128"); }
-        else if (IS("-t")) { if ((n_th = parse_list(v, th, 64, 1, 1024)) < 0) die_usage("bench", "-t needs a list like 1,2,4"); }
-        else if (IS("-r")) reps = parse_int("bench", a, v, 1, 1000);
-        else if (IS("-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
-        else if (IS("--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
-        else if (IS("--cpus")) cpus = cpu_list_arg("bench", v);
-        else if (IS("--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
-                                             : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
-        else die_usage("bench", "unknown option '%s'", a);
-#undef IS
-    }
-    if (!model) die_usage("bench", "no model given (-m MODEL)");
-    int json = !strcmp(fmt, "json"), max_ctx = 1, first = 1;
+static int cmd_bench(options *o) {
+    if (!o->model) die_usage("bench", "no model given (-m MODEL)");
+    const int *pp = o->pp, *tg = o->tg, n_pp = o->n_pp, n_tg = o->n_tg, reps = o->reps, json = o->json;
+    const char *model = o->model;
+    const double membw = o->membw;
+    o->quiet = 1;
+    int max_ctx = 1, first = 1;
     double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
-    for (int ti = 0; ti < n_th; ti++) {
+    for (int ti = 0; ti < o->n_th; ti++) {
         llm_status st = {0};
-        llm_model_params mp = llm_model_default_params();
-        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack; mp.cpus = cpus;
+        o->n_threads = o->th[ti];
         double tl = now_sec();
-        llm_model *m = llm_model_open(&mp, &st);
-        if (!m && st.code == LLM_ERR_ARG) die_usage("bench", "%s", st.msg);
+        llm_model *m = open_model(o, 0, &st);
         if (!m) return die(st.msg);
         tl = now_sec() - tl;
         llm_ctx *c = llm_ctx_new(m, max_ctx, &st);
@@ -4320,7 +4401,7 @@ static int cmd_bench(int argc, char **argv) {
         /* the bandwidth is measured right before and right after the tg tests and the higher value
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */
-        double mean[2][sizeof pp / sizeof *pp], sd[2][sizeof pp / sizeof *pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
+        double mean[2][sizeof o->pp / sizeof *o->pp], sd[2][sizeof o->pp / sizeof *o->pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
         int measured = 0;   /* once, before the first tg test (even if it failed) */
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
@@ -4387,41 +4468,42 @@ static int cmd_bench(int argc, char **argv) {
     return put_end(0);
 }
 
-static int cmd_quantize(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return put_end(0); }
-    if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
-    int type = -1;
-    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
-    for (int i = 0; i < 10; i++) if (!strcasecmp(argv[2], ttraits[allowed[i]].name)) type = allowed[i];
-    if (type < 0) die_usage("quantize", "unknown type '%s' (F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", argv[2]);
+static int cmd_quantize(options *o) {
+    if (o->n_args != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
+    int type = writable_type(o->args[2]);
+    if (type < 0) die_usage("quantize", "unknown type '%s' (" WRITABLE_TYPES ")", o->args[2]);
     llm_status st = {0};
     double t0 = now_sec();
-    if (quantize_file(argv[0], argv[1], type, &st)) return die(st.msg);
-    fprintf(stderr, "quantize: wrote %s (%s) in %.2f s\n", argv[1], ttraits[type].name, now_sec() - t0);
+    if (quantize_file(o->args[0], o->args[1], type, &st)) return die(st.msg);
+    fprintf(stderr, "quantize: wrote %s (%s) in %.2f s\n", o->args[1], ttraits[type].name, now_sec() - t0);
     return 0;
 }
 
 static __attribute__((noinline)) int llm_main(int argc, char **argv) {
-    options o = {0};
-    o.n_new = 256;
-    o.sp = llm_sampler_default_params();
-    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
-    int skip = argc > 1 && argv[1][0] != '-' ? 2 : 1;
-    if (argc < 2) { usage(stderr, NULL); return 2; }
-    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return put_end(0); }
-    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
-    if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
-    int known = 0;
-    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++) known |= !strcmp(cmd, usage_text[i][0]);
-    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, chat, tokenize, info, perplexity, bench, quantize)\n", cmd); return 2; }
-    o.cmd = cmd;
+    if (argc < 2) { usage(stderr, NULL); return 2; }          /* nothing asked: a usage error */
+    const char *first = argv[1];
+    if (!strcmp(first, "--version")) {
+        if (argc > 2) { fprintf(stderr, "llm: --version takes no arguments\n"); return 2; }
+        char cc[128];                                            /* clang's version may end in a space */
+        snprintf(cc, sizeof cc, "%s", COMPILER);
+        for (size_t n = strlen(cc); n > 0 && cc[n - 1] == ' ';) cc[--n] = 0;
+        printf("llm %s\ncompiler: %s\n", LLM_VERSION, cc);
+        print_kernels(stdout);
+        return put_end(0);
+    }
+    if (!strcmp(first, "-h") || !strcmp(first, "--help") || !strcmp(first, "help")) {
+        const char *cmd = !strcmp(first, "help") && argc > 2 ? argv[2] : NULL;
+        if (cmd && !find_command(cmd)) { fprintf(stderr, "llm: unknown command '%s' (see 'llm --help')\n", cmd); return 2; }
+        usage(stdout, cmd);
+        return put_end(0);
+    }
+    const struct command *c = first[0] == '-' ? &commands[0] : find_command(first);   /* options first: run */
+    if (!c) { fprintf(stderr, "llm: unknown command '%s' (see 'llm --help')\n", first); return 2; }
+    options o = {.cmd = c->name, .bit = c->bit, .n_new = 256, .sp = llm_sampler_default_params(),
+                 .pp = {64, 512}, .n_pp = 2, .tg = {32}, .n_tg = 1, .n_th = 1, .reps = 3};
+    int skip = first[0] == '-' ? 1 : 2;
     parse_args(&o, argc - skip, argv + skip);
-    if (!strcmp(cmd, "run")) return cmd_run(&o);
-    if (!strcmp(cmd, "chat")) return cmd_chat(&o);
-    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(&o);
-    if (!strcmp(cmd, "info")) return cmd_info(&o);
-    return cmd_perplexity(&o);
+    return c->fn(&o);
 }
 
 /* The vector-unit probe runs before anything else: compilers put vector instructions in

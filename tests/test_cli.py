@@ -6,12 +6,13 @@ Corrupted models are built here from a copy of stories260K.gguf with a small GGU
 (tests/llmtest.py). Every check line shows the actual stderr so the messages can be reviewed."""
 import os
 import random
+import re
 import struct
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (SHARED, check, finish, gguf_load, gguf_rebuild, have_shared, run, same_text, shared,
+from llmtest import (LLM, SHARED, check, finish, gguf_load, gguf_rebuild, have_shared, run, same_text, shared,
                      skip, tmpdir)
 
 GEN = ["-p", "Once upon a time", "-n", "4", "--temp", "0"]
@@ -274,6 +275,62 @@ def fuzz(td, n=40):
         n - len(bad), n, ("; " + "; ".join(bad[:3])) if bad else ""))
 
 
+COMMANDS = ["run", "chat", "tokenize", "info", "perplexity", "quantize", "bench"]
+
+
+def overview_and_version(td):
+    """llm --help and llm alone list the commands, one line each, then how to get a command's
+    help; llm --version names the version, the compiler and the kernels (with the VLEN found at
+    run time on a vector build), and run, chat and bench print that kernels line first on stderr."""
+    r = run(["--help"])
+    lines = r.out.decode("utf-8", "replace").splitlines()
+    rows = [i for i, l in enumerate(lines) if l.startswith("  ")]     # "  NAME  summary", one per command
+    listed = [lines[i].split()[0] for i in rows]
+    ok = (r.rc == 0 and lines[0].startswith("usage: llm") and listed == COMMANDS and rows == list(range(rows[0], rows[0] + len(rows)))
+          and all(len(lines[i].split()) > 2 for i in rows) and any("llm COMMAND --help" in l for l in lines[rows[-1] + 1:])) \
+        if rows else False
+    check("cli.help.lists_commands", ok, "%s: exit %s, commands listed %s, stdout %r" % (r.cmd, r.rc, listed, r.out[:400]))
+    alone = run([])
+    check("cli.no_arguments", alone.rc == 2 and alone.out == b"" and alone.err == r.out,
+          "%s: exit %s (expected 2: nothing was asked), stdout %r, stderr %s the --help text" % (
+              alone.cmd, alone.rc, alone.out[:80], "is" if alone.err == r.out else "is not"))
+    r2 = run(["help", "run"])
+    r3 = run(["run", "--help"])
+    check("cli.help.help_command", r2.rc == 0 and r2.out == r3.out and r3.rc == 0, "%s vs %s" % (r2.describe(), r3.describe()))
+    for args, word in ((["frobnicate"], "frobnicate"), (["help", "frobnicate"], "frobnicate"), (["--version", "x"], "--version"),
+                       (["bench", "-m", "x", "--no-bos"], "--no-bos"), (["quantize", "a", "b", "c", "d"], "'d'"),
+                       (["quantize", "a", "b", "c", "--no-bos"], "--no-bos"), (["info", "stray"], "stray"),
+                       (["bench", "-m", "x", "-t", "1,,2"], "-t"), (["bench", "-m", "x", "--numa", "all"], "--numa")):
+        e = run(args)
+        msg = e.err.decode("utf-8", "replace").strip()
+        check("cli.usage_error.%s" % "_".join(a.strip("-") for a in args[:1] + args[-1:]),
+              e.rc == 2 and "\n" not in msg and word in msg and e.out == b"", e.describe())
+
+    r = run(["--version"])
+    out = r.out.decode("utf-8", "replace").splitlines()
+    m = re.fullmatch(r"kernels: (\S+)( VLEN=(\d+))?", out[2]) if len(out) == 3 else None
+    ok = (r.rc == 0 and re.fullmatch(r"llm \d+\.\d+\.\d+", out[0]) is not None
+          and re.fullmatch(r"compiler: (gcc|clang) \d+\.\d+\S*.*", out[1]) is not None and m is not None)
+    qemu_vlen = re.search(r"vlen=(\d+)", " ".join(LLM))          # a vector build under qemu at a known VLEN
+    if ok and qemu_vlen and "v=true" in " ".join(LLM):
+        ok = m.group(3) == qemu_vlen.group(1)
+    check("cli.version", ok, "%s -> exit %s, stdout %r" % (r.cmd, r.rc, r.out[:300]))
+    kernels = out[2] if ok else None
+    model = "models/kjv-q8_0.gguf"
+    if not os.path.exists(model):
+        skip("cli.kernels_line", "%s missing" % model)
+        return
+    for name, args, stdin in (("run", ["run", "-m", model, "-p", "In the", "-n", "2", "-t", "1"], None),
+                              ("chat", ["chat", "-m", model, "-n", "2", "-t", "1"], b"Hello\n"),
+                              ("bench", ["bench", "-m", model, "-p", "4", "-n", "2", "-t", "1", "-r", "1", "--membw", "10"], None)):
+        r = run(args, stdin=stdin)
+        first = r.err.decode("utf-8", "replace").split("\n")[0]
+        check("cli.kernels_line.%s" % name, r.rc == 0 and kernels is not None and first == kernels,
+              "%s: exit %s, first stderr line %r, llm --version says %r" % (r.cmd, r.rc, first, kernels))
+    r = run(["info", "-m", model])
+    check("cli.kernels_line.not_info", r.rc == 0 and b"kernels:" not in r.err, r.describe())
+
+
 def main():
     with tmpdir() as td:
         # ---- help and usage (need no assets) ----
@@ -288,6 +345,7 @@ def main():
                             "--min-p", "--repeat-penalty", "--seed", "--dump-logits",
                             "--dump-tokens"] if o.encode() not in r.out]
         check("cli.help.run_lists_options", not miss, "missing: %s" % " ".join(miss) if miss else "")
+        overview_and_version(td)
 
         if not have_shared():
             skip("cli.errors", "needs the team assets in SHARED=%s, which is absent: " % SHARED + "the error table is built from "
