@@ -223,7 +223,9 @@ def output_files(td, big):
 
     # signals: the temporary is removed, the process ends by the signal
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        p = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # (the signal's default action even when this test runs where it is ignored, e.g. `make test &`)
+        p = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)])
         seen, t0 = [], time.time()
         while p.poll() is None and not seen and time.time() - t0 < 60:
             seen = extra_files(d, set())
