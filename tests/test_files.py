@@ -26,7 +26,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import LLM, check, finish, gguf_load, note, run, skip, tmpdir  # noqa: E402
+from llmtest import LLM, check, finish, note, run, skip, tmpdir  # noqa: E402
+import gguf  # noqa: E402
 
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 KJV = "models/kjv.gguf"
@@ -409,7 +410,7 @@ def sigbus(td, big):
     mkmodel(pristine, "--dim", "256", "--layers", "16", "--ffn", "768", "--vocab", "4096", "--type", "Q8_0")
 
     # the metadata and tensor table stay, the tensor data goes: reading the data faults
-    data_start = gguf_load(pristine).data_start
+    data_start = gguf.Reader(pristine).data_start
 
     def held(args, model, hold, keep):
         """run args with stdout or stderr on a full pipe; cut the model to keep bytes once it is mapped"""
@@ -445,7 +446,7 @@ def sigbus(td, big):
     # run: the file is cut as soon as it is mapped, while it is parsed or its weights placed
     # (to nothing, or to its metadata: then the placement threads fault); every attempt must end
     # cleanly, and most are hit while reading
-    hits, big_data = 0, gguf_load(big).data_start
+    hits, big_data = 0, gguf.Reader(big).data_start
     for attempt in range(4):
         model = os.path.join(d, "run.gguf")
         shutil.copyfile(big, model)

@@ -8,13 +8,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import check, compare_logits, finish, read_f32, run, skip, tmpdir
+from llmtest import NO_NUMPY, check, compare_logits, finish, read_f32, reference, run, skip, tmpdir
 
-try:
-    import numpy  # noqa: F401
-    import ref_numpy
-except ImportError:
-    ref_numpy = None
+ref_numpy = reference()
 
 GGUF = "models/kjv.gguf"
 GGUF_Q8 = "models/kjv-q8_0.gguf"
@@ -174,7 +170,7 @@ def numpy_reference(td, ppl_file, ctx):
     names = ["kjv.numpy.f32", "kjv.numpy.q8_0"]
     if ref_numpy is None:
         for n in names:
-            skip(n, "python3-numpy is not installed (the reference needs it)")
+            skip(n, NO_NUMPY)
         return
     part = os.path.join(td, "heldout-part.txt")
     with open(ppl_file, encoding="utf-8") as f, open(part, "w", encoding="utf-8") as o:
