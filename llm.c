@@ -3531,6 +3531,8 @@ typedef struct {
     double membw;
     const char *args[3];              /* quantize: IN OUT TYPE */
     int n_args;
+    const char **files;               /* tokenize: every -f FILE, in order (the others take the last) */
+    int n_files;
 } options;
 
 static int cmd_run(options *o);
@@ -3583,8 +3585,9 @@ static const struct command {
              "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
              "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
     {"tokenize", "print the token ids of a text", CMD_TOKENIZE, cmd_tokenize,
-                 "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE)\n"
-                 "Print the token ids of a text, separated by spaces, on one line.\n"
+                 "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE...)\n"
+                 "Print the token ids of a text, separated by spaces, on one line; with several -f FILE, one line\n"
+                 "per file, in their order (the vocabulary is loaded once).\n"
                  "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"
                  "--special: control tokens written in the text (<|eot_id|>) become those tokens (BPE vocabularies).\n"},
     {"info", "print a model's metadata, hyper-parameters and tensors", CMD_INFO, cmd_info,
@@ -3763,7 +3766,15 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (IS("-z", "--tokenizer", CMD_MODEL)) o->tokenizer = v;
         else if (IS("-p", "--prompt", CMD_MODEL)) o->prompt = v;
         else if (IS("-p", NULL, CMD_BENCH)) o->n_pp = parse_list(cmd, a, v, o->pp, 16, 0, 1 << 20);
-        else if (IS("-f", "--file", CMD_MODEL)) o->file = v;
+        else if (IS("-f", "--file", CMD_MODEL)) {
+            o->file = v;
+            if (o->bit == CMD_TOKENIZE) {
+                const char **f = realloc(o->files, ((size_t)o->n_files + 1) * sizeof *f);
+                if (!f) { fprintf(stderr, "llm: out of memory\n"); exit(1); }
+                o->files = f;
+                f[o->n_files++] = v;
+            }
+        }
         else if (IS("-n", "--n-predict", CMD_MODEL)) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
         else if (IS("-n", NULL, CMD_BENCH)) o->n_tg = parse_list(cmd, a, v, o->tg, 16, 0, 1 << 20);
         else if (IS("-c", "--ctx-size", CMD_MODEL)) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
@@ -4156,17 +4167,22 @@ static int cmd_tokenize(options *o) {
     if (!o->prompt && !o->file) die_usage("tokenize", "give the text with -p TEXT or -f FILE");
     if (!o->model && !o->tokenizer) die_usage("tokenize", "no model given (-m MODEL or -z TOKENIZER)");
     llm_model *m = open_model(o, 1, &st);
-    if (!m) return die(st.msg);
-    size_t len = 0;
-    char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
-    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
-    free(text);
-    if (!ids) { llm_model_free(m); return die(st.msg); }
-    for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
-    put("\n");
-    free(ids);
+    if (!m) { free(o->files); return die(st.msg); }
+    int rc = 0;
+    for (int f = 0; f < (o->n_files > 1 ? o->n_files : 1) && !rc; f++) {
+        if (o->n_files > 1) o->file = o->files[f];
+        size_t len = 0;
+        char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
+        int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
+        free(text);
+        if (!ids) { rc = die(st.msg); break; }
+        for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
+        put("\n");
+        free(ids);
+    }
+    free(o->files);
     llm_model_free(m);
-    return put_end(0);
+    return put_end(rc);
 }
 
 static void print_kv_value(const gguf_kv *kv) {

@@ -22,6 +22,10 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))   # gguf
 
 LLM = shlex.split(os.environ.get("LLM", "./llm"))
+# One thread, for runs whose thread count does not matter: llm's results are bitwise the same for
+# every thread count (test_ports.py and test_stories.py check that), and tests run side by side
+# (tests/run.sh), where a second thread mostly waits for a core and costs more than it brings.
+T1 = ["-t", "1"]
 SHARED = os.environ.get("SHARED", "../shared")
 TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "120"))
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import NO_NUMPY, check, finish, need_shared, reference, run, shared, skip, tmpdir  # noqa: I100
+from llmtest import NO_NUMPY, T1, check, finish, need_shared, reference, run, shared, skip, tmpdir  # noqa: I100
 import gguf  # noqa: E402
 
 ref_numpy = reference()
@@ -36,7 +36,7 @@ def ids(args):
 
 def dumped_tokens(args, td, n_new=0):
     path = os.path.join(td, "tokens.txt")
-    r = run(["run"] + args + ["-p", TEXT, "-n", str(n_new), "--temp", "0", "--dump-tokens", path])
+    r = run(["run"] + args + T1 + ["-p", TEXT, "-n", str(n_new), "--temp", "0", "--dump-tokens", path])
     if r.rc != 0:
         return r.describe()
     with open(path, encoding="ascii") as f:
@@ -44,7 +44,7 @@ def dumped_tokens(args, td, n_new=0):
 
 
 def ppl(args, text_file, ctx):
-    r = run(["perplexity"] + args + ["-f", text_file, "-c", str(ctx)])
+    r = run(["perplexity"] + args + T1 + ["-f", text_file, "-c", str(ctx)])
     m = re.search(rb"PPL = ([0-9.]+)", r.out)
     return float(m.group(1)) if r.rc == 0 and m else r.describe()
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import LLM, SHARED, check, finish, have_shared, run, same_text, shared, skip, tmpdir  # noqa: I100
+from llmtest import LLM, SHARED, T1, check, finish, have_shared, run, same_text, shared, skip, tmpdir  # noqa: I100
 import gguf  # noqa: E402
 
 GEN = ["-p", "Once upon a time", "-n", "4", "--temp", "0"]
@@ -262,7 +262,7 @@ def fuzz(td, n=40):
                 b[pos] = rnd.getrandbits(8)
         with open(p, "wb") as f:
             f.write(bytes(b))
-        r = run(["run", "-m", p, "-p", "Hi", "-n", "2", "--temp", "0"])
+        r = run(["run", "-m", p, "-p", "Hi", "-n", "2", "--temp", "0"] + T1)
         if r.crashed() or r.rc not in (0, 1):
             keep = keep or tempfile.mkdtemp(prefix="llmtest-fuzz-")
             kp = write(keep, "fuzz_fail_%d.gguf" % i, bytes(b))
@@ -325,6 +325,17 @@ def overview_and_version(td):
               "%s: exit %s, first stderr line %r, llm --version says %r" % (r.cmd, r.rc, first, kernels))
     r = run(["info", "-m", model])
     check("cli.kernels_line.not_info", r.rc == 0 and b"kernels:" not in r.err, r.describe())
+
+
+    # tokenize with several -f: one line per file, in order, as separate runs print them
+    texts = ["In the beginning", "", "and the earth was without form"]
+    files = [write(td, "tok%d.txt" % i, t.encode()) for i, t in enumerate(texts)]
+    alone = [run(["tokenize", "-m", model, "-f", f]).out for f in files]
+    r = run(["tokenize", "-m", model] + [a for f in files[::-1] for a in ("-f", f)])
+    check("cli.tokenize_files", r.rc == 0 and r.out == b"".join(alone[::-1]) and len(set(alone)) == 3,
+          "%s: stdout %r, one by one %r" % (r.describe(), r.out[:200], alone))
+    r = run(["tokenize", "-m", model, "-f", files[0], "-f", os.path.join(td, "nope.txt"), "-f", files[2]])
+    check("cli.tokenize_files_missing", r.rc == 1 and r.out == alone[0] and b"nope.txt" in r.err, r.describe())
 
 
 def main():
@@ -469,8 +480,8 @@ def main():
             if t["name"] in ("blk.0.attn_q.weight", "output_norm.weight", "token_embd.weight"):
                 t["ne"] = t["ne"] + [1] * (4 - len(t["ne"]))
         p = write(td, "trailing_ones.gguf", gguf.rebuild(g, tensors=ts))
-        r0 = run(["run"] + M + ["-p", "Zoo", "-n", "8", "--temp", "0"])
-        r = run(["run", "-m", p, "-p", "Zoo", "-n", "8", "--temp", "0"])
+        r0 = run(["run"] + M + ["-p", "Zoo", "-n", "8", "--temp", "0"] + T1)
+        r = run(["run", "-m", p, "-p", "Zoo", "-n", "8", "--temp", "0"] + T1)
         check("cli.trailing_unit_dims_accepted", r.rc == 0 and r.out == r0.out and r0.rc == 0,
               "%s: exit %s, stdout %r (2-D file: %r); stderr %s" % (r.cmd, r.rc, r.out[:60], r0.out[:60], r.errline))
         r = run(["info", "-m", model])

@@ -8,7 +8,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import NO_NUMPY, check, compare_logits, finish, read_f32, reference, run, skip, tmpdir
+from llmtest import NO_NUMPY, T1, check, compare_logits, finish, read_f32, reference, run, skip, tmpdir
 
 ref_numpy = reference()
 
@@ -40,7 +40,7 @@ def ids_of(text):
 
 
 def perplexity(model_args, ppl_file, ctx):
-    r = run(["perplexity"] + model_args + ["-f", ppl_file, "-c", str(ctx)], timeout=600)
+    r = run(["perplexity"] + model_args + T1 + ["-f", ppl_file, "-c", str(ctx)], timeout=600)
     if r.rc != 0 or r.crashed():
         return None, r.describe()
     m = re.search(r"PPL\s*=\s*([0-9.eE+-]+)", r.out.decode("utf-8", "replace"))
@@ -86,7 +86,7 @@ def main():
         for label, margs in models:
             lf = os.path.join(td, label + ".f32")
             tf = os.path.join(td, label + ".tok")
-            r = run(["run"] + margs + ["-p", lg["prompt"], "-n", "1", "--temp", "0",
+            r = run(["run"] + margs + T1 + ["-p", lg["prompt"], "-n", "1", "--temp", "0",
                                        "--dump-logits", lf, "--dump-tokens", tf])
             if r.rc != 0 or r.crashed() or not os.path.exists(lf):
                 check("kjv.logits." + label, False, r.describe())
@@ -109,7 +109,7 @@ def main():
         gr = ref.get("greedy")
         if gr:
             tf = os.path.join(td, "greedy.tok")
-            r = run(["run"] + M + ["-p", lg["prompt"], "-n", str(gr["n_new"]), "--temp", "0",
+            r = run(["run"] + M + T1 + ["-p", lg["prompt"], "-n", str(gr["n_new"]), "--temp", "0",
                                    "--dump-tokens", tf])
             try:
                 with open(tf) as f:

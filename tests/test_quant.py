@@ -9,13 +9,13 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (NO_NUMPY, check, compare_logits, finish, need_shared, note, read_f32, reference, run,  # noqa: E402
+from llmtest import (NO_NUMPY, T1, check, compare_logits, finish, need_shared, note, read_f32, reference, run,  # noqa: E402
                      shared, skip, tmpdir)
 import gguf  # noqa: E402
 
 ref_numpy = reference()                          # the float64 reference (numpy), or None
 
-PROMPT = ["-p", "Once upon a time", "-n", "1", "--temp", "0"]
+PROMPT = ["-p", "Once upon a time", "-n", "1", "--temp", "0"] + T1
 
 # Two logit checks per type, both as max |logit - ref| / max |ref| for the prompt below:
 #

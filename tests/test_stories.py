@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (NO_NUMPY, check, compare_logits, finish, first_diff, need_shared, note, read_f32,
+from llmtest import (NO_NUMPY, T1, check, compare_logits, finish, first_diff, need_shared, note, read_f32,
                      reference, run, same_text, shared, skip, tmpdir)
 
 MODELS = [
@@ -54,7 +54,7 @@ def main():
                 with open(shared("assets", "testvectors", "stories260K_%s.txt" % cname), "rb") as f:
                     want = f.read()
                 tokf = os.path.join(td, "%s.%s.tok" % (mname, cname))
-                r = run(["run"] + margs + cargs + ["--dump-tokens", tokf])
+                r = run(["run"] + margs + cargs + T1 + ["--dump-tokens", tokf])
                 if r.rc != 0 or r.crashed():
                     check(name, False, r.describe())
                     continue
@@ -135,7 +135,7 @@ def main():
             return
         for mname, margs in MODELS:
             lf = os.path.join(td, "%s.zoo.f32" % mname)
-            r = run(["run"] + margs + ["-p", "Zoo", "-n", "1", "--temp", "0", "--dump-logits", lf])
+            r = run(["run"] + margs + T1 + ["-p", "Zoo", "-n", "1", "--temp", "0", "--dump-logits", lf])
             if r.rc != 0 or r.crashed() or not os.path.exists(lf):
                 check(name + "." + mname, False, r.describe())
                 continue
