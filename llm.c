@@ -4007,7 +4007,7 @@ static int conv_add(conversation *cv, const char *role, const char *text, size_t
 /* drop messages [i, j) */
 static void conv_drop(conversation *cv, int i, int j) {
     for (int k = i; k < j; k++) { free((char *)cv->msg[k].content); free((int *)cv->msg[k].tokens); }
-    memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);
+    if (j < cv->n) memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);   /* (msg is NULL when empty) */
     cv->n -= j - i;
 }
 
