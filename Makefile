@@ -1,7 +1,7 @@
 # llm.c - build, test and benchmark targets.
 #   make            native ./llm (also: make native)
 #   make run        build and generate from the default model
-#   make test       the test suite (skips what needs ../shared when it is absent)
+#   make test       the test suite, built and run in parallel (skips what needs ../shared when it is absent)
 #   make server     ./llm-server, the OpenAI-compatible HTTP server (tools/server.c, on llm.h alone)
 #   make install    llm, llm-server, llm.h and libllm.a into $(DESTDIR)$(PREFIX) (default /usr/local)
 
@@ -85,7 +85,7 @@ tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
 NPROC      := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 TEST_BUILD := tests/test_kernels llm tools/mkmodel tests/test_unit llm-server tests/test_api tests/test_kquants
 test:
-	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(TEST_BUILD)
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(TEST_BUILD)
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------

@@ -110,7 +110,7 @@ if [ -f "$work/api.cmd" ] && ! grep -q '^echo' "$work/api.cmd"; then    # test_a
     fi
 fi
 # longest first (SLOW, measured), so that the last ones to start are short
-SLOW="test_kjv.py test_tokenizer.py test_ports.py test_bench.py test_files.py test_openai_node.sh unit.pool"
+SLOW="test_ports.py test_kjv.py test_bench.py test_server.py unit.pool test_memory.py unit.bpe test_files.py test_arch.py"
 names=""
 for n in $SLOW; do [ -f "$work/$n.cmd" ] && names="$names $n"; done
 for f in "$work"/*.cmd; do
