@@ -1,7 +1,7 @@
 # llm.c - build, test and benchmark targets.
 #   make            native ./llm (also: make native; on riscv64 for this CPU's vector unit, see below)
 #   make run        build and generate from the default model
-#   make test       the test suite (skips what needs ../shared when it is absent)
+#   make test       the test suite, built and run in parallel (skips what needs ../shared when it is absent)
 #   make server     ./llm-server, the OpenAI-compatible HTTP server (tools/server.c, on llm.h alone)
 #   make install    llm, llm-server, llm.h and libllm.a into $(DESTDIR)$(PREFIX) (default /usr/local)
 
@@ -74,9 +74,6 @@ run: llm
 tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h x86_kernels.h
 	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
-tests/bpe_harness: tests/bpe_harness.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ tests/bpe_harness.c $(LDLIBS)
-
 # unicode_data.h is generated (and committed): regenerate with `make unicode`
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
@@ -84,16 +81,20 @@ unicode:
 tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h x86_kernels.h
 	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
-tests/test_share: tests/test_share.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_share.c $(LDLIBS)
-
-tests/test_pool: tests/test_pool.c tests/check.h $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_pool.c $(LDLIBS)
+# the unit tests of llm.c's internals: one program, llm.c compiled once (suites tests/unit_*.c)
+UNIT_SRC := tests/test_unit.c tests/unit_share.c tests/unit_pool.c tests/unit_bpe.c tests/check.h
+tests/test_unit: $(UNIT_SRC) $(SRC)
+	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_unit.c $(LDLIBS)
 
 tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
 	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
 
-test: llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+# `make test` builds what the tests run in parallel (a sub-make with -j, unless make was given -j),
+# the longest compile first; tests/run.sh then runs the tests JOBS at a time (default: all CPUs)
+NPROC      := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+TEST_BUILD := tests/test_kernels llm tools/mkmodel tests/test_unit llm-server tests/test_api tests/test_kquants
+test:
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(TEST_BUILD)
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
@@ -120,10 +121,10 @@ bench-riscv: llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
 #   make test-numa   tests/numa_check (static) in 2x2 and 4x1 node x cpu VMs: riscv64 RVV and x86_64
 NUMA_VM ?= $(SHARED)/tools/numa-vm.sh
-build/numa_check-x86: tests/numa_check.c tests/check.h $(SRC)
+build/numa_check-x86: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	@mkdir -p $(@D)
 	$(CC) -O2 $(FP) -static -o $@ tests/numa_check.c $(LDLIBS)
-build/numa_check-rv: tests/numa_check.c tests/check.h $(SRC)
+build/numa_check-rv: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	@mkdir -p $(@D)
 	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
 test-numa: build/numa_check-x86 build/numa_check-rv
@@ -310,7 +311,7 @@ test-riscv-ports: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan + UBSan), each run
 #                                FUZZ_SECONDS from its corpus in build/fuzz/corpus (see tests/fuzz/README.md)
 #   make test-asan               the whole suite with build/llm-asan (ASan + UBSan, leak checks)
-#   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs) with build/llm-tsan
+#   make test-tsan               the multi-thread checks (TSAN_TESTS: -t 1/2/3/7 runs, the pool suite) with build/llm-tsan
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= gguf llama2c tokenizer chat http json
@@ -349,21 +350,21 @@ build/llm-server-asan: $(SERVER_SRC) $(SRC)
 	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -DLLM_NO_MAIN -c -o build/llm-asan.o llm.c
 	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=address,undefined -fno-sanitize-recover=all -I. -o $@ tools/server.c tools/http.c \
 	    tools/json.c build/llm-asan.o $(LDLIBS)
-test-asan: build/llm-asan build/llm-server-asan build/test_kernels-asan tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+test-asan: build/llm-asan build/llm-server-asan build/test_kernels-asan tests/test_kquants tests/test_unit tools/mkmodel
 	$(SAN_ENV) SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-asan LLM_SERVER=build/llm-server-asan KERNELS=build/test_kernels-asan \
 	    sh tests/run.sh
 
 build/llm-tsan: $(SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=thread -o $@ llm.c $(LDLIBS)
-build/test_pool-tsan: tests/test_pool.c tests/check.h $(SRC)
+build/test_unit-tsan: $(UNIT_SRC) $(SRC)
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=thread -o $@ tests/test_pool.c $(LDLIBS)
-test-tsan: build/llm-tsan build/test_pool-tsan tools/mkmodel
-	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan POOL=build/test_pool-tsan \
-	    TESTS="$(TSAN_TESTS)" KERNELS= sh tests/run.sh
+	$(CLANG) $(SAN_CFLAGS) $(FP) -fsanitize=thread -o $@ tests/test_unit.c $(LDLIBS)
+test-tsan: build/llm-tsan build/test_unit-tsan tools/mkmodel
+	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=build/llm-tsan UNIT=build/test_unit-tsan \
+	    TESTS="$(TSAN_TESTS)" sh tests/run.sh
 
 clean:
-	rm -f llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_share tests/test_pool tests/bpe_harness tools/mkmodel
+	rm -f llm llm-server tests/test_api tests/test_kernels tests/test_kquants tests/test_unit tools/mkmodel
 	rm -rf build
 	rm -f llm-rv llm-rv-scalar llm-rv-xthead

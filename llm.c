@@ -11,7 +11,7 @@
  *   7. forward pass     embeddings -> layers (attention, SwiGLU FFN) -> logits
  *   8. tokenizer        SentencePiece BPE (Llama 2 style)
  *   9. sampler          greedy, temperature, top-k, top-p, min-p, penalties; stop strings
- *  10. GGUF writer      used by `quantize` and by tools/
+ *  10. GGUF writer      used by `quantize` and by tools/mkmodel
  *  11. chat templates   llama2, llama3, deepseek-r1, chatml: a conversation as tokens
  *  12. CLI              run, chat, tokenize, info, perplexity, bench, quantize (absent with -DLLM_NO_MAIN)
  * The hot kernels live in rvv_kernels.h (portable C, RVV 1.0 and XTheadVector bodies).
@@ -1041,8 +1041,6 @@ static int load_llama2c_model(llm_model *m, const char *path, const char *tok_pa
     p += (size_t)hp->ctx_train * hp->head_size;             /* freq_cis_real + imag: recomputed */
     m->output = shared ? m->tok_embd : f32_tensor(&p, V, D);
     m->from_llama2c = 1;
-
-    if (!tok_path) return fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", path);
     return tokenizer_from_llama2c(&m->tok, tok_path, hp->vocab, st);
 }
 
@@ -1073,6 +1071,25 @@ static int is_gguf_file(const char *path) {
     return n == 4 && memcmp(magic, "GGUF", 4) == 0;
 }
 
+/* What the paths of p name: a GGUF model, a llama2.c checkpoint with its tokenizer.bin or, for a
+ * vocabulary alone, a tokenizer.bin. A combination that cannot work is an argument error
+ * (LLM_ERR_ARG in st, -1 returned), found before any file is read but for the GGUF magic, so a
+ * program can report it before it starts its work. */
+enum { MODEL_GGUF, MODEL_LLAMA2C, MODEL_TOKENIZER };
+static int model_source(const llm_model_params *p, llm_status *st) {
+    if (!p->path) {
+        if (!p->tokenizer_path) return fail(st, LLM_ERR_ARG, "no model or tokenizer given"), -1;
+        return p->vocab_only ? MODEL_TOKENIZER : (fail(st, LLM_ERR_ARG, "no model given (-m)"), -1);
+    }
+    int gguf = is_gguf_file(p->path);
+    if (gguf && p->tokenizer_path)
+        return fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
+                    p->path), -1;
+    if (gguf || !has_suffix(p->path, ".bin")) return MODEL_GGUF;
+    if (!p->tokenizer_path) return fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path), -1;
+    return MODEL_LLAMA2C;
+}
+
 llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     llm_status dummy;
     if (!st) st = &dummy;
@@ -1080,22 +1097,11 @@ llm_model *llm_model_open(const llm_model_params *p, llm_status *st) {
     llm_model *m = xcalloc(1, sizeof *m);
     if (!m) { fail(st, LLM_ERR_NOMEM, "out of memory"); return NULL; }
     m->k = kernels_resolve();
-    int rc, gguf = p->path && is_gguf_file(p->path);
-    if (!p->path) {
-        rc = p->tokenizer_path ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
-                               : fail(st, LLM_ERR_ARG, "no model or tokenizer given");
-        if (!rc && !p->vocab_only) rc = fail(st, LLM_ERR_ARG, "no model given (-m)");
-    } else if (gguf && p->tokenizer_path) {
-        rc = fail(st, LLM_ERR_ARG, "%s: a GGUF model has its own tokenizer; -z tokenizer.bin goes with llama2.c checkpoints only",
-                  p->path);
-    } else if (gguf || !has_suffix(p->path, ".bin")) {
-        rc = load_gguf_model(m, p->path, p->vocab_only, st);
-    } else if (p->vocab_only && !p->tokenizer_path) {
-        rc = fail(st, LLM_ERR_ARG, "%s: a llama2.c checkpoint needs its tokenizer: pass -z tokenizer.bin", p->path);
-    } else {
-        rc = p->vocab_only ? tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st)
-                           : load_llama2c_model(m, p->path, p->tokenizer_path, st);
-    }
+    int src = model_source(p, st), rc = src < 0 ? st->code : LLM_OK;
+    if (src == MODEL_GGUF) rc = load_gguf_model(m, p->path, p->vocab_only, st);
+    else if (src == MODEL_TOKENIZER || (src == MODEL_LLAMA2C && p->vocab_only))
+        rc = tokenizer_from_llama2c(&m->tok, p->tokenizer_path, 0, st);
+    else if (src == MODEL_LLAMA2C) rc = load_llama2c_model(m, p->path, p->tokenizer_path, st);
     if (!rc && !p->vocab_only) rc = plan_threads(m, p, st);
     if (!rc && !p->vocab_only && pool_create(m)) rc = fail(st, LLM_ERR_NOMEM, "out of memory for threads");
     if (!rc && !p->vocab_only) rc = place_weights(m, p, st);
@@ -3128,6 +3134,13 @@ static MAYBE_UNUSED void gw_kv_arr_str(gguf_writer *w, const char *key, char *co
     for (uint64_t i = 0; i < n; i++) gw_str(w, v[i], (size_t)len[i]);
 }
 
+/* key/value record i of a GGUF file, copied verbatim (from its key's length to the next record) */
+static void gw_copy_kv(gguf_writer *w, const gguf_file *g, uint64_t i) {
+    const uint8_t *b = g->kv[i].key.p - 8, *e = i + 1 < g->n_kv ? g->kv[i + 1].key.p - 8 : g->mf.data + g->kv_end;
+    gw_bytes(w, b, (size_t)(e - b));
+    w->n_kv++;
+}
+
 static void gw_add_tensor(gguf_writer *w, const char *name, int type, int n_dims, const uint64_t *ne) {
     if (w->n_t == w->cap_t) {
         int cap = w->cap_t ? 2 * w->cap_t : 64;
@@ -3207,6 +3220,15 @@ static int ggml_file_type(int t) {
     }
 }
 
+/* the tensor types `quantize` and tools/mkmodel write, by name (any case); -1 for another name */
+static MAYBE_UNUSED int writable_type(const char *name) {
+    static const int types[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (!strcasecmp(name, ttraits[types[i]].name)) return types[i];
+    return -1;
+}
+#define WRITABLE_TYPES "F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K"
+
 #define COPY_CHUNK ((size_t)1 << 20)
 
 /* Quantize (or convert) every 2-D float tensor of a GGUF file to `type`; 1-D tensors become F32;
@@ -3217,12 +3239,8 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     int rc = gguf_open(&g, in, st);
     if (rc) return rc;
     gguf_writer w = {.alignment = g.alignment};
-    for (uint64_t i = 0; i < g.n_kv; i++) {                    /* copy metadata, renewing file_type */
-        if (sv_eq(g.kv[i].key, "general.file_type")) continue;
-        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
-        gw_bytes(&w, b, (size_t)(e - b));
-        w.n_kv++;
-    }
+    for (uint64_t i = 0; i < g.n_kv; i++)                      /* copy metadata, renewing file_type */
+        if (!sv_eq(g.kv[i].key, "general.file_type")) gw_copy_kv(&w, &g, i);
     gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(type));
     int *dst = xcalloc(g.n_tensors, sizeof(int));
     if (!dst) { gguf_close(&g); return fail(st, LLM_ERR_NOMEM, "out of memory"); }
@@ -3270,156 +3288,6 @@ static MAYBE_UNUSED int quantize_file(const char *in, const char *out, int type,
     free(row); free(buf); free(dst);
     gguf_close(&g);
     return rc;
-}
-
-/* control tokens of the chat templates, at the end of a synthetic vocabulary */
-static const char *chat_specials[] = {"<|im_start|>", "<|im_end|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
-                                      "<|begin_of_text|>", "<\xef\xbd\x9cUser\xef\xbd\x9c>", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>",
-                                      "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
-                                      "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"};
-#define N_CHAT_SPECIALS ((int)(sizeof chat_specials / sizeof *chat_specials))
-
-/* Synthetic SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then "▁a".."▁z",
- * letters, unique filler pieces, and the chat templates' control tokens last. */
-static MAYBE_UNUSED void add_synthetic_vocab(gguf_writer *w, int n) {   /* scores favour earlier pieces */
-    char **pieces = calloc(n, sizeof *pieces);
-    int *len = calloc(n, sizeof *len), *types = calloc(n, sizeof *types);
-    float *scores = calloc(n, sizeof *scores);
-    char buf[64];
-    for (int i = 0; i < n; i++) {
-        if (i == 0) snprintf(buf, sizeof buf, "<unk>");
-        else if (i == 1) snprintf(buf, sizeof buf, "<s>");
-        else if (i == 2) snprintf(buf, sizeof buf, "</s>");
-        else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3);
-        else if (i < 259 + 26) snprintf(buf, sizeof buf, "\xe2\x96\x81%c", 'a' + (i - 259));
-        else if (i < 259 + 52) snprintf(buf, sizeof buf, "%c", 'a' + (i - 285));
-        else if (i >= n - N_CHAT_SPECIALS) snprintf(buf, sizeof buf, "%s", chat_specials[i - (n - N_CHAT_SPECIALS)]);
-        else snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i);
-        pieces[i] = strdup(buf);
-        len[i] = (int)strlen(buf);
-        types[i] = i == 0 ? TOK_UNKNOWN : i < 3 || i >= n - N_CHAT_SPECIALS ? TOK_CONTROL : i < 259 ? TOK_BYTE : TOK_NORMAL;
-        scores[i] = i < 259 ? 0.0f : -(float)i;
-    }
-    gw_kv_str(w, "tokenizer.ggml.model", "llama");
-    gw_kv_arr_str(w, "tokenizer.ggml.tokens", pieces, len, (uint64_t)n);
-    gw_kv_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, (uint64_t)n);
-    gw_kv_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, (uint64_t)n);
-    gw_kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
-    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    gw_kv_u32(w, "tokenizer.ggml.unknown_token_id", 0);
-    for (int i = 0; i < n; i++) free(pieces[i]);
-    free(pieces); free(len); free(types); free(scores);
-}
-
-/* Copy the tokenizer.* keys of another GGUF (e.g. a vocab-only file) verbatim. */
-static MAYBE_UNUSED int copy_vocab(gguf_writer *w, const char *path, int *n_vocab) {
-    gguf_file g;
-    llm_status st;
-    if (gguf_open(&g, path, &st)) { fprintf(stderr, "%s\n", st.msg); return 1; }
-    for (uint64_t i = 0; i < g.n_kv; i++) {
-        if (g.kv[i].key.len < 10 || memcmp(g.kv[i].key.p, "tokenizer.", 10)) continue;
-        const uint8_t *b = g.kv[i].key.p - 8, *e = i + 1 < g.n_kv ? g.kv[i + 1].key.p - 8 : g.mf.data + g.kv_end;
-        gw_bytes(w, b, (size_t)(e - b));
-        w->n_kv++;
-        if (sv_eq(g.kv[i].key, "tokenizer.ggml.tokens")) *n_vocab = (int)g.kv[i].arr_n;
-    }
-    gguf_close(&g);
-    return *n_vocab > 0 ? 0 : 1;
-}
-
-/* A random-weight Llama model of any shape and type, for tests and benchmarks (tools/mkmodel,
- * tests/numa_check): real shapes, types and layout; uniform weights with the variance of
- * N(0, 1/cols) so activations keep their scale through the layers; norms are 1. */
-typedef struct {
-    int dim, layers, heads, kv_heads, ffn, ctx, vocab, type, tied;
-    const char *arch;         /* "llama" (default) or "qwen2" (adds q/k/v biases) */
-    float rope_theta;         /* 0: 10000 */
-    int rope_freqs;           /* write a Llama 3.1 style rope_freqs.weight */
-    const char *vocab_from;   /* copy the tokenizer of this GGUF instead of a synthetic one */
-    const char *chat_template; /* tokenizer.chat_template text, or NULL */
-    uint64_t seed;
-} random_model_spec;
-
-static MAYBE_UNUSED int write_random_model(const char *out, random_model_spec sp, llm_status *st) {
-    if (sp.dim <= 0 || sp.heads <= 0 || sp.kv_heads <= 0 || sp.dim % sp.heads || sp.heads % sp.kv_heads || sp.layers <= 0 ||
-        sp.ffn <= 0 || (!sp.vocab_from && sp.vocab < 320 + N_CHAT_SPECIALS))
-        return fail(st, LLM_ERR_ARG, "inconsistent model shape (a synthetic vocab needs >= %d tokens)", 320 + N_CHAT_SPECIALS);
-    int blck = ttraits[sp.type].blck;
-    if (sp.dim % blck || sp.ffn % blck) return fail(st, LLM_ERR_ARG, "dim and ffn must be multiples of %d for %s", blck, ttraits[sp.type].name);
-    uint64_t rng = 88172645463325252ull ^ (sp.seed * 0x9e3779b97f4a7c15ull);
-    const char *arch = sp.arch ? sp.arch : "llama";
-    int qwen2 = !strcmp(arch, "qwen2");
-    if (!qwen2 && strcmp(arch, "llama")) return fail(st, LLM_ERR_ARG, "unknown architecture '%s' (llama, qwen2)", arch);
-    gguf_writer w = {.alignment = 32};
-    char key[96];
-#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
-    gw_kv_str(&w, "general.architecture", arch);
-    gw_kv_str(&w, "general.name", "random");
-    gw_kv_u32(&w, "general.alignment", 32);
-    gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(sp.type));
-    gw_kv_u32(&w, ARCH_KEY("context_length"), (uint32_t)sp.ctx);
-    gw_kv_u32(&w, ARCH_KEY("embedding_length"), (uint32_t)sp.dim);
-    gw_kv_u32(&w, ARCH_KEY("block_count"), (uint32_t)sp.layers);
-    gw_kv_u32(&w, ARCH_KEY("feed_forward_length"), (uint32_t)sp.ffn);
-    gw_kv_u32(&w, ARCH_KEY("attention.head_count"), (uint32_t)sp.heads);
-    gw_kv_u32(&w, ARCH_KEY("attention.head_count_kv"), (uint32_t)sp.kv_heads);
-    gw_kv_u32(&w, ARCH_KEY("rope.dimension_count"), (uint32_t)(sp.dim / sp.heads));
-    gw_kv_f32(&w, ARCH_KEY("rope.freq_base"), sp.rope_theta > 0 ? sp.rope_theta : 10000.0f);
-    gw_kv_f32(&w, ARCH_KEY("attention.layer_norm_rms_epsilon"), 1e-5f);
-#undef ARCH_KEY
-    if (sp.vocab_from) {
-        if (copy_vocab(&w, sp.vocab_from, &sp.vocab)) { gw_close(&w, 0, st); return fail(st, LLM_ERR_FORMAT, "%s: no vocabulary to copy", sp.vocab_from); }
-    } else add_synthetic_vocab(&w, sp.vocab);
-    if (sp.chat_template) gw_kv_str(&w, "tokenizer.chat_template", sp.chat_template);
-
-    /* rows = 1: a vector (norms: 1; biases: random; rope_freqs: random divisors in [1, 8)) */
-    typedef struct { char name[64]; int64_t cols, rows; int kind; } spec;
-    enum { W_MATRIX, W_NORM, W_BIAS, W_FREQS };
-    int kv_dim = sp.dim / sp.heads * sp.kv_heads, n = 0;
-    spec *specs = xcalloc((size_t)sp.layers * 12 + 4, sizeof *specs);
-    if (!specs) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab;
-    if (sp.rope_freqs) { snprintf(specs[n].name, 64, "rope_freqs.weight"); specs[n].cols = sp.dim / sp.heads / 2; specs[n].rows = 1; specs[n++].kind = W_FREQS; }
-    for (int l = 0; l < sp.layers; l++) {
-        int64_t shape[9][2] = {{sp.dim, 1}, {sp.dim, sp.dim}, {sp.dim, kv_dim}, {sp.dim, kv_dim}, {sp.dim, sp.dim},
-                               {sp.dim, 1}, {sp.dim, sp.ffn}, {sp.ffn, sp.dim}, {sp.dim, sp.ffn}};
-        for (int i = 0; i < 9; i++) {
-            snprintf(specs[n].name, 64, "blk.%d.%s.weight", l, layer_tensor_names[i]);
-            specs[n].cols = shape[i][0]; specs[n].kind = shape[i][1] == 1 ? W_NORM : W_MATRIX; specs[n++].rows = shape[i][1];
-            if (qwen2 && i >= 1 && i <= 3) {
-                snprintf(specs[n].name, 64, "blk.%d.%s.bias", l, layer_tensor_names[i]);
-                specs[n].cols = shape[i][1]; specs[n].rows = 1; specs[n++].kind = W_BIAS;
-            }
-        }
-    }
-    snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n].kind = W_NORM; specs[n++].rows = 1;
-    if (!sp.tied) { snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab; }
-    for (int i = 0; i < n; i++) {
-        uint64_t ne[2] = {(uint64_t)specs[i].cols, (uint64_t)specs[i].rows};
-        gw_add_tensor(&w, specs[i].name, specs[i].rows == 1 ? T_F32 : sp.type, specs[i].rows == 1 ? 1 : 2, ne);
-    }
-    int rc = gw_begin_data(&w, out, st);
-    int wide = sp.dim > sp.ffn ? sp.dim : sp.ffn;
-    float *row = falloc((size_t)wide);
-    uint8_t *buf = aligned_zalloc((size_t)wide * 4);
-    if (!rc && (!row || !buf)) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n && !rc; i++) {
-        int64_t cols = specs[i].cols;
-        int t = specs[i].rows == 1 ? T_F32 : sp.type;
-        float scale = specs[i].kind == W_MATRIX ? sqrtf(3.0f / (float)cols) : 0.5f;
-        size_t rb = (size_t)(cols / ttraits[t].blck * ttraits[t].bytes);
-        for (int64_t r = 0; r < specs[i].rows; r++) {
-            for (int64_t c = 0; c < cols; c++) {
-                float u = rng_f32(&rng);
-                row[c] = specs[i].kind == W_NORM ? 1.0f : specs[i].kind == W_FREQS ? 1.0f + 7.0f * u : (2.0f * u - 1.0f) * scale;
-            }
-            float_to_row(t, (int)cols, row, buf);
-            gw_tensor_data(&w, buf, rb);
-        }
-    }
-    free(row); free(buf); free(specs);
-    int rc2 = gw_close(&w, rc == LLM_OK, st);
-    return rc ? rc : rc2;
 }
 
 /* ============================================================================================
@@ -3642,15 +3510,44 @@ int llm_chat_end_token(const llm_model *m, int k) {
  * 12. CLI
  * ========================================================================================== */
 
+/* The commands. Each parses its options with parse_args (below), which knows every option once,
+ * with the commands that take it; errors in the arguments exit 2 with one line (die_usage),
+ * errors in files and inputs exit 1. `llm` alone prints the list of commands on stderr and
+ * exits 2: nothing was asked, so nothing succeeded. */
+enum { CMD_RUN = 1, CMD_CHAT = 2, CMD_TOKENIZE = 4, CMD_INFO = 8, CMD_PERPLEXITY = 16, CMD_QUANTIZE = 32, CMD_BENCH = 64 };
+#define CMD_MODEL (CMD_RUN | CMD_CHAT | CMD_TOKENIZE | CMD_INFO | CMD_PERPLEXITY)   /* share one set of options */
+
 typedef struct {
-    const char *cmd, *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
+    const char *cmd;                  /* the command's name and bit */
+    int bit;
+    const char *model, *tokenizer, *prompt, *file, *dump_logits, *dump_tokens;
     const char *cpus, *system, *chat_template;
-    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, no_repack, verbose_prompt, special;
+    int n_new, n_new_set, n_ctx, n_threads, no_bos, seed_set, numa, numa_report, no_repack, verbose_prompt, special, quiet;
     llm_sampler_params sp;
+    int pp[16], n_pp, tg[16], n_tg, th[64], n_th, reps, json;   /* bench: lists of ppN, tgN, thread counts */
+    double membw;
+    const char *args[3];              /* quantize: IN OUT TYPE */
+    int n_args;
+    const char **files;               /* tokenize: every -f FILE, in order (the others take the last) */
+    int n_files;
 } options;
 
-static const char *usage_text[][2] = {
-    {"run", "usage: llm [run] -m MODEL [options]\n"
+static int cmd_run(options *o);
+static int cmd_chat(options *o);
+static int cmd_tokenize(options *o);
+static int cmd_info(options *o);
+static int cmd_perplexity(options *o);
+static int cmd_quantize(options *o);
+static int cmd_bench(options *o);
+
+static const struct command {
+    const char *name, *summary;
+    int bit;
+    int (*fn)(options *);
+    const char *usage;
+} commands[] = {
+    {"run", "generate text from a prompt (the default command)", CMD_RUN, cmd_run,
+            "usage: llm [run] -m MODEL [options]\n"
             "Generate text from a prompt; the text goes to stdout, timings to stderr.\n"
             "  -m, --model FILE         GGUF model or llama2.c checkpoint (.bin)\n"
             "  -z, --tokenizer FILE     llama2.c tokenizer.bin (needed for .bin models)\n"
@@ -3674,35 +3571,50 @@ static const char *usage_text[][2] = {
             "      --no-bos             add no BOS/EOS to the prompt (default: as the file's add_bos_token/add_eos_token)\n"
             "      --special            parse control tokens written in the prompt (BPE vocabularies)\n"
             "      --dump-logits FILE   write the last prompt position's logits (float32 LE)\n"
-            "      --dump-tokens FILE   write all token ids (prompt and generated)\n"},
-    {"chat", "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
+            "      --dump-tokens FILE   write all token ids (prompt and generated)\n"
+            "The first line on stderr names the kernels (as 'llm --version').\n"},
+    {"chat", "talk with a chat model: each line on stdin is a message", CMD_CHAT, cmd_chat,
+             "usage: llm chat -m MODEL [--system TEXT] [--chat-template NAME] [--verbose-prompt] [run options]\n"
              "Interactive chat: each line on stdin is a message; answers stream to stdout. The KV cache keeps\n"
              "the conversation, so each turn evaluates only its new tokens; when it outgrows the context, the\n"
              "oldest turns after the system prompt are dropped (a note on stderr). The template comes from the\n"
              "model's tokenizer.chat_template (llama2 [INST], llama3 headers, deepseek-r1, chatml);\n"
              "--chat-template NAME overrides it. -n limits an answer (default: the context).\n"
              "--verbose-prompt prints each turn's token ids on stderr. Ctrl-C stops an answer, Ctrl-D ends.\n"},
-    {"tokenize", "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE)\n"
-                 "Print the token ids of a text, separated by spaces, on one line.\n"
+    {"tokenize", "print the token ids of a text", CMD_TOKENIZE, cmd_tokenize,
+                 "usage: llm tokenize -m MODEL [-z TOKENIZER] [--no-bos] [--special] (-p TEXT | -f FILE...)\n"
+                 "Print the token ids of a text, separated by spaces, on one line; with several -f FILE, one line\n"
+                 "per file, in their order (the vocabulary is loaded once).\n"
                  "MODEL may be a vocab-only GGUF; -z alone takes a llama2.c tokenizer.bin.\n"
                  "--special: control tokens written in the text (<|eot_id|>) become those tokens (BPE vocabularies).\n"},
-    {"info", "usage: llm info -m MODEL [-z TOKENIZER]\n"
+    {"info", "print a model's metadata, hyper-parameters and tensors", CMD_INFO, cmd_info,
+             "usage: llm info -m MODEL [-z TOKENIZER]\n"
              "Print the architecture, hyper-parameters, metadata and the tensor table.\n"},
-    {"perplexity", "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
+    {"perplexity", "perplexity of a model over a text file", CMD_PERPLEXITY, cmd_perplexity,
+                   "usage: llm perplexity -m MODEL -f FILE [-c CTX] [-t THREADS] [-z TOKENIZER]\n"
                    "Perplexity over a text, llama.cpp style: the text is cut into chunks of CTX tokens\n"
                    "(default 512), each starts with BOS, and the second half of each chunk is scored.\n"
                    "Prints 'PPL = mean +/- error' on stdout.\n"},
-    {"bench", "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
+    {"quantize", "convert the tensors of a GGUF model to another type", CMD_QUANTIZE, cmd_quantize,
+                 "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
+                 "Convert the 2-D float tensors of a GGUF model to TYPE: " WRITABLE_TYPES ".\n"
+                 "1-D tensors are stored as F32; for K-quants, rows that are not a multiple of 256 become Q8_0;\n"
+                 "rows that do not split into 32-element blocks stay as they are.\n"},
+    {"bench", "prompt and generation speed, against the memory-bandwidth roofline", CMD_BENCH, cmd_bench,
+              "usage: llm bench -m MODEL [-p 64,512] [-n 32] [-t 1,2,...] [-r REPS] [-o md|json] [--membw GB/s] [--numa MODE]\n"
               "                 [--cpus LIST] [--no-repack]\n"
               "Throughput of prompt processing (ppN: N tokens as one batch) and generation (tgN: N tokens one\n"
               "by one), mean +/- stddev over REPS runs (default 3) after a warm-up, for each thread count.\n"
               "tg is compared with its roofline: read bandwidth (measured with the same threads, or --membw)\n"
               "divided by the weight bytes read per token. Peak RSS goes to stderr.\n"},
-    {"quantize", "usage: llm quantize IN.gguf OUT.gguf TYPE\n"
-                 "Convert the 2-D float tensors of a GGUF model to TYPE: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K,\n"
-                 "Q4_K, Q5_K or Q6_K. 1-D tensors are stored as F32; for K-quants, rows that are not a multiple of\n"
-                 "256 become Q8_0; rows that do not split into 32-element blocks stay as they are.\n"},
 };
+#define N_COMMANDS ((int)(sizeof commands / sizeof *commands))
+
+static const struct command *find_command(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
 
 /* stdout. Text goes out through put(); the first failed write is remembered with its errno.
  * put_flush() pushes the text out (run and chat after each piece) and says whether stdout still
@@ -3736,13 +3648,30 @@ static int put_end(int rc) {
     return 1;
 }
 
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "an unknown C compiler"
+#endif
+
+/* the kernels of this build on this CPU ("kernels: rvv1.0 VLEN=256"): printed by `llm --version`
+ * and as the first stderr line of run, chat and bench */
+static void print_kernels(FILE *f) { fprintf(f, "kernels: %s\n", kernels_variant()); }
+
+/* a command's usage; cmd NULL: the list of commands (llm --help) */
 static void usage(FILE *f, const char *cmd) {
-    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++)
-        if (!cmd || !strcmp(cmd, usage_text[i][0])) fputs(usage_text[i][1], f);
-    if (!cmd) fputs("\ncommands: run (default), chat, tokenize, info, perplexity, bench, quantize; 'llm CMD --help' for each\n", f);
+    const struct command *c = cmd ? find_command(cmd) : NULL;
+    if (c) { fputs(c->usage, f); return; }
+    fputs("usage: llm COMMAND [options]     (llm -m MODEL ... without a command runs 'run')\n"
+          "Run Llama-family language models (GGUF files, llama2.c checkpoints) on CPUs.\n\ncommands:\n", f);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'llm COMMAND --help' (or 'llm help COMMAND') lists the options of a command;\n"
+          "'llm --version' prints the version, the compiler and the kernels.\n", f);
 }
 
-static void die_usage(const char *cmd, const char *fmt, ...) {
+static __attribute__((noreturn, format(printf, 2, 3))) void die_usage(const char *cmd, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "llm %s: ", cmd);
     va_start(ap, fmt);
@@ -3768,6 +3697,23 @@ static float parse_float(const char *cmd, const char *flag, const char *s, float
     return v;
 }
 
+/* a comma-separated list of at most max integers in lo..hi (bench's -p 64,512); its length */
+static int parse_list(const char *cmd, const char *flag, const char *s, int *out, int max, long lo, long hi) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || v < lo || v > hi || n == max || (*end && *end != ',') || (*end == ',' && !end[1])) break;
+        out[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (*p || n == 0)
+        die_usage(cmd, "%s needs a comma-separated list of at most %d integers in %ld..%ld, got '%s'", flag, max, lo, hi, s);
+    return n;
+}
+
 static int has_value(const char *cmd, const char *opt, const char *v) {
     if (!v) die_usage(cmd, "option %s needs a value", opt);
     return 1;
@@ -3779,47 +3725,79 @@ static const char *cpu_list_arg(const char *cmd, const char *v) {
     return v;
 }
 
+static int numa_arg(const char *cmd, const char *v) {
+    if (!strcmp(v, "off")) return LLM_NUMA_OFF;
+    if (!strcmp(v, "distribute")) return LLM_NUMA_DISTRIBUTE;
+    if (!strcmp(v, "interleave")) return LLM_NUMA_INTERLEAVE;
+    die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
+}
+
+static int is_opt(const char *a, const char *s, const char *l) { return (s && !strcmp(a, s)) || (l && !strcmp(a, l)); }
+
+/* The arguments after the command's name, into o. Every option is here once, with the commands
+ * that take it (to another command it is an unknown option); -p, -n and -t take one value for the
+ * model commands and a list for bench. Only quantize takes plain arguments (IN OUT TYPE; after
+ * "--" even one that starts with '-'). */
 static void parse_args(options *o, int argc, char **argv) {
     const char *cmd = o->cmd;
+    int only_args = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
-        if (!strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
-        if (!strcmp(a, "--numa-report")) { o->numa_report = 1; continue; }
-        if (!strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
-        if (!strcmp(a, "--verbose-prompt")) { o->verbose_prompt = 1; continue; }
-        if (!strcmp(a, "--special")) { o->special = 1; continue; }
-        if (a[0] != '-' || !a[1]) die_usage(cmd, "unexpected argument '%s'", a);
-        const char *v = ++i < argc ? argv[i] : NULL;   /* a known option without it: has_value says so */
-#define IS(s, l) ((!strcmp(a, s) || !strcmp(a, l)) && has_value(cmd, a, v))
-#define OPT(l) IS(l, l)
-        if (IS("-m", "--model")) o->model = v;
-        else if (IS("-z", "--tokenizer")) o->tokenizer = v;
-        else if (IS("-p", "--prompt")) o->prompt = v;
-        else if (IS("-f", "--file")) o->file = v;
-        else if (IS("-n", "--n-predict")) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
-        else if (OPT("--system")) o->system = v;
-        else if (OPT("--chat-template")) o->chat_template = v;
-        else if (IS("-c", "--ctx-size")) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
-        else if (IS("-t", "--threads")) o->n_threads = parse_int(cmd, a, v, 1, 1024);
-        else if (IS("-s", "--seed")) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
-        else if (OPT("--temp")) o->sp.temp = parse_float(cmd, a, v, 0, 100);
-        else if (OPT("--top-k")) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
-        else if (OPT("--top-p")) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
-        else if (OPT("--min-p")) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
-        else if (OPT("--repeat-penalty")) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
-        else if (OPT("--dump-logits")) o->dump_logits = v;
-        else if (OPT("--cpus")) o->cpus = cpu_list_arg(cmd, v);
-        else if (OPT("--numa")) {
-            if (!strcmp(v, "off")) o->numa = LLM_NUMA_OFF;
-            else if (!strcmp(v, "distribute")) o->numa = LLM_NUMA_DISTRIBUTE;
-            else if (!strcmp(v, "interleave")) o->numa = LLM_NUMA_INTERLEAVE;
-            else die_usage(cmd, "--numa takes off, distribute or interleave, not '%s'", v);
+        if (only_args || a[0] != '-' || !a[1]) {
+            if (o->bit != CMD_QUANTIZE) die_usage(cmd, "unexpected argument '%s'", a);
+            if (o->n_args == 3) die_usage(cmd, "unexpected argument '%s' (it needs IN.gguf OUT.gguf TYPE)", a);
+            o->args[o->n_args++] = a;
+            continue;
         }
-        else if (OPT("--dump-tokens")) o->dump_tokens = v;
+        if (!strcmp(a, "--")) { only_args = 1; continue; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, cmd); exit(put_end(0)); }
+#define FLAG(l, cmds) ((o->bit & (cmds)) && !strcmp(a, l))
+        if (FLAG("--no-bos", CMD_MODEL)) { o->no_bos = 1; continue; }
+        if (FLAG("--numa-report", CMD_MODEL)) { o->numa_report = 1; continue; }
+        if (FLAG("--no-repack", CMD_MODEL | CMD_BENCH)) { o->no_repack = 1; continue; }
+        if (FLAG("--verbose-prompt", CMD_MODEL)) { o->verbose_prompt = 1; continue; }
+        if (FLAG("--special", CMD_MODEL)) { o->special = 1; continue; }
+        const char *v = ++i < argc ? argv[i] : NULL;   /* a known option without it: has_value says so */
+#define IS(s, l, cmds) ((o->bit & (cmds)) && is_opt(a, s, l) && has_value(cmd, a, v))
+        if (IS("-m", "--model", CMD_MODEL | CMD_BENCH)) o->model = v;
+        else if (IS("-z", "--tokenizer", CMD_MODEL)) o->tokenizer = v;
+        else if (IS("-p", "--prompt", CMD_MODEL)) o->prompt = v;
+        else if (IS("-p", NULL, CMD_BENCH)) o->n_pp = parse_list(cmd, a, v, o->pp, 16, 0, 1 << 20);
+        else if (IS("-f", "--file", CMD_MODEL)) {
+            o->file = v;
+            if (o->bit == CMD_TOKENIZE) {
+                const char **f = realloc(o->files, ((size_t)o->n_files + 1) * sizeof *f);
+                if (!f) { fprintf(stderr, "llm: out of memory\n"); exit(1); }
+                o->files = f;
+                f[o->n_files++] = v;
+            }
+        }
+        else if (IS("-n", "--n-predict", CMD_MODEL)) { o->n_new = parse_int(cmd, a, v, 0, INT_MAX); o->n_new_set = 1; }
+        else if (IS("-n", NULL, CMD_BENCH)) o->n_tg = parse_list(cmd, a, v, o->tg, 16, 0, 1 << 20);
+        else if (IS("-c", "--ctx-size", CMD_MODEL)) o->n_ctx = parse_int(cmd, a, v, 1, INT_MAX);
+        else if (IS("-t", "--threads", CMD_MODEL)) o->n_threads = parse_int(cmd, a, v, 1, 1024);
+        else if (IS("-t", NULL, CMD_BENCH)) o->n_th = parse_list(cmd, a, v, o->th, 64, 1, 1024);
+        else if (IS("-r", NULL, CMD_BENCH)) o->reps = parse_int(cmd, a, v, 1, 1000);
+        else if (IS("-o", NULL, CMD_BENCH)) {
+            if (strcmp(v, "md") && strcmp(v, "json")) die_usage(cmd, "-o takes md or json, not '%s'", v);
+            o->json = !strcmp(v, "json");
+        }
+        else if (IS(NULL, "--membw", CMD_BENCH)) o->membw = parse_float(cmd, a, v, 0.001f, 1e6f);
+        else if (IS(NULL, "--system", CMD_MODEL)) o->system = v;
+        else if (IS(NULL, "--chat-template", CMD_MODEL)) o->chat_template = v;
+        else if (IS("-s", "--seed", CMD_MODEL)) { o->sp.seed = (uint64_t)strtoull(v, NULL, 10); parse_int(cmd, a, v, 0, LONG_MAX); o->seed_set = 1; }
+        else if (IS(NULL, "--temp", CMD_MODEL)) o->sp.temp = parse_float(cmd, a, v, 0, 100);
+        else if (IS(NULL, "--top-k", CMD_MODEL)) o->sp.top_k = parse_int(cmd, a, v, 0, INT_MAX);
+        else if (IS(NULL, "--top-p", CMD_MODEL)) o->sp.top_p = parse_float(cmd, a, v, 0, 1);
+        else if (IS(NULL, "--min-p", CMD_MODEL)) o->sp.min_p = parse_float(cmd, a, v, 0, 1);
+        else if (IS(NULL, "--repeat-penalty", CMD_MODEL)) o->sp.repeat_penalty = parse_float(cmd, a, v, 0.01f, 100);
+        else if (IS(NULL, "--cpus", CMD_MODEL | CMD_BENCH)) o->cpus = cpu_list_arg(cmd, v);
+        else if (IS(NULL, "--numa", CMD_MODEL | CMD_BENCH)) o->numa = numa_arg(cmd, v);
+        else if (IS(NULL, "--dump-logits", CMD_MODEL)) o->dump_logits = v;
+        else if (IS(NULL, "--dump-tokens", CMD_MODEL)) o->dump_tokens = v;
         else die_usage(cmd, "unknown option '%s'", a);
 #undef IS
-#undef OPT
+#undef FLAG
     }
 }
 
@@ -3839,6 +3817,16 @@ static int *tokenize_all(const llm_model *m, const char *text, size_t len, int a
     return ids;
 }
 
+/* run, chat and bench: the kernels line first on stderr, once */
+static void show_kernels(void) {
+    static int shown;
+    if (!shown) print_kernels(stderr);
+    shown = 1;
+}
+
+/* The model of -m / -z (vocab_only: its vocabulary alone). Argument errors exit 2, and the -m / -z
+ * combination is checked before anything is printed: run, chat and bench then print the kernels
+ * line, and the loader its progress. */
 static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     llm_model_params mp = llm_model_default_params();
     mp.path = o->model;
@@ -3849,9 +3837,11 @@ static llm_model *open_model(const options *o, int vocab_only, llm_status *st) {
     mp.numa = o->numa;
     mp.numa_report = o->numa_report;
     mp.no_repack = o->no_repack;
-    if (!o->model && !(vocab_only && o->tokenizer)) { fail(st, LLM_ERR_ARG, "no model given (-m MODEL)"); return NULL; }
+    mp.quiet = o->quiet;
+    if (model_source(&mp, st) < 0) die_usage(o->cmd, "%s", st->msg);
+    if (o->bit & (CMD_RUN | CMD_CHAT | CMD_BENCH)) show_kernels();
     llm_model *m = llm_model_open(&mp, st);
-    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);   /* a missing or misplaced -z: exit 2 */
+    if (!m && st->code == LLM_ERR_ARG) die_usage(o->cmd, "%s", st->msg);
     return m;
 }
 
@@ -4015,7 +4005,7 @@ static int conv_add(conversation *cv, const char *role, const char *text, size_t
 static void conv_drop(conversation *cv, int i, int j) {
     if (i >= j) return;   /* (also: no messages, cv->msg may be NULL) */
     for (int k = i; k < j; k++) { free((char *)cv->msg[k].content); free((int *)cv->msg[k].tokens); }
-    memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);
+    if (j < cv->n) memmove(cv->msg + i, cv->msg + j, (size_t)(cv->n - j) * sizeof *cv->msg);   /* (msg is NULL when empty) */
     cv->n -= j - i;
 }
 
@@ -4175,17 +4165,22 @@ static int cmd_tokenize(options *o) {
     if (!o->prompt && !o->file) die_usage("tokenize", "give the text with -p TEXT or -f FILE");
     if (!o->model && !o->tokenizer) die_usage("tokenize", "no model given (-m MODEL or -z TOKENIZER)");
     llm_model *m = open_model(o, 1, &st);
-    if (!m) return die(st.msg);
-    size_t len = 0;
-    char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
-    int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
-    free(text);
-    if (!ids) { llm_model_free(m); return die(st.msg); }
-    for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
-    put("\n");
-    free(ids);
+    if (!m) { free(o->files); return die(st.msg); }
+    int rc = 0;
+    for (int f = 0; f < (o->n_files > 1 ? o->n_files : 1) && !rc; f++) {
+        if (o->n_files > 1) o->file = o->files[f];
+        size_t len = 0;
+        char *text = prompt_text(o, TEXT_MAX, TEXT_MAX_WHY, &len, &st);
+        int n = 0, *ids = text ? tokenize_all(m, text, len, !o->no_bos, o->special, &n, &st) : NULL;
+        free(text);
+        if (!ids) { rc = die(st.msg); break; }
+        for (int i = 0; i < n; i++) put(i ? " %d" : "%d", ids[i]);
+        put("\n");
+        free(ids);
+    }
+    free(o->files);
     llm_model_free(m);
-    return put_end(0);
+    return put_end(rc);
 }
 
 static void print_kv_value(const gguf_kv *kv) {
@@ -4381,61 +4376,25 @@ static double weight_bytes_per_token(const llm_model *m) {
     return b;
 }
 
-static int parse_list(const char *s, int *out, int max, long lo, long hi) {
-    int n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || n == max) return -1;
-        out[n++] = (int)v;
-        s = end;
-        if (*s == ',') s++;
-        else if (*s) return -1;
-    }
-    return n;
-}
-
 static const char *model_type_name(const llm_model *m) {
     return type_name(m->layers[0].w1.type);
 }
 
-static int cmd_bench(int argc, char **argv) {
-    const char *model = NULL, *fmt = "md";
-    int pp[16] = {64, 512}, n_pp = 2, tg[16] = {32}, n_tg = 1, th[64] = {0}, n_th = 1, reps = 3, numa = LLM_NUMA_AUTO;
-    int no_repack = 0;
-    const char *cpus = NULL;
-    double membw = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, "bench"); return put_end(0); }
-        if (!strcmp(a, "--no-repack")) { no_repack = 1; continue; }
-        i++;
-#define IS(s) (!strcmp(a, s) && has_value("bench", a, v))
-        if (IS("-m") || IS("--model")) model = v;
-        else if (IS("-p")) { if ((n_pp = parse_list(v, pp, 16, 0, 1 << 20)) < 0) die_usage("bench", "-p needs a list like 64,512"); }
-        else if (IS("-n")) { if ((n_tg = parse_list(v, tg, 16, 0, 1 << 20)) < 0) die_usage("bench", "-n needs a list like 32,128"); }
-        else if (IS("-t")) { if ((n_th = parse_list(v, th, 64, 1, 1024)) < 0) die_usage("bench", "-t needs a list like 1,2,4"); }
-        else if (IS("-r")) reps = parse_int("bench", a, v, 1, 1000);
-        else if (IS("-o")) { if (strcmp(v, "md") && strcmp(v, "json")) die_usage("bench", "-o takes md or json"); fmt = v; }
-        else if (IS("--membw")) membw = parse_float("bench", a, v, 0.001f, 1e6f);
-        else if (IS("--cpus")) cpus = cpu_list_arg("bench", v);
-        else if (IS("--numa")) numa = !strcmp(v, "off") ? LLM_NUMA_OFF : !strcmp(v, "distribute") ? LLM_NUMA_DISTRIBUTE
-                                             : !strcmp(v, "interleave") ? LLM_NUMA_INTERLEAVE : (die_usage("bench", "bad --numa '%s'", v), 0);
-        else die_usage("bench", "unknown option '%s'", a);
-#undef IS
-    }
-    if (!model) die_usage("bench", "no model given (-m MODEL)");
-    int json = !strcmp(fmt, "json"), max_ctx = 1, first = 1;
+static int cmd_bench(options *o) {
+    if (!o->model) die_usage("bench", "no model given (-m MODEL)");
+    const int *pp = o->pp, *tg = o->tg, n_pp = o->n_pp, n_tg = o->n_tg, reps = o->reps, json = o->json;
+    const char *model = o->model;
+    const double membw = o->membw;
+    o->quiet = 1;
+    int max_ctx = 1, first = 1;
     double budget = 0;   /* weights + KV cache + 64 MiB: what peak RSS must stay within */
     for (int i = 0; i < n_pp; i++) if (pp[i] > max_ctx) max_ctx = pp[i];
     for (int i = 0; i < n_tg; i++) if (tg[i] > max_ctx) max_ctx = tg[i];
-    for (int ti = 0; ti < n_th; ti++) {
+    for (int ti = 0; ti < o->n_th; ti++) {
         llm_status st = {0};
-        llm_model_params mp = llm_model_default_params();
-        mp.path = model; mp.n_threads = th[ti]; mp.numa = numa; mp.quiet = 1; mp.no_repack = no_repack; mp.cpus = cpus;
+        o->n_threads = o->th[ti];
         double tl = now_sec();
-        llm_model *m = llm_model_open(&mp, &st);
-        if (!m && st.code == LLM_ERR_ARG) die_usage("bench", "%s", st.msg);
+        llm_model *m = open_model(o, 0, &st);
         if (!m) return die(st.msg);
         tl = now_sec() - tl;
         llm_ctx *c = llm_ctx_new(m, max_ctx, &st);
@@ -4456,7 +4415,7 @@ static int cmd_bench(int argc, char **argv) {
         /* the bandwidth is measured right before and right after the tg tests and the higher value
          * is the roof: on a machine whose bandwidth drifts, one measurement taken well before the
          * tg runs can sit below what they actually get */
-        double mean[2][sizeof pp / sizeof *pp], sd[2][sizeof pp / sizeof *pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
+        double mean[2][sizeof o->pp / sizeof *o->pp], sd[2][sizeof o->pp / sizeof *o->pp], bw[2] = {membw, membw};   /* [0]: pp, [1]: tg (pp and tg have the same length) */
         int measured = 0;   /* once, before the first tg test (even if it failed) */
         for (int kind = 0; kind < 2; kind++)
             for (int k = 0; k < (kind ? n_tg : n_pp); k++) {
@@ -4523,41 +4482,42 @@ static int cmd_bench(int argc, char **argv) {
     return put_end(0);
 }
 
-static int cmd_quantize(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, "quantize"); return put_end(0); }
-    if (argc != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
-    int type = -1;
-    const int allowed[] = {T_F32, T_F16, T_BF16, T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
-    for (int i = 0; i < 10; i++) if (!strcasecmp(argv[2], ttraits[allowed[i]].name)) type = allowed[i];
-    if (type < 0) die_usage("quantize", "unknown type '%s' (F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", argv[2]);
+static int cmd_quantize(options *o) {
+    if (o->n_args != 3) die_usage("quantize", "needs IN.gguf OUT.gguf TYPE");
+    int type = writable_type(o->args[2]);
+    if (type < 0) die_usage("quantize", "unknown type '%s' (" WRITABLE_TYPES ")", o->args[2]);
     llm_status st = {0};
     double t0 = now_sec();
-    if (quantize_file(argv[0], argv[1], type, &st)) return die(st.msg);
-    fprintf(stderr, "quantize: wrote %s (%s) in %.2f s\n", argv[1], ttraits[type].name, now_sec() - t0);
+    if (quantize_file(o->args[0], o->args[1], type, &st)) return die(st.msg);
+    fprintf(stderr, "quantize: wrote %s (%s) in %.2f s\n", o->args[1], ttraits[type].name, now_sec() - t0);
     return 0;
 }
 
 static __attribute__((noinline)) int llm_main(int argc, char **argv) {
-    options o = {0};
-    o.n_new = 256;
-    o.sp = llm_sampler_default_params();
-    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
-    int skip = argc > 1 && argv[1][0] != '-' ? 2 : 1;
-    if (argc < 2) { usage(stderr, NULL); return 2; }
-    if (!strcmp(cmd, "help")) { usage(stdout, NULL); return put_end(0); }
-    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - skip, argv + skip);
-    if (!strcmp(cmd, "bench")) return cmd_bench(argc - skip, argv + skip);
-    int known = 0;
-    for (size_t i = 0; i < sizeof usage_text / sizeof *usage_text; i++) known |= !strcmp(cmd, usage_text[i][0]);
-    if (!known) { fprintf(stderr, "llm: unknown command '%s' (run, chat, tokenize, info, perplexity, bench, quantize)\n", cmd); return 2; }
-    o.cmd = cmd;
+    if (argc < 2) { usage(stderr, NULL); return 2; }          /* nothing asked: a usage error */
+    const char *first = argv[1];
+    if (!strcmp(first, "--version")) {
+        if (argc > 2) { fprintf(stderr, "llm: --version takes no arguments\n"); return 2; }
+        char cc[128];                                            /* clang's version may end in a space */
+        snprintf(cc, sizeof cc, "%s", COMPILER);
+        for (size_t n = strlen(cc); n > 0 && cc[n - 1] == ' ';) cc[--n] = 0;
+        printf("llm %s\ncompiler: %s\n", LLM_VERSION, cc);
+        print_kernels(stdout);
+        return put_end(0);
+    }
+    if (!strcmp(first, "-h") || !strcmp(first, "--help") || !strcmp(first, "help")) {
+        const char *cmd = !strcmp(first, "help") && argc > 2 ? argv[2] : NULL;
+        if (cmd && !find_command(cmd)) { fprintf(stderr, "llm: unknown command '%s' (see 'llm --help')\n", cmd); return 2; }
+        usage(stdout, cmd);
+        return put_end(0);
+    }
+    const struct command *c = first[0] == '-' ? &commands[0] : find_command(first);   /* options first: run */
+    if (!c) { fprintf(stderr, "llm: unknown command '%s' (see 'llm --help')\n", first); return 2; }
+    options o = {.cmd = c->name, .bit = c->bit, .n_new = 256, .sp = llm_sampler_default_params(),
+                 .pp = {64, 512}, .n_pp = 2, .tg = {32}, .n_tg = 1, .n_th = 1, .reps = 3};
+    int skip = first[0] == '-' ? 1 : 2;
     parse_args(&o, argc - skip, argv + skip);
-    if (!strcmp(cmd, "run")) return cmd_run(&o);
-    if (!strcmp(cmd, "chat")) return cmd_chat(&o);
-    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(&o);
-    if (!strcmp(cmd, "info")) return cmd_info(&o);
-    return cmd_perplexity(&o);
+    return c->fn(&o);
 }
 
 /* The vector-unit probe runs before anything else: compilers put vector instructions in

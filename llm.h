@@ -31,6 +31,8 @@
 #ifndef LLM_H
 #define LLM_H
 
+#define LLM_VERSION "0.1.0"        /* of llm.c and this API (`llm --version` prints it) */
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -2107,7 +2107,7 @@ static inline int kernels_cpu_ok(const char **why) {
     return KERNELS_PORT.cpu_ok ? KERNELS_PORT.cpu_ok(why, NULL) : 1;
 }
 
-/* "reference", "x86 avx512-vnni", "rvv1.0 VLEN=256", "xtheadvector VLEN=128", ... */
+/* "reference", "x86-avx512-vnni", "rvv1.0 VLEN=256", "xtheadvector VLEN=128", ... */
 static inline const char *kernels_variant(void) {
     static char buf[64];
     unsigned vlen = 0;

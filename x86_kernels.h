@@ -792,11 +792,11 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 
 static const kernel_port port_x86 = {
 #if X86_512
-    .name = "x86 avx512-vnni",
+    .name = "x86-avx512-vnni",
 #elif X86_VNNI
-    .name = "x86 avx2-vnni",
+    .name = "x86-avx2-vnni",
 #else
-    .name = "x86 avx2",
+    .name = "x86-avx2",
 #endif
     .gemm = {[T_F32] = x86_gemm_f32_f32, [T_F16] = x86_gemm_f16_f32, [T_BF16] = x86_gemm_bf16_f32,
              [T_Q8_0] = x86_gemm_q8_0_q8_0, [T_Q4_0] = x86_gemm_q4_0_q8_0, [T_Q4_K] = x86_gemm_q4_K_q8_K,

@@ -9,8 +9,8 @@
  *  - the logits of an 8-token prompt are bitwise identical to the unplaced run.
  * Prints PASS/FAIL lines and "N passed, N failed".
  */
-#define LLM_NO_MAIN
-#include "../llm.c"
+#define MKMODEL_NO_MAIN
+#include "../tools/mkmodel.c"      /* llm.c and write_random_model */
 
 #define CHECK_SUITE "numa."
 #include "check.h"

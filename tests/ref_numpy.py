@@ -1,88 +1,38 @@
-"""An independent float64 reference of the transformer llm.c runs, in numpy, for small GGUF
-models with F32, F16, Q8_0 or Q4_0 weights: Llama (adjacent-pair RoPE, optional rope_freqs
-divisors) and Qwen2 (q/k/v biases, NEOX RoPE). Written from the model definitions, not from
-llm.c. Quantized weights are dequantized; the activations that meet them are quantized to Q8_0
+"""The float64 reference of the transformer llm.c runs (the one reference forward pass of the
+tests), in numpy, for small GGUF models with F32, F16, BF16, Q8_0 or Q4_0 weights: Llama
+(adjacent-pair RoPE, optional rope_freqs divisors) and Qwen2 (q/k/v biases, NEOX RoPE). Written
+from the model definitions, not from llm.c. Quantized weights are dequantized; the activations that meet them are quantized to Q8_0
 first, as llama.cpp (and llm.c) do: per block of 32, amax = max|x|, d = fp16(amax / 127),
 q = round-half-even(x * (127 / amax)) in float32, then x = q * d. Everything else is float64.
 
     python3 tests/ref_numpy.py MODEL.gguf TOKEN_ID... > logits.txt   (last position's logits)
     python3 tests/ref_numpy.py --perplexity CTX MODEL.gguf TOKEN_ID...   (llama.cpp's method)
 """
-import struct
+import os
 import sys
 
 import numpy as np
 
-GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-GGUF_FMT = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import gguf  # noqa: E402
+
+QUANTIZED = (gguf.Q8_0, gguf.Q4_0)
 
 
 def read_gguf(path):
-    """metadata dict and {name: float64 array shaped (ne1, ne0)} for F32/F16 tensors"""
-    data = open(path, "rb").read()
-    pos = 0
-
-    def take(fmt):
-        nonlocal pos
-        v = struct.unpack_from(fmt, data, pos)
-        pos += struct.calcsize(fmt)
-        return v[0]
-
-    def string():
-        nonlocal pos
-        n = take("<Q")
-        s = data[pos:pos + n]
-        pos += n
-        return s.decode("utf-8", "replace")
-
-    def value(t):
-        if t == 8:
-            return string()
-        if t == 9:
-            et, n = take("<I"), take("<Q")
-            return [value(et) for _ in range(n)]
-        return take(GGUF_FMT[t])
-
-    assert data[:4] == b"GGUF"
-    pos = 4
-    take("<I")
-    n_t, n_kv = take("<Q"), take("<Q")
-    kv = {}
-    for _ in range(n_kv):
-        k = string()
-        kv[k] = value(take("<I"))
-    infos = []
-    for _ in range(n_t):
-        name = string()
-        nd = take("<I")
-        ne = [take("<Q") for _ in range(nd)]
-        infos.append((name, ne, take("<I"), take("<Q")))
-    align = kv.get("general.alignment", 32)
-    base = (pos + align - 1) // align * align
+    """metadata dict and {name: float64 array shaped reversed(ne)} (weights dequantized: exact),
+    plus "quantized": the names of the Q8_0 / Q4_0 tensors"""
+    r = gguf.Reader(path)
     tensors, quantized = {}, set()
-    for name, ne, typ, off in infos:
-        count = int(np.prod(ne))
-        if typ == 0:
-            a = np.frombuffer(data, np.float32, count, base + off)
-        elif typ == 1:
-            a = np.frombuffer(data, np.float16, count, base + off)
-        elif typ in (2, 8):          # Q4_0: fp16 d, 16 bytes of nibbles; Q8_0: fp16 d, 32 int8
-            nb = count // 32
-            bs = 18 if typ == 2 else 34
-            raw = np.frombuffer(data, np.uint8, nb * bs, base + off).reshape(nb, bs)
-            d = raw[:, :2].copy().view(np.float16).astype(np.float64)
-            if typ == 8:
-                q = raw[:, 2:].copy().view(np.int8).astype(np.float64)
-            else:            # element j: low nibble of byte j, element j + 16: high nibble
-                q = np.concatenate([raw[:, 2:] & 15, raw[:, 2:] >> 4], axis=1).astype(np.float64) - 8
-            a = (d * q).reshape(count)
-            quantized.add(name)
-        else:
-            raise SystemExit("ref_numpy: tensor %s has type %d; only F32/F16/Q8_0/Q4_0 models" % (name, typ))
-        a = a.astype(np.float64)
-        tensors[name] = a.reshape(ne[::-1]) if len(ne) > 1 else a
+    for t in r.tensors:
+        if t["type"] not in (gguf.F32, gguf.F16, gguf.BF16) + QUANTIZED:
+            raise ValueError("ref_numpy: tensor %s has type %s; only F32/F16/BF16/Q8_0/Q4_0 models"
+                             % (t["name"], gguf.TYPE_NAME.get(t["type"], t["type"])))
+        tensors[t["name"]] = r.tensor(t["name"]).astype(np.float64)
+        if t["type"] in QUANTIZED:
+            quantized.add(t["name"])
     tensors["quantized"] = quantized
-    return kv, tensors
+    return r.kv, tensors
 
 
 def q8_0_activations(x):
@@ -101,7 +51,7 @@ def matmul(w, name, x):
     """x @ W^T, with x quantized to Q8_0 first when W is quantized"""
     if name in w["quantized"]:
         x = q8_0_activations(x)
-    return x @ w[name].T
+    return np.einsum("ti,oi->to", x, w[name])             # numpy's own loops: faster than a reference BLAS
 
 
 def rmsnorm(x, w, eps):

@@ -10,27 +10,23 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (check, finish, gguf_load, gguf_rebuild, need_shared, run, shared, skip, tmpdir)
+from llmtest import NO_NUMPY, T1, check, finish, need_shared, reference, run, shared, skip, tmpdir  # noqa: I100
+import gguf  # noqa: E402
 
-try:
-    import numpy  # noqa: F401
-    import ref_numpy
-except ImportError:
-    ref_numpy = None
+ref_numpy = reference()
 
 MODEL = "models/kjv.gguf"
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 TEXT = "In the beginning God created the heaven and the earth."
-GGUF_BOOL = 7
 
 
 def with_keys(src, dst, **keys):
     """src rewritten with tokenizer.ggml.<key> = bool value for each keyword"""
-    g = gguf_load(src)
+    g = gguf.Reader(src)
     kvs = [kv for kv in g.kvs if kv[0] not in ["tokenizer.ggml." + k for k in keys]]
-    kvs += [["tokenizer.ggml." + k, GGUF_BOOL, bool(v)] for k, v in keys.items()]
+    kvs += [["tokenizer.ggml." + k, gguf.BOOL, bool(v)] for k, v in keys.items()]
     with open(dst, "wb") as f:
-        f.write(gguf_rebuild(g, kvs=kvs))
+        f.write(gguf.rebuild(g, kvs=kvs))
 
 
 def ids(args):
@@ -40,7 +36,7 @@ def ids(args):
 
 def dumped_tokens(args, td, n_new=0):
     path = os.path.join(td, "tokens.txt")
-    r = run(["run"] + args + ["-p", TEXT, "-n", str(n_new), "--temp", "0", "--dump-tokens", path])
+    r = run(["run"] + args + T1 + ["-p", TEXT, "-n", str(n_new), "--temp", "0", "--dump-tokens", path])
     if r.rc != 0:
         return r.describe()
     with open(path, encoding="ascii") as f:
@@ -48,7 +44,7 @@ def dumped_tokens(args, td, n_new=0):
 
 
 def ppl(args, text_file, ctx):
-    r = run(["perplexity"] + args + ["-f", text_file, "-c", str(ctx)])
+    r = run(["perplexity"] + args + T1 + ["-f", text_file, "-c", str(ctx)])
     m = re.search(rb"PPL = ([0-9.]+)", r.out)
     return float(m.group(1)) if r.rc == 0 and m else r.describe()
 
@@ -99,7 +95,7 @@ def main():
     # perplexity: each chunk starts with BOS only where the file adds one; F32 model, so the
     # float64 reference agrees to about 1e-6
     if ref_numpy is None:
-        skip("bos.perplexity", "python3-numpy is not installed (the reference needs it)")
+        skip("bos.perplexity", NO_NUMPY)
         return
     text_file = os.path.join(td, "text.txt")
     with open("models/kjv-heldout.txt", encoding="utf-8") as f:

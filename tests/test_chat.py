@@ -14,7 +14,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import gguf_load  # noqa: E402
+import llmtest  # noqa: E402,F401  (puts tools/ on the path)
+import gguf  # noqa: E402
 
 LLM = os.environ.get("LLM", "./llm").split()
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
@@ -41,7 +42,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="llmchat-")
     model = os.path.join(tmp, "chat.gguf")
     subprocess.run([MKMODEL, model, "--vocab", "400", "--seed", "5"], check=True)
-    pieces = gguf_load(model).kv("tokenizer.ggml.tokens")[1]
+    pieces = gguf.Reader(model).kv["tokenizer.ggml.tokens"]
     sid = {p: i for i, p in enumerate(pieces)}
 
     def tok(text):

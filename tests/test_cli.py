@@ -2,17 +2,17 @@
 with a message naming the file and the problem; nothing ever crashes (signal, status >= 128 or a
 sanitizer report) and a failed command leaves no --dump-logits / --dump-tokens file behind.
 
-Corrupted models are built here from a copy of stories260K.gguf with a small GGUF parser
-(tests/llmtest.py). Every check line shows the actual stderr so the messages can be reviewed."""
+Corrupted models are built here from a copy of stories260K.gguf with tools/gguf.py. Every check line shows the actual stderr so the messages can be reviewed."""
 import os
 import random
+import re
 import struct
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (SHARED, check, finish, gguf_load, gguf_rebuild, have_shared, run, same_text, shared,
-                     skip, tmpdir)
+from llmtest import LLM, SHARED, T1, check, finish, have_shared, run, same_text, shared, skip, tmpdir  # noqa: I100
+import gguf  # noqa: E402
 
 GEN = ["-p", "Once upon a time", "-n", "4", "--temp", "0"]
 
@@ -85,9 +85,9 @@ def corrupted_ggufs(td):
     src = shared("assets", "gguf", "stories260K.gguf")
     with open(src, "rb") as f:
         blob = f.read()
-    g = gguf_load(src)
-    t0 = g.tensor("token_embd.weight")
-    q0 = g.tensor("blk.0.attn_q.weight")
+    g = gguf.Reader(src)
+    t0 = g.info("token_embd.weight")
+    q0 = g.info("blk.0.attn_q.weight")
     out = []
 
     def add(name, data, kw):
@@ -108,7 +108,7 @@ def corrupted_ggufs(td):
     add("gguf_array_count_huge", put(blob, tp + 4, "Q", 1 << 61), K_TRUNC + ["array", "count", "large"])
     add("gguf_kv_type_unknown", put(blob, g.kv_pos["general.architecture"] - 4, "I", 77),
         ["type", "value"])
-    off_pos = lambda t: t["info_pos"] + 4 + 8 * len(t["dims"]) + 4
+    off_pos = lambda t: t["info_pos"] + 4 + 8 * len(t["ne"]) + 4
     add("gguf_tensor_offset_out_of_range", put(blob, off_pos(t0), "Q", 1 << 40), K_RANGE)
     add("gguf_tensor_offset_wraps", put(blob, off_pos(t0), "Q", (1 << 64) - 64), K_RANGE)
     add("gguf_tensor_offset_misaligned", put(blob, off_pos(q0), "Q", q0["offset"] + 4),
@@ -131,10 +131,10 @@ def corrupted_ggufs(td):
     for kv in kvs:      # 500 tokens in the vocab, 512 rows in token_embd / output
         if kv[0] in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
             kv[2] = (kv[2][0], kv[2][1][:500])
-    add("gguf_vocab_size_mismatch", gguf_rebuild(g, kvs=kvs), K_VOCAB + K_SHAPE)
+    add("gguf_vocab_size_mismatch", gguf.rebuild(g, kvs=kvs), K_VOCAB + K_SHAPE)
     kvs = [kv for kv in g.kvs if not kv[0].startswith("tokenizer.ggml.tokens")]
-    add("gguf_missing_vocab", gguf_rebuild(g, kvs=kvs), K_VOCAB)
-    add("gguf_missing_tensor", gguf_rebuild(g, tensors=[t for t in g.tensors
+    add("gguf_missing_vocab", gguf.rebuild(g, kvs=kvs), K_VOCAB)
+    add("gguf_missing_tensor", gguf.rebuild(g, tensors=[t for t in g.tensors
                                                          if t["name"] != "blk.4.ffn_up.weight"]),
         ["blk.4.ffn_up", "missing", "tensor"])
     kvs = [list(kv) for kv in g.kvs] + [["general.alignment", 4, 0]]
@@ -143,7 +143,7 @@ def corrupted_ggufs(td):
     for kv in kvs:
         if kv[0] == "general.architecture":
             kv[2] = "mamba"
-    add("gguf_unknown_architecture", gguf_rebuild(g, kvs=kvs), ["architecture", "mamba", "support"])
+    add("gguf_unknown_architecture", gguf.rebuild(g, kvs=kvs), ["architecture", "mamba", "support"])
     return out
 
 
@@ -151,13 +151,13 @@ def metadata_ggufs(td):
     """[(case name, path, keywords, expected rc)]: metadata and shapes the loader must refuse
     with a message naming the key (built from stories260K.gguf)."""
     src = shared("assets", "gguf", "stories260K.gguf")
-    g = gguf_load(src)
+    g = gguf.Reader(src)
     out = []
 
     def add(name, extra=(), kw=None, tensors=None, drop=()):
         kvs = [list(kv) for kv in g.kvs if kv[0] not in drop] + [list(kv) for kv in extra]
         # a neutral file name: the message must name the key, not merely the file
-        path = write(td, "meta%02d.gguf" % len(out), gguf_rebuild(g, kvs=kvs, tensors=tensors))
+        path = write(td, "meta%02d.gguf" % len(out), gguf.rebuild(g, kvs=kvs, tensors=tensors))
         out.append((name, path, kw))
 
     inf = float("inf")
@@ -188,25 +188,22 @@ def metadata_ggufs(td):
     ts = [dict(t) for t in g.tensors]
     for t in ts:
         if t["name"] == "blk.0.attn_q.weight":
-            t["dims"] = [32, 64, 2]
+            t["ne"] = [32, 64, 2]
     add("shape_3d_shown", kw=["[32, 64, 2]"], tensors=ts)
     return out
 
 
 def bpe_without_bytes(td):
     """A byte-level BPE vocabulary with no byte tokens (and no <unk>): 'a', 'b', 'ab'."""
-    from llmtest import gguf_write
     kvs = [["general.architecture", 8, "llama"], ["tokenizer.ggml.model", 8, "gpt2"],
            ["tokenizer.ggml.pre", 8, "llama-bpe"], ["tokenizer.ggml.tokens", 9, (8, ["a", "b", "ab"])],
            ["tokenizer.ggml.merges", 9, (8, ["a b"])]]
-    return write(td, "bpe_no_bytes.gguf", gguf_write(kvs, []))
+    return write(td, "bpe_no_bytes.gguf", gguf.gguf_bytes(kvs, []))
 
 
 def gguf_write_raw_alignment(g, kvs):
     """The model with a general.alignment key of 0 (data laid out with 32)."""
-    from llmtest import gguf_write
-    return gguf_write(kvs, [(t["name"], t["dims"], t["type"], g.data(t)) for t in g.tensors],
-                      g.version, 32)
+    return gguf.gguf_bytes(kvs, [(t["name"], t["ne"], t["type"], g.raw(t)) for t in g.tensors], g.version, 32)
 
 
 def bin_cases(td):
@@ -250,7 +247,7 @@ def fuzz(td, n=40):
     src = shared("assets", "gguf", "stories260K.gguf")
     with open(src, "rb") as f:
         blob = f.read()
-    g = gguf_load(src)
+    g = gguf.Reader(src)
     rnd = random.Random(1234)
     bad, keep = [], None
     p = os.path.join(td, "fuzz.gguf")
@@ -265,13 +262,80 @@ def fuzz(td, n=40):
                 b[pos] = rnd.getrandbits(8)
         with open(p, "wb") as f:
             f.write(bytes(b))
-        r = run(["run", "-m", p, "-p", "Hi", "-n", "2", "--temp", "0"])
+        r = run(["run", "-m", p, "-p", "Hi", "-n", "2", "--temp", "0"] + T1)
         if r.crashed() or r.rc not in (0, 1):
             keep = keep or tempfile.mkdtemp(prefix="llmtest-fuzz-")
             kp = write(keep, "fuzz_fail_%d.gguf" % i, bytes(b))
             bad.append("mutation %d (kept as %s): %s" % (i, kp, r.describe()))
     check("cli.fuzz_gguf_header", not bad, "%d/%d mutated files handled%s" % (
         n - len(bad), n, ("; " + "; ".join(bad[:3])) if bad else ""))
+
+
+COMMANDS = ["run", "chat", "tokenize", "info", "perplexity", "quantize", "bench"]
+
+
+def overview_and_version(td):
+    """llm --help and llm alone list the commands, one line each, then how to get a command's
+    help; llm --version names the version, the compiler and the kernels (with the VLEN found at
+    run time on a vector build), and run, chat and bench print that kernels line first on stderr."""
+    r = run(["--help"])
+    lines = r.out.decode("utf-8", "replace").splitlines()
+    rows = [i for i, l in enumerate(lines) if l.startswith("  ")]     # "  NAME  summary", one per command
+    listed = [lines[i].split()[0] for i in rows]
+    ok = (r.rc == 0 and lines[0].startswith("usage: llm") and listed == COMMANDS and rows == list(range(rows[0], rows[0] + len(rows)))
+          and all(len(lines[i].split()) > 2 for i in rows) and any("llm COMMAND --help" in l for l in lines[rows[-1] + 1:])) \
+        if rows else False
+    check("cli.help.lists_commands", ok, "%s: exit %s, commands listed %s, stdout %r" % (r.cmd, r.rc, listed, r.out[:400]))
+    alone = run([])
+    check("cli.no_arguments", alone.rc == 2 and alone.out == b"" and alone.err == r.out,
+          "%s: exit %s (expected 2: nothing was asked), stdout %r, stderr %s the --help text" % (
+              alone.cmd, alone.rc, alone.out[:80], "is" if alone.err == r.out else "is not"))
+    r2 = run(["help", "run"])
+    r3 = run(["run", "--help"])
+    check("cli.help.help_command", r2.rc == 0 and r2.out == r3.out and r3.rc == 0, "%s vs %s" % (r2.describe(), r3.describe()))
+    for args, word in ((["frobnicate"], "frobnicate"), (["help", "frobnicate"], "frobnicate"), (["--version", "x"], "--version"),
+                       (["bench", "-m", "x", "--no-bos"], "--no-bos"), (["quantize", "a", "b", "c", "d"], "'d'"),
+                       (["quantize", "a", "b", "c", "--no-bos"], "--no-bos"), (["info", "stray"], "stray"),
+                       (["bench", "-m", "x", "-t", "1,,2"], "-t"), (["bench", "-m", "x", "--numa", "all"], "--numa")):
+        e = run(args)
+        msg = e.err.decode("utf-8", "replace").strip()
+        check("cli.usage_error.%s" % "_".join(a.strip("-") for a in args[:1] + args[-1:]),
+              e.rc == 2 and "\n" not in msg and word in msg and e.out == b"", e.describe())
+
+    r = run(["--version"])
+    out = r.out.decode("utf-8", "replace").splitlines()
+    m = re.fullmatch(r"kernels: (\S+)( VLEN=(\d+))?", out[2]) if len(out) == 3 else None
+    ok = (r.rc == 0 and re.fullmatch(r"llm \d+\.\d+\.\d+", out[0]) is not None
+          and re.fullmatch(r"compiler: (gcc|clang) \d+\.\d+\S*.*", out[1]) is not None and m is not None)
+    qemu_vlen = re.search(r"vlen=(\d+)", " ".join(LLM))          # a vector build under qemu at a known VLEN
+    if ok and qemu_vlen and "v=true" in " ".join(LLM):
+        ok = m.group(3) == qemu_vlen.group(1)
+    check("cli.version", ok, "%s -> exit %s, stdout %r" % (r.cmd, r.rc, r.out[:300]))
+    kernels = out[2] if ok else None
+    model = "models/kjv-q8_0.gguf"
+    if not os.path.exists(model):
+        skip("cli.kernels_line", "%s missing" % model)
+        return
+    for name, args, stdin in (("run", ["run", "-m", model, "-p", "In the", "-n", "2", "-t", "1"], None),
+                              ("chat", ["chat", "-m", model, "-n", "2", "-t", "1"], b"Hello\n"),
+                              ("bench", ["bench", "-m", model, "-p", "4", "-n", "2", "-t", "1", "-r", "1", "--membw", "10"], None)):
+        r = run(args, stdin=stdin)
+        first = r.err.decode("utf-8", "replace").split("\n")[0]
+        check("cli.kernels_line.%s" % name, r.rc == 0 and kernels is not None and first == kernels,
+              "%s: exit %s, first stderr line %r, llm --version says %r" % (r.cmd, r.rc, first, kernels))
+    r = run(["info", "-m", model])
+    check("cli.kernels_line.not_info", r.rc == 0 and b"kernels:" not in r.err, r.describe())
+
+
+    # tokenize with several -f: one line per file, in order, as separate runs print them
+    texts = ["In the beginning", "", "and the earth was without form"]
+    files = [write(td, "tok%d.txt" % i, t.encode()) for i, t in enumerate(texts)]
+    alone = [run(["tokenize", "-m", model, "-f", f]).out for f in files]
+    r = run(["tokenize", "-m", model] + [a for f in files[::-1] for a in ("-f", f)])
+    check("cli.tokenize_files", r.rc == 0 and r.out == b"".join(alone[::-1]) and len(set(alone)) == 3,
+          "%s: stdout %r, one by one %r" % (r.describe(), r.out[:200], alone))
+    r = run(["tokenize", "-m", model, "-f", files[0], "-f", os.path.join(td, "nope.txt"), "-f", files[2]])
+    check("cli.tokenize_files_missing", r.rc == 1 and r.out == alone[0] and b"nope.txt" in r.err, r.describe())
 
 
 def main():
@@ -288,6 +352,7 @@ def main():
                             "--min-p", "--repeat-penalty", "--seed", "--dump-logits",
                             "--dump-tokens"] if o.encode() not in r.out]
         check("cli.help.run_lists_options", not miss, "missing: %s" % " ".join(miss) if miss else "")
+        overview_and_version(td)
 
         if not have_shared():
             skip("cli.errors", "needs the team assets in SHARED=%s, which is absent: " % SHARED + "the error table is built from "
@@ -409,19 +474,19 @@ def main():
         check("cli.run_n0_prints_prompt", r.rc == 0 and same_text(r.out, b"Zoo"),
               "%s: exit %s, stdout %r" % (r.cmd, r.rc, r.out[:100]))
         # trailing dimensions of size 1 are accepted (as ggml does): same text as the 2-D file
-        g = gguf_load(model)
+        g = gguf.Reader(model)
         ts = [dict(t) for t in g.tensors]
         for t in ts:
             if t["name"] in ("blk.0.attn_q.weight", "output_norm.weight", "token_embd.weight"):
-                t["dims"] = t["dims"] + [1] * (4 - len(t["dims"]))
-        p = write(td, "trailing_ones.gguf", gguf_rebuild(g, tensors=ts))
-        r0 = run(["run"] + M + ["-p", "Zoo", "-n", "8", "--temp", "0"])
-        r = run(["run", "-m", p, "-p", "Zoo", "-n", "8", "--temp", "0"])
+                t["ne"] = t["ne"] + [1] * (4 - len(t["ne"]))
+        p = write(td, "trailing_ones.gguf", gguf.rebuild(g, tensors=ts))
+        r0 = run(["run"] + M + ["-p", "Zoo", "-n", "8", "--temp", "0"] + T1)
+        r = run(["run", "-m", p, "-p", "Zoo", "-n", "8", "--temp", "0"] + T1)
         check("cli.trailing_unit_dims_accepted", r.rc == 0 and r.out == r0.out and r0.rc == 0,
               "%s: exit %s, stdout %r (2-D file: %r); stderr %s" % (r.cmd, r.rc, r.out[:60], r0.out[:60], r.errline))
         r = run(["info", "-m", model])
         text = (r.out + r.err).decode("utf-8", "replace")
-        g = gguf_load(model)
+        g = gguf.Reader(model)
         miss = [t["name"] for t in g.tensors if t["name"] not in text]
         miss += [w for w in ["llama", "64", "172", "512"] if w not in text]
         ok = r.rc == 0 and not r.crashed() and not miss

@@ -26,7 +26,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import LLM, check, finish, gguf_load, note, run, skip, tmpdir  # noqa: E402
+from llmtest import LLM, check, finish, note, run, skip, tmpdir  # noqa: E402
+import gguf  # noqa: E402
 
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 KJV = "models/kjv.gguf"
@@ -223,7 +224,9 @@ def output_files(td, big):
 
     # signals: the temporary is removed, the process ends by the signal
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        p = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # (the signal's default action even when this test runs where it is ignored, e.g. `make test &`)
+        p = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)])
         seen, t0 = [], time.time()
         while p.poll() is None and not seen and time.time() - t0 < 60:
             seen = extra_files(d, set())
@@ -239,17 +242,21 @@ def output_files(td, big):
         for n in left:
             rm(os.path.join(d, n))
 
-    # two runs to one OUT: it ends as one complete output, never a mix
+    # two runs to one OUT: it ends as one complete output, never a mix. The second (Q8_0, quick)
+    # starts once the first (Q4_K, slow) has its temporary, so the two overlap.
+    mid = mkmodel(os.path.join(td, "mid.gguf"), "--dim", "256", "--layers", "6", "--ffn", "768", "--vocab", "4096")
     refs = {}
     for t in ("Q4_K", "Q8_0"):
-        refs[t] = os.path.join(td, "ref-big-" + t)
-        r = run(["quantize", big, refs[t], t])
+        refs[t] = os.path.join(td, "ref-mid-" + t)
+        r = run(["quantize", mid, refs[t], t])
         if r.rc != 0:
             check("files.quantize_concurrent", False, "reference: " + r.describe())
             return
-    p1 = subprocess.Popen(LLM + ["quantize", big, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(0.3)
-    p2 = subprocess.Popen(LLM + ["quantize", big, out, "Q8_0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p1 = subprocess.Popen(LLM + ["quantize", mid, out, "Q4_K"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while p1.poll() is None and not extra_files(d, set()) and time.time() - t0 < 60:
+        time.sleep(0.002)
+    p2 = subprocess.Popen(LLM + ["quantize", mid, out, "Q8_0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     e1, e2 = p1.communicate()[1], p2.communicate()[1]
     got = read(out) if os.path.exists(out) else b""
     same = [t for t in refs if got == read(refs[t])]
@@ -407,7 +414,7 @@ def sigbus(td, big):
     mkmodel(pristine, "--dim", "256", "--layers", "16", "--ffn", "768", "--vocab", "4096", "--type", "Q8_0")
 
     # the metadata and tensor table stay, the tensor data goes: reading the data faults
-    data_start = gguf_load(pristine).data_start
+    data_start = gguf.Reader(pristine).data_start
 
     def held(args, model, hold, keep):
         """run args with stdout or stderr on a full pipe; cut the model to keep bytes once it is mapped"""
@@ -443,7 +450,7 @@ def sigbus(td, big):
     # run: the file is cut as soon as it is mapped, while it is parsed or its weights placed
     # (to nothing, or to its metadata: then the placement threads fault); every attempt must end
     # cleanly, and most are hit while reading
-    hits, big_data = 0, gguf_load(big).data_start
+    hits, big_data = 0, gguf.Reader(big).data_start
     for attempt in range(4):
         model = os.path.join(d, "run.gguf")
         shutil.copyfile(big, model)

@@ -4,7 +4,7 @@
  *   make test-riscv                                          RVV 1.0 at VLEN 128..1024, XTheadVector and
  *                                                            rv64gc, under qemu
  *
- * One line per check ("ok" or "FAIL", what was checked, the worst error seen), then
+ * One line per check ("PASS" or "FAIL", what was checked, the worst error seen), then
  * "N passed, M failed"; the exit status is non-zero when a check failed.
  *   A. reference bodies against double precision: fp16/bf16 conversions (all 65536 codes,
  *      rounding ties, subnormals, inf/nan), Q8_0/Q4_0 quantization error bounds and rounding
@@ -25,7 +25,6 @@
 #include <float.h>
 
 #define CHECK_SUITE ""
-#define CHECK_OK "ok  "
 #include "check.h"
 
 /* the kernels under test: the port table of this build (rvv_kernels.h, KERNELS_PORT) as the build

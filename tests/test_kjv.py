@@ -8,13 +8,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import check, compare_logits, finish, read_f32, run, skip, tmpdir
+from llmtest import NO_NUMPY, T1, check, compare_logits, finish, read_f32, reference, run, skip, tmpdir
 
-try:
-    import numpy  # noqa: F401
-    import ref_numpy
-except ImportError:
-    ref_numpy = None
+ref_numpy = reference()
 
 GGUF = "models/kjv.gguf"
 GGUF_Q8 = "models/kjv-q8_0.gguf"
@@ -44,7 +40,7 @@ def ids_of(text):
 
 
 def perplexity(model_args, ppl_file, ctx):
-    r = run(["perplexity"] + model_args + ["-f", ppl_file, "-c", str(ctx)], timeout=600)
+    r = run(["perplexity"] + model_args + T1 + ["-f", ppl_file, "-c", str(ctx)], timeout=600)
     if r.rc != 0 or r.crashed():
         return None, r.describe()
     m = re.search(r"PPL\s*=\s*([0-9.eE+-]+)", r.out.decode("utf-8", "replace"))
@@ -90,7 +86,7 @@ def main():
         for label, margs in models:
             lf = os.path.join(td, label + ".f32")
             tf = os.path.join(td, label + ".tok")
-            r = run(["run"] + margs + ["-p", lg["prompt"], "-n", "1", "--temp", "0",
+            r = run(["run"] + margs + T1 + ["-p", lg["prompt"], "-n", "1", "--temp", "0",
                                        "--dump-logits", lf, "--dump-tokens", tf])
             if r.rc != 0 or r.crashed() or not os.path.exists(lf):
                 check("kjv.logits." + label, False, r.describe())
@@ -113,7 +109,7 @@ def main():
         gr = ref.get("greedy")
         if gr:
             tf = os.path.join(td, "greedy.tok")
-            r = run(["run"] + M + ["-p", lg["prompt"], "-n", str(gr["n_new"]), "--temp", "0",
+            r = run(["run"] + M + T1 + ["-p", lg["prompt"], "-n", str(gr["n_new"]), "--temp", "0",
                                    "--dump-tokens", tf])
             try:
                 with open(tf) as f:
@@ -174,7 +170,7 @@ def numpy_reference(td, ppl_file, ctx):
     names = ["kjv.numpy.f32", "kjv.numpy.q8_0"]
     if ref_numpy is None:
         for n in names:
-            skip(n, "python3-numpy is not installed (the reference needs it)")
+            skip(n, NO_NUMPY)
         return
     part = os.path.join(td, "heldout-part.txt")
     with open(ppl_file, encoding="utf-8") as f, open(part, "w", encoding="utf-8") as o:

@@ -11,7 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import LLM, check, finish, gguf_load, skip, tmpdir
+from llmtest import LLM, check, finish, skip, tmpdir  # noqa: I100
+import gguf  # noqa: E402
 
 MKMODEL = os.environ.get("MKMODEL", "tools/mkmodel")
 
@@ -91,7 +92,7 @@ def main():
             model = os.path.join(td, "m-%s.gguf" % ttype)
             subprocess.run([MKMODEL, model, "--type", ttype, "--dim", "512", "--ffn", "1376", "--layers", "4",
                             "--heads", "8", "--kv-heads", "4", "--vocab", "2000"], check=True)
-            g = gguf_load(model)
+            g = gguf.Reader(model)
             meta_kib = (g.data_start + 4095) // 4096 * 4
             size_kib = os.path.getsize(model) // 1024
             for numa in ("off", "distribute"):

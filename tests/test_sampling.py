@@ -5,9 +5,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import check, finish, first_diff, need_shared, run, shared, tmpdir
+from llmtest import T1, check, finish, first_diff, need_shared, run, shared, tmpdir
 
-N = ["-n", "256"]
+N = ["-n", "256"] + T1
 
 
 def main():
@@ -66,7 +66,7 @@ def main():
     with tmpdir() as td:
         for seed in range(1, 7):
             tf = os.path.join(td, "t%d.tok" % seed)
-            r = run(["run"] + B + ["-n", "480", "--temp", "1", "--seed", str(seed),
+            r = run(["run"] + B + T1 + ["-n", "480", "--temp", "1", "--seed", str(seed),
                                    "--dump-tokens", tf])
             try:
                 with open(tf) as f:

@@ -6,8 +6,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmtest import (check, compare_logits, finish, first_diff, need_shared, note, read_f32,
-                     run, same_text, shared, tmpdir)
+from llmtest import (NO_NUMPY, T1, check, compare_logits, finish, first_diff, need_shared, note, read_f32,
+                     reference, run, same_text, shared, skip, tmpdir)
 
 MODELS = [
     ("bin", ["-m", shared("assets", "llama2c", "stories260K.bin"),
@@ -54,7 +54,7 @@ def main():
                 with open(shared("assets", "testvectors", "stories260K_%s.txt" % cname), "rb") as f:
                     want = f.read()
                 tokf = os.path.join(td, "%s.%s.tok" % (mname, cname))
-                r = run(["run"] + margs + cargs + ["--dump-tokens", tokf])
+                r = run(["run"] + margs + cargs + T1 + ["--dump-tokens", tokf])
                 if r.rc != 0 or r.crashed():
                     check(name, False, r.describe())
                     continue
@@ -120,19 +120,22 @@ def main():
                   "bit-identical" if a == b else "max |diff|/max|logit| = %.3g, top-1 equal: %s"
                   % (rel, top))
 
-        # 4. --dump-logits = logits of the last prompt position, checked against an independent
-        #    double-precision forward pass (tests/pyref.py) on prompt "Zoo" = [1, 410, 469, 347]
+        # 4. --dump-logits = logits of the last prompt position, checked against the float64
+        #    reference forward pass (tests/ref_numpy.py) on prompt "Zoo" = [1, 410, 469, 347]
         name = "stories.reference_logits"
+        ref_numpy = reference()
+        if ref_numpy is None:
+            skip(name, NO_NUMPY)
+            return
         try:
-            import pyref
-            ref = pyref.forward(pyref.Model(shared("assets", "gguf", "stories260K.gguf")),
-                                exp["cases"]["prompt_Zoo_steps60"]["prompt_tokens"])
+            kv, w = ref_numpy.read_gguf(shared("assets", "gguf", "stories260K.gguf"))
+            ref = list(ref_numpy.forward(kv, w, exp["cases"]["prompt_Zoo_steps60"]["prompt_tokens"]))
         except Exception as e:  # noqa: BLE001 - report, do not crash the suite
             check(name, False, "reference forward pass failed: %r" % e)
             return
         for mname, margs in MODELS:
             lf = os.path.join(td, "%s.zoo.f32" % mname)
-            r = run(["run"] + margs + ["-p", "Zoo", "-n", "1", "--temp", "0", "--dump-logits", lf])
+            r = run(["run"] + margs + T1 + ["-p", "Zoo", "-n", "1", "--temp", "0", "--dump-logits", lf])
             if r.rc != 0 or r.crashed() or not os.path.exists(lf):
                 check(name + "." + mname, False, r.describe())
                 continue

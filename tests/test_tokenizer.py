@@ -1,7 +1,8 @@
 """Tokenizer against published test vectors (`llm tokenize`).
 
 - llama.cpp's vocab tests (ggml-vocab-*.gguf + .inp/.out): no BOS, text from a file (-f) so
-  the bytes are exact; one check per string.
+  the bytes are exact; one check per string, all strings of a vocabulary in one process (one -f
+  per string, one output line each: a 128K-token vocabulary is loaded once, not 46 times).
 - llama2.c's test.c cases on tokenizer.bin given with -z only (BOS included).
 - llama-tokenizer-js cases on the SPM GGUF vocab (BOS included).
 - BPE vocabularies: listed below, disabled until the byte-level BPE tokenizer exists.
@@ -52,6 +53,29 @@ def tokenize(args):
         return None, "%s: output is not integers: %r" % (r.cmd, text[:200])
 
 
+def tokenize_files(args, texts, td, tag):
+    """Ids of each text, through one `llm tokenize ... -f F1 -f F2 ...` (one line per file):
+    [(ids or None, what was run / the error)]."""
+    files = []
+    for i, t in enumerate(texts):
+        files.append(os.path.join(td, "%s.%d.txt" % (tag, i)))
+        with open(files[-1], "wb") as f:
+            f.write(t.encode("utf-8"))
+    r = run(["tokenize"] + args + [a for f in files for a in ("-f", f)])
+    lines = r.out.decode("utf-8", "replace").split("\n")
+    if r.rc != 0 or r.crashed() or len(lines) != len(texts) + 1 or lines[-1] != "":
+        why = "%s (%d output lines for %d files)" % (r.describe(), len(lines) - 1, len(texts))
+        return [(None, why)] * len(texts)
+    out = []
+    for line in lines[:-1]:
+        try:
+            ok = line == " ".join(line.split())
+            out.append(([int(x) for x in line.split()], r.cmd) if ok else (None, "ids not separated by single spaces: %r" % line[:200]))
+        except ValueError:
+            out.append((None, "output is not integers: %r" % line[:200]))
+    return out
+
+
 def vocab_test(tag, vocab, base, td):
     vpath = shared("assets", "vocab", vocab)
     with open(shared("assets", "vocab", base + ".inp"), encoding="utf-8") as f:
@@ -62,13 +86,11 @@ def vocab_test(tag, vocab, base, td):
     if strings and strings[-1] == "":
         strings.pop()
     n_ok = 0
+    results = tokenize_files(["-m", vpath, "--no-bos"], strings, td, tag)
     for i, s in enumerate(strings):
         name = "tokenizer.%s.vocab[%02d]" % (tag, i)
         want = [int(x) for x in out[i].split()]
-        tf = os.path.join(td, "%s.%d.txt" % (tag, i))
-        with open(tf, "wb") as f:
-            f.write(s.encode("utf-8"))
-        got, why = tokenize(["-m", vpath, "--no-bos", "-f", tf])
+        got, why = results[i]
         ok = got == want
         n_ok += ok
         check(name, ok, "" if ok else "text %r: %s; expected %s, got %s" % (
@@ -76,17 +98,27 @@ def vocab_test(tag, vocab, base, td):
     return n_ok, len(strings)
 
 
-def json_cases(name, fname, margs, with_bos, td, use_file=False):
+def json_cases(name, fname, margs, with_bos, td, use_file=False, batch=False):
+    """One check per case: -p TEXT, or -f FILE with use_file; with batch, the cases that need no
+    --special go through one process (tokenize_files)."""
     with open(shared("assets", "testvectors", fname), encoding="utf-8") as f:
         data = json.load(f)
+    base = list(margs) + ([] if with_bos else ["--no-bos"])
+    plain = [i for i, c in enumerate(data["cases"]) if batch and not c.get("needs_special_token_parsing")]
+    batched = dict(zip(plain, tokenize_files(base, [data["cases"][i]["text"] for i in plain], td, name)))
     for i, c in enumerate(data["cases"]):
         n = "%s[%02d]" % (name, i)
-        args = list(margs) + ([] if with_bos else ["--no-bos"])
+        args = list(base)
         if c.get("needs_special_token_parsing"):
             # the case comes from the Llama 3.1 tokenizer, whose id 128008 is <|eom_id|>; the
             # Llama 3.0 vocabulary in the assets has <|reserved_special_token_4|> there
             c = dict(c, text=c["text"].replace("<|eom_id|>", "<|reserved_special_token_4|>"))
             args.append("--special")
+        if i in batched:
+            got, why = batched[i]
+            check(n, got == c["ids"], "text %r: %s; expected %s, got %s" % (
+                c["text"], why, c["ids"], got if got is not None else "error"))
+            continue
         if use_file:
             tf = os.path.join(td, "case.txt")
             with open(tf, "wb") as f:
@@ -130,7 +162,7 @@ def main():
                 ok, n = vocab_test(tag, vocab, base, td)
                 print("# tokenizer.%s: %d/%d" % (tag, ok, n))
             json_cases("tokenizer.llama3_js", BPE_JS_TESTS[0],
-                       ["-m", shared("assets", "vocab", BPE_JS_TESTS[1])], False, td)
+                       ["-m", shared("assets", "vocab", BPE_JS_TESTS[1])], False, td, batch=True)
 
 
 main()

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of the fuzz targets (standard library only, deterministic).
+"""Write the seed corpora of the fuzz targets (standard library only, deterministic; GGUF
+containers through tools/gguf.py).
 
     python3 tests/fuzz/make_seeds.py [OUTDIR]                  (default: tests/fuzz/seeds)
     python3 tests/fuzz/make_seeds.py --shared SHARED OUTDIR    (seeds from the team assets)
@@ -22,15 +23,16 @@ import os
 import struct
 import sys
 
-# ---- GGUF -----------------------------------------------------------------------------------
-U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
-T_F32, T_F16, T_Q4_0, T_Q8_0, T_BF16 = 0, 1, 2, 8, 30
-T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K = 10, 11, 12, 13, 14
-# K-quant super-blocks of 256: bytes, and the offsets of their fp16 scales (d, then dmin if any)
-KQ = {T_Q2_K: (84, (80, 82)), T_Q3_K: (110, (108,)), T_Q4_K: (144, (0, 2)), T_Q5_K: (176, (0, 2)),
-      T_Q6_K: (210, (208,))}
-SCALAR_FMT = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f", BOOL: "<B",
-              U64: "<Q", I64: "<q", F64: "<d"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import gguf  # noqa: E402  (the GGUF container: gguf.gguf_bytes)
+
+U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = (
+    gguf.UINT8, gguf.INT8, gguf.UINT16, gguf.INT16, gguf.UINT32, gguf.INT32, gguf.FLOAT32, gguf.BOOL, gguf.STRING,
+    gguf.ARRAY, gguf.UINT64, gguf.INT64, gguf.FLOAT64)
+T_F32, T_F16, T_Q4_0, T_Q8_0, T_BF16 = gguf.F32, gguf.F16, gguf.Q4_0, gguf.Q8_0, gguf.BF16
+T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K = gguf.Q2_K, gguf.Q3_K, gguf.Q4_K, gguf.Q5_K, gguf.Q6_K
+# K-quant super-blocks of 256: the offsets of their fp16 scales (d, then dmin if any)
+KQ_SCALES = {T_Q2_K: (80, 82), T_Q3_K: (108,), T_Q4_K: (0, 2), T_Q5_K: (0, 2), T_Q6_K: (208,)}
 
 # The separator between the checkpoint and the tokenizer in a fuzz_llama2c input.
 L2C_SEP = b"\x00TOKBIN\x00"
@@ -52,21 +54,6 @@ class Rng:
 
     def uniform(self, scale=1.0):
         return ((self.next() >> 8) / 16777216.0 * 2.0 - 1.0) * scale
-
-
-def gstr(s):
-    b = s.encode("utf-8") if isinstance(s, str) else s
-    return struct.pack("<Q", len(b)) + b
-
-
-def gvalue(t, v):
-    if t == STR:
-        return gstr(v)
-    if t == ARR:
-        et, items = v
-        out = struct.pack("<IQ", et, len(items))
-        return out + b"".join(gvalue(et, x) for x in items)
-    return struct.pack(SCALAR_FMT[t], v)
 
 
 def f16(x):
@@ -108,8 +95,8 @@ def encode_rows(values, cols, ttype):
                 codes = [max(0, min(15, int(x * inv + 8.5))) for x in blk]
                 for j in range(16):
                     out.append(codes[j] | (codes[j + 16] << 4))
-    elif ttype in KQ:                                    # random codes, small scales
-        size, scales = KQ[ttype]
+    elif ttype in KQ_SCALES:                             # random codes, small scales
+        size, scales = gguf.TENSOR_TYPES[ttype][2], KQ_SCALES[ttype]
         assert cols % 256 == 0
         rng = Rng(len(values) * 31 + ttype)
         for _ in range(len(values) // 256):
@@ -120,29 +107,6 @@ def encode_rows(values, cols, ttype):
     else:
         raise ValueError(ttype)
     return bytes(out)
-
-
-def gguf_file(kvs, tensors, version=3, alignment=32):
-    """kvs: [(key, type, value)], tensors: [(name, shape, ttype, data bytes, or the name of an
-    earlier tensor whose data this one shares)]."""
-    out = bytearray(b"GGUF")
-    out += struct.pack("<IQQ", version, len(tensors), len(kvs))
-    for key, t, v in kvs:
-        out += gstr(key) + struct.pack("<I", t) + gvalue(t, v)
-    offset, blobs, at = 0, [], {}
-    for name, shape, ttype, data in tensors:
-        out += gstr(name) + struct.pack("<I", len(shape))
-        out += b"".join(struct.pack("<Q", n) for n in shape)
-        if isinstance(data, str):                        # shares an earlier tensor's bytes
-            out += struct.pack("<IQ", ttype, at[data])
-            continue
-        out += struct.pack("<IQ", ttype, offset)
-        at[name] = offset
-        pad = (-len(data)) % alignment
-        blobs.append(data + b"\x00" * pad)
-        offset += len(data) + pad
-    out += b"\x00" * ((-len(out)) % alignment)
-    return bytes(out) + b"".join(blobs)
 
 
 # A 20-token SentencePiece vocabulary: control tokens, a few byte tokens, merges.
@@ -234,7 +198,7 @@ def llama_model(seed, dim, hidden, layers, heads, kv_heads, types, tied=False, r
                     mat(p + "ffn_gate.weight", dim, hidden, "gate"),
                     mat(p + "ffn_down.weight", hidden, dim, "down"),
                     mat(p + "ffn_up.weight", dim, hidden, "up")]
-    return gguf_file(kvs, tensors, version=version, alignment=alignment or 32)
+    return gguf.gguf_bytes(kvs, tensors, version=version, alignment=alignment or 32)
 
 
 def all_types(t):
@@ -258,7 +222,7 @@ def gguf_seeds():
     mixed = {"embd": T_Q8_0, "out": T_F16, "q": T_Q8_0, "k": T_F32, "v": T_Q4_0, "o": T_BF16,
              "gate": T_Q4_0, "down": T_F32, "up": T_Q8_0}
     seeds["mixed.gguf"] = llama_model(7, 32, 32, 1, 4, 2, mixed, rope_dims=4)
-    seeds["vocab-only.gguf"] = gguf_file([("general.architecture", STR, "llama")] + vocab_kvs(eot=2), [])
+    seeds["vocab-only.gguf"] = gguf.gguf_bytes([("general.architecture", STR, "llama")] + vocab_kvs(eot=2), [])
     return seeds
 
 
@@ -283,13 +247,13 @@ def kquant_model(ttype, embd_type=None):
                ("blk.0.attn_q.weight", [dim, dim], ttype, mat)]
     for name in ("attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"):
         tensors.append(("blk.0.%s.weight" % name, [dim, dim], ttype, "blk.0.attn_q.weight"))
-    return gguf_file(kvs, tensors)
+    return gguf.gguf_bytes(kvs, tensors)
 
 
 def kquant_seeds():
     """Not committed (30-60 KB each): written at run time by tests/fuzz/fuzz.sh."""
     names = {T_Q2_K: "Q2_K", T_Q3_K: "Q3_K", T_Q4_K: "Q4_K", T_Q5_K: "Q5_K", T_Q6_K: "Q6_K"}
-    seeds = {"kquant-%s.gguf" % names[t]: kquant_model(t) for t in KQ}
+    seeds = {"kquant-%s.gguf" % names[t]: kquant_model(t) for t in KQ_SCALES}
     seeds["kquant-Q2_K-f32-embd.gguf"] = kquant_model(T_Q2_K, T_F32)
     return seeds
 
@@ -427,7 +391,7 @@ def shared_seeds(shared):
 # ---- regression files (tests/regress) --------------------------------------------------------
 def tensor_only_gguf(ne):
     """One F32 tensor of shape ne with no data (a zero dimension), no tokenizer."""
-    return gguf_file([("general.architecture", STR, "llama")], [("t", ne, T_F32, b"")])
+    return gguf.gguf_bytes([("general.architecture", STR, "llama")], [("t", ne, T_F32, b"")])
 
 
 def regress_files():
@@ -458,12 +422,8 @@ def regress_files():
 
 def many_tensors_gguf(n):
     """n one-float tensors sharing one data block: the duplicate-name check is O(n^2) when naive."""
-    out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, n, 1) + gstr("general.architecture")
-                    + struct.pack("<I", STR) + gstr("llama"))
-    for i in range(n):
-        out += gstr("t%07d" % i) + struct.pack("<IQIQ", 1, 1, T_F32, 0)
-    out += b"\x00" * ((-len(out)) % 32) + b"\x00" * 32
-    return bytes(out)
+    return gguf.gguf_bytes([("general.architecture", STR, "llama")],
+                           [("t%07d" % i, [1], T_F32, b"\0" * 4 if i == 0 else "t0000000") for i in range(n)])
 
 
 def main():

@@ -52,7 +52,9 @@ function greedyRun(prompt, n) {
   return all.subarray(echo.length).toString('utf8');
 }
 
-// bytes on a raw connection; resolves with what came back (or '' if we cut it off)
+// bytes on a raw connection; resolves with what came back (or '' if we cut it off): the server
+// closes, or a whole response head has come (a request it refused in HTTP terms is a complete
+// request, and the connection stays open for the next one until --timeout)
 function raw(port, data, cutOff) {
   return new Promise((resolve) => {
     const s = net.createConnection({ host: '127.0.0.1', port }, () => {
@@ -60,7 +62,10 @@ function raw(port, data, cutOff) {
       if (cutOff) { s.destroy(); resolve(''); }
     });
     let out = '';
-    s.on('data', (d) => { out += d.toString(); });
+    s.on('data', (d) => {
+      out += d.toString();
+      if (out.includes('\r\n\r\n')) { s.destroy(); resolve(out); }
+    });
     s.on('end', () => resolve(out));
     s.on('error', () => resolve(out));
     s.on('close', () => resolve(out));

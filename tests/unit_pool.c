@@ -1,4 +1,4 @@
-/* test_pool - the thread pool (llm.c section 4), run by tests/test_pool.sh.
+/* unit_pool.c - the thread pool (llm.c section 4): the suite "pool" of tests/test_unit.
  *
  * pool_run must run its task exactly once on every thread and return only when all are done,
  * also when workers fall asleep between tasks and when the caller sleeps waiting for them:
@@ -7,13 +7,7 @@
  * pseudo-random order, with 2, 3 and 5 threads (5: more threads than most test machines have
  * cores, so threads are also descheduled mid-handshake). A lost wake-up hangs the test (the
  * runner's timeout fails it). Built also with ThreadSanitizer (make test-tsan).
- * Prints PASS/FAIL lines and "N passed, N failed".
  */
-#define LLM_NO_MAIN
-#include "../llm.c"
-
-#define CHECK_SUITE "pool."
-#include "check.h"
 
 typedef struct { atomic_long calls; atomic_int seen[8], bad; int round_of[8]; int round; } pool_probe;
 
@@ -58,11 +52,8 @@ static void test_pool(int nt, long tasks) {
     free(p);
 }
 
-int main(void) {
-    setvbuf(stdout, NULL, _IOLBF, 0);   /* lines out before a hang */
+static void suite_pool(void) {
     test_pool(2, 20000);
     test_pool(3, 10000);
     test_pool(5, 4000);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-/* test_share - matmul work sharing (llm.c section 6), run by tests/test_share.sh.
+/* unit_share.c - matmul work sharing (llm.c section 6): the suite "share" of tests/test_unit.
  *
  * chunk_of must cut every row range into chunks that cover it exactly once, with boundaries
  * a multiple of 16 rows from the range start (the 16-row groups and GEMM tiles of one piece),
@@ -6,13 +6,7 @@
  * mm_worker, called for thread 0 alone out of 2 (thread 1 never runs: the extreme of a slow
  * core), must compute every row of every matrix when both threads are on one node, bitwise
  * equal to the dot of the row, and must leave thread 1's rows alone when it is on another node.
- * Prints PASS/FAIL lines and "N passed, N failed".
  */
-#define LLM_NO_MAIN
-#include "../llm.c"
-
-#define CHECK_SUITE "share."
-#include "check.h"
 
 static void test_chunk_of(void) {
     int bad = 0, ranges = 0;
@@ -88,10 +82,8 @@ static void test_worker(int glu, int other_node) {
     for (int j = 0; j < n_mats; j++) { free(data[j]); free(y[j]); }
 }
 
-int main(void) {
+static void suite_share(void) {
     test_chunk_of();
     for (int glu = 0; glu < 2; glu++)
         for (int other = 0; other < 2; other++) test_worker(glu, other);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
 }

@@ -1,10 +1,7 @@
-/* bpe_harness - tests of the byte-level BPE tokenizer of llm.c (and of its SentencePiece
- * round trip), against the shared test vectors.
- *
- *   cc -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -o build/bpe_harness tests/bpe_harness.c -lm -pthread
- *   clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
- *         -o build/bpe_harness-asan tests/bpe_harness.c -lm -pthread
- *   build/bpe_harness [SHARED_DIR]          (default: $SHARED, else ../shared)
+/* unit_bpe.c - the byte-level BPE tokenizer of llm.c (and its SentencePiece round trip), against
+ * the shared test vectors: the suite "bpe" of tests/test_unit. It reads $SHARED (default ../shared);
+ * BPE_ROUNDS (default 2000) sets the round trips, BPE_TIME_LIMIT (seconds, default 1) the speed
+ * limit, BPE_NO_SPEED skips the speed checks.
  *
  * Checks:
  *  - llama.cpp's vocab tests: ggml-vocab-llama-bpe.gguf, ggml-vocab-qwen2.gguf and the
@@ -15,14 +12,8 @@
  *  - decode(encode(s)) == s for random UTF-8 strings and random bytes (invalid UTF-8) on both BPE
  *    vocabularies, and through llm_tokenize / llm_token_to_piece on the SPM vocabulary;
  *  - the time to tokenize 1 MB of text (and some worst cases).
- * Prints PASS/FAIL lines and "N passed, N failed"; exit status 1 if anything failed. Without
- * the shared assets it prints SKIP and exits 0.
+ * Without the shared assets it prints SKIP lines.
  */
-#define LLM_NO_MAIN
-#include "../llm.c"
-
-#define CHECK_SUITE "bpe."
-#include "check.h"
 
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -156,7 +147,7 @@ static void vocab_vectors(const bpe_vocab *v, const char *shared, const char *ba
         ip = e + sizeof sep - 1;
         op = *oe ? oe + 1 : oe;
     }
-    printf("  %s: %d/%d vectors\n", tag, ok_count, total);
+    printf("# %s: %d/%d vectors\n", tag, ok_count, total);
     check(total == 46, "%s.vector_count (%d strings)", tag, total);
     free(inp); free(out);
 }
@@ -302,7 +293,7 @@ static char *llama31_names(const bpe_vocab *v, const char *s, size_t *len) {
             o[*len] = 0;
             free(out);
             out = o;
-            printf("  js: '%s' written as '%s' (id %d): the shared vocabulary is Llama 3.0's\n", alias[a].name, piece, alias[a].id);
+            printf("# js: '%s' written as '%s' (id %d): the shared vocabulary is Llama 3.0's\n", alias[a].name, piece, alias[a].id);
         }
     }
     return out;
@@ -339,7 +330,7 @@ static void js_tests(const bpe_vocab *v, const char *shared) {
         if (special) { sp++; sp_ok += ok && rt; } else { plain++; plain_ok += ok && rt; }
         free(got); free(back);
     }
-    printf("  js: %d/%d plain, %d/%d with special tokens\n", plain_ok, plain, sp_ok, sp);
+    printf("# js: %d/%d plain, %d/%d with special tokens\n", plain_ok, plain, sp_ok, sp);
     check(plain == 13 && sp == 1, "js.case_count (%d plain, %d special)", plain, sp);
     jv_free(&root);
     free(text);
@@ -561,15 +552,15 @@ static void speed_test(const bpe_vocab *v, const char *tag, const char *shared, 
     free(a); free(b); free(text);
 }
 
-int main(int argc, char **argv) {
-    const char *shared = argc > 1 ? argv[1] : getenv("SHARED") ? getenv("SHARED") : "../shared";
+static void suite_bpe(void) {
+    const char *shared = getenv("SHARED") ? getenv("SHARED") : "../shared";
     char p_l3[4096], p_qw[4096], p_spm[4096];
     snprintf(p_l3, sizeof p_l3, "%s/assets/vocab/ggml-vocab-llama-bpe.gguf", shared);
     snprintf(p_qw, sizeof p_qw, "%s/assets/vocab/ggml-vocab-qwen2.gguf", shared);
     snprintf(p_spm, sizeof p_spm, "%s/assets/vocab/ggml-vocab-llama-spm.gguf", shared);
     if (access(p_l3, R_OK) || access(p_qw, R_OK)) {
-        printf("SKIP bpe: %s/assets/vocab not found (pass the shared directory as the argument)\n", shared);
-        return 0;
+        printf("SKIP bpe: needs the team assets in SHARED=%s (assets/vocab), which are absent\n", shared);
+        return;
     }
     int rounds = getenv("BPE_ROUNDS") ? atoi(getenv("BPE_ROUNDS")) : 2000;
     double limit = getenv("BPE_TIME_LIMIT") ? atof(getenv("BPE_TIME_LIMIT")) : 1.0;
@@ -583,7 +574,7 @@ int main(int argc, char **argv) {
     int rc2 = bpe_vocab_load(&qw, p_qw, &st);
     check(!rc2, "load.qwen2 (%s, %.2f s)", rc2 ? st.msg : "ok", now_sec() - t0);
     if (!rc1 && !rc2) {
-        printf("  llama-bpe: %d tokens, %d merges, %d special, pre %s; qwen2: %d tokens, %d merges, %d special, pre %s\n",
+        printf("# llama-bpe: %d tokens, %d merges, %d special, pre %s; qwen2: %d tokens, %d merges, %d special, pre %s\n",
                l3.tk.n_vocab, l3.bm->n_merges, l3.bm->n_special, bpe_pre_name(l3.bm), qw.tk.n_vocab, qw.bm->n_merges,
                qw.bm->n_special, bpe_pre_name(qw.bm));
         vocab_vectors(&l3, shared, "ggml-vocab-llama-bpe.gguf", "llama-bpe");
@@ -603,6 +594,4 @@ int main(int argc, char **argv) {
     bpe_vocab_free(&qw);
     if (!access(p_spm, R_OK)) roundtrip_spm(p_spm, shared, rounds);
     else printf("SKIP bpe.spm: %s not found\n", p_spm);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
 }
