@@ -679,7 +679,7 @@ static inline float dot_q4_0_q8_0_ref(int n, const void *w, const void *x) {
     int i = 0;                                                                  \
     for (; i + 8 <= n; i += 8)                                                  \
         for (int l = 0; l < 8; l++) acc[l] = fmaf(WIDEN(a[i + l]), b[i + l], acc[l]); \
-    for (int l = 0; i < n; i++, l++) acc[l] = fmaf(WIDEN(a[i]), b[i], acc[l]);   \
+    for (int l = 0; l < 8 && i < n; i++, l++) acc[l] = fmaf(WIDEN(a[i]), b[i], acc[l]); \
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 
 #define WIDEN_F32(v) (v)
