@@ -1374,9 +1374,8 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * interleave the arenas are bound round-robin over all nodes, page by page, before the copy.
  * The file's pages are dropped from the process once copied.
  * With --numa off the same copy happens, into unbound arenas, by unpinned threads: decode reads
- * all weights per token, and from anonymous memory in transparent huge pages it ran 1.3-2.4x
- * faster than from the mapped file on this project's x86 VM (F16 TinyLlama-shape, 1 and 2
- * threads), for a copy at load.
+ * all weights per token, and anonymous memory in transparent huge pages serves that better
+ * than the mapped file's page-cache pages (tools/BENCHMARKS.md has the measurement).
  * Packing: where the port has a layout of its own for a type (kernel_port.packed: x86 with
  * AVX-512 VNNI packs Q8_0/Q4_0 16 rows at a time), the copy also regroups each thread's rows
  * into that layout; a range's last rows (fewer than a group) stay in the file's layout.
@@ -1387,9 +1386,7 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
 
 /* Anonymous memory starting on an ARENA_ALIGN (2 MiB) boundary, so that all of it can be
  * backed by transparent huge pages: decode walks ~all weights per token, and with 4 KiB pages
- * that is one TLB miss per 4 KiB read. On this project's x86 VM 4 KiB arenas at times decoded
- * at a fraction of their speed (Q4_0 TinyLlama-shape, 1 thread: 2-12 tok/s in three of five
- * runs, 42-43 in the others) where huge-page arenas stayed at 43-50. */
+ * that is one TLB miss per 4 KiB read. */
 static void *map_aligned(size_t bytes) {
     size_t len = bytes + ARENA_ALIGN;
     uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1643,10 +1640,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
 #define MM_ROWS 16
 #define MM_MIN_CHUNK 256       /* rows: the smallest piece of work handed out (a multiple of 16).
                                   Each piece is one kernel call, which restarts its memory
-                                  streams: decode at 2 threads, TinyLlama shape, alternated in one
-                                  process, 16 rounds: Q4_0 92.44 / 97.48 / 97.92 tok/s with 64 /
-                                  256 / 512 (1470 / 938 / 716 calls per token), Q8_0 56.40 /
-                                  57.69 / 58.03 (12 rounds) */
+                                  streams: pieces much smaller than this decoded slower */
 #define CLAIM_STRIDE 16       /* ints between two threads' claim counters: one cache line each */
 
 typedef struct {
@@ -4315,8 +4309,8 @@ static int cmd_perplexity(options *o) {
  * Each test runs once to warm up, then REPS times; the table shows mean +/- stddev of tok/s.
  * Decode reads every weight matrix once per token, so tg <= bandwidth / weight bytes: the
  * roofline column compares tg with that bound, using a read bandwidth measured here by the
- * same threads (each streams through its own buffer in four quarters side by side, best of 10:
- * one stream per thread measured 20-25 % less here, and the decode kernel beat it). */
+ * same threads (each streams through its own buffer in four quarters side by side, as the
+ * decode kernel does, best of 10). */
 typedef struct { double *sum; size_t n; } membw_task;
 static void membw_worker(void *arg, int ith, int nth) {
     membw_task *t = arg;
