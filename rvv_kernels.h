@@ -30,6 +30,21 @@
  * kernel_port table, add one #elif at the end of this file that selects it, run `make test`
  * (tests/test_kernels.c and tests/test_kquants.c check every non-NULL entry of the table against
  * the reference, and every GEMM tile against its 1x1 case).
+ *
+ * Compiler quirks met so far, each with its symptom; the code works around them where noted:
+ *  1. GCC (every version, GNU C's default -ffp-contract=fast) fuses a*b + c across statements,
+ *     so results depend on the compiler's choices: every build uses -ffp-contract=off and
+ *     every fused step is written as fmaf().
+ *  2. GCC 12.2 with AVX-VNNI vectorizes `s += (q - 32) * qx` (q from bytes) into vpdpbusd,
+ *     which takes its first operand as unsigned: wrong Q6_K / Q3_K sums. The code offsets go
+ *     through the activation's bsums instead (above dot_q6_K_q8_K_ref).
+ *  3. clang 19.1 at -O3 (RISC-V: -O2) drops the fabsf of `fabsf(x[i]) > fabsf(m)` once the loop
+ *     is unrolled, and picks a wrong extreme: kq_fit_sym keeps |m| in its own variable.
+ *  4. GCC 14.2 for XTheadVector: invalid th.vsetvli for vmv.x.s, internal errors on constant
+ *     shifts, vsetivli for small constant lengths, wrong spill code (register groups reloaded
+ *     under another LMUL), strided loads under the wrong SEW. Listed with their remedies at
+ *     "What GCC 14 needs to emit valid XTheadVector code" below; tests/xthead_check.py checks
+ *     the binaries for them.
  */
 #ifndef RVV_KERNELS_H
 #define RVV_KERNELS_H
@@ -466,8 +481,7 @@ static inline double kq_err_sym(int n, const float *x, int lo, int hi, float a, 
  * Candidates: a times 1.03, 1.00, 0.97, 0.94 (starting a little wide helped Q6_K: 1.72 % RMS
  * error instead of 1.80 % on Gaussian data). */
 static inline float kq_fit_sym(int n, const float *x, int lo, int hi) {
-    float m = 0.0f, mabs = 0.0f;   /* |m| kept apart: clang 19.1 at -O3 (RISC-V at -O2) drops the
-                                      fabs of `if (fabsf(x[i]) > fabsf(m)) m = x[i]` once unrolled */
+    float m = 0.0f, mabs = 0.0f;   /* |m| kept apart: compiler quirk 3 (top of this file) */
     for (int i = 0; i < n; i++)
         if (fabsf(x[i]) > mabs) { mabs = fabsf(x[i]); m = x[i]; }
     if (m == 0.0f) return 0.0f;
@@ -642,7 +656,7 @@ typedef float (*dot_fn)(int n, const void *w, const void *x);
 /* Every fused multiply-add of a kernel is written as fmaf(a, b, acc): acc + a*b with one
  * rounding, on every target (without an FMA instruction the C library computes it exactly:
  * slow, but the same answer). Builds use -ffp-contract=off, so a compiler fuses nothing
- * else of its own accord (GCC contracts across statements by default). */
+ * else of its own accord (compiler quirk 1). */
 
 /* one block: the exact integer dot of the codes */
 static inline int32_t isum_q8_0_q8_0(const block_q8_0 *a, const block_q8_0 *b) {
@@ -834,9 +848,8 @@ static inline float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
 
 /* Q6_K and Q3_K codes carry an offset (q - 32, q - 4). It is applied through the activation's
  * bsums, sum_i (q_i - 32) * qx_i = sum_i q_i * qx_i - 32 * bsum, which is the same integer.
- * Written the direct way, `s += (q - 32) * qx` with q from bytes, GCC 12.2 with AVX-VNNI
- * (-march=native on this project's x86 machines) vectorizes it into vpdpbusd, which takes the
- * first operand as unsigned, and returns wrong sums; tests/test_kquants.c catches it. */
+ * Written the direct way it meets compiler quirk 2 (top of this file); tests/test_kquants.c
+ * catches that. */
 
 /* |isum| <= 16 * 128 * 16*32*128 = 134.2M < 2^31; no mins */
 static inline float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
@@ -1112,8 +1125,8 @@ static const kernel_port port_reference = {
  * GEMM: blocks of KQ_RB weight rows (which stay in cache) against the activation rows BMAX
  * (<= 4) at a time, each tile size in its own function P_T_rowsB.
  * ATTR of those: noinline for RISC-V, where clang 19, with the four bodies inlined side by
- * side in the GEMM, spent 13-18 % more instructions on the one-row body (decode); x86 keeps
- * them inlined (with a call per weight row its prefill was 6 % slower). */
+ * side in the GEMM, spends more instructions on the one-row body (decode); x86 keeps them
+ * inlined (a call per weight row slows its prefill). */
 #define KQ_RB 16
 #define KQ_ROW_KERNELS(P, T, ATTR, BMAX)                                                                  \
     KQ_ROWS_B(P, T, 1, ATTR) KQ_ROWS_B(P, T, 2, ATTR) KQ_ROWS_B(P, T, 3, ATTR) KQ_ROWS_B(P, T, 4, ATTR)   \
