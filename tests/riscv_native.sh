@@ -18,7 +18,7 @@ C920="$QEMU_XT -cpu c920"
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmnative.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-cp llm.c llm.h rvv_kernels.h unicode_data.h Makefile "$tmp/" && mkdir -p "$tmp/tools" && cp tools/riscv_native.sh tools/cpu_probe.c "$tmp/tools/"
+cp llm.c llm.h rvv_kernels.h x86_kernels.h unicode_data.h Makefile "$tmp/" && mkdir -p "$tmp/tools" && cp tools/riscv_native.sh tools/cpu_probe.c "$tmp/tools/"
 
 result() {  # result OK NAME DETAIL
     if [ "$1" = 1 ]; then echo "PASS riscv_native.$2: $3"; else echo "FAIL riscv_native.$2: $3"; failed=$((failed + 1)); fi
