@@ -45,6 +45,9 @@
  *     under another LMUL), strided loads under the wrong SEW. Listed with their remedies at
  *     "What GCC 14 needs to emit valid XTheadVector code" below; tests/xthead_check.py checks
  *     the binaries for them.
+ *  5. clang 19 for rv64gc, with a K-quant reference dot inlined into the loop of its GEMM
+ *     (GEMM_FROM_DOT), emits more instructions per weight than for the dot on its own, and the
+ *     scalar build runs these dots: they are kept out of line (KQ_REF_DOT).
  */
 #ifndef RVV_KERNELS_H
 #define RVV_KERNELS_H
@@ -794,8 +797,11 @@ static inline void quantize_row_q8_K_ref(int n, block_q8_K *y, const float *x) {
         (sum) = fmaf(-(float)(msum), (dmin) * (dx), (sum));     \
     } while (0)
 
+/* the reference K-quant dots stay out of line (compiler quirk 5, top of this file) */
+#define KQ_REF_DOT static __attribute__((noinline, unused))
+
 /* |isum| <= 8 * 63 * 32*15*128 = 31.0M, |msum| <= 8 * 63 * 32*128 = 2.1M */
-static inline float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
+KQ_REF_DOT float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
     const block_q4_K *a = (const block_q4_K *)w;
     const block_q8_K *b = (const block_q8_K *)x;
     float sum = 0.0f;
@@ -821,7 +827,7 @@ static inline float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
 }
 
 /* |isum| <= 8 * 63 * 32*31*128 = 64.0M, |msum| <= 2.1M */
-static inline float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
+KQ_REF_DOT float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
     const block_q5_K *a = (const block_q5_K *)w;
     const block_q8_K *b = (const block_q8_K *)x;
     float sum = 0.0f;
@@ -852,7 +858,7 @@ static inline float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
  * catches that. */
 
 /* |isum| <= 16 * 128 * 16*32*128 = 134.2M < 2^31; no mins */
-static inline float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
+KQ_REF_DOT float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
     const block_q6_K *a = (const block_q6_K *)w;
     const block_q8_K *b = (const block_q8_K *)x;
     float sum = 0.0f;
@@ -880,7 +886,7 @@ static inline float dot_q6_K_q8_K_ref(int n, const void *w, const void *x) {
 }
 
 /* |isum| <= 16 * 32 * 16*4*128 = 4.2M; no mins. Codes 0..7 here, the - 4 through bsums. */
-static inline float dot_q3_K_q8_K_ref(int n, const void *w, const void *x) {
+KQ_REF_DOT float dot_q3_K_q8_K_ref(int n, const void *w, const void *x) {
     const block_q3_K *a = (const block_q3_K *)w;
     const block_q8_K *b = (const block_q8_K *)x;
     float sum = 0.0f;
@@ -907,7 +913,7 @@ static inline float dot_q3_K_q8_K_ref(int n, const void *w, const void *x) {
 }
 
 /* |isum| <= 16 * 15 * 16*3*128 = 1.5M, |msum| <= 16 * 15 * 16*128 = 0.5M */
-static inline float dot_q2_K_q8_K_ref(int n, const void *w, const void *x) {
+KQ_REF_DOT float dot_q2_K_q8_K_ref(int n, const void *w, const void *x) {
     const block_q2_K *a = (const block_q2_K *)w;
     const block_q8_K *b = (const block_q8_K *)x;
     float sum = 0.0f;
