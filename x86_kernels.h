@@ -790,6 +790,268 @@ KQ_ROW_KERNELS(x86, q4_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q5_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 
+#if X86_512
+/* ---- packed K-quants (Q4_Kx16, Q6_Kx16) with AVX-512 VNNI -----------------------------------
+ * The same idea as Q4_0x16: 16 rows interleaved, super-block by super-block (k = 0, 1, ...),
+ * so that lane r of a 512-bit register is row r and vpdpbusd against 4 activation bytes
+ * broadcast accumulates 4 elements of 16 rows at once. A group's super-block k holds exactly
+ * the bytes of super-block k of its 16 rows, regrouped (offsets in bytes):
+ *   Q4_Kx16 (2304 bytes)
+ *     0     d[r]                      fp16, r = 0..15
+ *     32    dmin[r]                   fp16
+ *     64    byte j (0..11) of the scales of row r at 64 + 16j + r: a 64-byte load holds
+ *           bytes 0..3 (or 4..7, 8..11) of 16 rows, 128-bit lane j = byte j; the 6-bit
+ *           scales and mins of all 16 rows are decoded from these three loads at once
+ *     256   byte i (0..127) of the codes (qs) of row r at 256 + 64(i/4) + 4r + i%4
+ *   Q6_Kx16 (3360 bytes)
+ *     0     d[r]                      fp16
+ *     32    scale s (0..15) of row r at 32 + 16s + r      int8
+ *     288   byte i (0..127) of ql of row r at 288 + 64(i/4) + 4r + i%4
+ *     2336  byte i (0..63)  of qh of row r at 2336 + 64(i/4) + 4r + i%4
+ * Packing and unpacking are one byte map (kq_x16_pos), applied one way or the other.
+ * Per super-block and sub-block s the integer sum of each row is exact in int32 (as in the
+ * dot), multiplied by its scale lane by lane (vpmulld); the mins (Q4_K) and the code offset
+ * (Q6_K) go through the activation's bsums with vpdpwssd (int16 pairs: scale or min pairs of
+ * the row, bsums of the activation); then the float steps of the dot for 16 rows at once:
+ * bitwise the dot of each row. */
+#define KQ_X16_Q4K (PACK_ROWS * sizeof(block_q4_K))
+#define KQ_X16_Q6K (PACK_ROWS * sizeof(block_q6_K))
+/* where byte i of super-block k of row r goes inside the group's super-block k */
+static inline size_t kq_x16_pos(int type, int i, int r) {
+    if (type == T_Q4_K) {
+        if (i < 4) return (size_t)(32 * (i / 2) + 2 * r + i % 2);                       /* d, dmin */
+        if (i < 16) return (size_t)(64 + 16 * (i - 4) + r);                             /* scales */
+        return (size_t)(256 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);              /* qs */
+    }
+    if (i < 128) return (size_t)(288 + 64 * (i / 4) + 4 * r + i % 4);                   /* ql */
+    if (i < 192) return (size_t)(2336 + 64 * ((i - 128) / 4) + 4 * r + (i - 128) % 4);  /* qh */
+    if (i < 208) return (size_t)(32 + 16 * (i - 192) + r);                              /* scales */
+    return (size_t)(2 * r + i - 208);                                                   /* d */
+}
+static inline void kq_pack_x16(int type, int n, void *group, const void *src, size_t ld) {
+    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
+    for (int k = 0; k < n / QK_K; k++)
+        for (int r = 0; r < PACK_ROWS; r++)
+            for (int i = 0; i < (int)bs; i++)
+                ((uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)] =
+                    ((const uint8_t *)src)[(size_t)r * ld + (size_t)k * bs + (size_t)i];
+}
+static inline void kq_unpack_row_x16(int type, int n, void *dst, const void *group, int r) {
+    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
+    for (int k = 0; k < n / QK_K; k++)
+        for (int i = 0; i < (int)bs; i++)
+            ((uint8_t *)dst)[(size_t)k * bs + (size_t)i] = ((const uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)];
+}
+static inline void pack_q4_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q4_K, n, group, src, ld); }
+static inline void pack_q6_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q6_K, n, group, src, ld); }
+static inline void unpack_row_q4_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q4_K, n, dst, group, r); }
+static inline void unpack_row_q6_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q6_K, n, dst, group, r); }
+
+/* int16 pairs (a[r], b[r]) of two 16-byte vectors of unsigned bytes, as lane r */
+X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
+    return _mm512_cvtepu8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
+}
+X86_INLINE __m512i x86_pair_i8(__m128i a, __m128i b) {
+    return _mm512_cvtepi8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
+}
+
+/* Q4_Kx16: G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B activation rows,
+ * G * B <= 4, all nsb super-blocks; the weight loads of the G groups interleave (decode). */
+X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    __m512 acc[4];
+    for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
+    const __m512i m0f = _mm512_set1_epi8(0x0f), mf0 = _mm512_set1_epi8((char)0xf0), m3f = _mm512_set1_epi8(0x3f),
+                  m30 = _mm512_set1_epi8(0x30);
+    for (int k = 0; k < nsb; k++) {
+        /* the activation's sums of sub-blocks (bsums in pairs), int16 pairs (P[2t], P[2t+1]) */
+        int32_t pp[4][4];
+        for (int b = 0; b < B; b++) {
+            const int16_t *bsums = KQ_ROW(b, k)->bsums;
+            _mm_storeu_si128((__m128i *)(void *)pp[b], _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)bsums),
+                                                                    _mm_loadu_si128((const __m128i *)(const void *)(bsums + 8))));
+        }
+        __m512i sc[4][8], isum[4], msum[4];
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K;
+            const __m512i s0 = _mm512_loadu_si512((const void *)(sb + 64)), s1 = _mm512_loadu_si512((const void *)(sb + 128)),
+                          s2 = _mm512_loadu_si512((const void *)(sb + 192));
+            /* 128-bit lane j: scale j, min j, scale j + 4, min j + 4 of the 16 rows */
+            const __m512i scl = _mm512_and_si512(s0, m3f), mnl = _mm512_and_si512(s1, m3f);
+            const __m512i sch = _mm512_or_si512(_mm512_and_si512(s2, m0f), _mm512_and_si512(_mm512_srli_epi16(s0, 2), m30));
+            const __m512i mnh = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(s2, 4), m0f), _mm512_and_si512(_mm512_srli_epi16(s1, 2), m30));
+            sc[g][0] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 0));
+            sc[g][1] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 1));
+            sc[g][2] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 2));
+            sc[g][3] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 3));
+            sc[g][4] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 0));
+            sc[g][5] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 1));
+            sc[g][6] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 2));
+            sc[g][7] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 3));
+            /* msum = sum_s m[s] * P[s]: int16 pairs of mins against pairs of P */
+            const __m512i mp[4] = {x86_pair_u8(_mm512_extracti32x4_epi32(mnl, 0), _mm512_extracti32x4_epi32(mnl, 1)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnl, 2), _mm512_extracti32x4_epi32(mnl, 3)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnh, 0), _mm512_extracti32x4_epi32(mnh, 1)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnh, 2), _mm512_extracti32x4_epi32(mnh, 3))};
+            for (int b = 0; b < B; b++) {
+                __m512i ms = _mm512_setzero_si512();
+                for (int t = 0; t < 4; t++) ms = _mm512_dpwssd_epi32(ms, mp[t], _mm512_set1_epi32(pp[b][t]));
+                msum[g * B + b] = ms;
+                isum[g * B + b] = _mm512_setzero_si512();
+            }
+        }
+        for (int c = 0; c < QK_K / 64; c++) {
+            __m512i lo[4], hi[4];
+            for (int o = 0; o < G * B; o++) lo[o] = hi[o] = _mm512_setzero_si512();
+            for (int j = 0; j < 8; j++)
+                for (int g = 0; g < G; g++) {
+                    const char *q = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K + 256 + 512 * c + 64 * j;
+                    if (B == 1) _mm_prefetch(q + X86_PF_DECODE, _MM_HINT_T0);
+                    const __m512i v = _mm512_loadu_si512((const void *)q);
+                    const __m512i vl = _mm512_and_si512(v, m0f), vh = _mm512_and_si512(v, mf0);   /* vh = 16 * code */
+                    for (int b = 0; b < B; b++) {
+                        const int8_t *xq = KQ_ROW(b, k)->qs + 64 * c + 4 * j;
+                        lo[g * B + b] = x86_dpbusd_bcst(lo[g * B + b], vl, xq);
+                        hi[g * B + b] = x86_dpbusd_bcst(hi[g * B + b], vh, xq + 32);
+                    }
+                }
+            for (int g = 0; g < G; g++)
+                for (int b = 0; b < B; b++) {
+                    const int o = g * B + b;
+                    isum[o] = _mm512_add_epi32(isum[o], _mm512_add_epi32(_mm512_mullo_epi32(lo[o], sc[g][2 * c]),
+                                                                         _mm512_mullo_epi32(_mm512_srai_epi32(hi[o], 4), sc[g][2 * c + 1])));
+                }
+        }
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K;
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
+            const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32)));
+            for (int b = 0; b < B; b++) {
+                const int o = g * B + b;
+                const __m512 dx = _mm512_set1_ps(KQ_ROW(b, k)->d);
+                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[o]), _mm512_mul_ps(d, dx), acc[o]);
+                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_setzero_si512(), msum[o])), _mm512_mul_ps(dmin, dx), acc[o]);
+            }
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
+}
+
+/* Q6_Kx16: as the Q4_Kx16 tile. Per half h and 4 code bytes of ql (A: bytes 64h + l, B:
+ * 64h + 32 + l) and qh (C: 32h + l), l = 4j'..4j'+3, the codes of quarters 0..3 of 16 rows:
+ * low 4 bits from a nibble of A or B, bits 4-5 from C (bit select by vpternlogd) */
+X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    __m512 acc[4];
+    for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
+    const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    for (int k = 0; k < nsb; k++) {
+        __m512i isum[4], off[4];
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
+            /* off = sum_s sc[s] * bsums[s]: int16 pairs of scales against pairs of bsums */
+            __m512i sp[8];
+            for (int t = 0; t < 8; t++)
+                sp[t] = x86_pair_i8(_mm_loadu_si128((const __m128i *)(const void *)(sb + 32 + 32 * t)),
+                                    _mm_loadu_si128((const __m128i *)(const void *)(sb + 48 + 32 * t)));
+            for (int b = 0; b < B; b++) {
+                const int16_t *bsums = KQ_ROW(b, k)->bsums;
+                __m512i o = _mm512_setzero_si512();
+                for (int t = 0; t < 8; t++) {
+                    int32_t pr;
+                    memcpy(&pr, bsums + 2 * t, 4);
+                    o = _mm512_dpwssd_epi32(o, sp[t], _mm512_set1_epi32(pr));
+                }
+                off[g * B + b] = o;
+                isum[g * B + b] = _mm512_setzero_si512();
+            }
+        }
+        for (int h = 0; h < 2; h++)
+            for (int u = 0; u < 2; u++) {   /* l in 16u..16u+15: sub-blocks 8h + 2q + u, quarter q */
+                __m512i s[4][4];
+                for (int o = 0; o < G * B; o++) s[o][0] = s[o][1] = s[o][2] = s[o][3] = _mm512_setzero_si512();
+                for (int j = 4 * u; j < 4 * u + 4; j++)
+                    for (int g = 0; g < G; g++) {
+                        const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
+                        const char *pa = sb + 288 + 64 * (16 * h + j), *pb = pa + 64 * 8, *pc = sb + 2336 + 64 * (8 * h + j);
+                        if (B == 1) {
+                            _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
+                            _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
+                            _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                        }
+                        const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
+                                      c = _mm512_loadu_si512((const void *)pc);
+                        /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
+                        const __m512i q[4] = {
+                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8),
+                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8),
+                            _mm512_ternarylogic_epi32(_mm512_and_si512(c, m30), _mm512_srli_epi16(a, 4), m0f, 0xd8),
+                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(c, 2), m30), _mm512_srli_epi16(bq, 4), m0f, 0xd8)};
+                        for (int b = 0; b < B; b++) {
+                            const int8_t *xq = KQ_ROW(b, k)->qs + 128 * h + 4 * j;
+                            for (int qq = 0; qq < 4; qq++) s[g * B + b][qq] = x86_dpbusd_bcst(s[g * B + b][qq], q[qq], xq + 32 * qq);
+                        }
+                    }
+                for (int g = 0; g < G; g++) {
+                    const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
+                    for (int qq = 0; qq < 4; qq++) {
+                        const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sb + 32 + 16 * (8 * h + 2 * qq + u))));
+                        for (int b = 0; b < B; b++) isum[g * B + b] = _mm512_add_epi32(isum[g * B + b], _mm512_mullo_epi32(s[g * B + b][qq], scv));
+                    }
+                }
+            }
+        for (int g = 0; g < G; g++) {
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K)));
+            for (int b = 0; b < B; b++) {
+                const int o = g * B + b;
+                const __m512i is = _mm512_sub_epi32(isum[o], _mm512_slli_epi32(off[o], 5));
+                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(d, _mm512_set1_ps(KQ_ROW(b, k)->d)), acc[o]);
+            }
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
+}
+
+/* GEMM on packed K-quant groups: decode (nb = 1) walks X86_STREAMS quarters of the groups side
+ * by side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
+ * them, which reuse each decoded weight register 4 times. */
+#define X86_KQ_X16_GEMM(T, SBS)                                                                                      \
+    static inline void x86_gemm_##T##_q8_K_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
+                                               const void *x, size_t ldx) {                                          \
+        (void)ldw;                                                                                                   \
+        const int nsb = n / QK_K, ng = nr / PACK_ROWS;                                                               \
+        const size_t gb = (size_t)nsb * (SBS);                                                                       \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                                     \
+        if (nb == 1) {                                                                                               \
+            const int q = ng / X86_STREAMS;                                                                          \
+            for (int g = 0; g < q; g++)                                                                              \
+                x86_##T##_x16_tile(X86_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,       \
+                                   wc + (size_t)g * gb, (size_t)q * gb, xc, ldx);                                    \
+            for (int g = q * X86_STREAMS; g < ng; g++)                                                               \
+                x86_##T##_x16_tile(1, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, 0, wc + (size_t)g * gb, 0, xc, ldx);   \
+            return;                                                                                                  \
+        }                                                                                                            \
+        for (int b0 = 0; b0 < nb; b0 += X86_NBX) {                                                                   \
+            const int nbc = nb - b0 < X86_NBX ? nb - b0 : X86_NBX;                                                   \
+            for (int g = 0; g < ng; g++)                                                                             \
+                for (int bt = 0; bt < nbc; bt += 4) {                                                                \
+                    float *yt = y + (size_t)(b0 + bt) * ldy + (size_t)g * PACK_ROWS;                                 \
+                    const char *gw = wc + (size_t)g * gb, *xt = xc + (size_t)(b0 + bt) * ldx;                        \
+                    switch (nbc - bt < 4 ? nbc - bt : 4) {                                                           \
+                    case 4: x86_##T##_x16_tile(1, 4, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    case 3: x86_##T##_x16_tile(1, 3, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    case 2: x86_##T##_x16_tile(1, 2, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    default: x86_##T##_x16_tile(1, 1, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                       \
+                    }                                                                                                \
+                }                                                                                                    \
+        }                                                                                                            \
+    }
+X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
+X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
+#endif /* X86_512 */
+
 static const kernel_port port_x86 = {
 #if X86_512
     .name = "x86-avx512-vnni",
@@ -803,7 +1065,9 @@ static const kernel_port port_x86 = {
              [T_Q5_K] = x86_gemm_q5_K_q8_K, [T_Q6_K] = x86_gemm_q6_K_q8_K},
 #if X86_512
     .packed = {[T_Q8_0] = {PACK_ROWS, pack_q8_0_x16, unpack_row_q8_0_x16, x86_gemm_q8_0_q8_0_x16},
-               [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16}},
+               [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16},
+               [T_Q4_K] = {PACK_ROWS, pack_q4_K_x16, unpack_row_q4_K_x16, x86_gemm_q4_K_q8_K_x16},
+               [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},
 #endif
     .quantize_q8_0 = x86_quantize_row_q8_0,
 };
