@@ -791,7 +791,7 @@ KQ_ROW_KERNELS(x86, q5_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 
 #if X86_512
-/* ---- packed K-quants (Q4_Kx16, Q6_Kx16) with AVX-512 VNNI -----------------------------------
+/* ---- packed K-quants (Q4_Kx16, Q5_Kx16, Q6_Kx16) with AVX-512 VNNI -----------------------------------
  * The same idea as Q4_0x16: 16 rows interleaved, super-block by super-block (k = 0, 1, ...),
  * so that lane r of a 512-bit register is row r and vpdpbusd against 4 activation bytes
  * broadcast accumulates 4 elements of 16 rows at once. A group's super-block k holds exactly
@@ -803,6 +803,9 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
  *           bytes 0..3 (or 4..7, 8..11) of 16 rows, 128-bit lane j = byte j; the 6-bit
  *           scales and mins of all 16 rows are decoded from these three loads at once
  *     256   byte i (0..127) of the codes (qs) of row r at 256 + 64(i/4) + 4r + i%4
+ *   Q5_Kx16 (2816 bytes): as Q4_Kx16 up to the scales, then
+ *     256   byte i (0..31) of qh of row r at 256 + 64(i/4) + 4r + i%4
+ *     768   byte i (0..127) of qs of row r at 768 + 64(i/4) + 4r + i%4
  *   Q6_Kx16 (3360 bytes)
  *     0     d[r]                      fp16
  *     32    scale s (0..15) of row r at 32 + 16s + r      int8
@@ -815,13 +818,14 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
  * the row, bsums of the activation); then the float steps of the dot for 16 rows at once:
  * bitwise the dot of each row. */
 #define KQ_X16_Q4K (PACK_ROWS * sizeof(block_q4_K))
+#define KQ_X16_Q5K (PACK_ROWS * sizeof(block_q5_K))
 #define KQ_X16_Q6K (PACK_ROWS * sizeof(block_q6_K))
 /* where byte i of super-block k of row r goes inside the group's super-block k */
 static inline size_t kq_x16_pos(int type, int i, int r) {
-    if (type == T_Q4_K) {
+    if (type == T_Q4_K || type == T_Q5_K) {
         if (i < 4) return (size_t)(32 * (i / 2) + 2 * r + i % 2);                       /* d, dmin */
         if (i < 16) return (size_t)(64 + 16 * (i - 4) + r);                             /* scales */
-        return (size_t)(256 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);              /* qs */
+        return (size_t)(256 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);              /* (qh,) qs */
     }
     if (i < 128) return (size_t)(288 + 64 * (i / 4) + 4 * r + i % 4);                   /* ql */
     if (i < 192) return (size_t)(2336 + 64 * ((i - 128) / 4) + 4 * r + (i - 128) % 4);  /* qh */
@@ -829,7 +833,7 @@ static inline size_t kq_x16_pos(int type, int i, int r) {
     return (size_t)(2 * r + i - 208);                                                   /* d */
 }
 static inline void kq_pack_x16(int type, int n, void *group, const void *src, size_t ld) {
-    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
+    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
     for (int k = 0; k < n / QK_K; k++)
         for (int r = 0; r < PACK_ROWS; r++)
             for (int i = 0; i < (int)bs; i++)
@@ -837,13 +841,15 @@ static inline void kq_pack_x16(int type, int n, void *group, const void *src, si
                     ((const uint8_t *)src)[(size_t)r * ld + (size_t)k * bs + (size_t)i];
 }
 static inline void kq_unpack_row_x16(int type, int n, void *dst, const void *group, int r) {
-    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
+    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
     for (int k = 0; k < n / QK_K; k++)
         for (int i = 0; i < (int)bs; i++)
             ((uint8_t *)dst)[(size_t)k * bs + (size_t)i] = ((const uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)];
 }
 static inline void pack_q4_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q4_K, n, group, src, ld); }
+static inline void pack_q5_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q5_K, n, group, src, ld); }
 static inline void pack_q6_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q6_K, n, group, src, ld); }
+static inline void unpack_row_q5_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q5_K, n, dst, group, r); }
 static inline void unpack_row_q4_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q4_K, n, dst, group, r); }
 static inline void unpack_row_q6_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q6_K, n, dst, group, r); }
 
@@ -855,10 +861,16 @@ X86_INLINE __m512i x86_pair_i8(__m128i a, __m128i b) {
     return _mm512_cvtepi8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
 }
 
-/* Q4_Kx16: G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B activation rows,
- * G * B <= 4, all nsb super-blocks; the weight loads of the G groups interleave (decode). */
-X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
-                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+/* bits moved left by s (right by -s) in 16-bit lanes */
+X86_INLINE __m512i x86_shift16(__m512i v, const int s) { return s >= 0 ? _mm512_slli_epi16(v, (unsigned)s) : _mm512_srli_epi16(v, (unsigned)-s); }
+
+/* Q4_Kx16 and Q5_Kx16 (q5): G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B
+ * activation rows, G * B <= 4, all nsb super-blocks; the weight loads of the G groups
+ * interleave (decode). Q5_K: bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh moved to bit 4
+ * and merged with the nibble by a bit select (vpternlogd). */
+X86_INLINE void x86_q45_K_x16_tile(const int q5, const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                 const char *gw, size_t gstride, const char *x, size_t ldx) {
+    const size_t sbs = q5 ? KQ_X16_Q5K : KQ_X16_Q4K, qso = q5 ? 768 : 256;
     __m512 acc[4];
     for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
     const __m512i m0f = _mm512_set1_epi8(0x0f), mf0 = _mm512_set1_epi8((char)0xf0), m3f = _mm512_set1_epi8(0x3f),
@@ -873,7 +885,7 @@ X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, s
         }
         __m512i sc[4][8], isum[4], msum[4];
         for (int g = 0; g < G; g++) {
-            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K;
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
             const __m512i s0 = _mm512_loadu_si512((const void *)(sb + 64)), s1 = _mm512_loadu_si512((const void *)(sb + 128)),
                           s2 = _mm512_loadu_si512((const void *)(sb + 192));
             /* 128-bit lane j: scale j, min j, scale j + 4, min j + 4 of the 16 rows */
@@ -905,10 +917,19 @@ X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, s
             for (int o = 0; o < G * B; o++) lo[o] = hi[o] = _mm512_setzero_si512();
             for (int j = 0; j < 8; j++)
                 for (int g = 0; g < G; g++) {
-                    const char *q = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K + 256 + 512 * c + 64 * j;
+                    const char *q = gw + (size_t)g * gstride + (size_t)k * sbs + qso + 512 * c + 64 * j;
                     if (B == 1) _mm_prefetch(q + X86_PF_DECODE, _MM_HINT_T0);
                     const __m512i v = _mm512_loadu_si512((const void *)q);
-                    const __m512i vl = _mm512_and_si512(v, m0f), vh = _mm512_and_si512(v, mf0);   /* vh = 16 * code */
+                    __m512i vl, vh;   /* Q4_K: vh = 16 * code */
+                    if (q5) {
+                        const __m512i h = _mm512_loadu_si512((const void *)(gw + (size_t)g * gstride + (size_t)k * sbs + 256 + 64 * j));
+                        const __m512i m10 = _mm512_set1_epi8(0x10);
+                        vl = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(h, 4 - 2 * c), m10), v, m0f, 0xd8);
+                        vh = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(h, 3 - 2 * c), m10), _mm512_srli_epi16(v, 4), m0f, 0xd8);
+                    } else {
+                        vl = _mm512_and_si512(v, m0f);
+                        vh = _mm512_and_si512(v, mf0);
+                    }
                     for (int b = 0; b < B; b++) {
                         const int8_t *xq = KQ_ROW(b, k)->qs + 64 * c + 4 * j;
                         lo[g * B + b] = x86_dpbusd_bcst(lo[g * B + b], vl, xq);
@@ -919,11 +940,11 @@ X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, s
                 for (int b = 0; b < B; b++) {
                     const int o = g * B + b;
                     isum[o] = _mm512_add_epi32(isum[o], _mm512_add_epi32(_mm512_mullo_epi32(lo[o], sc[g][2 * c]),
-                                                                         _mm512_mullo_epi32(_mm512_srai_epi32(hi[o], 4), sc[g][2 * c + 1])));
+                                                                         _mm512_mullo_epi32(q5 ? hi[o] : _mm512_srai_epi32(hi[o], 4), sc[g][2 * c + 1])));
                 }
         }
         for (int g = 0; g < G; g++) {
-            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q4K;
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
             const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
             const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32)));
             for (int b = 0; b < B; b++) {
@@ -1048,7 +1069,16 @@ X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, s
                 }                                                                                                    \
         }                                                                                                            \
     }
+X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q45_K_x16_tile(0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q5_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q45_K_x16_tile(1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
 X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
+X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K)
 X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
 #endif /* X86_512 */
 
@@ -1067,6 +1097,7 @@ static const kernel_port port_x86 = {
     .packed = {[T_Q8_0] = {PACK_ROWS, pack_q8_0_x16, unpack_row_q8_0_x16, x86_gemm_q8_0_q8_0_x16},
                [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16},
                [T_Q4_K] = {PACK_ROWS, pack_q4_K_x16, unpack_row_q4_K_x16, x86_gemm_q4_K_q8_K_x16},
+               [T_Q5_K] = {PACK_ROWS, pack_q5_K_x16, unpack_row_q5_K_x16, x86_gemm_q5_K_q8_K_x16},
                [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},
 #endif
     .quantize_q8_0 = x86_quantize_row_q8_0,
