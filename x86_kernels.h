@@ -808,7 +808,8 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
  *     768   byte i (0..127) of qs of row r at 768 + 64(i/4) + 4r + i%4
  *   Q6_Kx16 (3360 bytes)
  *     0     d[r]                      fp16
- *     32    scale s (0..15) of row r at 32 + 16s + r      int8
+ *     32    scales in pairs: scale 2t + e (t = 0..7, e = 0, 1) of row r at 32 + 32t + 2r + e, int8,
+ *           so that one load widened to int16 gives each row's pair of scales in its 32-bit lane
  *     288   byte i (0..127) of ql of row r at 288 + 64(i/4) + 4r + i%4
  *     2336  byte i (0..63)  of qh of row r at 2336 + 64(i/4) + 4r + i%4
  * Packing and unpacking are one byte map (kq_x16_pos), applied one way or the other.
@@ -829,7 +830,7 @@ static inline size_t kq_x16_pos(int type, int i, int r) {
     }
     if (i < 128) return (size_t)(288 + 64 * (i / 4) + 4 * r + i % 4);                   /* ql */
     if (i < 192) return (size_t)(2336 + 64 * ((i - 128) / 4) + 4 * r + (i - 128) % 4);  /* qh */
-    if (i < 208) return (size_t)(32 + 16 * (i - 192) + r);                              /* scales */
+    if (i < 208) return (size_t)(32 + 32 * ((i - 192) / 2) + 2 * r + i % 2);             /* scales */
     return (size_t)(2 * r + i - 208);                                                   /* d */
 }
 static inline void kq_pack_x16(int type, int n, void *group, const void *src, size_t ld) {
@@ -856,9 +857,6 @@ static inline void unpack_row_q6_K_x16(int n, void *dst, const void *group, int 
 /* int16 pairs (a[r], b[r]) of two 16-byte vectors of unsigned bytes, as lane r */
 X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
     return _mm512_cvtepu8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
-}
-X86_INLINE __m512i x86_pair_i8(__m128i a, __m128i b) {
-    return _mm512_cvtepi8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
 }
 
 /* bits moved left by s (right by -s) in 16-bit lanes */
@@ -968,21 +966,18 @@ X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, s
     for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
     const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     for (int k = 0; k < nsb; k++) {
-        __m512i isum[4], off[4];
+        __m512i isum[4], off[4], sp[4][8];
         for (int g = 0; g < G; g++) {
             const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
             /* off = sum_s sc[s] * bsums[s]: int16 pairs of scales against pairs of bsums */
-            __m512i sp[8];
-            for (int t = 0; t < 8; t++)
-                sp[t] = x86_pair_i8(_mm_loadu_si128((const __m128i *)(const void *)(sb + 32 + 32 * t)),
-                                    _mm_loadu_si128((const __m128i *)(const void *)(sb + 48 + 32 * t)));
+            for (int t = 0; t < 8; t++) sp[g][t] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32 + 32 * t)));
             for (int b = 0; b < B; b++) {
                 const int16_t *bsums = KQ_ROW(b, k)->bsums;
                 __m512i o = _mm512_setzero_si512();
                 for (int t = 0; t < 8; t++) {
                     int32_t pr;
                     memcpy(&pr, bsums + 2 * t, 4);
-                    o = _mm512_dpwssd_epi32(o, sp[t], _mm512_set1_epi32(pr));
+                    o = _mm512_dpwssd_epi32(o, sp[g][t], _mm512_set1_epi32(pr));
                 }
                 off[g * B + b] = o;
                 isum[g * B + b] = _mm512_setzero_si512();
@@ -1015,9 +1010,9 @@ X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, s
                         }
                     }
                 for (int g = 0; g < G; g++) {
-                    const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
-                    for (int qq = 0; qq < 4; qq++) {
-                        const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sb + 32 + 16 * (8 * h + 2 * qq + u))));
+                    for (int qq = 0; qq < 4; qq++) {   /* scale 8h + 2qq + u: int16 half u of pair 4h + qq */
+                        const __m512i pr = sp[g][4 * h + qq];
+                        const __m512i scv = _mm512_srai_epi32(u ? pr : _mm512_slli_epi32(pr, 16), 16);
                         for (int b = 0; b < B; b++) isum[g * B + b] = _mm512_add_epi32(isum[g * B + b], _mm512_mullo_epi32(s[g * B + b][qq], scv));
                     }
                 }
