@@ -1,6 +1,7 @@
 /* x86_kernels.h - the x86 port of rvv_kernels.h: AVX2 + FMA + F16C bodies, with VNNI
- * (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) and 512-bit steps where the build has AVX-512, and a
- * layout of Q8_0/Q4_0 weights packed 16 rows at a time for AVX-512 VNNI. Included by
+ * (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) and 512-bit steps where the build has AVX-512, and
+ * layouts of Q8_0, Q4_0 and K-quant (Q2_K .. Q6_K) weights packed 16 rows at a time for
+ * AVX-512 VNNI. Included by
  * rvv_kernels.h for x86-64 builds with AVX2, FMA and F16C (e.g. -march=native); other x86 builds
  * use the reference. Read it as the second example of a port: bodies that follow the
  * reference's arithmetic step by step (the contract in rvv_kernels.h), and one table.
@@ -791,7 +792,7 @@ KQ_ROW_KERNELS(x86, q5_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 
 #if X86_512
-/* ---- packed K-quants (Q4_Kx16, Q5_Kx16, Q6_Kx16) with AVX-512 VNNI -----------------------------------
+/* ---- packed K-quants (Q2_Kx16 .. Q6_Kx16) with AVX-512 VNNI -----------------------------------
  * The same idea as Q4_0x16: 16 rows interleaved, super-block by super-block (k = 0, 1, ...),
  * so that lane r of a 512-bit register is row r and vpdpbusd against 4 activation bytes
  * broadcast accumulates 4 elements of 16 rows at once. A group's super-block k holds exactly
@@ -812,6 +813,16 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
  *           so that one load widened to int16 gives each row's pair of scales in its 32-bit lane
  *     288   byte i (0..127) of ql of row r at 288 + 64(i/4) + 4r + i%4
  *     2336  byte i (0..63)  of qh of row r at 2336 + 64(i/4) + 4r + i%4
+ *   Q2_Kx16 (1344 bytes)
+ *     0     d[r], 32 dmin[r]           fp16
+ *     64    the scale bytes (scale and min) in pairs, as Q6_K's: byte 2t + e of row r at
+ *           64 + 32t + 2r + e
+ *     320   byte i (0..63) of qs of row r at 320 + 64(i/4) + 4r + i%4
+ *   Q3_Kx16 (1760 bytes)
+ *     0     d[r]                       fp16
+ *     32    byte j (0..11) of the scales of row r at 32 + 16j + r (as Q4_K's)
+ *     224   byte i (0..31) of hmask of row r at 224 + 64(i/4) + 4r + i%4
+ *     736   byte i (0..63) of qs of row r at 736 + 64(i/4) + 4r + i%4
  * Packing and unpacking are one byte map (kq_x16_pos), applied one way or the other.
  * Per super-block and sub-block s the integer sum of each row is exact in int32 (as in the
  * dot), multiplied by its scale lane by lane (vpmulld); the mins (Q4_K) and the code offset
@@ -821,6 +832,8 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 #define KQ_X16_Q4K (PACK_ROWS * sizeof(block_q4_K))
 #define KQ_X16_Q5K (PACK_ROWS * sizeof(block_q5_K))
 #define KQ_X16_Q6K (PACK_ROWS * sizeof(block_q6_K))
+#define KQ_X16_Q2K (PACK_ROWS * sizeof(block_q2_K))
+#define KQ_X16_Q3K (PACK_ROWS * sizeof(block_q3_K))
 /* where byte i of super-block k of row r goes inside the group's super-block k */
 static inline size_t kq_x16_pos(int type, int i, int r) {
     if (type == T_Q4_K || type == T_Q5_K) {
@@ -828,13 +841,24 @@ static inline size_t kq_x16_pos(int type, int i, int r) {
         if (i < 16) return (size_t)(64 + 16 * (i - 4) + r);                             /* scales */
         return (size_t)(256 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);              /* (qh,) qs */
     }
+    if (type == T_Q3_K) {
+        if (i < 32) return (size_t)(224 + 64 * (i / 4) + 4 * r + i % 4);                 /* hmask */
+        if (i < 96) return (size_t)(736 + 64 * ((i - 32) / 4) + 4 * r + (i - 32) % 4);   /* qs */
+        if (i < 108) return (size_t)(32 + 16 * (i - 96) + r);                           /* scales */
+        return (size_t)(2 * r + i - 108);                                               /* d */
+    }
+    if (type == T_Q2_K) {
+        if (i < 16) return (size_t)(64 + 32 * (i / 2) + 2 * r + i % 2);                  /* scales */
+        if (i < 80) return (size_t)(320 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);   /* qs */
+        return (size_t)(32 * ((i - 80) / 2) + 2 * r + i % 2);                           /* d, dmin */
+    }
     if (i < 128) return (size_t)(288 + 64 * (i / 4) + 4 * r + i % 4);                   /* ql */
     if (i < 192) return (size_t)(2336 + 64 * ((i - 128) / 4) + 4 * r + (i - 128) % 4);  /* qh */
     if (i < 208) return (size_t)(32 + 32 * ((i - 192) / 2) + 2 * r + i % 2);             /* scales */
     return (size_t)(2 * r + i - 208);                                                   /* d */
 }
 static inline void kq_pack_x16(int type, int n, void *group, const void *src, size_t ld) {
-    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    const size_t bs = type == T_Q2_K ? sizeof(block_q2_K) : type == T_Q3_K ? sizeof(block_q3_K) : type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
     for (int k = 0; k < n / QK_K; k++)
         for (int r = 0; r < PACK_ROWS; r++)
             for (int i = 0; i < (int)bs; i++)
@@ -842,12 +866,16 @@ static inline void kq_pack_x16(int type, int n, void *group, const void *src, si
                     ((const uint8_t *)src)[(size_t)r * ld + (size_t)k * bs + (size_t)i];
 }
 static inline void kq_unpack_row_x16(int type, int n, void *dst, const void *group, int r) {
-    const size_t bs = type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    const size_t bs = type == T_Q2_K ? sizeof(block_q2_K) : type == T_Q3_K ? sizeof(block_q3_K) : type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
     for (int k = 0; k < n / QK_K; k++)
         for (int i = 0; i < (int)bs; i++)
             ((uint8_t *)dst)[(size_t)k * bs + (size_t)i] = ((const uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)];
 }
 static inline void pack_q4_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q4_K, n, group, src, ld); }
+static inline void pack_q2_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q2_K, n, group, src, ld); }
+static inline void unpack_row_q2_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q2_K, n, dst, group, r); }
+static inline void pack_q3_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q3_K, n, group, src, ld); }
+static inline void unpack_row_q3_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q3_K, n, dst, group, r); }
 static inline void pack_q5_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q5_K, n, group, src, ld); }
 static inline void pack_q6_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q6_K, n, group, src, ld); }
 static inline void unpack_row_q5_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q5_K, n, dst, group, r); }
@@ -957,27 +985,54 @@ X86_INLINE void x86_q45_K_x16_tile(const int q5, const int G, const int B, int n
         for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
 }
 
-/* Q6_Kx16: as the Q4_Kx16 tile. Per half h and 4 code bytes of ql (A: bytes 64h + l, B:
- * 64h + 32 + l) and qh (C: 32h + l), l = 4j'..4j'+3, the codes of quarters 0..3 of 16 rows:
- * low 4 bits from a nibble of A or B, bits 4-5 from C (bit select by vpternlogd) */
-X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
-                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+/* Q6_Kx16, Q2_Kx16 (q2) and Q3_Kx16 (q3): as the Q4_Kx16 tile, with sub-blocks of 16. Per
+ * half h and l = 4j'..4j'+3 the codes of quarters 0..3 of 16 rows:
+ *   Q6_K: from 4 bytes of ql (A: bytes 64h + l, B: 64h + 32 + l) and of qh (C: 32h + l): low 4
+ *         bits from a nibble of A or B, bits 4-5 from C (bit select by vpternlogd);
+ *   Q2_K: from 4 bytes of qs (32h + l), quarter q as its two bits in place (4^q * code), the
+ *         sums shifted right by 2q (exact);
+ *   Q3_K: the two bits of qs as Q2_K's, moved down, and bit 4h + q of hmask (l) as bit 2.
+ * The code offsets (Q6_K 32, Q3_K 4) go through the bsums weighted by the scales, Q2_K's mins
+ * through the bsums weighted by the mins. Q3_K's 6-bit scales (stored + 32) are decoded for
+ * the 16 rows from three loads, as Q4_K's. */
+X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                  const char *gw, size_t gstride, const char *x, size_t ldx) {
+    const size_t sbs = q2 ? KQ_X16_Q2K : q3 ? KQ_X16_Q3K : KQ_X16_Q6K, spo = q2 ? 64 : 32;
     __m512 acc[4];
     for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
     const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     for (int k = 0; k < nsb; k++) {
         __m512i isum[4], off[4], sp[4][8];
         for (int g = 0; g < G; g++) {
-            const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
-            /* off = sum_s sc[s] * bsums[s]: int16 pairs of scales against pairs of bsums */
-            for (int t = 0; t < 8; t++) sp[g][t] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32 + 32 * t)));
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            /* off = sum_s sc[s] * bsums[s] (Q6_K) or sum_s m[s] * bsums[s] (Q2_K): int16 pairs of
+             * scales (mins) against pairs of bsums */
+            __m512i mp[8];
+            if (q3) {   /* lane j of L[i]: scale 4i + j (+ 32) of the 16 rows */
+                const __m512i b0 = _mm512_loadu_si512((const void *)(sb + 32)), b1 = _mm512_loadu_si512((const void *)(sb + 96)),
+                              b2 = _mm512_loadu_si512((const void *)(sb + 160));
+                const __m512i L[4] = {_mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(b2, 4), m30), b0, m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(b2, 2), m30), b1, m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(b2, m30), _mm512_srli_epi16(b0, 4), m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(b2, 2), m30), _mm512_srli_epi16(b1, 4), m0f, 0xd8)};
+                for (int t = 0; t < 8; t++)
+                    sp[g][t] = mp[t] = _mm512_sub_epi16(x86_pair_u8(_mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2)), _mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2) + 1)),
+                                                        _mm512_set1_epi16(32));
+            } else for (int t = 0; t < 8; t++) {
+                const __m256i p8 = _mm256_loadu_si256((const __m256i *)(const void *)(sb + spo + 32 * t));
+                if (q2) {
+                    const __m512i p16 = _mm512_cvtepu8_epi16(p8);
+                    sp[g][t] = _mm512_and_si512(p16, _mm512_set1_epi16(15));
+                    mp[t] = _mm512_srli_epi16(p16, 4);
+                } else sp[g][t] = mp[t] = _mm512_cvtepi8_epi16(p8);
+            }
             for (int b = 0; b < B; b++) {
                 const int16_t *bsums = KQ_ROW(b, k)->bsums;
                 __m512i o = _mm512_setzero_si512();
                 for (int t = 0; t < 8; t++) {
                     int32_t pr;
                     memcpy(&pr, bsums + 2 * t, 4);
-                    o = _mm512_dpwssd_epi32(o, sp[g][t], _mm512_set1_epi32(pr));
+                    o = _mm512_dpwssd_epi32(o, mp[t], _mm512_set1_epi32(pr));
                 }
                 off[g * B + b] = o;
                 isum[g * B + b] = _mm512_setzero_si512();
@@ -989,21 +1044,36 @@ X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, s
                 for (int o = 0; o < G * B; o++) s[o][0] = s[o][1] = s[o][2] = s[o][3] = _mm512_setzero_si512();
                 for (int j = 4 * u; j < 4 * u + 4; j++)
                     for (int g = 0; g < G; g++) {
-                        const char *sb = gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K;
-                        const char *pa = sb + 288 + 64 * (16 * h + j), *pb = pa + 64 * 8, *pc = sb + 2336 + 64 * (8 * h + j);
-                        if (B == 1) {
-                            _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
-                            _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
-                            _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                        const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+                        __m512i q[4];
+                        if (q3) {
+                            const char *pq = sb + 736 + 64 * (8 * h + j), *ph = sb + 224 + 64 * j;
+                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            const __m512i v = _mm512_loadu_si512((const void *)pq), hm = _mm512_loadu_si512((const void *)ph);
+                            /* 0xd8 with 0x03: bits 0-1 from v >> 2q, the rest from the hmask bit moved to bit 2 */
+                            for (int qq = 0; qq < 4; qq++)
+                                q[qq] = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(hm, 2 - 4 * h - qq), _mm512_set1_epi8(4)),
+                                                                  x86_shift16(v, -2 * qq), _mm512_set1_epi8(3), 0xd8);
+                        } else if (q2) {
+                            const char *pq = sb + 320 + 64 * (8 * h + j);
+                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            const __m512i v = _mm512_loadu_si512((const void *)pq);
+                            for (int qq = 0; qq < 4; qq++) q[qq] = _mm512_and_si512(v, _mm512_set1_epi8((char)(3 << 2 * qq)));
+                        } else {
+                            const char *pa = sb + 288 + 64 * (16 * h + j), *pb = pa + 64 * 8, *pc = sb + 2336 + 64 * (8 * h + j);
+                            if (B == 1) {
+                                _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                            }
+                            const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
+                                          c = _mm512_loadu_si512((const void *)pc);
+                            /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
+                            q[0] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8);
+                            q[1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8);
+                            q[2] = _mm512_ternarylogic_epi32(_mm512_and_si512(c, m30), _mm512_srli_epi16(a, 4), m0f, 0xd8);
+                            q[3] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(c, 2), m30), _mm512_srli_epi16(bq, 4), m0f, 0xd8);
                         }
-                        const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
-                                      c = _mm512_loadu_si512((const void *)pc);
-                        /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
-                        const __m512i q[4] = {
-                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8),
-                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8),
-                            _mm512_ternarylogic_epi32(_mm512_and_si512(c, m30), _mm512_srli_epi16(a, 4), m0f, 0xd8),
-                            _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(c, 2), m30), _mm512_srli_epi16(bq, 4), m0f, 0xd8)};
                         for (int b = 0; b < B; b++) {
                             const int8_t *xq = KQ_ROW(b, k)->qs + 128 * h + 4 * j;
                             for (int qq = 0; qq < 4; qq++) s[g * B + b][qq] = x86_dpbusd_bcst(s[g * B + b][qq], q[qq], xq + 32 * qq);
@@ -1013,21 +1083,45 @@ X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, s
                     for (int qq = 0; qq < 4; qq++) {   /* scale 8h + 2qq + u: int16 half u of pair 4h + qq */
                         const __m512i pr = sp[g][4 * h + qq];
                         const __m512i scv = _mm512_srai_epi32(u ? pr : _mm512_slli_epi32(pr, 16), 16);
-                        for (int b = 0; b < B; b++) isum[g * B + b] = _mm512_add_epi32(isum[g * B + b], _mm512_mullo_epi32(s[g * B + b][qq], scv));
+                        for (int b = 0; b < B; b++) {
+                            const __m512i sq = q2 ? _mm512_srai_epi32(s[g * B + b][qq], 2 * qq) : s[g * B + b][qq];
+                            isum[g * B + b] = _mm512_add_epi32(isum[g * B + b], _mm512_mullo_epi32(sq, scv));
+                        }
                     }
                 }
             }
         for (int g = 0; g < G; g++) {
-            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(gw + (size_t)g * gstride + (size_t)k * KQ_X16_Q6K)));
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
             for (int b = 0; b < B; b++) {
                 const int o = g * B + b;
-                const __m512i is = _mm512_sub_epi32(isum[o], _mm512_slli_epi32(off[o], 5));
-                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(d, _mm512_set1_ps(KQ_ROW(b, k)->d)), acc[o]);
+                const __m512 dx = _mm512_set1_ps(KQ_ROW(b, k)->d);
+                if (q2) {   /* off = msum */
+                    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32)));
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[o]), _mm512_mul_ps(d, dx), acc[o]);
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_setzero_si512(), off[o])), _mm512_mul_ps(dmin, dx), acc[o]);
+                } else {
+                    const __m512i is = _mm512_sub_epi32(isum[o], _mm512_slli_epi32(off[o], q3 ? 2 : 5));
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(d, dx), acc[o]);
+                }
             }
         }
     }
     for (int g = 0; g < G; g++)
         for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
+}
+
+X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(0, 0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q2_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(1, 0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(0, 1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
 
 /* GEMM on packed K-quant groups: decode (nb = 1) walks X86_STREAMS quarters of the groups side
@@ -1075,6 +1169,8 @@ X86_INLINE void x86_q5_K_x16_tile(const int G, const int B, int nsb, float *y, s
 X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
 X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K)
 X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
+X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K)
+X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K)
 #endif /* X86_512 */
 
 static const kernel_port port_x86 = {
@@ -1091,6 +1187,8 @@ static const kernel_port port_x86 = {
 #if X86_512
     .packed = {[T_Q8_0] = {PACK_ROWS, pack_q8_0_x16, unpack_row_q8_0_x16, x86_gemm_q8_0_q8_0_x16},
                [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16},
+               [T_Q2_K] = {PACK_ROWS, pack_q2_K_x16, unpack_row_q2_K_x16, x86_gemm_q2_K_q8_K_x16},
+               [T_Q3_K] = {PACK_ROWS, pack_q3_K_x16, unpack_row_q3_K_x16, x86_gemm_q3_K_q8_K_x16},
                [T_Q4_K] = {PACK_ROWS, pack_q4_K_x16, unpack_row_q4_K_x16, x86_gemm_q4_K_q8_K_x16},
                [T_Q5_K] = {PACK_ROWS, pack_q5_K_x16, unpack_row_q5_K_x16, x86_gemm_q5_K_q8_K_x16},
                [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},

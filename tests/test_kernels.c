@@ -945,8 +945,8 @@ static __attribute__((noinline)) int run_tests(void) {
     const int packed_types[] = {T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (size_t i = 0; i < sizeof packed_types / sizeof *packed_types; i++) test_packed(packed_types[i]);
 #if defined(X86_512) && X86_512
-    check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
-          "%s has packed layouts for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K", P->name);
+    check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q2_K].pack && P->packed[T_Q3_K].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
+          "%s has packed layouts for Q8_0, Q4_0 and Q2_K .. Q6_K", P->name);
 #endif
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
