@@ -811,8 +811,9 @@ KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
  *     0     d[r]                      fp16
  *     32    scales in pairs: scale 2t + e (t = 0..7, e = 0, 1) of row r at 32 + 32t + 2r + e, int8,
  *           so that one load widened to int16 gives each row's pair of scales in its 32-bit lane
- *     288   byte i (0..127) of ql of row r at 288 + 64(i/4) + 4r + i%4
- *     2336  byte i (0..63)  of qh of row r at 2336 + 64(i/4) + 4r + i%4
+ *     288   the codes, in the order the tile reads them: for half h and j = 0..7, 192 bytes at
+ *           288 + 192(8h + j): bytes 64h + 4j.. of ql (A), bytes 64h + 32 + 4j.. of ql (B) and
+ *           bytes 32h + 4j.. of qh (C), 4 of each row r at 4r (so one sequential stream)
  *   Q2_Kx16 (1344 bytes)
  *     0     d[r], 32 dmin[r]           fp16
  *     64    the scale bytes (scale and min) in pairs, as Q6_K's: byte 2t + e of row r at
@@ -852,8 +853,8 @@ static inline size_t kq_x16_pos(int type, int i, int r) {
         if (i < 80) return (size_t)(320 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);   /* qs */
         return (size_t)(32 * ((i - 80) / 2) + 2 * r + i % 2);                           /* d, dmin */
     }
-    if (i < 128) return (size_t)(288 + 64 * (i / 4) + 4 * r + i % 4);                   /* ql */
-    if (i < 192) return (size_t)(2336 + 64 * ((i - 128) / 4) + 4 * r + (i - 128) % 4);  /* qh */
+    if (i < 128) return (size_t)(288 + 192 * (8 * (i / 64) + i % 32 / 4) + 64 * (i % 64 / 32) + 4 * r + i % 4);   /* ql */
+    if (i < 192) return (size_t)(288 + 192 * (8 * ((i - 128) / 32) + (i - 128) % 32 / 4) + 128 + 4 * r + i % 4); /* qh */
     if (i < 208) return (size_t)(32 + 32 * ((i - 192) / 2) + 2 * r + i % 2);             /* scales */
     return (size_t)(2 * r + i - 208);                                                   /* d */
 }
@@ -1060,7 +1061,7 @@ X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, con
                             const __m512i v = _mm512_loadu_si512((const void *)pq);
                             for (int qq = 0; qq < 4; qq++) q[qq] = _mm512_and_si512(v, _mm512_set1_epi8((char)(3 << 2 * qq)));
                         } else {
-                            const char *pa = sb + 288 + 64 * (16 * h + j), *pb = pa + 64 * 8, *pc = sb + 2336 + 64 * (8 * h + j);
+                            const char *pa = sb + 288 + 192 * (8 * h + j), *pb = pa + 64, *pc = pa + 128;
                             if (B == 1) {
                                 _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
                                 _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
