@@ -98,10 +98,11 @@ test:
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
 
 # ---- benchmarks ----------------------------------------------------------------------------
-#   make bench   TinyLlama-1.1B-shaped random models (Q4_0, Q8_0, F16) and llm bench pp64/pp512/tg32
-#                at 1 thread and all threads (BENCH_THREADS)
+#   make bench   TinyLlama-1.1B-shaped random models (Q4_0, Q8_0, F16 and a Q4_K_M mix) and llm bench
+#                pp64/pp512/tg32 at 1 thread and all threads (BENCH_THREADS); BENCH_TYPES takes any
+#                type of tools/mkmodel --type (e.g. BENCH_TYPES="Q4_0 Q4_K Q6_K")
 BENCH_DIR     ?= build/bench
-BENCH_TYPES   ?= Q4_0 Q8_0 F16
+BENCH_TYPES   ?= Q4_0 Q8_0 F16 Q4_K_M
 BENCH_THREADS ?= 1,$(shell nproc)
 BENCH_ARGS    ?= -p 64,512 -n 32 -r 3
 TINYLLAMA     := --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --ctx 2048

@@ -1,6 +1,7 @@
 /* x86_kernels.h - the x86 port of rvv_kernels.h: AVX2 + FMA + F16C bodies, with VNNI
- * (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) and 512-bit steps where the build has AVX-512, and a
- * layout of Q8_0/Q4_0 weights packed 16 rows at a time for AVX-512 VNNI. Included by
+ * (vpdpbusd: AVX512-VNNI+VL or AVX-VNNI) and 512-bit steps where the build has AVX-512, and
+ * layouts of Q8_0, Q4_0 and K-quant (Q2_K .. Q6_K) weights packed 16 rows at a time for
+ * AVX-512 VNNI. Included by
  * rvv_kernels.h for x86-64 builds with AVX2, FMA and F16C (e.g. -march=native); other x86 builds
  * use the reference. Read it as the second example of a port: bodies that follow the
  * reference's arithmetic step by step (the contract in rvv_kernels.h), and one table.
@@ -790,6 +791,389 @@ KQ_ROW_KERNELS(x86, q4_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q5_K, X86_INLINE, 4)
 KQ_ROW_KERNELS(x86, q6_K, X86_INLINE, 4)
 
+#if X86_512
+/* ---- packed K-quants (Q2_Kx16 .. Q6_Kx16) with AVX-512 VNNI -----------------------------------
+ * The same idea as Q4_0x16: 16 rows interleaved, super-block by super-block (k = 0, 1, ...),
+ * so that lane r of a 512-bit register is row r and vpdpbusd against 4 activation bytes
+ * broadcast accumulates 4 elements of 16 rows at once. A group's super-block k holds exactly
+ * the bytes of super-block k of its 16 rows, regrouped (offsets in bytes):
+ *   Q4_Kx16 (2304 bytes)
+ *     0     d[r]                      fp16, r = 0..15
+ *     32    dmin[r]                   fp16
+ *     64    byte j (0..11) of the scales of row r at 64 + 16j + r: a 64-byte load holds
+ *           bytes 0..3 (or 4..7, 8..11) of 16 rows, 128-bit lane j = byte j; the 6-bit
+ *           scales and mins of all 16 rows are decoded from these three loads at once
+ *     256   byte i (0..127) of the codes (qs) of row r at 256 + 64(i/4) + 4r + i%4
+ *   Q5_Kx16 (2816 bytes): as Q4_Kx16 up to the scales, then
+ *     256   byte i (0..31) of qh of row r at 256 + 64(i/4) + 4r + i%4
+ *     768   byte i (0..127) of qs of row r at 768 + 64(i/4) + 4r + i%4
+ *   Q6_Kx16 (3360 bytes)
+ *     0     d[r]                      fp16
+ *     32    scales in pairs: scale 2t + e (t = 0..7, e = 0, 1) of row r at 32 + 32t + 2r + e, int8,
+ *           so that one load widened to int16 gives each row's pair of scales in its 32-bit lane
+ *     288   the codes, in the order the tile reads them: for half h and j = 0..7, 192 bytes at
+ *           288 + 192(8h + j): bytes 64h + 4j.. of ql (A), bytes 64h + 32 + 4j.. of ql (B) and
+ *           bytes 32h + 4j.. of qh (C), 4 of each row r at 4r (so one sequential stream)
+ *   Q2_Kx16 (1344 bytes)
+ *     0     d[r], 32 dmin[r]           fp16
+ *     64    the scale bytes (scale and min) in pairs, as Q6_K's: byte 2t + e of row r at
+ *           64 + 32t + 2r + e
+ *     320   byte i (0..63) of qs of row r at 320 + 64(i/4) + 4r + i%4
+ *   Q3_Kx16 (1760 bytes)
+ *     0     d[r]                       fp16
+ *     32    byte j (0..11) of the scales of row r at 32 + 16j + r (as Q4_K's)
+ *     224   byte i (0..31) of hmask of row r at 224 + 64(i/4) + 4r + i%4
+ *     736   byte i (0..63) of qs of row r at 736 + 64(i/4) + 4r + i%4
+ * Packing and unpacking are one byte map (kq_x16_pos), applied one way or the other.
+ * Per super-block and sub-block s the integer sum of each row is exact in int32 (as in the
+ * dot), multiplied by its scale lane by lane (vpmulld); the mins (Q4_K) and the code offset
+ * (Q6_K) go through the activation's bsums with vpdpwssd (int16 pairs: scale or min pairs of
+ * the row, bsums of the activation); then the float steps of the dot for 16 rows at once:
+ * bitwise the dot of each row. */
+#define KQ_X16_Q4K (PACK_ROWS * sizeof(block_q4_K))
+#define KQ_X16_Q5K (PACK_ROWS * sizeof(block_q5_K))
+#define KQ_X16_Q6K (PACK_ROWS * sizeof(block_q6_K))
+#define KQ_X16_Q2K (PACK_ROWS * sizeof(block_q2_K))
+#define KQ_X16_Q3K (PACK_ROWS * sizeof(block_q3_K))
+/* where byte i of super-block k of row r goes inside the group's super-block k */
+static inline size_t kq_x16_pos(int type, int i, int r) {
+    if (type == T_Q4_K || type == T_Q5_K) {
+        if (i < 4) return (size_t)(32 * (i / 2) + 2 * r + i % 2);                       /* d, dmin */
+        if (i < 16) return (size_t)(64 + 16 * (i - 4) + r);                             /* scales */
+        return (size_t)(256 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);              /* (qh,) qs */
+    }
+    if (type == T_Q3_K) {
+        if (i < 32) return (size_t)(224 + 64 * (i / 4) + 4 * r + i % 4);                 /* hmask */
+        if (i < 96) return (size_t)(736 + 64 * ((i - 32) / 4) + 4 * r + (i - 32) % 4);   /* qs */
+        if (i < 108) return (size_t)(32 + 16 * (i - 96) + r);                           /* scales */
+        return (size_t)(2 * r + i - 108);                                               /* d */
+    }
+    if (type == T_Q2_K) {
+        if (i < 16) return (size_t)(64 + 32 * (i / 2) + 2 * r + i % 2);                  /* scales */
+        if (i < 80) return (size_t)(320 + 64 * ((i - 16) / 4) + 4 * r + (i - 16) % 4);   /* qs */
+        return (size_t)(32 * ((i - 80) / 2) + 2 * r + i % 2);                           /* d, dmin */
+    }
+    if (i < 128) return (size_t)(288 + 192 * (8 * (i / 64) + i % 32 / 4) + 64 * (i % 64 / 32) + 4 * r + i % 4);   /* ql */
+    if (i < 192) return (size_t)(288 + 192 * (8 * ((i - 128) / 32) + (i - 128) % 32 / 4) + 128 + 4 * r + i % 4); /* qh */
+    if (i < 208) return (size_t)(32 + 32 * ((i - 192) / 2) + 2 * r + i % 2);             /* scales */
+    return (size_t)(2 * r + i - 208);                                                   /* d */
+}
+static inline void kq_pack_x16(int type, int n, void *group, const void *src, size_t ld) {
+    const size_t bs = type == T_Q2_K ? sizeof(block_q2_K) : type == T_Q3_K ? sizeof(block_q3_K) : type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    for (int k = 0; k < n / QK_K; k++)
+        for (int r = 0; r < PACK_ROWS; r++)
+            for (int i = 0; i < (int)bs; i++)
+                ((uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)] =
+                    ((const uint8_t *)src)[(size_t)r * ld + (size_t)k * bs + (size_t)i];
+}
+static inline void kq_unpack_row_x16(int type, int n, void *dst, const void *group, int r) {
+    const size_t bs = type == T_Q2_K ? sizeof(block_q2_K) : type == T_Q3_K ? sizeof(block_q3_K) : type == T_Q4_K ? sizeof(block_q4_K) : type == T_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    for (int k = 0; k < n / QK_K; k++)
+        for (int i = 0; i < (int)bs; i++)
+            ((uint8_t *)dst)[(size_t)k * bs + (size_t)i] = ((const uint8_t *)group)[(size_t)k * PACK_ROWS * bs + kq_x16_pos(type, i, r)];
+}
+static inline void pack_q4_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q4_K, n, group, src, ld); }
+static inline void pack_q2_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q2_K, n, group, src, ld); }
+static inline void unpack_row_q2_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q2_K, n, dst, group, r); }
+static inline void pack_q3_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q3_K, n, group, src, ld); }
+static inline void unpack_row_q3_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q3_K, n, dst, group, r); }
+static inline void pack_q5_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q5_K, n, group, src, ld); }
+static inline void pack_q6_K_x16(int n, void *group, const void *src, size_t ld) { kq_pack_x16(T_Q6_K, n, group, src, ld); }
+static inline void unpack_row_q5_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q5_K, n, dst, group, r); }
+static inline void unpack_row_q4_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q4_K, n, dst, group, r); }
+static inline void unpack_row_q6_K_x16(int n, void *dst, const void *group, int r) { kq_unpack_row_x16(T_Q6_K, n, dst, group, r); }
+
+/* int16 pairs (a[r], b[r]) of two 16-byte vectors of unsigned bytes, as lane r */
+X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
+    return _mm512_cvtepu8_epi16(_mm256_setr_m128i(_mm_unpacklo_epi8(a, b), _mm_unpackhi_epi8(a, b)));
+}
+
+/* bits moved left by s (right by -s) in 16-bit lanes */
+X86_INLINE __m512i x86_shift16(__m512i v, const int s) { return s >= 0 ? _mm512_slli_epi16(v, (unsigned)s) : _mm512_srli_epi16(v, (unsigned)-s); }
+
+/* Q4_Kx16 and Q5_Kx16 (q5): G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B
+ * activation rows, G * B <= 4, all nsb super-blocks; the weight loads of the G groups
+ * interleave (decode). Q5_K: bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh moved to bit 4
+ * and merged with the nibble by a bit select (vpternlogd). */
+X86_INLINE void x86_q45_K_x16_tile(const int q5, const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                 const char *gw, size_t gstride, const char *x, size_t ldx) {
+    const size_t sbs = q5 ? KQ_X16_Q5K : KQ_X16_Q4K, qso = q5 ? 768 : 256;
+    __m512 acc[4];
+    for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
+    const __m512i m0f = _mm512_set1_epi8(0x0f), mf0 = _mm512_set1_epi8((char)0xf0), m3f = _mm512_set1_epi8(0x3f),
+                  m30 = _mm512_set1_epi8(0x30);
+    for (int k = 0; k < nsb; k++) {
+        /* the activation's sums of sub-blocks (bsums in pairs), int16 pairs (P[2t], P[2t+1]) */
+        int32_t pp[4][4];
+        for (int b = 0; b < B; b++) {
+            const int16_t *bsums = KQ_ROW(b, k)->bsums;
+            _mm_storeu_si128((__m128i *)(void *)pp[b], _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)bsums),
+                                                                    _mm_loadu_si128((const __m128i *)(const void *)(bsums + 8))));
+        }
+        __m512i sc[4][8], isum[4], msum[4];
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            const __m512i s0 = _mm512_loadu_si512((const void *)(sb + 64)), s1 = _mm512_loadu_si512((const void *)(sb + 128)),
+                          s2 = _mm512_loadu_si512((const void *)(sb + 192));
+            /* 128-bit lane j: scale j, min j, scale j + 4, min j + 4 of the 16 rows */
+            const __m512i scl = _mm512_and_si512(s0, m3f), mnl = _mm512_and_si512(s1, m3f);
+            const __m512i sch = _mm512_or_si512(_mm512_and_si512(s2, m0f), _mm512_and_si512(_mm512_srli_epi16(s0, 2), m30));
+            const __m512i mnh = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(s2, 4), m0f), _mm512_and_si512(_mm512_srli_epi16(s1, 2), m30));
+            sc[g][0] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 0));
+            sc[g][1] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 1));
+            sc[g][2] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 2));
+            sc[g][3] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(scl, 3));
+            sc[g][4] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 0));
+            sc[g][5] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 1));
+            sc[g][6] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 2));
+            sc[g][7] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sch, 3));
+            /* msum = sum_s m[s] * P[s]: int16 pairs of mins against pairs of P */
+            const __m512i mp[4] = {x86_pair_u8(_mm512_extracti32x4_epi32(mnl, 0), _mm512_extracti32x4_epi32(mnl, 1)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnl, 2), _mm512_extracti32x4_epi32(mnl, 3)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnh, 0), _mm512_extracti32x4_epi32(mnh, 1)),
+                                   x86_pair_u8(_mm512_extracti32x4_epi32(mnh, 2), _mm512_extracti32x4_epi32(mnh, 3))};
+            for (int b = 0; b < B; b++) {
+                __m512i ms = _mm512_setzero_si512();
+                for (int t = 0; t < 4; t++) ms = _mm512_dpwssd_epi32(ms, mp[t], _mm512_set1_epi32(pp[b][t]));
+                msum[g * B + b] = ms;
+                isum[g * B + b] = _mm512_setzero_si512();
+            }
+        }
+        for (int c = 0; c < QK_K / 64; c++) {
+            __m512i lo[4], hi[4];
+            for (int o = 0; o < G * B; o++) lo[o] = hi[o] = _mm512_setzero_si512();
+            for (int j = 0; j < 8; j++)
+                for (int g = 0; g < G; g++) {
+                    const char *q = gw + (size_t)g * gstride + (size_t)k * sbs + qso + 512 * c + 64 * j;
+                    if (B == 1) _mm_prefetch(q + X86_PF_DECODE, _MM_HINT_T0);
+                    const __m512i v = _mm512_loadu_si512((const void *)q);
+                    __m512i vl, vh;   /* Q4_K: vh = 16 * code */
+                    if (q5) {
+                        const __m512i h = _mm512_loadu_si512((const void *)(gw + (size_t)g * gstride + (size_t)k * sbs + 256 + 64 * j));
+                        const __m512i m10 = _mm512_set1_epi8(0x10);
+                        vl = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(h, 4 - 2 * c), m10), v, m0f, 0xd8);
+                        vh = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(h, 3 - 2 * c), m10), _mm512_srli_epi16(v, 4), m0f, 0xd8);
+                    } else {
+                        vl = _mm512_and_si512(v, m0f);
+                        vh = _mm512_and_si512(v, mf0);
+                    }
+                    for (int b = 0; b < B; b++) {
+                        const int8_t *xq = KQ_ROW(b, k)->qs + 64 * c + 4 * j;
+                        lo[g * B + b] = x86_dpbusd_bcst(lo[g * B + b], vl, xq);
+                        hi[g * B + b] = x86_dpbusd_bcst(hi[g * B + b], vh, xq + 32);
+                    }
+                }
+            for (int g = 0; g < G; g++)
+                for (int b = 0; b < B; b++) {
+                    const int o = g * B + b;
+                    isum[o] = _mm512_add_epi32(isum[o], _mm512_add_epi32(_mm512_mullo_epi32(lo[o], sc[g][2 * c]),
+                                                                         _mm512_mullo_epi32(q5 ? hi[o] : _mm512_srai_epi32(hi[o], 4), sc[g][2 * c + 1])));
+                }
+        }
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
+            const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32)));
+            for (int b = 0; b < B; b++) {
+                const int o = g * B + b;
+                const __m512 dx = _mm512_set1_ps(KQ_ROW(b, k)->d);
+                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[o]), _mm512_mul_ps(d, dx), acc[o]);
+                acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_setzero_si512(), msum[o])), _mm512_mul_ps(dmin, dx), acc[o]);
+            }
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
+}
+
+/* Q6_Kx16, Q2_Kx16 (q2) and Q3_Kx16 (q3): as the Q4_Kx16 tile, with sub-blocks of 16. Per
+ * half h and l = 4j'..4j'+3 the codes of quarters 0..3 of 16 rows:
+ *   Q6_K: from 4 bytes of ql (A: bytes 64h + l, B: 64h + 32 + l) and of qh (C: 32h + l): low 4
+ *         bits from a nibble of A or B, bits 4-5 from C (bit select by vpternlogd);
+ *   Q2_K: from 4 bytes of qs (32h + l), quarter q as its two bits in place (4^q * code), the
+ *         sums shifted right by 2q (exact);
+ *   Q3_K: the two bits of qs as Q2_K's, moved down, and bit 4h + q of hmask (l) as bit 2.
+ * The code offsets (Q6_K 32, Q3_K 4) go through the bsums weighted by the scales, Q2_K's mins
+ * through the bsums weighted by the mins. Q3_K's 6-bit scales (stored + 32) are decoded for
+ * the 16 rows from three loads, as Q4_K's. */
+X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                  const char *gw, size_t gstride, const char *x, size_t ldx) {
+    const size_t sbs = q2 ? KQ_X16_Q2K : q3 ? KQ_X16_Q3K : KQ_X16_Q6K, spo = q2 ? 64 : 32;
+    __m512 acc[4];
+    for (int o = 0; o < G * B; o++) acc[o] = _mm512_setzero_ps();
+    const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    for (int k = 0; k < nsb; k++) {
+        __m512i isum[4], off[4], sp[4][8];
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            /* off = sum_s sc[s] * bsums[s] (Q6_K) or sum_s m[s] * bsums[s] (Q2_K): int16 pairs of
+             * scales (mins) against pairs of bsums */
+            __m512i mp[8];
+            if (q3) {   /* lane j of L[i]: scale 4i + j (+ 32) of the 16 rows */
+                const __m512i b0 = _mm512_loadu_si512((const void *)(sb + 32)), b1 = _mm512_loadu_si512((const void *)(sb + 96)),
+                              b2 = _mm512_loadu_si512((const void *)(sb + 160));
+                const __m512i L[4] = {_mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(b2, 4), m30), b0, m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(b2, 2), m30), b1, m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(b2, m30), _mm512_srli_epi16(b0, 4), m0f, 0xd8),
+                                      _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(b2, 2), m30), _mm512_srli_epi16(b1, 4), m0f, 0xd8)};
+                for (int t = 0; t < 8; t++)
+                    sp[g][t] = mp[t] = _mm512_sub_epi16(x86_pair_u8(_mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2)), _mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2) + 1)),
+                                                        _mm512_set1_epi16(32));
+            } else for (int t = 0; t < 8; t++) {
+                const __m256i p8 = _mm256_loadu_si256((const __m256i *)(const void *)(sb + spo + 32 * t));
+                if (q2) {
+                    const __m512i p16 = _mm512_cvtepu8_epi16(p8);
+                    sp[g][t] = _mm512_and_si512(p16, _mm512_set1_epi16(15));
+                    mp[t] = _mm512_srli_epi16(p16, 4);
+                } else sp[g][t] = mp[t] = _mm512_cvtepi8_epi16(p8);
+            }
+            for (int b = 0; b < B; b++) {
+                const int16_t *bsums = KQ_ROW(b, k)->bsums;
+                __m512i o = _mm512_setzero_si512();
+                for (int t = 0; t < 8; t++) {
+                    int32_t pr;
+                    memcpy(&pr, bsums + 2 * t, 4);
+                    o = _mm512_dpwssd_epi32(o, mp[t], _mm512_set1_epi32(pr));
+                }
+                off[g * B + b] = o;
+                isum[g * B + b] = _mm512_setzero_si512();
+            }
+        }
+        for (int h = 0; h < 2; h++)
+            for (int u = 0; u < 2; u++) {   /* l in 16u..16u+15: sub-blocks 8h + 2q + u, quarter q */
+                __m512i s[4][4];
+                for (int o = 0; o < G * B; o++) s[o][0] = s[o][1] = s[o][2] = s[o][3] = _mm512_setzero_si512();
+                for (int j = 4 * u; j < 4 * u + 4; j++)
+                    for (int g = 0; g < G; g++) {
+                        const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+                        __m512i q[4];
+                        if (q3) {
+                            const char *pq = sb + 736 + 64 * (8 * h + j), *ph = sb + 224 + 64 * j;
+                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            const __m512i v = _mm512_loadu_si512((const void *)pq), hm = _mm512_loadu_si512((const void *)ph);
+                            /* 0xd8 with 0x03: bits 0-1 from v >> 2q, the rest from the hmask bit moved to bit 2 */
+                            for (int qq = 0; qq < 4; qq++)
+                                q[qq] = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(hm, 2 - 4 * h - qq), _mm512_set1_epi8(4)),
+                                                                  x86_shift16(v, -2 * qq), _mm512_set1_epi8(3), 0xd8);
+                        } else if (q2) {
+                            const char *pq = sb + 320 + 64 * (8 * h + j);
+                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            const __m512i v = _mm512_loadu_si512((const void *)pq);
+                            for (int qq = 0; qq < 4; qq++) q[qq] = _mm512_and_si512(v, _mm512_set1_epi8((char)(3 << 2 * qq)));
+                        } else {
+                            const char *pa = sb + 288 + 192 * (8 * h + j), *pb = pa + 64, *pc = pa + 128;
+                            if (B == 1) {
+                                _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                            }
+                            const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
+                                          c = _mm512_loadu_si512((const void *)pc);
+                            /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
+                            q[0] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8);
+                            q[1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8);
+                            q[2] = _mm512_ternarylogic_epi32(_mm512_and_si512(c, m30), _mm512_srli_epi16(a, 4), m0f, 0xd8);
+                            q[3] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(c, 2), m30), _mm512_srli_epi16(bq, 4), m0f, 0xd8);
+                        }
+                        for (int b = 0; b < B; b++) {
+                            const int8_t *xq = KQ_ROW(b, k)->qs + 128 * h + 4 * j;
+                            for (int qq = 0; qq < 4; qq++) s[g * B + b][qq] = x86_dpbusd_bcst(s[g * B + b][qq], q[qq], xq + 32 * qq);
+                        }
+                    }
+                for (int g = 0; g < G; g++) {
+                    for (int qq = 0; qq < 4; qq++) {   /* scale 8h + 2qq + u: int16 half u of pair 4h + qq */
+                        const __m512i pr = sp[g][4 * h + qq];
+                        const __m512i scv = _mm512_srai_epi32(u ? pr : _mm512_slli_epi32(pr, 16), 16);
+                        for (int b = 0; b < B; b++) {
+                            const __m512i sq = q2 ? _mm512_srai_epi32(s[g * B + b][qq], 2 * qq) : s[g * B + b][qq];
+                            isum[g * B + b] = _mm512_add_epi32(isum[g * B + b], _mm512_mullo_epi32(sq, scv));
+                        }
+                    }
+                }
+            }
+        for (int g = 0; g < G; g++) {
+            const char *sb = gw + (size_t)g * gstride + (size_t)k * sbs;
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)sb));
+            for (int b = 0; b < B; b++) {
+                const int o = g * B + b;
+                const __m512 dx = _mm512_set1_ps(KQ_ROW(b, k)->d);
+                if (q2) {   /* off = msum */
+                    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(sb + 32)));
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[o]), _mm512_mul_ps(d, dx), acc[o]);
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_setzero_si512(), off[o])), _mm512_mul_ps(dmin, dx), acc[o]);
+                } else {
+                    const __m512i is = _mm512_sub_epi32(isum[o], _mm512_slli_epi32(off[o], q3 ? 2 : 5));
+                    acc[o] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(d, dx), acc[o]);
+                }
+            }
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int b = 0; b < B; b++) _mm512_storeu_ps(y + (size_t)b * ldy + (size_t)g * ygs, acc[g * B + b]);
+}
+
+X86_INLINE void x86_q6_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(0, 0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q2_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(1, 0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q236_K_x16_tile(0, 1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+
+/* GEMM on packed K-quant groups: decode (nb = 1) walks X86_STREAMS quarters of the groups side
+ * by side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
+ * them, which reuse each decoded weight register 4 times. */
+#define X86_KQ_X16_GEMM(T, SBS)                                                                                      \
+    static inline void x86_gemm_##T##_q8_K_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
+                                               const void *x, size_t ldx) {                                          \
+        (void)ldw;                                                                                                   \
+        const int nsb = n / QK_K, ng = nr / PACK_ROWS;                                                               \
+        const size_t gb = (size_t)nsb * (SBS);                                                                       \
+        const char *wc = (const char *)w, *xc = (const char *)x;                                                     \
+        if (nb == 1) {                                                                                               \
+            const int q = ng / X86_STREAMS;                                                                          \
+            for (int g = 0; g < q; g++)                                                                              \
+                x86_##T##_x16_tile(X86_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,       \
+                                   wc + (size_t)g * gb, (size_t)q * gb, xc, ldx);                                    \
+            for (int g = q * X86_STREAMS; g < ng; g++)                                                               \
+                x86_##T##_x16_tile(1, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, 0, wc + (size_t)g * gb, 0, xc, ldx);   \
+            return;                                                                                                  \
+        }                                                                                                            \
+        for (int b0 = 0; b0 < nb; b0 += X86_NBX) {                                                                   \
+            const int nbc = nb - b0 < X86_NBX ? nb - b0 : X86_NBX;                                                   \
+            for (int g = 0; g < ng; g++)                                                                             \
+                for (int bt = 0; bt < nbc; bt += 4) {                                                                \
+                    float *yt = y + (size_t)(b0 + bt) * ldy + (size_t)g * PACK_ROWS;                                 \
+                    const char *gw = wc + (size_t)g * gb, *xt = xc + (size_t)(b0 + bt) * ldx;                        \
+                    switch (nbc - bt < 4 ? nbc - bt : 4) {                                                           \
+                    case 4: x86_##T##_x16_tile(1, 4, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    case 3: x86_##T##_x16_tile(1, 3, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    case 2: x86_##T##_x16_tile(1, 2, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                        \
+                    default: x86_##T##_x16_tile(1, 1, nsb, yt, ldy, 0, gw, 0, xt, ldx); break;                       \
+                    }                                                                                                \
+                }                                                                                                    \
+        }                                                                                                            \
+    }
+X86_INLINE void x86_q4_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q45_K_x16_tile(0, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_INLINE void x86_q5_K_x16_tile(const int G, const int B, int nsb, float *y, size_t ldy, size_t ygs,
+                                const char *gw, size_t gstride, const char *x, size_t ldx) {
+    x86_q45_K_x16_tile(1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
+}
+X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
+X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K)
+X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
+X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K)
+X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K)
+#endif /* X86_512 */
+
 static const kernel_port port_x86 = {
 #if X86_512
     .name = "x86-avx512-vnni",
@@ -803,7 +1187,12 @@ static const kernel_port port_x86 = {
              [T_Q5_K] = x86_gemm_q5_K_q8_K, [T_Q6_K] = x86_gemm_q6_K_q8_K},
 #if X86_512
     .packed = {[T_Q8_0] = {PACK_ROWS, pack_q8_0_x16, unpack_row_q8_0_x16, x86_gemm_q8_0_q8_0_x16},
-               [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16}},
+               [T_Q4_0] = {PACK_ROWS, pack_q4_0_x16, unpack_row_q4_0_x16, x86_gemm_q4_0_q8_0_x16},
+               [T_Q2_K] = {PACK_ROWS, pack_q2_K_x16, unpack_row_q2_K_x16, x86_gemm_q2_K_q8_K_x16},
+               [T_Q3_K] = {PACK_ROWS, pack_q3_K_x16, unpack_row_q3_K_x16, x86_gemm_q3_K_q8_K_x16},
+               [T_Q4_K] = {PACK_ROWS, pack_q4_K_x16, unpack_row_q4_K_x16, x86_gemm_q4_K_q8_K_x16},
+               [T_Q5_K] = {PACK_ROWS, pack_q5_K_x16, unpack_row_q5_K_x16, x86_gemm_q5_K_q8_K_x16},
+               [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},
 #endif
     .quantize_q8_0 = x86_quantize_row_q8_0,
 };

@@ -833,27 +833,48 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
  * D. the port's packed layouts (kernel_port.packed): every row comes back from unpack_row
  *    unchanged, and the layout's GEMM == the reference GEMM on the file's layout, bitwise
  * ======================================================================================== */
+/* one weight row of the type, from n floats (the file's quantizers) */
+static void quantize_weight_row(int type, int n, void *row, const float *x) {
+    switch (type) {
+    case T_Q4_0: quantize_row_q4_0(n, row, x); break;
+    case T_Q8_0: quantize_row_q8_0_ref(n, row, x); break;
+    case T_Q4_K: quantize_row_q4_K(n, row, x); break;
+    case T_Q5_K: quantize_row_q5_K(n, row, x); break;
+    case T_Q6_K: quantize_row_q6_K(n, row, x); break;
+    case T_Q3_K: quantize_row_q3_K(n, row, x); break;
+    case T_Q2_K: quantize_row_q2_K(n, row, x); break;
+    }
+}
+
 static void test_packed(int type) {
     const weight_layout *L = &P->packed[type];
     if (!L->pack) return;
-    const char *name = type == T_Q4_0 ? "Q4_0" : "Q8_0";
-    const size_t wbs = type == T_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    static const struct { int type; const char *name; size_t bs; } kinds[] = {
+        {T_Q8_0, "Q8_0", sizeof(block_q8_0)}, {T_Q4_0, "Q4_0", sizeof(block_q4_0)}, {T_Q2_K, "Q2_K", sizeof(block_q2_K)},
+        {T_Q3_K, "Q3_K", sizeof(block_q3_K)}, {T_Q4_K, "Q4_K", sizeof(block_q4_K)}, {T_Q5_K, "Q5_K", sizeof(block_q5_K)},
+        {T_Q6_K, "Q6_K", sizeof(block_q6_K)}};
+    int ki = 0;
+    while (kinds[ki].type != type) ki++;
+    const char *name = kinds[ki].name;
+    const size_t wbs = kinds[ki].bs;
+    const int kq = type != T_Q4_0 && type != T_Q8_0, bk = kq ? QK_K : QK;   /* K-quants: Q8_K activations */
+    const size_t xbs = kq ? sizeof(block_q8_K) : sizeof(block_q8_0);
     const gemm_fn ref = port_reference.gemm[type];
     const int G = L->rows;
-    /* n = 96, 1056, 4160 (130 blocks: three chunks of the x86 body); nb up to 35 (two
-     * activation chunks); 1, 2, 3, 4, 5, 9 groups (decode walks 4 streams plus the rest) */
-    const int ns[3] = {96, 1056, 4160}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
+    /* n = 96, 1056, 4160 (130 blocks: three chunks of the x86 body), for the K-quants 256,
+     * 1280, 5632; nb up to 35 (two activation chunks); 1, 2, 3, 4, 5, 9 groups (decode walks
+     * 4 streams plus the rest) */
+    const int ns[3] = {kq ? 256 : 96, kq ? 1280 : 1056, kq ? 5632 : 4160}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
     enum { NG = 9, NBMAX = 35 };
     int bad_rt = 0, bad = 0, combos = 0;
     for (int t = 0; t < 3; t++) {
-        const int n = ns[t], nblk = n / QK;
-        const size_t wrow = (size_t)nblk * wbs + 4, xrow = (size_t)nblk * sizeof(block_q8_0) + 6, gbytes = (size_t)G * nblk * wbs;
+        const int n = ns[t], nblk = n / bk;
+        const size_t wrow = (size_t)nblk * wbs + 4, xrow = (size_t)nblk * xbs + (kq ? 4 : 6), gbytes = (size_t)G * nblk * wbs;
         char *w = xmalloc(wrow * G * NG), *wp = xmalloc(gbytes * NG), *x = xmalloc(xrow * NBMAX), *row = xmalloc((size_t)nblk * wbs);
         float *tmp = xmalloc((size_t)n * 4);
         for (int r = 0; r < G * NG; r++) {
             fill_act(tmp, n, 1.0f);
-            if (type == T_Q4_0) quantize_row_q4_0(n, (block_q4_0 *)(void *)(w + r * wrow), tmp);
-            else quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(w + r * wrow), tmp);
+            quantize_weight_row(type, n, w + r * wrow, tmp);
         }
         for (int g = 0; g < NG; g++) L->pack(n, wp + g * gbytes, w + (size_t)g * G * wrow, wrow);
         for (int r = 0; r < G * NG; r++) {
@@ -862,7 +883,8 @@ static void test_packed(int type) {
         }
         for (int b = 0; b < NBMAX; b++) {
             fill_act(tmp, n, 1.0f);
-            quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
+            if (kq) quantize_row_q8_K_ref(n, (block_q8_K *)(void *)(x + b * xrow), tmp);
+            else quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
         }
         const size_t ldy = (size_t)G * NG + 5;
         float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
@@ -920,8 +942,12 @@ static __attribute__((noinline)) int run_tests(void) {
         {"F16", T_F16, 0, 2}, {"BF16", T_BF16, 0, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
-    test_packed(T_Q8_0);
-    test_packed(T_Q4_0);
+    const int packed_types[] = {T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
+    for (size_t i = 0; i < sizeof packed_types / sizeof *packed_types; i++) test_packed(packed_types[i]);
+#if defined(X86_512) && X86_512
+    check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q2_K].pack && P->packed[T_Q3_K].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
+          "%s has packed layouts for Q8_0, Q4_0 and Q2_K .. Q6_K", P->name);
+#endif
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 """Bitwise identical output for any thread count: greedy text and --dump-logits bytes for
 -t 1, 2, 3 and 7 on the default model (F32 GGUF, Q8_0 GGUF, llama2.c .bin) and on random
-Q4_0, Q8_0, F16 and BF16 models (tools/mkmodel), with a prompt long enough for two batches.
-Quantized models also match with --no-repack (weights in the file's layout).
+Q4_0, Q8_0, F16, BF16, Q2_K .. Q6_K and Q4_K_M models (tools/mkmodel), with a prompt long enough for two
+batches. Quantized models also match with --no-repack (weights in the file's layout).
 (stories260K is covered in test_stories.py.)"""
 import os
 import subprocess
@@ -28,10 +28,13 @@ def main():
         else:
             print("SKIP threads.%s: not there" % os.path.basename(m))
     if os.path.exists(MKMODEL):
-        for t in ("Q4_0", "Q8_0", "F16", "BF16"):
+        for t in ("Q4_0", "Q8_0", "F16", "BF16", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_K_M"):
             p = os.path.join(tmp, "rand-%s.gguf" % t)
-            subprocess.run([MKMODEL, p, "--type", t, "--dim", "128", "--ffn", "320", "--layers", "2", "--heads", "4",
-                            "--kv-heads", "2", "--vocab", "500"], check=True)
+            # K-quant rows are 256 elements at least; 500 output rows and the 128 rows of wk, wv
+            # split over 3 and 7 threads leave rows that do not fill a 16-row group
+            kq = "_K" in t
+            subprocess.run([MKMODEL, p, "--type", t, "--dim", "256" if kq else "128", "--ffn", "512" if kq else "320",
+                            "--layers", "2", "--heads", "4", "--kv-heads", "2", "--vocab", "500"], check=True)
             models.append((p, []))
     else:
         print("SKIP threads.random: %s not built" % MKMODEL)
@@ -45,7 +48,7 @@ def main():
         ok = ref[0] == 0 and not bad
         print("%s threads.%s: -t 1/2/3/7 text and logits %s" % ("PASS" if ok else "FAIL", os.path.basename(model),
               "identical" if ok else ("; ".join(bad) or "exit %d" % ref[0])))
-        if "q8_0" in model.lower() or "q4_0" in model.lower():
+        if any(q in model.lower() for q in ("q8_0", "q4_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k")):
             # weights packed in 16-row groups (the default where the kernels use them; partial
             # groups stay unpacked) against the file's layout
             bad = ["-t %d --no-repack differs" % t for t in (1, 3) if outputs(model, extra + ["--no-repack"], t, tmp) != ref]

@@ -4,9 +4,10 @@
  *
  *   make tools/mkmodel
  *   tools/mkmodel OUT.gguf [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]
- *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0|Q2_K..Q6_K] [--tied] [--seed S]
+ *                 [--vocab N | --vocab-from VOCAB.gguf] [--type F32|F16|BF16|Q8_0|Q4_0|Q2_K..Q6_K|Q4_K_M] [--tied] [--seed S]
  *                 [--arch llama|qwen2] [--rope-theta F] [--rope-freqs] [--chat-template-file JINJA.txt]
  *   e.g. the TinyLlama-1.1B shape: --dim 2048 --layers 22 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000
+ *   --type Q4_K_M writes the mix of the Q4_K_M files people download (see more_bits below).
  *
  * Why it includes llm.c: the GGUF writer (section 10), the quantizers (rvv_kernels.h), the GGUF
  * reader (for --vocab-from) and the output-file guards are internal to llm.c, the runtime that
@@ -79,6 +80,7 @@ static int copy_vocab(gguf_writer *w, const char *path, int *n_vocab, llm_status
  * norms are 1. */
 typedef struct {
     int dim, layers, heads, kv_heads, ffn, ctx, vocab, type, tied;
+    int q4_k_m;               /* type Q4_K, with the Q6_K tensors of a Q4_K_M file */
     const char *arch;         /* "llama" (default) or "qwen2" (adds q/k/v biases) */
     float rope_theta;         /* 0: 10000 */
     int rope_freqs;           /* write a Llama 3.1 style rope_freqs.weight */
@@ -86,6 +88,13 @@ typedef struct {
     const char *chat_template; /* tokenizer.chat_template text, or NULL */
     uint64_t seed;
 } random_model_spec;
+
+/* Q4_K_M, as llama.cpp's quantizer mixes it: Q4_K everywhere except the output matrix (Q6_K)
+ * and attn_v and ffn_down of the layers that get more bits (Q6_K): the first and last eighth of
+ * the layers and every third layer in between. */
+static int more_bits(int layer, int n_layers) {
+    return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
 
 static int write_random_model(const char *out, random_model_spec sp, llm_status *st) {
     if (sp.dim <= 0 || sp.heads <= 0 || sp.kv_heads <= 0 || sp.dim % sp.heads || sp.heads % sp.kv_heads || sp.layers <= 0 ||
@@ -103,7 +112,7 @@ static int write_random_model(const char *out, random_model_spec sp, llm_status 
     gw_kv_str(&w, "general.architecture", arch);
     gw_kv_str(&w, "general.name", "random");
     gw_kv_u32(&w, "general.alignment", 32);
-    gw_kv_u32(&w, "general.file_type", (uint32_t)ggml_file_type(sp.type));
+    gw_kv_u32(&w, "general.file_type", sp.q4_k_m ? 15u : (uint32_t)ggml_file_type(sp.type));   /* 15: ggml's Q4_K_M */
     gw_kv_u32(&w, ARCH_KEY("context_length"), (uint32_t)sp.ctx);
     gw_kv_u32(&w, ARCH_KEY("embedding_length"), (uint32_t)sp.dim);
     gw_kv_u32(&w, ARCH_KEY("block_count"), (uint32_t)sp.layers);
@@ -121,19 +130,23 @@ static int write_random_model(const char *out, random_model_spec sp, llm_status 
     if (sp.chat_template) gw_kv_str(&w, "tokenizer.chat_template", sp.chat_template);
 
     /* rows = 1: a vector (norms: 1; biases: random; rope_freqs: random divisors in [1, 8)) */
-    typedef struct { char name[64]; int64_t cols, rows; int kind; } spec;
+    typedef struct { char name[64]; int64_t cols, rows; int kind, type; } spec;
     enum { W_MATRIX, W_NORM, W_BIAS, W_FREQS };
     int kv_dim = sp.dim / sp.heads * sp.kv_heads, n = 0;
     spec *specs = xcalloc((size_t)sp.layers * 12 + 4, sizeof *specs);
     if (!specs) return fail(st, LLM_ERR_NOMEM, "out of memory");
-    snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab;
+    snprintf(specs[n].name, 64, "token_embd.weight"); specs[n].cols = sp.dim; specs[n].rows = sp.vocab;
+    if (sp.q4_k_m && sp.tied) specs[n].type = T_Q6_K;   /* it is the output matrix too */
+    n++;
     if (sp.rope_freqs) { snprintf(specs[n].name, 64, "rope_freqs.weight"); specs[n].cols = sp.dim / sp.heads / 2; specs[n].rows = 1; specs[n++].kind = W_FREQS; }
     for (int l = 0; l < sp.layers; l++) {
         int64_t shape[9][2] = {{sp.dim, 1}, {sp.dim, sp.dim}, {sp.dim, kv_dim}, {sp.dim, kv_dim}, {sp.dim, sp.dim},
                                {sp.dim, 1}, {sp.dim, sp.ffn}, {sp.ffn, sp.dim}, {sp.dim, sp.ffn}};
         for (int i = 0; i < 9; i++) {
             snprintf(specs[n].name, 64, "blk.%d.%s.weight", l, layer_tensor_names[i]);
-            specs[n].cols = shape[i][0]; specs[n].kind = shape[i][1] == 1 ? W_NORM : W_MATRIX; specs[n++].rows = shape[i][1];
+            specs[n].cols = shape[i][0]; specs[n].kind = shape[i][1] == 1 ? W_NORM : W_MATRIX; specs[n].rows = shape[i][1];
+            if (sp.q4_k_m && (i == 3 || i == 7) && more_bits(l, sp.layers)) specs[n].type = T_Q6_K;   /* attn_v, ffn_down */
+            n++;
             if (qwen2 && i >= 1 && i <= 3) {
                 snprintf(specs[n].name, 64, "blk.%d.%s.bias", l, layer_tensor_names[i]);
                 specs[n].cols = shape[i][1]; specs[n].rows = 1; specs[n++].kind = W_BIAS;
@@ -141,10 +154,15 @@ static int write_random_model(const char *out, random_model_spec sp, llm_status 
         }
     }
     snprintf(specs[n].name, 64, "output_norm.weight"); specs[n].cols = sp.dim; specs[n].kind = W_NORM; specs[n++].rows = 1;
-    if (!sp.tied) { snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n++].rows = sp.vocab; }
-    for (int i = 0; i < n; i++) {
+    if (!sp.tied) {
+        snprintf(specs[n].name, 64, "output.weight"); specs[n].cols = sp.dim; specs[n].rows = sp.vocab;
+        if (sp.q4_k_m) specs[n].type = T_Q6_K;
+        n++;
+    }
+    for (int i = 0; i < n; i++) {   /* type 0 (F32) so far: vectors F32, matrices the file's type */
+        if (specs[i].rows != 1 && !specs[i].type) specs[i].type = sp.type;
         uint64_t ne[2] = {(uint64_t)specs[i].cols, (uint64_t)specs[i].rows};
-        gw_add_tensor(&w, specs[i].name, specs[i].rows == 1 ? T_F32 : sp.type, specs[i].rows == 1 ? 1 : 2, ne);
+        gw_add_tensor(&w, specs[i].name, specs[i].type, specs[i].rows == 1 ? 1 : 2, ne);
     }
     int rc = gw_begin_data(&w, out, st);
     int wide = sp.dim > sp.ffn ? sp.dim : sp.ffn;
@@ -153,7 +171,7 @@ static int write_random_model(const char *out, random_model_spec sp, llm_status 
     if (!rc && (!row || !buf)) rc = fail(st, LLM_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n && !rc; i++) {
         int64_t cols = specs[i].cols;
-        int t = specs[i].rows == 1 ? T_F32 : sp.type;
+        int t = specs[i].type;
         float scale = specs[i].kind == W_MATRIX ? sqrtf(3.0f / (float)cols) : 0.5f;
         size_t rb = (size_t)(cols / ttraits[t].blck * ttraits[t].bytes);
         for (int64_t r = 0; r < specs[i].rows; r++) {
@@ -232,7 +250,10 @@ int main(int argc, char **argv) {
             sp.rope_theta = strtof(v, &end);
             if (end == v || *end || !(sp.rope_theta > 0 && sp.rope_theta < INFINITY)) bad_value(a, v, "a positive number");
         }
-        else if (!strcmp(a, "--type")) { if ((sp.type = writable_type(v)) < 0) bad_value(a, v, "one of " WRITABLE_TYPES); }
+        else if (!strcmp(a, "--type")) {
+            sp.q4_k_m = !strcasecmp(v, "Q4_K_M");
+            if ((sp.type = sp.q4_k_m ? T_Q4_K : writable_type(v)) < 0) bad_value(a, v, "one of " WRITABLE_TYPES ", Q4_K_M");
+        }
         else { fprintf(stderr, "mkmodel: unknown option %s (see the top of tools/mkmodel.c)\n", a); return 2; }
     }
     if (!out) {
