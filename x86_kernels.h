@@ -372,8 +372,7 @@ X86_INLINE void x86_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t
     }
     for (; b < nb; b++) {
         int r = 0;
-        /* decode: 4 rows per tile (measured faster from memory than 8 or 16 interleaved rows,
-         * though 8 and 16 are faster from cache) */
+        /* decode: 4 rows per tile (streams from memory better than 8 or 16 interleaved rows) */
         for (; r + 4 <= nr; r += 4)
             x86_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
         for (; r < nr; r++) y[(size_t)b * ldy + r] = x86_q_dot(q4, n, wc + (size_t)r * ldw, xc + (size_t)b * ldx);
@@ -407,11 +406,10 @@ static inline void x86_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ld
  * of up to 4 activation rows, which reuse each unpacked weight register 4 times (prefill). The
  * 16 partial sums of a tile are kept in y between block chunks. Decode (nb = 1) has one block
  * chunk for rows up to 64K elements and walks X86_STREAMS quarters of the groups side by side:
- * four sequential streams keep more weight loads in flight than one (measured: tg +15-25 %
- * with one thread and with two on this project's x86 machines; two streams gave about half). */
+ * four sequential streams keep more weight loads in flight than one (tools/BENCHMARKS.md has
+ * the measurements behind X86_STREAMS and X86_PF_DECODE). */
 #define X86_STREAMS 4
-#define X86_PF_DECODE 1024   /* decode: software prefetch this far ahead in each stream (measured:
-                               tg +7-10 % over none; 512 and 2048-4096 gave less) */
+#define X86_PF_DECODE 1024   /* decode: software prefetch this far ahead in each stream */
 #define X86_NBX 32
 #define X86_OFFS 2048
 X86_INLINE __m512i x86_dpbusd_bcst(__m512i acc, __m512i w, const void *p) {
@@ -641,8 +639,8 @@ X86_FLOAT_KERNELS(bf16)
  * pairs into int16 (at most 2 * 63 * 128 = 16128: no saturation), vpmaddwd multiplies those by the sub-block
  * scale and adds pairs into the 8 int32 lanes of the accumulator. For Q6_K the low 128 bits
  * of a step hold elements 0..15 (sub-block 2k) and the high 128 bits elements 16..31 (2k+1),
- * so its scale vector has one scale per half. Portable C versions of these dots, written for
- * auto-vectorization, ran slower than the reference (GCC 12: 3.7 vs 6.6 GB/s of weights). */
+ * so its scale vector has one scale per half. (Portable C versions written for
+ * auto-vectorization ran slower than the reference: hence intrinsics.) */
 X86_INLINE int32_t x86_hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
