@@ -1036,6 +1036,8 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  *                   activation rows of t's format: float rows for F32/F16/BF16, Q8_0 rows for
  *                   Q8_0/Q4_0, Q8_K rows for the K-quants (gemm_fn above)
  *   packed[t]       optional: a layout of t's weights that the port chooses at load (below)
+ *   choose_layouts  optional: sets packed[] when the table is resolved, for ports whose layout
+ *                   depends on the CPU found at run time (RVV 1.0: the vector length)
  *   quantize_q8_0, quantize_q8_K   the activation quantizers
  *   rmsnorm ... axpy                the row-wise float work of the forward pass
  *   cpu_ok          NULL, or a check that the CPU runs the port's instructions (1 = yes; else 0
@@ -1057,11 +1059,12 @@ typedef struct {
     gemm_fn gemm;
 } weight_layout;
 
-typedef struct {
+typedef struct kernel_port {
     const char *name;
     int (*cpu_ok)(const char **why, unsigned *vlen);
     gemm_fn gemm[T_COUNT];
     weight_layout packed[T_COUNT];
+    void (*choose_layouts)(struct kernel_port *k);
     void (*quantize_q8_0)(int n, block_q8_0 *y, const float *x);
     void (*quantize_q8_K)(int n, block_q8_K *y, const float *x);
     void (*rmsnorm)(int n, float *o, const float *x, const float *w, float eps);
@@ -1491,6 +1494,138 @@ static inline void rvv_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ld
 static inline void rvv_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
                                       const void *x, size_t ldx) {
     rvv_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+
+/* ---- Q8_0 and Q4_0 in rows interleaved by the vector length (RVV 1.0) ---------------------
+ * The bodies above take one 32-element block per step, which fills a register group at
+ * VLEN 128 and leaves the rest of a wider one idle. This layout makes the rows the vector
+ * dimension instead, so every instruction does as many rows as the register holds bytes:
+ * G = VLEN / 8 rows (16 at VLEN 128, 32 at 256, 64 at 512, 128 at 1024) form a group, chosen at
+ * load (rvv_choose_layouts, kernel_port.choose_layouts). A group is G rows' blocks, block by block:
+ *   block k of the group:  G fp16 scales d (row r at [r]), then the codes by column:
+ *     Q8_0: 32 columns of G bytes, code i of row r at byte 2G + i*G + r;
+ *     Q4_0: 16 columns of G bytes, the file's byte j of row r (codes j and j+16) at 2G + j*G + r,
+ *           xor 0x88, so that the arithmetic shifts of RVV_LD_Q4 give the codes minus 8.
+ * That is exactly the bytes of the G rows (unpack_row undoes it). A column is one register;
+ * it is multiplied by the activation's code of that column, a scalar (vwmul.vx, vwmacc.vx):
+ * G multiply-adds per instruction. Eight columns come in one whole-register load (vl8r.v:
+ * eight registers, no vsetvl), which is why G is VLMAX at e8m1 exactly.
+ * Integer sums per row (lane r), exact: a Q8_0 product |w * x| <= 128 * 127 fits int16 twice,
+ * so column pairs are summed at 16 bits and added into 32-bit lanes (vwadd.wv); a Q4_0 product
+ * is at most 8 * 127, and the 32 of a block fit int16 (<= 32512): the block stays at 16 bits
+ * and becomes float in one widening convert. The float part is the reference's, per lane:
+ * sum_r = fma((float)isum_r, d_w[r] * d_x, sum_r), block after block (vfmul.vf, vfmacc.vv):
+ * bitwise equal to the dot. XTheadVector keeps the file's layout (no whole-register loads of
+ * this kind in 0.7.1 with GCC 14, and the C920 has VLEN 128 only). */
+#if !RVV_THEAD
+static inline size_t rvv_group_rows(void) { return __riscv_vsetvlmax_e8m1(); }
+
+static inline void rvv_pack_q(const int q4, int n, void *group, const void *src, size_t ld) {
+    const size_t G = rvv_group_rows(), cols = q4 ? QK / 2 : QK, bs = 2 + cols;
+    uint8_t *o = (uint8_t *)group;
+    for (int k = 0; k < n / QK; k++, o += G * bs)
+        for (size_t r = 0; r < G; r++) {
+            const uint8_t *blk = (const uint8_t *)src + r * ld + (size_t)k * bs;
+            memcpy(o + 2 * r, blk, 2);
+            for (size_t i = 0; i < cols; i++) o[2 * G + i * G + r] = blk[2 + i] ^ (q4 ? 0x88 : 0);
+        }
+}
+static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *group, int r) {
+    const size_t G = rvv_group_rows(), cols = q4 ? QK / 2 : QK, bs = 2 + cols;
+    const uint8_t *g = (const uint8_t *)group;
+    uint8_t *blk = (uint8_t *)dst;
+    for (int k = 0; k < n / QK; k++, g += G * bs, blk += bs) {
+        memcpy(blk, g + 2 * r, 2);
+        for (size_t i = 0; i < cols; i++) blk[2 + i] = g[2 * G + i * G + (size_t)r] ^ (q4 ? 0x88 : 0);
+    }
+}
+
+#define RVV_COL(L, i) __riscv_vget_v_i8m8_i8m1(L, i)
+/* the G rows of one group (grp) against one activation row x: y[r] for r < G */
+RVV_INLINE void rvv_qp_row(const int q4, int n, float *y, const char *grp, const char *x) {
+    const size_t G = rvv_group_rows(), gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    const int nblk = n / QK;
+    float dx[RVV_QCH];
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, G);
+    for (int k0 = 0; k0 < nblk; k0 += RVV_QCH) {
+        const int m = nblk - k0 < RVV_QCH ? nblk - k0 : RVV_QCH;
+        rvv_block_scales(dx, x + (size_t)k0 * sizeof(block_q8_0), sizeof(block_q8_0), m);
+        for (int kk = 0; kk < m; kk++) {
+            const char *blk = grp + (size_t)(k0 + kk) * gbs;
+            const int8_t *xq = ((const block_q8_0 *)(const void *)(x + (size_t)(k0 + kk) * sizeof(block_q8_0)))->qs;
+            const int8_t *c = (const int8_t *)(const void *)(blk + 2 * G);
+            vfloat32m4_t isf;
+            if (!q4) {
+                vint32m4_t s = __riscv_vmv_v_x_i32m4(0, G);
+                for (int j = 0; j < 4; j++) {
+                    const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
+                    const int8_t *xj = xq + 8 * j;
+                    vint16m2_t t0 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 0), xj[0], G);
+                    vint16m2_t t1 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 2), xj[2], G);
+                    vint16m2_t t2 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 4), xj[4], G);
+                    vint16m2_t t3 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 6), xj[6], G);
+                    t0 = __riscv_vwmacc_vx_i16m2(t0, xj[1], RVV_COL(L, 1), G);
+                    t1 = __riscv_vwmacc_vx_i16m2(t1, xj[3], RVV_COL(L, 3), G);
+                    t2 = __riscv_vwmacc_vx_i16m2(t2, xj[5], RVV_COL(L, 5), G);
+                    t3 = __riscv_vwmacc_vx_i16m2(t3, xj[7], RVV_COL(L, 7), G);
+                    s = __riscv_vwadd_wv_i32m4(s, t0, G);
+                    s = __riscv_vwadd_wv_i32m4(s, t1, G);
+                    s = __riscv_vwadd_wv_i32m4(s, t2, G);
+                    s = __riscv_vwadd_wv_i32m4(s, t3, G);
+                }
+                isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
+            } else {
+                vint16m2_t p = __riscv_vmv_v_x_i16m2(0, G);
+                for (int j = 0; j < 2; j++) {
+                    const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
+                    const int8_t *xj = xq + 8 * j;
+#define RVV_Q4COL(i)                                                                                           \
+    p = __riscv_vwmacc_vx_i16m2(p, xj[i], __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(RVV_COL(L, i), 4, G), 4, G), G); \
+    p = __riscv_vwmacc_vx_i16m2(p, xj[i + 16], __riscv_vsra_vx_i8m1(RVV_COL(L, i), 4, G), G);
+                    RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3) RVV_Q4COL(4) RVV_Q4COL(5) RVV_Q4COL(6) RVV_Q4COL(7)
+#undef RVV_Q4COL
+                }
+                isf = __riscv_vfwcvt_f_x_v_f32m4(p, G);
+            }
+            const vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)blk, G), G);
+            acc = __riscv_vfmacc_vv_f32m4(acc, isf, __riscv_vfmul_vf_f32m4(dw, dx[kk], G), G);
+        }
+    }
+    __riscv_vse32_v_f32m4(y, acc, G);
+}
+
+/* the layout's GEMM: nr / G consecutive groups, each against every activation row */
+RVV_INLINE void rvv_qp_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy, const void *w,
+                            const void *x, size_t ldx) {
+    const size_t G = rvv_group_rows(), gbytes = G * (size_t)(n / QK) * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    for (int g = 0; g < nr / (int)G; g++)
+        for (int b = 0; b < nb; b++)
+            rvv_qp_row(q4, n, y + (size_t)b * ldy + (size_t)g * G, (const char *)w + g * gbytes, (const char *)x + (size_t)b * ldx);
+}
+
+static inline void rvv_pack_q8_0(int n, void *group, const void *src, size_t ld) { rvv_pack_q(0, n, group, src, ld); }
+static inline void rvv_pack_q4_0(int n, void *group, const void *src, size_t ld) { rvv_pack_q(1, n, group, src, ld); }
+static inline void rvv_unpack_row_q8_0(int n, void *dst, const void *group, int r) { rvv_unpack_row_q(0, n, dst, group, r); }
+static inline void rvv_unpack_row_q4_0(int n, void *dst, const void *group, int r) { rvv_unpack_row_q(1, n, dst, group, r); }
+static inline void rvv_gemm_q8_0_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_qp_gemm(0, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
+}
+#endif
+
+/* the packed layouts of this CPU's vector length (above), set when the table is resolved */
+static inline void rvv_choose_layouts(kernel_port *k) {
+#if !RVV_THEAD
+    const int G = (int)rvv_group_rows();
+    k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
+    k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
+#else
+    (void)k;
+#endif
 }
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
@@ -2064,6 +2199,7 @@ static inline int rvv_cpu_ok(const char **why, unsigned *vlen) { return rvv_prob
 static const kernel_port port_rvv = {
     .name = RVV_THEAD ? "xtheadvector" : "rvv1.0",
     .cpu_ok = rvv_cpu_ok,
+    .choose_layouts = rvv_choose_layouts,
     .gemm = {[T_F32] = rvv_gemm_f32_f32, [T_F16] = rvv_gemm_f16_f32, [T_BF16] = rvv_gemm_bf16_f32,
              [T_Q8_0] = rvv_gemm_q8_0_q8_0, [T_Q4_0] = rvv_gemm_q4_0_q8_0, [T_Q4_K] = rvv_gemm_q4_K_q8_K,
              [T_Q5_K] = rvv_gemm_q5_K_q8_K, [T_Q6_K] = rvv_gemm_q6_K_q8_K},
@@ -2099,6 +2235,7 @@ static inline kernel_port kernels_resolve(void) {
     KERNELS_FILL(quantize_q8_0); KERNELS_FILL(quantize_q8_K); KERNELS_FILL(rmsnorm); KERNELS_FILL(softmax);
     KERNELS_FILL(swiglu); KERNELS_FILL(rope_adjacent); KERNELS_FILL(rope_neox); KERNELS_FILL(axpy);
 #undef KERNELS_FILL
+    if (k.choose_layouts) k.choose_layouts(&k);
     return k;
 }
 

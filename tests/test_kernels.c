@@ -834,7 +834,7 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
  *    unchanged, and the layout's GEMM == the reference GEMM on the file's layout, bitwise
  * ======================================================================================== */
 static void test_packed(int type) {
-    const weight_layout *L = &P->packed[type];
+    const weight_layout *L = &K.packed[type];   /* the resolved table: layouts may be chosen then */
     if (!L->pack) return;
     const char *name = type == T_Q4_0 ? "Q4_0" : "Q8_0";
     const size_t wbs = type == T_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
