@@ -1190,8 +1190,9 @@ static const kernel_port port_reference = {
  * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
  * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
  * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
-#if RVV_THEAD
 static inline size_t rvv_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
+static inline int32_t rvv_zero_here(void) { int32_t v = 0; __asm__ volatile("" : "+r"(v)); return v; }   /* not hoisted */
+#if RVV_THEAD
 #define RVV_N(n) rvv_in_reg(n)
 #define RVV_BARRIER() __asm__ volatile("" ::: "memory")
 #else
@@ -1541,66 +1542,99 @@ static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *
 }
 
 #define RVV_COL(L, i) __riscv_vget_v_i8m8_i8m1(L, i)
-/* the G rows of one group (grp) against one activation row x: y[r] for r < G */
-RVV_INLINE void rvv_qp_row(const int q4, int n, float *y, const char *grp, const char *x) {
-    const size_t G = rvv_group_rows(), gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
-    const int nblk = n / QK;
-    float dx[RVV_QCH];
-    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, G);
-    for (int k0 = 0; k0 < nblk; k0 += RVV_QCH) {
-        const int m = nblk - k0 < RVV_QCH ? nblk - k0 : RVV_QCH;
-        rvv_block_scales(dx, x + (size_t)k0 * sizeof(block_q8_0), sizeof(block_q8_0), m);
-        for (int kk = 0; kk < m; kk++) {
-            const char *blk = grp + (size_t)(k0 + kk) * gbs;
-            const int8_t *xq = ((const block_q8_0 *)(const void *)(x + (size_t)(k0 + kk) * sizeof(block_q8_0)))->qs;
-            const int8_t *c = (const int8_t *)(const void *)(blk + 2 * G);
-            vfloat32m4_t isf;
-            if (!q4) {
-                vint32m4_t s = __riscv_vmv_v_x_i32m4(0, G);
-                for (int j = 0; j < 4; j++) {
-                    const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
-                    const int8_t *xj = xq + 8 * j;
-                    vint16m2_t t0 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 0), xj[0], G);
-                    vint16m2_t t1 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 2), xj[2], G);
-                    vint16m2_t t2 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 4), xj[4], G);
-                    vint16m2_t t3 = __riscv_vwmul_vx_i16m2(RVV_COL(L, 6), xj[6], G);
-                    t0 = __riscv_vwmacc_vx_i16m2(t0, xj[1], RVV_COL(L, 1), G);
-                    t1 = __riscv_vwmacc_vx_i16m2(t1, xj[3], RVV_COL(L, 3), G);
-                    t2 = __riscv_vwmacc_vx_i16m2(t2, xj[5], RVV_COL(L, 5), G);
-                    t3 = __riscv_vwmacc_vx_i16m2(t3, xj[7], RVV_COL(L, 7), G);
-                    s = __riscv_vwadd_wv_i32m4(s, t0, G);
-                    s = __riscv_vwadd_wv_i32m4(s, t1, G);
-                    s = __riscv_vwadd_wv_i32m4(s, t2, G);
-                    s = __riscv_vwadd_wv_i32m4(s, t3, G);
-                }
-                isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
-            } else {
-                vint16m2_t p = __riscv_vmv_v_x_i16m2(0, G);
-                for (int j = 0; j < 2; j++) {
-                    const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
-                    const int8_t *xj = xq + 8 * j;
-#define RVV_Q4COL(i)                                                                                           \
-    p = __riscv_vwmacc_vx_i16m2(p, xj[i], __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(RVV_COL(L, i), 4, G), 4, G), G); \
-    p = __riscv_vwmacc_vx_i16m2(p, xj[i + 16], __riscv_vsra_vx_i8m1(RVV_COL(L, i), 4, G), G);
-                    RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3) RVV_Q4COL(4) RVV_Q4COL(5) RVV_Q4COL(6) RVV_Q4COL(7)
-#undef RVV_Q4COL
-                }
-                isf = __riscv_vfwcvt_f_x_v_f32m4(p, G);
-            }
-            const vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)blk, G), G);
-            acc = __riscv_vfmacc_vv_f32m4(acc, isf, __riscv_vfmul_vf_f32m4(dw, dx[kk], G), G);
-        }
+/* The activation side: code i of an activation block, repeated in G lanes, is column i of the
+ * splat buffer, so the weights' columns multiply vector by vector (vwmul.vv, vwmacc.vv) and no
+ * scalar load is left in the loop over groups. The buffer holds RVV_QP_XB bytes: 32 columns
+ * of G bytes per block, RVV_QP_XB / (32 G) blocks at a time (4 at VLEN 1024); it is built once per
+ * activation row and chunk for all groups of the call (vrgather, two columns per instruction). */
+#define RVV_QP_XB 16384
+RVV_INLINE void rvv_qp_splat(int8_t *xs, const char *x, int m, size_t G) {
+    const size_t vl = 2 * G;
+    const vuint8m2_t idx = __riscv_vsrl_vx_u8m2(__riscv_vid_v_u8m2(vl), (size_t)__builtin_ctzl(G), vl);   /* l / G */
+    for (int kk = 0; kk < m; kk++, x += sizeof(block_q8_0), xs += QK * G) {
+        const vint8m2_t xv = __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)x)->qs, QK);
+        for (int i = 0; i < QK; i += 2)
+            __riscv_vse8_v_i8m2(xs + i * G, __riscv_vrgather_vv_i8m2(xv, __riscv_vadd_vx_u8m2(idx, (uint8_t)i, vl), vl), vl);
     }
-    __riscv_vse32_v_f32m4(y, acc, G);
 }
 
-/* the layout's GEMM: nr / G consecutive groups, each against every activation row */
+/* rows of a group (grp, block k0 on) against m splat activation blocks (xs, scales dx): lane r
+ * of acc carries row r's sum on from the blocks before */
+RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char *grp, const int8_t *xs,
+                                      const float *dx, int m, size_t G) {
+    const size_t gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    for (int kk = 0; kk < m; kk++, grp += gbs, xs += QK * G) {
+        const int8_t *c = (const int8_t *)(const void *)(grp + 2 * G);
+        vfloat32m4_t isf;
+        if (!q4) {
+            /* zero from a register the compiler cannot see through: a zero vector kept across
+             * the loop would be spilled and reloaded (clang 19) */
+            vint32m4_t s = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+            for (int j = 0; j < 4; j++) {
+                const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
+                const vint8m8_t X = *(const vint8m8_t *)(const void *)(xs + 8 * j * G);
+                vint16m2_t t0 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 0), RVV_COL(X, 0), G);
+                vint16m2_t t1 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 2), RVV_COL(X, 2), G);
+                vint16m2_t t2 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 4), RVV_COL(X, 4), G);
+                vint16m2_t t3 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 6), RVV_COL(X, 6), G);
+                t0 = __riscv_vwmacc_vv_i16m2(t0, RVV_COL(L, 1), RVV_COL(X, 1), G);
+                t1 = __riscv_vwmacc_vv_i16m2(t1, RVV_COL(L, 3), RVV_COL(X, 3), G);
+                t2 = __riscv_vwmacc_vv_i16m2(t2, RVV_COL(L, 5), RVV_COL(X, 5), G);
+                t3 = __riscv_vwmacc_vv_i16m2(t3, RVV_COL(L, 7), RVV_COL(X, 7), G);
+                s = __riscv_vwadd_wv_i32m4(s, t0, G);
+                s = __riscv_vwadd_wv_i32m4(s, t1, G);
+                s = __riscv_vwadd_wv_i32m4(s, t2, G);
+                s = __riscv_vwadd_wv_i32m4(s, t3, G);
+            }
+            isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
+        } else {
+            vint16m2_t p;
+            /* four byte columns at a time: their codes, the activation's columns j and j + 16 */
+            for (int j = 0; j < 4; j++) {
+                const vint8m4_t L = *(const vint8m4_t *)(const void *)(c + 4 * j * G);
+                const vint8m4_t XL = *(const vint8m4_t *)(const void *)(xs + 4 * j * G);
+                const vint8m4_t XH = *(const vint8m4_t *)(const void *)(xs + (16 + 4 * j) * G);
+#define RVV_Q4COL(i)                                                                                           \
+    {                                                                                                          \
+        const vint8m1_t v = __riscv_vget_v_i8m4_i8m1(L, i);                                                    \
+        const vint8m1_t lo = __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(v, 4, G), 4, G);                        \
+        if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);              \
+        else p = __riscv_vwmacc_vv_i16m2(p, lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);                           \
+        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vsra_vx_i8m1(v, 4, G), __riscv_vget_v_i8m4_i8m1(XH, i), G);     \
+    }
+                RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3)
+#undef RVV_Q4COL
+            }
+            isf = __riscv_vfwcvt_f_x_v_f32m4(p, G);
+        }
+        const vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)grp, G), G);
+        acc = __riscv_vfmacc_vv_f32m4(acc, isf, __riscv_vfmul_vf_f32m4(dw, dx[kk], G), G);
+    }
+    return acc;
+}
+
+/* the layout's GEMM: nr / G consecutive groups against nb activation rows; per activation row
+ * and chunk of blocks, every group's sums go on from y (a float stored and loaded back: exact) */
 RVV_INLINE void rvv_qp_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy, const void *w,
                             const void *x, size_t ldx) {
-    const size_t G = rvv_group_rows(), gbytes = G * (size_t)(n / QK) * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
-    for (int g = 0; g < nr / (int)G; g++)
-        for (int b = 0; b < nb; b++)
-            rvv_qp_row(q4, n, y + (size_t)b * ldy + (size_t)g * G, (const char *)w + g * gbytes, (const char *)x + (size_t)b * ldx);
+    const size_t G = rvv_group_rows(), gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    const int nblk = n / QK, ng = nr / (int)G, cb = (int)(RVV_QP_XB / (QK * G));
+    int8_t xs[RVV_QP_XB];
+    float dx[RVV_QP_XB / QK / 16];
+    for (int b = 0; b < nb; b++) {
+        const char *xb = (const char *)x + (size_t)b * ldx;
+        float *yb = y + (size_t)b * ldy;
+        for (int k0 = 0; k0 < nblk; k0 += cb) {
+            const int m = nblk - k0 < cb ? nblk - k0 : cb;
+            rvv_block_scales(dx, xb + (size_t)k0 * sizeof(block_q8_0), sizeof(block_q8_0), m);
+            rvv_qp_splat(xs, xb + (size_t)k0 * sizeof(block_q8_0), m, G);
+            for (int g = 0; g < ng; g++) {
+                vfloat32m4_t acc = k0 ? __riscv_vle32_v_f32m4(yb + (size_t)g * G, G) : __riscv_vfmv_v_f_f32m4(0.0f, G);
+                acc = rvv_qp_blocks(q4, acc, (const char *)w + (size_t)g * gbs * nblk + (size_t)k0 * gbs, xs, dx, m, G);
+                __riscv_vse32_v_f32m4(yb + (size_t)g * G, acc, G);
+            }
+        }
+    }
 }
 
 static inline void rvv_pack_q8_0(int n, void *group, const void *src, size_t ld) { rvv_pack_q(0, n, group, src, ld); }
@@ -1621,6 +1655,7 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
 static inline void rvv_choose_layouts(kernel_port *k) {
 #if !RVV_THEAD
     const int G = (int)rvv_group_rows();
+    if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
 #else
