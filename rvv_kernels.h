@@ -1594,13 +1594,15 @@ RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char
                 const vint8m4_t L = *(const vint8m4_t *)(const void *)(c + 4 * j * G);
                 const vint8m4_t XL = *(const vint8m4_t *)(const void *)(xs + 4 * j * G);
                 const vint8m4_t XH = *(const vint8m4_t *)(const void *)(xs + (16 + 4 * j) * G);
+                /* codes minus 8 of the four columns at once (e8m4): low nibbles, high nibbles */
+                const vint8m4_t LO = __riscv_vsra_vx_i8m4(__riscv_vsll_vx_i8m4(L, 4, 4 * G), 4, 4 * G);
+                const vint8m4_t HI = __riscv_vsra_vx_i8m4(L, 4, 4 * G);
 #define RVV_Q4COL(i)                                                                                           \
     {                                                                                                          \
-        const vint8m1_t v = __riscv_vget_v_i8m4_i8m1(L, i);                                                    \
-        const vint8m1_t lo = __riscv_vsra_vx_i8m1(__riscv_vsll_vx_i8m1(v, 4, G), 4, G);                        \
+        const vint8m1_t lo = __riscv_vget_v_i8m4_i8m1(LO, i);                                                  \
         if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);              \
         else p = __riscv_vwmacc_vv_i16m2(p, lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);                           \
-        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vsra_vx_i8m1(v, 4, G), __riscv_vget_v_i8m4_i8m1(XH, i), G);     \
+        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m4_i8m1(HI, i), __riscv_vget_v_i8m4_i8m1(XH, i), G);   \
     }
                 RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3)
 #undef RVV_Q4COL
