@@ -1055,6 +1055,8 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  *                   activation rows of t's format: float rows for F32/F16/BF16, Q8_0 rows for
  *                   Q8_0/Q4_0, Q8_K rows for the K-quants (gemm_fn above)
  *   packed[t]       optional: a layout of t's weights that the port chooses at load (below)
+ *   choose_layouts  optional: sets packed[] when the table is resolved, for ports whose layout
+ *                   depends on the CPU found at run time (RVV 1.0: the vector length)
  *   quantize_q8_0, quantize_q8_K   the activation quantizers
  *   rmsnorm ... axpy                the row-wise float work of the forward pass
  *   cpu_ok          NULL, or a check that the CPU runs the port's instructions (1 = yes; else 0
@@ -1076,11 +1078,12 @@ typedef struct {
     gemm_fn gemm;
 } weight_layout;
 
-typedef struct {
+typedef struct kernel_port {
     const char *name;
     int (*cpu_ok)(const char **why, unsigned *vlen);
     gemm_fn gemm[T_COUNT];
     weight_layout packed[T_COUNT];
+    void (*choose_layouts)(struct kernel_port *k);
     void (*quantize_q8_0)(int n, block_q8_0 *y, const float *x);
     void (*quantize_q8_K)(int n, block_q8_K *y, const float *x);
     void (*rmsnorm)(int n, float *o, const float *x, const float *w, float eps);
@@ -1206,8 +1209,9 @@ static const kernel_port port_reference = {
  * under a vtype of another SEW with the same SEW/LMUL ratio (RVV 1.0's rule; 0.7.1's vlse.v
  * takes SEW-wide elements): XTheadVector bodies load 16-bit fields zero-extended into 32-bit
  * lanes instead (th.vlshu.v, th.vlhu.v) and use strided loads of 32-bit elements only. */
-#if RVV_THEAD
 static inline size_t rvv_in_reg(size_t v) { __asm__("" : "+r"(v)); return v; }
+static inline int32_t rvv_zero_here(void) { int32_t v = 0; __asm__ volatile("" : "+r"(v)); return v; }   /* not hoisted */
+#if RVV_THEAD
 #define RVV_N(n) rvv_in_reg(n)
 #define RVV_BARRIER() __asm__ volatile("" ::: "memory")
 #else
@@ -1510,6 +1514,174 @@ static inline void rvv_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ld
 static inline void rvv_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
                                       const void *x, size_t ldx) {
     rvv_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
+
+/* ---- Q8_0 and Q4_0 in rows interleaved by the vector length (RVV 1.0) ---------------------
+ * The bodies above take one 32-element block per step, which fills a register group at
+ * VLEN 128 and leaves the rest of a wider one idle. This layout makes the rows the vector
+ * dimension instead, so every instruction does as many rows as the register holds bytes:
+ * G = VLEN / 8 rows (16 at VLEN 128, 32 at 256, 64 at 512, 128 at 1024) form a group, chosen at
+ * load (rvv_choose_layouts, kernel_port.choose_layouts). A group is G rows' blocks, block by block:
+ *   block k of the group:  G fp16 scales d (row r at [r]), then the codes by column:
+ *     Q8_0: 32 columns of G bytes, code i of row r at byte 2G + i*G + r;
+ *     Q4_0: 16 columns of G bytes, the file's byte j of row r (codes j and j+16) at 2G + j*G + r,
+ *           xor 0x88, so that the arithmetic shifts of RVV_LD_Q4 give the codes minus 8.
+ * That is exactly the bytes of the G rows (unpack_row undoes it). A column is one register;
+ * it is multiplied by the activation's code of that column, a scalar (vwmul.vx, vwmacc.vx):
+ * G multiply-adds per instruction. Eight columns come in one whole-register load (vl8r.v:
+ * eight registers, no vsetvl), which is why G is VLMAX at e8m1 exactly.
+ * Integer sums per row (lane r), exact: a Q8_0 product |w * x| <= 128 * 127 fits int16 twice,
+ * so column pairs are summed at 16 bits and added into 32-bit lanes (vwadd.wv); a Q4_0 product
+ * is at most 8 * 127, and the 32 of a block fit int16 (<= 32512): the block stays at 16 bits
+ * and becomes float in one widening convert. The float part is the reference's, per lane:
+ * sum_r = fma((float)isum_r, d_w[r] * d_x, sum_r), block after block (vfmul.vf, vfmacc.vv):
+ * bitwise equal to the dot. XTheadVector keeps the file's layout (no whole-register loads of
+ * this kind in 0.7.1 with GCC 14, and the C920 has VLEN 128 only). */
+#if !RVV_THEAD
+static inline size_t rvv_group_rows(void) { return __riscv_vsetvlmax_e8m1(); }
+
+static inline void rvv_pack_q(const int q4, int n, void *group, const void *src, size_t ld) {
+    const size_t G = rvv_group_rows(), cols = q4 ? QK / 2 : QK, bs = 2 + cols;
+    uint8_t *o = (uint8_t *)group;
+    for (int k = 0; k < n / QK; k++, o += G * bs)
+        for (size_t r = 0; r < G; r++) {
+            const uint8_t *blk = (const uint8_t *)src + r * ld + (size_t)k * bs;
+            memcpy(o + 2 * r, blk, 2);
+            for (size_t i = 0; i < cols; i++) o[2 * G + i * G + r] = blk[2 + i] ^ (q4 ? 0x88 : 0);
+        }
+}
+static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *group, int r) {
+    const size_t G = rvv_group_rows(), cols = q4 ? QK / 2 : QK, bs = 2 + cols;
+    const uint8_t *g = (const uint8_t *)group;
+    uint8_t *blk = (uint8_t *)dst;
+    for (int k = 0; k < n / QK; k++, g += G * bs, blk += bs) {
+        memcpy(blk, g + 2 * r, 2);
+        for (size_t i = 0; i < cols; i++) blk[2 + i] = g[2 * G + i * G + (size_t)r] ^ (q4 ? 0x88 : 0);
+    }
+}
+
+#define RVV_COL(L, i) __riscv_vget_v_i8m8_i8m1(L, i)
+/* The activation side: code i of an activation block, repeated in G lanes, is column i of the
+ * splat buffer, so the weights' columns multiply vector by vector (vwmul.vv, vwmacc.vv) and no
+ * scalar load is left in the loop over groups. The buffer holds RVV_QP_XB bytes: 32 columns
+ * of G bytes per block, RVV_QP_XB / (32 G) blocks at a time (4 at VLEN 1024); it is built once per
+ * activation row and chunk for all groups of the call (vrgather, two columns per instruction). */
+#define RVV_QP_XB 16384
+RVV_INLINE void rvv_qp_splat(int8_t *xs, const char *x, int m, size_t G) {
+    const size_t vl = 2 * G;
+    const vuint8m2_t idx = __riscv_vsrl_vx_u8m2(__riscv_vid_v_u8m2(vl), (size_t)__builtin_ctzl(G), vl);   /* l / G */
+    for (int kk = 0; kk < m; kk++, x += sizeof(block_q8_0), xs += QK * G) {
+        const vint8m2_t xv = __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)x)->qs, QK);
+        for (int i = 0; i < QK; i += 2)
+            __riscv_vse8_v_i8m2(xs + i * G, __riscv_vrgather_vv_i8m2(xv, __riscv_vadd_vx_u8m2(idx, (uint8_t)i, vl), vl), vl);
+    }
+}
+
+/* rows of a group (grp, block k0 on) against m splat activation blocks (xs, scales dx): lane r
+ * of acc carries row r's sum on from the blocks before */
+RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char *grp, const int8_t *xs,
+                                      const float *dx, int m, size_t G) {
+    const size_t gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    for (int kk = 0; kk < m; kk++, grp += gbs, xs += QK * G) {
+        const int8_t *c = (const int8_t *)(const void *)(grp + 2 * G);
+        vfloat32m4_t isf;
+        if (!q4) {
+            /* zero from a register the compiler cannot see through: a zero vector kept across
+             * the loop would be spilled and reloaded (clang 19) */
+            vint32m4_t s = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+            for (int j = 0; j < 4; j++) {
+                const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
+                const vint8m8_t X = *(const vint8m8_t *)(const void *)(xs + 8 * j * G);
+                vint16m2_t t0 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 0), RVV_COL(X, 0), G);
+                vint16m2_t t1 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 2), RVV_COL(X, 2), G);
+                vint16m2_t t2 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 4), RVV_COL(X, 4), G);
+                vint16m2_t t3 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 6), RVV_COL(X, 6), G);
+                t0 = __riscv_vwmacc_vv_i16m2(t0, RVV_COL(L, 1), RVV_COL(X, 1), G);
+                t1 = __riscv_vwmacc_vv_i16m2(t1, RVV_COL(L, 3), RVV_COL(X, 3), G);
+                t2 = __riscv_vwmacc_vv_i16m2(t2, RVV_COL(L, 5), RVV_COL(X, 5), G);
+                t3 = __riscv_vwmacc_vv_i16m2(t3, RVV_COL(L, 7), RVV_COL(X, 7), G);
+                s = __riscv_vwadd_wv_i32m4(s, t0, G);
+                s = __riscv_vwadd_wv_i32m4(s, t1, G);
+                s = __riscv_vwadd_wv_i32m4(s, t2, G);
+                s = __riscv_vwadd_wv_i32m4(s, t3, G);
+            }
+            isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
+        } else {
+            vint16m2_t p;
+            /* four byte columns at a time: their codes, the activation's columns j and j + 16 */
+            for (int j = 0; j < 4; j++) {
+                const vint8m4_t L = *(const vint8m4_t *)(const void *)(c + 4 * j * G);
+                const vint8m4_t XL = *(const vint8m4_t *)(const void *)(xs + 4 * j * G);
+                const vint8m4_t XH = *(const vint8m4_t *)(const void *)(xs + (16 + 4 * j) * G);
+                /* codes minus 8 of the four columns at once (e8m4): low nibbles, high nibbles */
+                const vint8m4_t LO = __riscv_vsra_vx_i8m4(__riscv_vsll_vx_i8m4(L, 4, 4 * G), 4, 4 * G);
+                const vint8m4_t HI = __riscv_vsra_vx_i8m4(L, 4, 4 * G);
+#define RVV_Q4COL(i)                                                                                           \
+    {                                                                                                          \
+        const vint8m1_t lo = __riscv_vget_v_i8m4_i8m1(LO, i);                                                  \
+        if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);              \
+        else p = __riscv_vwmacc_vv_i16m2(p, lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);                           \
+        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m4_i8m1(HI, i), __riscv_vget_v_i8m4_i8m1(XH, i), G);   \
+    }
+                RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3)
+#undef RVV_Q4COL
+            }
+            isf = __riscv_vfwcvt_f_x_v_f32m4(p, G);
+        }
+        const vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)grp, G), G);
+        acc = __riscv_vfmacc_vv_f32m4(acc, isf, __riscv_vfmul_vf_f32m4(dw, dx[kk], G), G);
+    }
+    return acc;
+}
+
+/* the layout's GEMM: nr / G consecutive groups against nb activation rows; per activation row
+ * and chunk of blocks, every group's sums go on from y (a float stored and loaded back: exact) */
+RVV_INLINE void rvv_qp_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy, const void *w,
+                            const void *x, size_t ldx) {
+    const size_t G = rvv_group_rows(), gbs = G * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    const int nblk = n / QK, ng = nr / (int)G, cb = (int)(RVV_QP_XB / (QK * G));
+    int8_t xs[RVV_QP_XB];
+    float dx[RVV_QP_XB / QK / 16];
+    for (int b = 0; b < nb; b++) {
+        const char *xb = (const char *)x + (size_t)b * ldx;
+        float *yb = y + (size_t)b * ldy;
+        for (int k0 = 0; k0 < nblk; k0 += cb) {
+            const int m = nblk - k0 < cb ? nblk - k0 : cb;
+            rvv_block_scales(dx, xb + (size_t)k0 * sizeof(block_q8_0), sizeof(block_q8_0), m);
+            rvv_qp_splat(xs, xb + (size_t)k0 * sizeof(block_q8_0), m, G);
+            for (int g = 0; g < ng; g++) {
+                vfloat32m4_t acc = k0 ? __riscv_vle32_v_f32m4(yb + (size_t)g * G, G) : __riscv_vfmv_v_f_f32m4(0.0f, G);
+                acc = rvv_qp_blocks(q4, acc, (const char *)w + (size_t)g * gbs * nblk + (size_t)k0 * gbs, xs, dx, m, G);
+                __riscv_vse32_v_f32m4(yb + (size_t)g * G, acc, G);
+            }
+        }
+    }
+}
+
+static inline void rvv_pack_q8_0(int n, void *group, const void *src, size_t ld) { rvv_pack_q(0, n, group, src, ld); }
+static inline void rvv_pack_q4_0(int n, void *group, const void *src, size_t ld) { rvv_pack_q(1, n, group, src, ld); }
+static inline void rvv_unpack_row_q8_0(int n, void *dst, const void *group, int r) { rvv_unpack_row_q(0, n, dst, group, r); }
+static inline void rvv_unpack_row_q4_0(int n, void *dst, const void *group, int r) { rvv_unpack_row_q(1, n, dst, group, r); }
+static inline void rvv_gemm_q8_0_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_qp_gemm(0, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
+}
+#endif
+
+/* the packed layouts of this CPU's vector length (above), set when the table is resolved */
+static inline void rvv_choose_layouts(kernel_port *k) {
+#if !RVV_THEAD
+    const int G = (int)rvv_group_rows();
+    if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
+    k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
+    k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
+#else
+    (void)k;
+#endif
 }
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
@@ -2083,6 +2255,7 @@ static inline int rvv_cpu_ok(const char **why, unsigned *vlen) { return rvv_prob
 static const kernel_port port_rvv = {
     .name = RVV_THEAD ? "xtheadvector" : "rvv1.0",
     .cpu_ok = rvv_cpu_ok,
+    .choose_layouts = rvv_choose_layouts,
     .gemm = {[T_F32] = rvv_gemm_f32_f32, [T_F16] = rvv_gemm_f16_f32, [T_BF16] = rvv_gemm_bf16_f32,
              [T_Q8_0] = rvv_gemm_q8_0_q8_0, [T_Q4_0] = rvv_gemm_q4_0_q8_0, [T_Q4_K] = rvv_gemm_q4_K_q8_K,
              [T_Q5_K] = rvv_gemm_q5_K_q8_K, [T_Q6_K] = rvv_gemm_q6_K_q8_K},
@@ -2118,6 +2291,7 @@ static inline kernel_port kernels_resolve(void) {
     KERNELS_FILL(quantize_q8_0); KERNELS_FILL(quantize_q8_K); KERNELS_FILL(rmsnorm); KERNELS_FILL(softmax);
     KERNELS_FILL(swiglu); KERNELS_FILL(rope_adjacent); KERNELS_FILL(rope_neox); KERNELS_FILL(axpy);
 #undef KERNELS_FILL
+    if (k.choose_layouts) k.choose_layouts(&k);
     return k;
 }
 

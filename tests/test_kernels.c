@@ -847,7 +847,7 @@ static void quantize_weight_row(int type, int n, void *row, const float *x) {
 }
 
 static void test_packed(int type) {
-    const weight_layout *L = &P->packed[type];
+    const weight_layout *L = &K.packed[type];   /* the resolved table: layouts may be chosen then */
     if (!L->pack) return;
     static const struct { int type; const char *name; size_t bs; } kinds[] = {
         {T_Q8_0, "Q8_0", sizeof(block_q8_0)}, {T_Q4_0, "Q4_0", sizeof(block_q4_0)}, {T_Q2_K, "Q2_K", sizeof(block_q2_K)},
