@@ -1377,7 +1377,8 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * all weights per token, and anonymous memory in transparent huge pages serves that better
  * than the mapped file's page-cache pages (tools/BENCHMARKS.md has the measurement).
  * Packing: where the port has a layout of its own for a type (kernel_port.packed: x86 with
- * AVX-512 VNNI packs Q8_0/Q4_0 16 rows at a time), the copy also regroups each thread's rows
+ * AVX-512 VNNI packs Q8_0/Q4_0 and the K-quants 16 rows at a time, RVV 1.0 packs Q8_0/Q4_0
+ * VLEN/8 rows at a time), the copy also regroups each thread's rows
  * into that layout; a range's last rows (fewer than a group) stay in the file's layout.
  * Norm, bias and rope_freqs vectors are copied into one owned block (own_small_tensors).
  */

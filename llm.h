@@ -73,7 +73,8 @@ typedef struct {
  * thread touches first, so it sits on its NUMA node. INTERLEAVE: pages spread over all nodes.
  * OFF: no pinning, no memory policy. AUTO: DISTRIBUTE on machines with > 1 node, else OFF.
  * Repacking: where the build's kernels read a type faster in a layout of their own (x86 with
- * AVX-512 VNNI: Q8_0/Q4_0 with 16 rows interleaved), the copy uses that layout, with any NUMA
+ * AVX-512 VNNI: Q8_0, Q4_0 and the K-quants, 16 rows interleaved; RVV 1.0: Q8_0 and Q4_0,
+ * VLEN/8 rows interleaved), the copy uses that layout, with any NUMA
  * mode (same results, bitwise); no_repack = 1 keeps the file's layout. */
 enum { LLM_NUMA_AUTO = 0, LLM_NUMA_OFF, LLM_NUMA_DISTRIBUTE, LLM_NUMA_INTERLEAVE };
 

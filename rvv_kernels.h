@@ -730,9 +730,10 @@ typedef void (*gemm_fn)(int n, int nr, int nb, float *y, size_t ldy,
                 y[(size_t)b * ldy + r] = dot(n, (const char *)w + (size_t)r * ldw,        \
                                              (const char *)x + (size_t)b * ldx);          \
     }
-/* The loop of the vector float GEMM bodies around their tile TILE(R, B, ...): R4 weight rows x
- * 4 activation rows, then for single activation rows tiles of RA, then RB weight rows, then 1. */
-#define FLOAT_GEMM_TILES(NAME, TILE, R4, RA, RB)                                                   \
+/* The walk of a port's GEMM over its tile TILE(R, B, n, y, ldy, w, ldw, x, ldx) (R weight rows x
+ * B activation rows): R4 weight rows x 4 activation rows, then for single activation rows tiles
+ * of RA, then RB weight rows, then 1. Every port's Q8_0/Q4_0 and float GEMMs use it. */
+#define GEMM_TILES(NAME, TILE, R4, RA, RB)                                                   \
     static inline void NAME(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
                             const void *x, size_t ldx) {                                           \
         const char *wc = (const char *)w, *xc = (const char *)x;                                   \
@@ -1477,25 +1478,10 @@ RVV_INLINE void rvv_q_tile(const int q4, const int R, const int B, int n, float 
             for (int b = 0; b < B; b++) y[(size_t)b * ldy + r] = acc[r * B + b];
 }
 
-RVV_INLINE void rvv_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
-                           const void *w, size_t ldw, const void *x, size_t ldx) {
-    const char *wc = (const char *)w, *xc = (const char *)x;
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            rvv_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            rvv_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-    for (; b < nb; b++) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            rvv_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            rvv_q_tile(q4, 1, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-}
+#define RVV_Q8_0_TILE(...) rvv_q_tile(0, __VA_ARGS__)
+#define RVV_Q4_0_TILE(...) rvv_q_tile(1, __VA_ARGS__)
+GEMM_TILES(rvv_gemm_q8_0_q8_0, RVV_Q8_0_TILE, 4, 4, 4)
+GEMM_TILES(rvv_gemm_q4_0_q8_0, RVV_Q4_0_TILE, 4, 4, 4)
 
 static inline float rvv_dot_q8_0_q8_0(int n, const void *w, const void *x) {
     float y;
@@ -1506,14 +1492,6 @@ static inline float rvv_dot_q4_0_q8_0(int n, const void *w, const void *x) {
     float y;
     rvv_q_tile(1, 1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);
     return y;
-}
-static inline void rvv_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                      const void *x, size_t ldx) {
-    rvv_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-static inline void rvv_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                      const void *x, size_t ldx) {
-    rvv_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
 }
 
 /* ---- Q8_0 and Q4_0 in rows interleaved by the vector length (RVV 1.0) ---------------------
@@ -1815,7 +1793,7 @@ RVV_FLOAT_TILE(rvv_tile_bf16, uint16_t, RVV_W_BF16, !RVV_THEAD)
         rvv_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    FLOAT_GEMM_TILES(rvv_gemm_##SFX##_f32, rvv_tile_##SFX, R4, 2, 2)
+    GEMM_TILES(rvv_gemm_##SFX##_f32, rvv_tile_##SFX, R4, 2, 2)
 RVV_FLOAT_KERNELS(f32, 2)
 RVV_FLOAT_KERNELS(f16, RVV_THEAD ? 1 : 2)
 RVV_FLOAT_KERNELS(bf16, 2)

@@ -359,36 +359,18 @@ X86_INLINE float x86_q_dot(const int q4, int n, const char *w, const char *x) {
     return sum;
 }
 
-X86_INLINE void x86_q_gemm(const int q4, int n, int nr, int nb, float *y, size_t ldy,
-                         const void *w, size_t ldw, const void *x, size_t ldx) {
-    const char *wc = (const char *)w, *xc = (const char *)x;
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        int r = 0;
-        for (; r + 4 <= nr; r += 4)
-            x86_q_tile(q4, 4, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++)
-            x86_q_tile(q4, 1, 4, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-    }
-    for (; b < nb; b++) {
-        int r = 0;
-        /* decode: 4 rows per tile (streams from memory better than 8 or 16 interleaved rows) */
-        for (; r + 4 <= nr; r += 4)
-            x86_q_tile(q4, 4, 1, n, y + (size_t)b * ldy + r, ldy, wc + (size_t)r * ldw, ldw, xc + (size_t)b * ldx, ldx);
-        for (; r < nr; r++) y[(size_t)b * ldy + r] = x86_q_dot(q4, n, wc + (size_t)r * ldw, xc + (size_t)b * ldx);
-    }
-}
+/* decode (one activation row): 4 rows per tile (streams from memory better than 8 or 16
+ * interleaved rows); a single row is the dot */
+#define X86_Q_TILE(q4, R, B, n, y, ldy, w, ldw, x, ldx)                                          \
+    ((R) == 1 && (B) == 1 ? (void)(*(y) = x86_q_dot((q4), (n), (w), (x)))                       \
+                          : x86_q_tile((q4), (R), (B), (n), (y), (ldy), (w), (ldw), (x), (ldx)))
+#define X86_Q8_0_TILE(...) X86_Q_TILE(0, __VA_ARGS__)
+#define X86_Q4_0_TILE(...) X86_Q_TILE(1, __VA_ARGS__)
+GEMM_TILES(x86_gemm_q8_0_q8_0, X86_Q8_0_TILE, 4, 4, 4)
+GEMM_TILES(x86_gemm_q4_0_q8_0, X86_Q4_0_TILE, 4, 4, 4)
 
 static inline float x86_dot_q8_0_q8_0(int n, const void *w, const void *x) { return x86_q_dot(0, n, (const char *)w, (const char *)x); }
 static inline float x86_dot_q4_0_q8_0(int n, const void *w, const void *x) { return x86_q_dot(1, n, (const char *)w, (const char *)x); }
-static inline void x86_gemm_q8_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                     const void *x, size_t ldx) {
-    x86_q_gemm(0, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
-static inline void x86_gemm_q4_0_q8_0(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
-                                     const void *x, size_t ldx) {
-    x86_q_gemm(1, n, nr, nb, y, ldy, w, ldw, x, ldx);
-}
 
 #if X86_512
 /* ---- packed weights (Q8_0x16, Q4_0x16; layout above) with AVX-512 VNNI -----------------------
@@ -629,7 +611,7 @@ X86_FLOAT_TILE(x86_tile_bf16, uint16_t, X86_W_BF16)
         x86_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                     \
         return y;                                                                                  \
     }                                                                                              \
-    FLOAT_GEMM_TILES(x86_gemm_##SFX##_f32, x86_tile_##SFX, 4, 8, 4)
+    GEMM_TILES(x86_gemm_##SFX##_f32, x86_tile_##SFX, 4, 8, 4)
 X86_FLOAT_KERNELS(f32)
 X86_FLOAT_KERNELS(f16)
 X86_FLOAT_KERNELS(bf16)
