@@ -996,9 +996,13 @@ X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, con
                                       _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(b2, 2), m30), b1, m0f, 0xd8),
                                       _mm512_ternarylogic_epi32(_mm512_and_si512(b2, m30), _mm512_srli_epi16(b0, 4), m0f, 0xd8),
                                       _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(b2, 2), m30), _mm512_srli_epi16(b1, 4), m0f, 0xd8)};
-                for (int t = 0; t < 8; t++)
-                    sp[g][t] = mp[t] = _mm512_sub_epi16(x86_pair_u8(_mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2)), _mm512_extracti32x4_epi32(L[t / 2], 2 * (t % 2) + 1)),
-                                                        _mm512_set1_epi16(32));
+                const __m512i m32 = _mm512_set1_epi16(32);
+                for (int i = 0; i < 4; i++) {   /* the lane numbers are immediates: constants at -O0 too */
+                    sp[g][2 * i] = mp[2 * i] =
+                        _mm512_sub_epi16(x86_pair_u8(_mm512_extracti32x4_epi32(L[i], 0), _mm512_extracti32x4_epi32(L[i], 1)), m32);
+                    sp[g][2 * i + 1] = mp[2 * i + 1] =
+                        _mm512_sub_epi16(x86_pair_u8(_mm512_extracti32x4_epi32(L[i], 2), _mm512_extracti32x4_epi32(L[i], 3)), m32);
+                }
             } else for (int t = 0; t < 8; t++) {
                 const __m256i p8 = _mm256_loadu_si256((const __m256i *)(const void *)(sb + spo + 32 * t));
                 if (q2) {
