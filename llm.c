@@ -4371,8 +4371,27 @@ static double weight_bytes_per_token(const llm_model *m) {
     return b;
 }
 
+/* the type of the model's weight matrices; for a file that mixes types (a Q4_K_M file: Q4_K
+ * with some Q6_K) the types joined by '+', the type with the most bytes first ("Q4_K+Q6_K") */
 static const char *model_type_name(const llm_model *m) {
-    return type_name(m->layers[0].w1.type);
+    static char buf[96];
+    uint64_t bytes[T_COUNT] = {0};
+    for (int l = 0; l < m->hp.n_layers; l++) {
+        const layer_weights *L = &m->layers[l];
+        const tensor *ts[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (int j = 0; j < 7; j++) bytes[ts[j]->type] += (uint64_t)ts[j]->rows * ts[j]->row_bytes;
+    }
+    bytes[m->output.type] += (uint64_t)m->output.rows * m->output.row_bytes;
+    buf[0] = 0;
+    for (;;) {
+        int best = -1;
+        for (int t = 0; t < T_COUNT; t++)
+            if (bytes[t] && (best < 0 || bytes[t] > bytes[best])) best = t;
+        if (best < 0) return buf;
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof buf - len, "%s%s", len ? "+" : "", type_name(best));
+        bytes[best] = 0;
+    }
 }
 
 static int cmd_bench(options *o) {
