@@ -116,7 +116,7 @@ bench: llm tools/mkmodel $(foreach t,$(BENCH_TYPES),$(BENCH_DIR)/tinyllama-$(t).
 #                      RVV 1.0 at VLEN 128 and 256, the scalar build and XTheadVector on a C920,
 #                      dim-512 models (Q4_0, Q8_0, K-quants, F16)
 bench-riscv: llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
-	$(RV_ENV) QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so \
+	QEMU_RV=$(QEMU_RV) RVCOUNT=$(RISCV_TOOLS)/lib/librvcount.so \
 	    QEMU_XT=$(QEMU_XT_COUNT) RVCOUNT_XT=$(RISCV_TOOLS)/lib/librvcount-xthead.so sh tools/bench_riscv.sh
 
 # ---- NUMA placement in multi-node VMs (needs ../shared/tools/setup-riscv.sh) ----------------
@@ -127,7 +127,7 @@ build/numa_check-x86: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	$(CC) -O2 $(FP) -static -o $@ tests/numa_check.c $(LDLIBS)
 build/numa_check-rv: tests/numa_check.c tests/check.h tools/mkmodel.c $(SRC)
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ tests/numa_check.c $(LDLIBS)
 test-numa: build/numa_check-x86 build/numa_check-rv
 	NUMA_VM=$(NUMA_VM) sh tests/numa.sh build/numa_check-rv build/numa_check-x86
 
@@ -152,7 +152,8 @@ test-numa: build/numa_check-x86 build/numa_check-rv
 # scheduling pass moves the loads of the larger XTheadVector kernels ahead, runs out of vector
 # registers and spills, and its XTheadVector spill code is wrong (rvv_kernels.h, tests/xthead_check.py).
 RISCV_TOOLS ?= /opt/riscv-tools
-RV_ENV      := PATH="$(RISCV_TOOLS)/bin:$$PATH"
+# every recipe finds the tools setup-riscv.sh installs there (qemu-xthead, gcc-14, th-objdump)
+export PATH := $(RISCV_TOOLS)/bin:$(PATH)
 ifeq ($(origin CC_RV),undefined)
 CC_RV := $(shell PATH="$(RISCV_TOOLS)/bin:$$PATH"; for c in clang-19 clang-22 clang; do \
            command -v $$c >/dev/null 2>&1 && { echo $$c; exit 0; }; done; echo clang)
@@ -185,29 +186,29 @@ riscv-scalar: llm-rv-scalar
 riscv-xthead: llm-rv-xthead
 
 llm-rv: $(SRC)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
 llm-rv-scalar: $(SRC)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc $(RV_LDFLAGS) -o $@ llm.c $(LDLIBS)
 llm-rv-xthead: $(SRC)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
+	$(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -static -o $@ llm.c $(LDLIBS)
 
 # the self-contained kernel tests (test_kernels, test_kquants) for each RISC-V build variant
 $(RVB)/test_%-rvv: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH) -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-zvfhmin: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=$(RV_MARCH)_zvfhmin -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-scalar: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC_RV) $(RV_CFLAGS) $(FP) -march=rv64gc -I. $(RV_LDFLAGS) -o $@ $< $(LDLIBS)
 $(RVB)/test_%-xthead: tests/test_%.c tests/check.h rvv_kernels.h x86_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
+	$(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -static -o $@ $< $(LDLIBS)
 $(RVB)/xthead_kernels.dis: tests/xthead_kernels.c rvv_kernels.h
 	@mkdir -p $(@D)
-	$(RV_ENV) $(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
-	$(RV_ENV) $(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
+	$(GCC_XTHEAD) $(XT_CFLAGS) $(FP) -march=$(XT_MARCH) -I. -c -o $(RVB)/xthead_kernels.o tests/xthead_kernels.c
+	$(XT_OBJDUMP) -d $(RVB)/xthead_kernels.o > $@
 
 test-riscv: test-riscv-kernels test-riscv-xthead test-riscv-probe test-riscv-e2e test-riscv-ports test-riscv-native
 
@@ -232,10 +233,10 @@ XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 quantize
               dot_f32_f32 dot_f16_f32 dot_bf16_f32 gemm_f32_f32 gemm_f16_f32 gemm_bf16_f32 \
               rmsnorm softmax swiglu rope_adjacent axpy
 $(RVB)/%-xthead.dis: $(RVB)/%-xthead
-	$(RV_ENV) $(XT_OBJDUMP) -d $< > $@
+	$(XT_OBJDUMP) -d $< > $@
 $(RVB)/llm-rv-xthead.dis: llm-rv-xthead
 	@mkdir -p $(@D)
-	$(RV_ENV) $(XT_OBJDUMP) -d llm-rv-xthead > $@
+	$(XT_OBJDUMP) -d llm-rv-xthead > $@
 test-riscv-xthead: $(RVB)/xthead_kernels.dis $(RVB)/llm-rv-xthead.dis $(RVB)/test_kernels-xthead.dis \
                    $(RVB)/test_kquants-xthead.dis
 	@echo "== XTheadVector disassembly ($(XT_MARCH), $(GCC_XTHEAD)): tests/xthead_check.py"
@@ -295,7 +296,7 @@ test-riscv-e2e: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 # the board's and cpuinfo files of boards (tests/fixtures/cpuinfo)
 test-riscv-native: llm
 	@echo "== the native build on riscv64: tests/riscv_native.sh"
-	@$(RV_ENV) QEMU_RV=$(QEMU_RV) QEMU_XT=$(QEMU_XT) GCC_XTHEAD=$(GCC_XTHEAD) CC_RV=$(CC_RV) SHARED=$(SHARED) \
+	@QEMU_RV=$(QEMU_RV) QEMU_XT=$(QEMU_XT) GCC_XTHEAD=$(GCC_XTHEAD) CC_RV=$(CC_RV) SHARED=$(SHARED) \
 	    sh tests/riscv_native.sh
 
 # one answer on every build: tests/test_ports.py with the native build as the reference and the
@@ -304,7 +305,7 @@ RV_PORTS = scalar=$(QEMU_RV) ./llm-rv-scalar;$(foreach v,$(RV_VLENS),rvv$(v)=$(c
 test-riscv-ports: llm llm-rv llm-rv-scalar llm-rv-xthead tools/mkmodel
 	@mkdir -p $(RVB)
 	@echo "== tests/test_ports.py: native, rv64gc, RVV 1.0 at VLEN $(RV_VLENS), XTheadVector on $(QEMU_XT) -cpu $(XT_CPU)"
-	@$(RV_ENV) LLM=./llm PORTS="$(RV_PORTS)" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS=ports KERNELS= \
+	@LLM=./llm PORTS="$(RV_PORTS)" SHARED=$(SHARED) PYTHON=$(PYTHON) TESTS=ports KERNELS= \
 	    sh tests/run.sh > $(RVB)/ports.tmp 2>&1; rc=$$?; grep -E '^(FAIL|SKIP)' $(RVB)/ports.tmp; tail -n 1 $(RVB)/ports.tmp; \
 	    [ $$rc -eq 0 ]
 
