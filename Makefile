@@ -17,6 +17,11 @@ OPT     := $(shell CC="$(CC)" PROBE_RUN="$(PROBE_RUN)" PROBE_LDFLAGS="$(PROBE_LD
 endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -std=gnu11
+# The C test programs and tools/mkmodel: -O2, no debug information. What they check (every kernel
+# bitwise equal to its reference, the internals of llm.c) holds at every optimization level, and
+# they compile several times faster than at -O3 -g. The binaries we ship keep CFLAGS and are what
+# the end-to-end tests run; the RISC-V suites build their test programs as the runtime is built.
+TEST_CFLAGS ?= $(subst -O3,-O2,$(OPT)) -Wall -Wextra -Wno-unused-parameter -std=gnu11
 # Every build computes the same bits (rvv_kernels.h, "the contract between ports"): no compiler
 # may fuse a multiply and an add that the source does not fuse itself. Added to every rule.
 FP      := -ffp-contract=off
@@ -37,7 +42,7 @@ llm: $(SRC)
 	$(CC) $(CFLAGS) $(FP) $(LDFLAGS) -o $@ llm.c $(LDLIBS)
 
 tools/mkmodel: tools/mkmodel.c $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(FP) -o $@ tools/mkmodel.c $(LDLIBS)
 
 # ---- the library, the server, installation -------------------------------------------------
 # libllm.a: llm.c without its CLI (-DLLM_NO_MAIN). llm-server is built against it and llm.h only,
@@ -72,27 +77,27 @@ run: llm
 
 # ---- tests ---------------------------------------------------------------------------------
 tests/test_kernels: tests/test_kernels.c tests/check.h rvv_kernels.h x86_kernels.h
-	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kernels.c $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(FP) -I. -o $@ tests/test_kernels.c $(LDLIBS)
 
 # unicode_data.h is generated (and committed): regenerate with `make unicode`
 unicode:
 	$(PYTHON) tools/gen_unicode.py -o unicode_data.h
 
 tests/test_kquants: tests/test_kquants.c tests/check.h rvv_kernels.h x86_kernels.h
-	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_kquants.c $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(FP) -I. -o $@ tests/test_kquants.c $(LDLIBS)
 
 # the unit tests of llm.c's internals: one program, llm.c compiled once (suites tests/unit_*.c)
 UNIT_SRC := tests/test_unit.c tests/unit_share.c tests/unit_pool.c tests/unit_bpe.c tests/check.h
 tests/test_unit: $(UNIT_SRC) $(SRC)
-	$(CC) $(CFLAGS) $(FP) -o $@ tests/test_unit.c $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(FP) -o $@ tests/test_unit.c $(LDLIBS)
 
 tests/test_api: tests/test_api.c tests/check.h llm.h build/libllm.a
-	$(CC) $(CFLAGS) $(FP) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(FP) -I. -o $@ tests/test_api.c build/libllm.a $(LDLIBS)
 
 # `make test` builds what the tests run in parallel (a sub-make with -j, unless make was given -j),
 # the longest compile first; tests/run.sh then runs the tests JOBS at a time (default: all CPUs)
 NPROC      := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-TEST_BUILD := tests/test_kernels llm tools/mkmodel tests/test_unit llm-server tests/test_api tests/test_kquants
+TEST_BUILD := llm llm-server tests/test_kernels tools/mkmodel tests/test_unit tests/test_kquants tests/test_api
 test:
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) $(TEST_BUILD)
 	SHARED=$(SHARED) PYTHON=$(PYTHON) LLM=./llm LLM_SERVER=./llm-server sh tests/run.sh
