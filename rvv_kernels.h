@@ -1650,9 +1650,199 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
 }
 #endif
 
+/* ---- F32, F16 and BF16 in rows interleaved by the vector length (RVV 1.0) -----------------
+ * A float dot keeps 8 partial sums (lane l takes elements l, l+8, l+16, ... in order, each a
+ * chain of fused multiply-adds; see the float dots below), so one row fills 8 lanes: an e32m2
+ * vector at VLEN 128, and a wider vector cannot take more of the same row without changing
+ * the order of its sums. Here the lanes take more rows: G = VLEN / 64 rows (2 at VLEN 128,
+ * 4 at 256, 8 at 512, 16 at 1024) form a group, and one e32m4 vector of V = 8G lanes holds
+ * partial sum l of row r in lane l*G + r. A group is its rows' elements in steps of 8:
+ *   step k (elements 8k .. 8k+7): element 8k+l of row r at [k*V + l*G + r];
+ *   the last t = n % 8 elements likewise (l < t), so the last step is t*G elements long.
+ * That is exactly the elements of the G rows, in the file's encoding (unpack_row undoes it).
+ * A step is one contiguous load of V weights, widened to float (F16: integer ops, or vfwcvt
+ * with Zvfhmin; BF16: a shift), times the activation's elements 8k+l, each repeated G times
+ * (lanes l*G .. l*G+G-1), in one vfmacc: lane l*G+r does row r's fmaf of lane l in the
+ * reference. The last t elements: vl = t*G with the tail undisturbed, so lanes l >= t keep
+ * their sums, as in the reference. Then the reference's combination ((a0+a4)+(a2+a6)) +
+ * ((a1+a5)+(a3+a7)): three slide-and-add steps over 4G, 2G and G lanes leave row r's sum in
+ * lane r. Bitwise the reference dot of every row.
+ * The repeated activations ("splats") are built by an indexed load (lane j reads element
+ * j / G) into a buffer, once per activation row and chunk of steps, and read by every group of
+ * a block of RVV_FP_GB groups (by all groups when the row fits one chunk). A group's sums go on
+ * from one chunk to the next through a small buffer (a float stored and loaded back: exact).
+ * Two activation rows share each load and conversion of the weights (prefill); the tile
+ * takes up to four, but with four accumulators clang 19 spills at LMUL 4. */
+#if !RVV_THEAD
+#define RVV_FP_XS 8192   /* floats: the splats of RVV_FP_NB activation rows, one chunk of steps each */
+#define RVV_FP_GB 8      /* groups per block */
+#define RVV_FP_NB 2      /* activation rows per pass over the weights (2 or 4) */
+static inline size_t rvv_fgroup_rows(void) { return __riscv_vsetvlmax_e32m4() / 8; }
+
+/* fp16 -> fp32, exact, as fp16_to_fp32, in 7 instructions at SEW 32 (the load's e16 needs no
+ * vtype of its own): s = (sign-extended h << 13) & 0x8fffe000 keeps the sign at bit 31 and puts
+ * exponent and mantissa where a float keeps them; s times 2^112 is then the value with its
+ * sign (normals and subnormals alike, exact); inf/nan (exponent 31: (s << 1) > 0x1effffff) take
+ * exponent 255 with sign and payload kept (s | 0x7f800000), as fp16_to_fp32 gives them. */
+RVV_INLINE vfloat32m4_t rvv_fp16_to_f32_m4(vuint16m2_t h, size_t vl) {
+#if defined(__riscv_zvfhmin) || defined(__riscv_zvfh)
+    return rvv_f16_to_f32_m4(h, vl);
+#else
+    const vint32m4_t w = __riscv_vsext_vf2_i32m4(__riscv_vreinterpret_v_u16m2_i16m2(h), vl);
+    const vuint32m4_t s = __riscv_vand_vx_u32m4(__riscv_vreinterpret_v_i32m4_u32m4(__riscv_vsll_vx_i32m4(w, 13, vl)),
+                                                0x8fffe000u, vl);
+    const vbool8_t special = __riscv_vmsgtu_vx_u32m4_b8(__riscv_vsll_vx_u32m4(s, 1, vl), 0x1effffffu, vl);
+    const vuint32m4_t f = __riscv_vreinterpret_v_f32m4_u32m4(
+        __riscv_vfmul_vf_f32m4(__riscv_vreinterpret_v_u32m4_f32m4(s), 0x1p112f, vl));
+    return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vor_vx_u32m4_mu(special, f, s, 0x7f800000u, vl));
+#endif
+}
+
+/* vl weights of a step as floats; et: 0 F32, 1 F16, 2 BF16 */
+RVV_INLINE vfloat32m4_t rvv_fp_ldw(const int et, const char *p, size_t vl) {
+    if (et == 0) return __riscv_vle32_v_f32m4((const float *)(const void *)p, vl);
+    const vuint16m2_t h = __riscv_vle16_v_u16m2((const uint16_t *)(const void *)p, vl);
+    if (et == 1) return rvv_fp16_to_f32_m4(h, vl);
+    return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vzext_vf2_u32m4(h, vl), 16, vl));
+}
+
+/* lanes l*G + r (l < 8) of a -> lane r: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), stored at y */
+RVV_INLINE void rvv_fp_fold(vfloat32m4_t a, float *y, size_t G) {
+    a = __riscv_vfadd_vv_f32m4(a, __riscv_vslidedown_vx_f32m4(a, 4 * G, 4 * G), 4 * G);
+    a = __riscv_vfadd_vv_f32m4(a, __riscv_vslidedown_vx_f32m4(a, 2 * G, 2 * G), 2 * G);
+    a = __riscv_vfadd_vv_f32m4(a, __riscv_vslidedown_vx_f32m4(a, G, G), G);
+    __riscv_vse32_v_f32m4(y, a, G);
+}
+
+/* one group (w at the chunk's first step) against B activation rows (splats xs + b * xst):
+ * nf full steps, then (tvl > 0) the last t elements in tvl = t*G lanes. The sums start at zero
+ * (first) or from part, and end in y (last) or in part. */
+RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const float *xs, size_t xst, int nf,
+                            size_t tvl, int first, int last, float *part, float *y, size_t ldy, size_t G) {
+    const size_t V = 8 * G, step = V * (et == 0 ? 4 : 2);
+    vfloat32m4_t a0, a1, a2, a3;
+    if (first) {
+        a0 = __riscv_vfmv_v_f_f32m4(0.0f, V);
+        a1 = a2 = a3 = a0;
+    } else {
+        a0 = __riscv_vle32_v_f32m4(part, V);
+        a1 = a2 = a3 = a0;
+        if (B > 1) a1 = __riscv_vle32_v_f32m4(part + V, V);
+        if (B > 2) a2 = __riscv_vle32_v_f32m4(part + 2 * V, V);
+        if (B > 3) a3 = __riscv_vle32_v_f32m4(part + 3 * V, V);
+    }
+#define RVV_FP_STEP(k)                                                                              \
+    {                                                                                               \
+        const vfloat32m4_t c = rvv_fp_ldw(et, w + (k) * step, V);                                  \
+        a0 = __riscv_vfmacc_vv_f32m4(a0, c, __riscv_vle32_v_f32m4(xs + (k) * V, V), V);             \
+        if (B > 1) a1 = __riscv_vfmacc_vv_f32m4(a1, c, __riscv_vle32_v_f32m4(xs + (k) * V + xst, V), V); \
+        if (B > 2) a2 = __riscv_vfmacc_vv_f32m4(a2, c, __riscv_vle32_v_f32m4(xs + (k) * V + 2 * xst, V), V); \
+        if (B > 3) a3 = __riscv_vfmacc_vv_f32m4(a3, c, __riscv_vle32_v_f32m4(xs + (k) * V + 3 * xst, V), V); \
+    }
+    int s = 0;
+    for (; s + 4 <= nf; s += 4, w += 4 * step, xs += 4 * V) {   /* unrolled: the same operations */
+        RVV_FP_STEP(0)
+        RVV_FP_STEP(1)
+        RVV_FP_STEP(2)
+        RVV_FP_STEP(3)
+    }
+    for (; s < nf; s++, w += step, xs += V) RVV_FP_STEP(0)
+#undef RVV_FP_STEP
+    if (tvl) {
+        const vfloat32m4_t c = rvv_fp_ldw(et, w, tvl);
+        a0 = __riscv_vfmacc_vv_f32m4_tu(a0, c, __riscv_vle32_v_f32m4(xs, tvl), tvl);
+        if (B > 1) a1 = __riscv_vfmacc_vv_f32m4_tu(a1, c, __riscv_vle32_v_f32m4(xs + xst, tvl), tvl);
+        if (B > 2) a2 = __riscv_vfmacc_vv_f32m4_tu(a2, c, __riscv_vle32_v_f32m4(xs + 2 * xst, tvl), tvl);
+        if (B > 3) a3 = __riscv_vfmacc_vv_f32m4_tu(a3, c, __riscv_vle32_v_f32m4(xs + 3 * xst, tvl), tvl);
+    }
+    if (last) {
+        rvv_fp_fold(a0, y, G);
+        if (B > 1) rvv_fp_fold(a1, y + ldy, G);
+        if (B > 2) rvv_fp_fold(a2, y + 2 * ldy, G);
+        if (B > 3) rvv_fp_fold(a3, y + 3 * ldy, G);
+    } else {
+        __riscv_vse32_v_f32m4(part, a0, V);
+        if (B > 1) __riscv_vse32_v_f32m4(part + V, a1, V);
+        if (B > 2) __riscv_vse32_v_f32m4(part + 2 * V, a2, V);
+        if (B > 3) __riscv_vse32_v_f32m4(part + 3 * V, a3, V);
+    }
+}
+
+/* the layout's GEMM: nr / G consecutive groups against nb activation rows (float) */
+RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_t ldy, const void *w,
+                            const void *x, size_t ldx) {
+    const size_t G = rvv_fgroup_rows(), V = 8 * G, gbytes = (size_t)n * G * (et == 0 ? 4 : 2);
+    const int ng = nr / (int)G, nfull = n / 8, t = n % 8, S = nfull + (t != 0);
+    const int cs = RVV_FP_XS / RVV_FP_NB / (int)V, one = S <= cs;   /* steps per chunk; one chunk */
+    const size_t xst = (size_t)cs * V;
+    float xs[RVV_FP_XS], part[RVV_FP_GB * RVV_FP_NB * 128];
+    /* byte offset of the element lane j reads: (j / G) * 4 */
+    const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
+    for (int b0 = 0; b0 < nb; b0 += RVV_FP_NB) {
+        const int bt = nb - b0 < RVV_FP_NB ? nb - b0 : RVV_FP_NB;
+        for (int g0 = 0; g0 < ng; g0 += RVV_FP_GB) {
+            const int gn = ng - g0 < RVV_FP_GB ? ng - g0 : RVV_FP_GB;
+            for (int s0 = 0; s0 < S; s0 += cs) {
+                const int s1 = S - s0 < cs ? S : s0 + cs, nf = (s1 < nfull ? s1 : nfull) - s0;
+                const size_t tvl = s1 == S ? (size_t)t * G : 0;
+                if (!one || g0 == 0)
+                    for (int b = 0; b < bt; b++) {   /* the splat of elements 8*s0 .. of activation row b0 + b */
+                        const float *xe = (const float *)(const void *)((const char *)x + (size_t)(b0 + b) * ldx) + 8 * s0;
+                        const int m = (s1 * 8 < n ? s1 * 8 : n) - 8 * s0;
+                        float *o = xs + b * xst;
+                        for (int j = 0; j < m; j += 8, xe += 8, o += V) {
+                            const size_t vl = (size_t)(m - j < 8 ? m - j : 8) * G;
+                            __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, vl), vl);
+                        }
+                    }
+                for (int g = g0; g < g0 + gn; g++) {
+                    const char *wg = (const char *)w + (size_t)g * gbytes + (size_t)s0 * V * (et == 0 ? 4 : 2);
+                    float *pt = part + (size_t)(g - g0) * RVV_FP_NB * V, *yg = y + (size_t)b0 * ldy + (size_t)g * G;
+                    const int first = s0 == 0, last = s1 == S;
+                    if (bt == 1) rvv_fp_tile(et, 1, wg, xs, xst, nf, tvl, first, last, pt, yg, ldy, G);
+                    else if (RVV_FP_NB == 2 || bt == 2) rvv_fp_tile(et, 2, wg, xs, xst, nf, tvl, first, last, pt, yg, ldy, G);
+                    else if (bt == 3) rvv_fp_tile(et, 3, wg, xs, xst, nf, tvl, first, last, pt, yg, ldy, G);
+                    else rvv_fp_tile(et, 4, wg, xs, xst, nf, tvl, first, last, pt, yg, ldy, G);
+                }
+            }
+        }
+    }
+}
+
+/* element j of row r of the group is at [(j / 8) * 8G + (j % 8) * G + r] */
+#define RVV_FP_LAYOUT(SFX, ET, T)                                                                  \
+    static inline void rvv_pack_##SFX(int n, void *group, const void *src, size_t ld) {            \
+        const size_t G = rvv_fgroup_rows();                                                        \
+        T *o = (T *)group;                                                                         \
+        for (size_t r = 0; r < G; r++) {                                                           \
+            const T *s = (const T *)(const void *)((const char *)src + r * ld);                    \
+            for (int j = 0; j < n; j++) o[(size_t)(j / 8) * 8 * G + (size_t)(j % 8) * G + r] = s[j]; \
+        }                                                                                          \
+    }                                                                                              \
+    static inline void rvv_unpack_row_##SFX(int n, void *dst, const void *group, int r) {          \
+        const size_t G = rvv_fgroup_rows();                                                        \
+        const T *g = (const T *)group;                                                             \
+        T *d = (T *)dst;                                                                           \
+        for (int j = 0; j < n; j++) d[j] = g[(size_t)(j / 8) * 8 * G + (size_t)(j % 8) * G + (size_t)r]; \
+    }                                                                                              \
+    static inline void rvv_gemm_##SFX##_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, \
+                                               size_t ldw, const void *x, size_t ldx) {            \
+        rvv_fp_gemm(ET, n, nr, nb, y, ldy, w, x, ldx);                                             \
+    }
+RVV_FP_LAYOUT(f32, 0, float)
+RVV_FP_LAYOUT(f16, 1, uint16_t)
+RVV_FP_LAYOUT(bf16, 2, uint16_t)
+#endif
+
 /* the packed layouts of this CPU's vector length (above), set when the table is resolved */
 static inline void rvv_choose_layouts(kernel_port *k) {
 #if !RVV_THEAD
+    const int GF = (int)rvv_fgroup_rows();
+    if (GF <= 16) {   /* VLEN <= 1024: the part buffer of rvv_fp_gemm holds no more */
+        k->packed[T_F32] = (weight_layout){GF, rvv_pack_f32, rvv_unpack_row_f32, rvv_gemm_f32_packed};
+        k->packed[T_F16] = (weight_layout){GF, rvv_pack_f16, rvv_unpack_row_f16, rvv_gemm_f16_packed};
+        k->packed[T_BF16] = (weight_layout){GF, rvv_pack_bf16, rvv_unpack_row_bf16, rvv_gemm_bf16_packed};
+    }
     const int G = (int)rvv_group_rows();
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};

@@ -602,13 +602,20 @@ static void test_vector_f16_convert(void) {
     int bad = 0;
     for (int base = 0; base < 65536; base += 64) {
         for (int i = 0; i < 64; i++) h[i] = (uint16_t)(base + i);
-        for (int pass = 0; pass < 1 + RVV_THEAD; pass++) {
+        for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < 64;) {
             size_t vl = __riscv_vsetvl_e16m2((size_t)(64 - i));
 #if RVV_THEAD   /* second pass: the halves loaded by th.vlhu.v (the f16 weights of the float dots) */
             if (pass) {
                 vl = __riscv_vsetvl_e32m2((size_t)(64 - i));
                 __riscv_vse32_v_f32m2(v + i, rvv_f16w_to_f32_m2(RVV_LD_H32(h + i, vl), vl), vl);
+                i += (int)vl;
+                continue;
+            }
+#endif
+#if !RVV_THEAD   /* second pass: the conversion of the packed float layout (rvv_fp16_to_f32_m4) */
+            if (pass) {
+                __riscv_vse32_v_f32m4(v + i, rvv_fp16_to_f32_m4(__riscv_vle16_v_u16m2(h + i, vl), vl), vl);
                 i += (int)vl;
                 continue;
             }
@@ -626,7 +633,7 @@ static void test_vector_f16_convert(void) {
         }
     }
     check(!bad, "vector fp16 -> fp32 (%s) == fp16_to_fp32 for all 65536 codes, bitwise%s  [%d differ]",
-          RVV_HW_F16 ? "Zvfhmin vfwcvt" : RVV_THEAD ? "integer widening; and from th.vlhu.v" : "integer widening",
+          RVV_HW_F16 ? "Zvfhmin vfwcvt" : RVV_THEAD ? "integer widening; and from th.vlhu.v" : "integer widening; and the packed layout's",
           RVV_HW_F16 ? " (NaN: any NaN)" : "", bad);
 }
 #endif /* __riscv_vector */
@@ -913,6 +920,63 @@ static void test_packed(int type) {
           P->name, name, combos, bad);
 }
 
+/* the float types' layouts: weights from fill_act (every fifth element of F16 weights an fp16
+ * subnormal), float activation rows; n with every remainder mod 8 and several chunks of steps */
+static void test_packed_float(int type) {
+    const weight_layout *L = &K.packed[type];
+    if (!L->pack) return;
+    const char *name = type == T_F32 ? "F32" : type == T_F16 ? "F16" : "BF16";
+    const size_t es = type == T_F32 ? 4 : 2;
+    const gemm_fn ref = port_reference.gemm[type];
+    const int G = L->rows;
+    const int ns[5] = {5, 96, 101, 1061, 4163}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
+    enum { NG = 9, NBMAX = 35 };
+    int bad_rt = 0, bad = 0, combos = 0;
+    for (int t = 0; t < 5; t++) {
+        const int n = ns[t];
+        const size_t wrow = (size_t)n * es + 4, xrow = (size_t)n * 4 + 12, gbytes = (size_t)G * n * es;
+        char *w = xmalloc(wrow * G * NG), *wp = xmalloc(gbytes * NG), *x = xmalloc(xrow * NBMAX), *row = xmalloc((size_t)n * es);
+        float *tmp = xmalloc((size_t)n * 4);
+        for (int r = 0; r < G * NG; r++) {
+            fill_act(tmp, n, 1.0f);
+            if (type == T_F16) for (int j = r % 5; j < n; j += 5) tmp[j] = ldexpf(rnd_sym(1.0f), -20);
+            if (type == T_F32) memcpy(w + r * wrow, tmp, (size_t)n * 4);
+            if (type == T_F16) fill_f16((uint16_t *)(void *)(w + r * wrow), tmp, n);
+            if (type == T_BF16) fill_bf16((uint16_t *)(void *)(w + r * wrow), tmp, n);
+        }
+        for (int g = 0; g < NG; g++) L->pack(n, wp + g * gbytes, w + (size_t)g * G * wrow, wrow);
+        for (int r = 0; r < G * NG; r++) {
+            L->unpack_row(n, row, wp + (r / G) * gbytes, r % G);
+            if (memcmp(row, w + r * wrow, (size_t)n * es)) bad_rt++;
+        }
+        for (int b = 0; b < NBMAX; b++) fill_act((float *)(void *)(x + b * xrow), n, 1.0f);
+        const size_t ldy = (size_t)G * NG + 5;
+        float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
+        ref(n, G * NG, NBMAX, d, ldy, w, wrow, x, xrow);
+        for (int ig = 0; ig < 6; ig++)
+            for (int ib = 0; ib < 6; ib++) {
+                const int nr = ngs[ig] * G, nb = nbs[ib];
+                for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
+                L->gemm(n, nr, nb, y, ldy, wp, 0, x, xrow);
+                combos++;
+                for (int b = 0; b < NBMAX; b++)
+                    for (int r = 0; r < (int)ldy; r++) {
+                        const int inside = r < nr && b < nb;
+                        const float v = y[b * ldy + r];
+                        if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
+                            if (bad++ < 3)
+                                printf("     packed %s n=%d nr=%d nb=%d: y[%d][%d] = %a, reference = %a\n", name, n, nr, nb, b, r, v,
+                                       inside ? d[b * ldy + r] : NAN);
+                        }
+                    }
+            }
+        free(w); free(wp); free(x); free(row); free(tmp); free(y); free(d);
+    }
+    check(!bad_rt, "%s packed %s (%d rows per group): every row comes back unchanged", P->name, name, G);
+    check(!bad, "%s packed %s GEMM == reference GEMM on the file's layout, bitwise: 1..5 and 9 groups, nb 1..5 and 35, n = 5, 96, 101, 1061, 4163; nothing else written  [%d combos, %d wrong]",
+          P->name, name, combos, bad);
+}
+
 static void test_dispatch(void) {
     const char *why = NULL;
     check(kernels_cpu_ok(&why) && !why, "kernels_cpu_ok, kernel variant: %s", kernels_variant());
@@ -944,6 +1008,9 @@ static __attribute__((noinline)) int run_tests(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
     const int packed_types[] = {T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (size_t i = 0; i < sizeof packed_types / sizeof *packed_types; i++) test_packed(packed_types[i]);
+    test_packed_float(T_F32);
+    test_packed_float(T_F16);
+    test_packed_float(T_BF16);
 #if defined(X86_512) && X86_512
     check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q2_K].pack && P->packed[T_Q3_K].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
           "%s has packed layouts for Q8_0, Q4_0 and Q2_K .. Q6_K", P->name);

@@ -9,7 +9,9 @@
 #   per generated token = (I(32-token prompt, 32 generated) - I(32-token prompt)) / 32
 # Environment: QEMU_RV, RVCOUNT (plugin for qemu-riscv64), QEMU_XT (a qemu-xthead built with
 # plugin support), RVCOUNT_XT (its plugin; QEMU 6 takes no plugin arguments and writes the
-# report to the -D log), BENCH_TYPES, OUT.
+# report to the -D log), BENCH_TYPES, OUT, BENCH_BUILDS (the builds to count, separated by ';', each
+# NAME:QEMU_CPU:BINARY, e.g. "clang-22 VLEN=128:rv64,v=true,vlen=128,elen=64,vext_spec=v1.0:./llm-rv-c22";
+# the comparison with XTheadVector is printed only for the default builds).
 set -eu
 OUT=${OUT:-build/rvbench}
 PLUGIN=${RVCOUNT:-/opt/riscv-tools/lib/librvcount.so}
@@ -28,6 +30,9 @@ letters() {  # letters N: "a b c ..." = N tokens of the synthetic vocabulary
     printf '%s' "${s# }"
 }
 P1=$(letters 31) P2=$(letters 95)     # + BOS = 32 and 96 tokens
+DEFAULT_BUILDS="rvv VLEN=128:rv64,v=true,vlen=128,elen=64,vext_spec=v1.0:./llm-rv;\
+rvv VLEN=256:rv64,v=true,vlen=256,elen=64,vext_spec=v1.0:./llm-rv;scalar rv64gc:rv64:./llm-rv-scalar;\
+xtheadvector C920:c920:./llm-rv-xthead"
 
 count() {  # count CPU BINARY MODEL PROMPT N: total guest instructions (CPU c920: T-Head's qemu)
     rm -f "$OUT/rc.txt"
@@ -51,10 +56,9 @@ for type in $TYPES; do
     case $type in *_K) ffn=1536 ;; *) ffn=1408 ;; esac
     [ -f "$model" ] || tools/mkmodel "$model" --type $type --dim 512 --layers 4 --heads 8 --kv-heads 4 --ffn $ffn \
         --vocab 1000 --ctx 256
-    for build in "rvv VLEN=128:rv64,v=true,vlen=128,elen=64,vext_spec=v1.0:./llm-rv" \
-                 "rvv VLEN=256:rv64,v=true,vlen=256,elen=64,vext_spec=v1.0:./llm-rv" \
-                 "scalar rv64gc:rv64:./llm-rv-scalar" \
-                 "xtheadvector C920:c920:./llm-rv-xthead"; do
+    IFS=';'
+    for build in ${BENCH_BUILDS:-$DEFAULT_BUILDS}; do
+        unset IFS
         name=${build%%:*} rest=${build#*:}
         cpu=${rest%%:*} bin=${rest#*:}
         i0=$(count "$cpu" "$bin" "$model" "$P1" 0)
@@ -64,7 +68,9 @@ for type in $TYPES; do
         echo "| dim512 $type | $name | $pp | $tg |"
         echo "$type $cpu $pp $tg" >> "$OUT/table.txt"
     done
+    unset IFS
 done
+[ -z "${BENCH_BUILDS:-}" ] || exit 0
 echo
 echo "| model | XTheadVector / RVV 1.0 VLEN 128 (prompt, generated) | scalar / XTheadVector (prompt, generated) |"
 echo "| --- | ---: | ---: |"
