@@ -1648,6 +1648,211 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
                                         const void *x, size_t ldx) {
     rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
 }
+
+/* ---- Q4_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ---------------------
+ * The same idea for the K-quants: G = VLEN / 8 rows form a group (rvv_group_rows), and a
+ * group is their super-blocks, super-block by super-block, every field transposed so that a
+ * field's byte (or fp16) of the G rows is one column of G lanes:
+ *   a field of w bytes at offset o of the file's block is, for row r, at o*G + w*r of the
+ *   group's super-block (G * sizeof(block) bytes): the fp16 d and dmin (w = 2) are G-lane
+ *   vectors, every byte of scales, qs, ql, qh (w = 1) a column, byte i of row r at i*G + r.
+ *   Q6_K's qh bytes are stored xor 0xAA (the upper bit of each 2-bit field flipped; below).
+ * Exactly the bytes of the G rows (unpack_row undoes it). The activation's code of element e
+ * is column e of a splat buffer (G copies, built once per activation row and chunk for all
+ * groups), so a weight column times an activation column is one widening multiply-add of G
+ * rows (vwmaccsu.vv / vwmacc.vv).
+ * Per lane (row) the integer sums of the reference dot, exact, in another order:
+ *   Q4_K: codes 0..15 (vand / vsrl of a column), products |q * x| <= 15 * 128; 16 of them
+ *     fit int16 (30720), so each sub-block of 32 is two 16-bit partial sums, and
+ *     isum += sc_j * partial at 32 bits (vwmacc.vv with the scale as int16);
+ *     msum = sum_j m_j * (bsums[2j] + bsums[2j+1]), the bsum pair a scalar (vwmacc.vx).
+ *     The 6-bit scales and mins are decoded from the 12 scale columns four sub-blocks at a
+ *     time and kept, as int16 columns, in a buffer for the super-block.
+ *   Q6_K: the code minus 32 is lo + 16 * (hi - 2) with lo the nibble of ql and hi the 2-bit
+ *     field of qh. With hi's upper bit flipped (xor 0xAA at pack), the field shifted to the
+ *     top of the byte is, as a signed byte, 64 * (hi - 2); an arithmetic shift by 2 gives
+ *     16 * (hi - 2), and adding lo the signed code q - 32 (-32..31) with no bsums term.
+ *     |(q - 32) * x| <= 32 * 127 (Q8_K codes are within +-127): 8 products fit int16, so a
+ *     sub-block of 16 is two partials, each isum += sc * partial (vwmacc.vv, sc as int16).
+ * The float part is the reference's, per lane, super-block after super-block:
+ *   sum = fma((float)isum, d * dx, sum) (vfmul.vf, vfmacc.vv), and for Q4_K then
+ *   sum = fma(-(float)msum, dmin * dx, sum) (vfnmsac.vv: the same single rounding),
+ * so every lane is bitwise the reference dot of its row. */
+#define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
+
+/* the byte of the file's block at i, for row r of G, goes to the group's block at this offset
+ * (width-2 fields: d and dmin at 0 and 2 for Q4_K, d at 208 for Q6_K) */
+static inline size_t rvv_kp_off(const int q6, size_t i, size_t r, size_t G) {
+    const size_t f = q6 ? (i >= 208 ? 208 : i) : (i < 4 ? i & ~(size_t)1 : i), w = (q6 ? i >= 208 : i < 4) ? 2 : 1;
+    return f * G + w * r + (i - f);
+}
+static inline uint8_t rvv_kp_xor(const int q6, size_t i) { return q6 && i >= 128 && i < 192 ? 0xAA : 0; }
+
+static inline void rvv_pack_kq(const int q6, int n, void *group, const void *src, size_t ld) {
+    const size_t G = rvv_group_rows(), bs = q6 ? sizeof(block_q6_K) : sizeof(block_q4_K);
+    uint8_t *o = (uint8_t *)group;
+    for (int k = 0; k < n / QK_K; k++, o += G * bs)
+        for (size_t r = 0; r < G; r++) {
+            const uint8_t *blk = (const uint8_t *)src + r * ld + (size_t)k * bs;
+            for (size_t i = 0; i < bs; i++) o[rvv_kp_off(q6, i, r, G)] = blk[i] ^ rvv_kp_xor(q6, i);
+        }
+}
+static inline void rvv_unpack_row_kq(const int q6, int n, void *dst, const void *group, int r) {
+    const size_t G = rvv_group_rows(), bs = q6 ? sizeof(block_q6_K) : sizeof(block_q4_K);
+    const uint8_t *g = (const uint8_t *)group;
+    uint8_t *blk = (uint8_t *)dst;
+    for (int k = 0; k < n / QK_K; k++, g += G * bs, blk += bs)
+        for (size_t i = 0; i < bs; i++) blk[i] = g[rvv_kp_off(q6, i, (size_t)r, G)] ^ rvv_kp_xor(q6, i);
+}
+
+/* the activation side: super-blocks k0.. k0+m-1 of one Q8_K row as columns of G equal bytes
+ * (element e of super-block kk at xs + (kk*256 + e)*G), eight columns per vrgather (e8m8:
+ * lane l takes code i + l/G); dx their scales, bp their bsum pairs (Q4_K) */
+RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_K *x, int m, size_t G) {
+    const size_t vl = 8 * G;
+    vuint8m8_t idx = __riscv_vundefined_u8m8();
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 0, __riscv_vmv_v_x_u8m1(0, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 1, __riscv_vmv_v_x_u8m1(1, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 2, __riscv_vmv_v_x_u8m1(2, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 3, __riscv_vmv_v_x_u8m1(3, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 4, __riscv_vmv_v_x_u8m1(4, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 5, __riscv_vmv_v_x_u8m1(5, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 6, __riscv_vmv_v_x_u8m1(6, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 7, __riscv_vmv_v_x_u8m1(7, G));
+    for (int kk = 0; kk < m; kk++) {
+        dx[kk] = x[kk].d;
+        for (int j = 0; j < 8; j++) bp[8 * kk + j] = (int16_t)(x[kk].bsums[2 * j] + x[kk].bsums[2 * j + 1]);
+        for (int p = 0; p < QK_K / 32; p++, xs += 32 * G) {
+            const vint8m8_t src = __riscv_vle8_v_i8m8(x[kk].qs + 32 * p, 32);
+            for (int i = 0; i < 32; i += 8)
+                *(vint8m8_t *)(void *)(xs + i * G) = __riscv_vrgather_vv_i8m8(src, __riscv_vadd_vx_u8m8(idx, (uint8_t)i, vl), vl);
+        }
+    }
+}
+
+#define RVV_KP_COLS(p) (*(const vint8m8_t *)(const void *)(p))      /* eight columns */
+#define RVV_KP_UCOLS(p) (*(const vuint8m8_t *)(const void *)(p))
+
+/* one Q4_K super-block of a group (blk) against one activation super-block (xs, dx, bp) */
+RVV_INLINE vfloat32m4_t rvv_kp_q4_K_sb(vfloat32m4_t acc, const uint8_t *blk, const int8_t *xs, float dx, const int16_t *bp,
+                                       int16_t *s16, size_t G) {
+    {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
+        const uint8_t *sc = blk + 4 * G;
+        const vuint8m4_t A = *(const vuint8m4_t *)(const void *)sc, B = *(const vuint8m4_t *)(const void *)(sc + 4 * G),
+                         C = *(const vuint8m4_t *)(const void *)(sc + 8 * G);
+        const size_t vl = 4 * G;
+        const vuint8m4_t s03 = __riscv_vand_vx_u8m4(A, 63, vl), m03 = __riscv_vand_vx_u8m4(B, 63, vl);
+        const vuint8m4_t s47 = __riscv_vor_vv_u8m4(__riscv_vand_vx_u8m4(C, 15, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(A, 6, vl), 4, vl), vl);
+        const vuint8m4_t m47 = __riscv_vor_vv_u8m4(__riscv_vsrl_vx_u8m4(C, 4, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(B, 6, vl), 4, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)s16, __riscv_vzext_vf2_u16m8(s03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 4 * G), __riscv_vzext_vf2_u16m8(s47, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 8 * G), __riscv_vzext_vf2_u16m8(m03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), __riscv_vzext_vf2_u16m8(m47, vl), vl);
+    }
+    const uint8_t *qs = blk + 16 * G;
+    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G), msum = isum;
+    for (int c = 0; c < 4; c++)          /* 32 columns of codes: sub-blocks 2c (low nibbles) and 2c + 1 (high) */
+        for (int h = 0; h < 2; h++) {    /* columns 16h .. 16h + 15 of them: one partial sum each */
+            vint16m2_t pl, ph;
+            for (int e = 0; e < 2; e++) {
+                const size_t col = 32 * c + 16 * h + 8 * e;
+                const vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(qs + col * G), 15, 8 * G);
+                const vint8m8_t xl = RVV_KP_COLS(xs + (64 * c + 16 * h + 8 * e) * G);
+#define RVV_KP_MAC(P, Q, X, i)                                                                                     \
+    P = (e == 0 && i == 0) ? __riscv_vwmulsu_vv_i16m2(__riscv_vget_v_i8m8_i8m1(X, i), __riscv_vget_v_u8m8_u8m1(Q, i), G) \
+                           : __riscv_vwmaccsu_vv_i16m2(P, __riscv_vget_v_i8m8_i8m1(X, i), __riscv_vget_v_u8m8_u8m1(Q, i), G);
+                RVV_KP_MAC(pl, lo, xl, 0) RVV_KP_MAC(pl, lo, xl, 1) RVV_KP_MAC(pl, lo, xl, 2) RVV_KP_MAC(pl, lo, xl, 3)
+                RVV_KP_MAC(pl, lo, xl, 4) RVV_KP_MAC(pl, lo, xl, 5) RVV_KP_MAC(pl, lo, xl, 6) RVV_KP_MAC(pl, lo, xl, 7)
+                const vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(qs + col * G), 4, 8 * G);
+                const vint8m8_t xh = RVV_KP_COLS(xs + (64 * c + 32 + 16 * h + 8 * e) * G);
+                RVV_KP_MAC(ph, hi, xh, 0) RVV_KP_MAC(ph, hi, xh, 1) RVV_KP_MAC(ph, hi, xh, 2) RVV_KP_MAC(ph, hi, xh, 3)
+                RVV_KP_MAC(ph, hi, xh, 4) RVV_KP_MAC(ph, hi, xh, 5) RVV_KP_MAC(ph, hi, xh, 6) RVV_KP_MAC(ph, hi, xh, 7)
+            }
+            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + 2 * c * G, G), pl, G);
+            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + (2 * c + 1) * G, G), ph, G);
+        }
+    for (int j = 0; j < 8; j++) msum = __riscv_vwmacc_vx_i32m4(msum, bp[j], __riscv_vle16_v_i16m2(s16 + (8 + j) * G, G), G);
+    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)blk, G), G);
+    const vfloat32m4_t dm = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 2 * G), G), G);
+    acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
+    return __riscv_vfnmsac_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(msum, G), __riscv_vfmul_vf_f32m4(dm, dx, G), G);
+}
+
+/* one Q6_K super-block of a group against one activation super-block */
+RVV_INLINE vfloat32m4_t rvv_kp_q6_K_sb(vfloat32m4_t acc, const uint8_t *blk, const int8_t *xs, float dx, int16_t *s16, size_t G) {
+    {   /* the 16 scales as int16 columns */
+        const int8_t *sc = (const int8_t *)(const void *)(blk + 192 * G);
+        const size_t vl = 4 * G;
+        for (int i = 0; i < 4; i++)
+            __riscv_vse16_v_i16m8(s16 + 4 * i * G, __riscv_vsext_vf2_i16m8(*(const vint8m4_t *)(const void *)(sc + 4 * i * G), vl), vl);
+    }
+    const uint8_t *ql = blk, *qh = blk + 128 * G;
+    const size_t vl = 8 * G;
+    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+    for (int h = 0; h < 2; h++)          /* 128 elements: quarter k is 128h + 32k + l, l < 32 */
+        for (int t = 0; t < 4; t++)      /* l = 8t .. 8t + 7: eight columns, sub-block 8h + 2k + t/2 */
+            for (int k = 0; k < 4; k++) {
+                /* lo: the nibble of ql[64h + 32(k&1) + l] (low for k < 2); hi - 2 from bits 2k, 2k+1 of qh[32h + l] */
+                const vuint8m8_t L = RVV_KP_UCOLS(ql + (64 * h + 32 * (k & 1) + 8 * t) * G);
+                const vint8m8_t H = RVV_KP_COLS(qh + (32 * h + 8 * t) * G);
+                const vuint8m8_t lo = k < 2 ? __riscv_vand_vx_u8m8(L, 15, vl) : __riscv_vsrl_vx_u8m8(L, 4, vl);
+                const vint8m8_t top = k == 0 ? __riscv_vsll_vx_i8m8(H, 6, vl)
+                                             : __riscv_vand_vx_i8m8(k < 3 ? __riscv_vsll_vx_i8m8(H, 6 - 2 * k, vl) : H, -64, vl);
+                const vint8m8_t hi = __riscv_vsra_vx_i8m8(top, 2, vl);   /* 16 * (hi - 2) */
+                const vint8m8_t q = __riscv_vadd_vv_i8m8(hi, __riscv_vreinterpret_v_u8m8_i8m8(lo), vl);
+                const vint8m8_t X = RVV_KP_COLS(xs + (128 * h + 32 * k + 8 * t) * G);
+                vint16m2_t p = __riscv_vwmul_vv_i16m2(__riscv_vget_v_i8m8_i8m1(q, 0), __riscv_vget_v_i8m8_i8m1(X, 0), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 1), __riscv_vget_v_i8m8_i8m1(X, 1), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 2), __riscv_vget_v_i8m8_i8m1(X, 2), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 3), __riscv_vget_v_i8m8_i8m1(X, 3), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 4), __riscv_vget_v_i8m8_i8m1(X, 4), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 5), __riscv_vget_v_i8m8_i8m1(X, 5), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 6), __riscv_vget_v_i8m8_i8m1(X, 6), G);
+                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 7), __riscv_vget_v_i8m8_i8m1(X, 7), G);
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + (8 * h + 2 * k + t / 2) * G, G), p, G);
+            }
+    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 208 * G), G), G);
+    return __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
+}
+
+/* the layouts' GEMM: nr / G consecutive groups against nb activation rows, in chunks of
+ * super-blocks the splat buffer holds; every group's sums go on from y across chunks */
+RVV_INLINE void rvv_kp_gemm(const int q6, int n, int nr, int nb, float *y, size_t ldy, const void *w, const void *x, size_t ldx) {
+    const size_t G = rvv_group_rows(), gbs = G * (q6 ? sizeof(block_q6_K) : sizeof(block_q4_K));
+    const int nblk = n / QK_K, ng = nr / (int)G, cb = (int)(RVV_KP_XB / (QK_K * G));
+    int8_t xs[RVV_KP_XB];
+    int16_t s16[16 * 128], bp[8 * (RVV_KP_XB / QK_K / 16)];
+    float dx[RVV_KP_XB / QK_K / 16];
+    for (int b = 0; b < nb; b++) {
+        const block_q8_K *xb = (const block_q8_K *)(const void *)((const char *)x + (size_t)b * ldx);
+        float *yb = y + (size_t)b * ldy;
+        for (int k0 = 0; k0 < nblk; k0 += cb) {
+            const int m = nblk - k0 < cb ? nblk - k0 : cb;
+            rvv_kp_splat(xs, dx, bp, xb + k0, m, G);
+            for (int g = 0; g < ng; g++) {
+                vfloat32m4_t acc = k0 ? __riscv_vle32_v_f32m4(yb + (size_t)g * G, G) : __riscv_vfmv_v_f_f32m4(0.0f, G);
+                const uint8_t *blk = (const uint8_t *)w + (size_t)g * gbs * nblk + (size_t)k0 * gbs;
+                for (int kk = 0; kk < m; kk++, blk += gbs)
+                    acc = q6 ? rvv_kp_q6_K_sb(acc, blk, xs + (size_t)kk * QK_K * G, dx[kk], s16, G)
+                             : rvv_kp_q4_K_sb(acc, blk, xs + (size_t)kk * QK_K * G, dx[kk], bp + 8 * kk, s16, G);
+                __riscv_vse32_v_f32m4(yb + (size_t)g * G, acc, G);
+            }
+        }
+    }
+}
+
+static inline void rvv_pack_q4_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(0, n, group, src, ld); }
+static inline void rvv_pack_q6_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(1, n, group, src, ld); }
+static inline void rvv_unpack_row_q4_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(0, n, dst, group, r); }
+static inline void rvv_unpack_row_q6_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(1, n, dst, group, r); }
+static inline void rvv_gemm_q4_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(0, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
+}
 #endif
 
 /* the packed layouts of this CPU's vector length (above), set when the table is resolved */
@@ -1657,6 +1862,8 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
+    k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
+    k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
 #else
     (void)k;
 #endif
