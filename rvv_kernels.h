@@ -1679,6 +1679,12 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
  *   sum = fma(-(float)msum, dmin * dx, sum) (vfnmsac.vv: the same single rounding),
  * so every lane is bitwise the reference dot of its row. */
 #define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
+/* the columns are read again rather than kept: eight-register values the compiler would keep
+ * live across steps do not fit the 32 registers, and their spill code costs more than a load */
+#define RVV_KP_RELOAD() __asm__ volatile("" ::: "memory")
+/* ... and the sum v is complete here: the compiler would otherwise defer its updates (and
+ * spill what they need) to the end of the unrolled loop */
+#define RVV_KP_SYNC(v) __asm__ volatile("" : "+vr"(v) : : "memory")
 
 /* the byte of the file's block at i, for row r of G, goes to the group's block at this offset
  * (width-2 fields: d and dmin at 0 and 2 for Q4_K, d at 208 for Q6_K) */
@@ -1725,7 +1731,8 @@ RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_
         for (int p = 0; p < QK_K / 32; p++, xs += 32 * G) {
             const vint8m8_t src = __riscv_vle8_v_i8m8(x[kk].qs + 32 * p, 32);
             for (int i = 0; i < 32; i += 8)
-                *(vint8m8_t *)(void *)(xs + i * G) = __riscv_vrgather_vv_i8m8(src, __riscv_vadd_vx_u8m8(idx, (uint8_t)i, vl), vl);
+                *(vint8m8_t *)(void *)(xs + i * G) =   /* the index vectors are not hoisted (32 registers) */
+                    __riscv_vrgather_vv_i8m8(src, __riscv_vadd_vx_u8m8(idx, (uint8_t)(i + rvv_zero_here()), vl), vl);
         }
     }
 }
@@ -1733,9 +1740,37 @@ RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_
 #define RVV_KP_COLS(p) (*(const vint8m8_t *)(const void *)(p))      /* eight columns */
 #define RVV_KP_UCOLS(p) (*(const vuint8m8_t *)(const void *)(p))
 
-/* one Q4_K super-block of a group (blk) against one activation super-block (xs, dx, bp) */
-RVV_INLINE vfloat32m4_t rvv_kp_q4_K_sb(vfloat32m4_t acc, const uint8_t *blk, const int8_t *xs, float dx, const int16_t *bp,
-                                       int16_t *s16, size_t G) {
+/* eight products of a weight column group (Q, codes) and an activation column group (X) into
+ * the 16-bit partial P (first: P starts with them); Q unsigned (Q4_K) or signed (Q6_K) */
+#define RVV_KP_MAC8(P, first, MUL, MAC, Q, X, QT)                                                   \
+    do {                                                                                         \
+        P = (first) ? MUL(__riscv_vget_v_i8m8_i8m1(X, 0), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 0), G)  \
+                    : MAC(P, __riscv_vget_v_i8m8_i8m1(X, 0), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 0), G); \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 1), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 1), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 2), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 2), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 3), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 3), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 4), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 4), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 5), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 5), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 6), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 6), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 7), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 7), G);      \
+    } while (0)
+#define RVV_KP_MULSU(x, q, vl) __riscv_vwmulsu_vv_i16m2(x, q, vl)
+#define RVV_KP_MACSU(p, x, q, vl) __riscv_vwmaccsu_vv_i16m2(p, x, q, vl)
+#define RVV_KP_MUL(x, q, vl) __riscv_vwmul_vv_i16m2(x, q, vl)
+#define RVV_KP_MAC(p, x, q, vl) __riscv_vwmacc_vv_i16m2(p, x, q, vl)
+
+/* the float part of one super-block for the G rows, on the sums in y (k: first super-block) */
+RVV_INLINE void rvv_kp_float(float *y, const int first, const uint8_t *d16, vint32m4_t isum, float dx, size_t G) {
+    vfloat32m4_t acc = first ? __riscv_vfmv_v_f_f32m4(0.0f, G) : __riscv_vle32_v_f32m4(y, G);
+    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)d16, G), G);
+    acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
+    __riscv_vse32_v_f32m4(y, acc, G);
+}
+
+/* one Q4_K super-block of a group (blk) against one activation super-block (xs, dx, bp); the
+ * sums of the G rows go on from y */
+RVV_INLINE void rvv_kp_q4_K_sb(float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx, const int16_t *bp,
+                               int16_t *s16, size_t G) {
     {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
         const uint8_t *sc = blk + 4 * G;
         const vuint8m4_t A = *(const vuint8m4_t *)(const void *)sc, B = *(const vuint8m4_t *)(const void *)(sc + 4 * G),
@@ -1749,37 +1784,61 @@ RVV_INLINE vfloat32m4_t rvv_kp_q4_K_sb(vfloat32m4_t acc, const uint8_t *blk, con
         __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 8 * G), __riscv_vzext_vf2_u16m8(m03, vl), vl);
         __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), __riscv_vzext_vf2_u16m8(m47, vl), vl);
     }
-    const uint8_t *qs = blk + 16 * G;
-    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G), msum = isum;
-    for (int c = 0; c < 4; c++)          /* 32 columns of codes: sub-blocks 2c (low nibbles) and 2c + 1 (high) */
-        for (int h = 0; h < 2; h++) {    /* columns 16h .. 16h + 15 of them: one partial sum each */
+    const size_t G8 = 8 * G, G32 = 32 * G;
+    const uint8_t *q = blk + 16 * G;    /* columns 8e .. 8e + 7 of the codes, e = 0 .. 15 */
+    const int8_t *x = xs;               /* their low nibbles' activation columns; the high's at + 32G */
+    const int16_t *s = s16;
+    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+    for (int c = 0; c < 4; c++, x += G32, s += 2 * G)      /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
+        for (int h = 0; h < 2; h++) {                      /* 16 of their 32 columns: one partial sum each */
             vint16m2_t pl, ph;
-            for (int e = 0; e < 2; e++) {
-                const size_t col = 32 * c + 16 * h + 8 * e;
-                const vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(qs + col * G), 15, 8 * G);
-                const vint8m8_t xl = RVV_KP_COLS(xs + (64 * c + 16 * h + 8 * e) * G);
-#define RVV_KP_MAC(P, Q, X, i)                                                                                     \
-    P = (e == 0 && i == 0) ? __riscv_vwmulsu_vv_i16m2(__riscv_vget_v_i8m8_i8m1(X, i), __riscv_vget_v_u8m8_u8m1(Q, i), G) \
-                           : __riscv_vwmaccsu_vv_i16m2(P, __riscv_vget_v_i8m8_i8m1(X, i), __riscv_vget_v_u8m8_u8m1(Q, i), G);
-                RVV_KP_MAC(pl, lo, xl, 0) RVV_KP_MAC(pl, lo, xl, 1) RVV_KP_MAC(pl, lo, xl, 2) RVV_KP_MAC(pl, lo, xl, 3)
-                RVV_KP_MAC(pl, lo, xl, 4) RVV_KP_MAC(pl, lo, xl, 5) RVV_KP_MAC(pl, lo, xl, 6) RVV_KP_MAC(pl, lo, xl, 7)
-                const vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(qs + col * G), 4, 8 * G);
-                const vint8m8_t xh = RVV_KP_COLS(xs + (64 * c + 32 + 16 * h + 8 * e) * G);
-                RVV_KP_MAC(ph, hi, xh, 0) RVV_KP_MAC(ph, hi, xh, 1) RVV_KP_MAC(ph, hi, xh, 2) RVV_KP_MAC(ph, hi, xh, 3)
-                RVV_KP_MAC(ph, hi, xh, 4) RVV_KP_MAC(ph, hi, xh, 5) RVV_KP_MAC(ph, hi, xh, 6) RVV_KP_MAC(ph, hi, xh, 7)
+            RVV_KP_SYNC(isum);
+            for (int e = 0; e < 2; e++, q += G8, x += G8) {
+                RVV_KP_RELOAD();
+                const vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(q), 15, G8);
+                const vint8m8_t xl = RVV_KP_COLS(x);
+                RVV_KP_MAC8(pl, e == 0, RVV_KP_MULSU, RVV_KP_MACSU, lo, xl, u);
+                RVV_KP_SYNC(pl);
+                const vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(q), 4, G8);
+                const vint8m8_t xh = RVV_KP_COLS(x + G32);
+                RVV_KP_MAC8(ph, e == 0, RVV_KP_MULSU, RVV_KP_MACSU, hi, xh, u);
+                RVV_KP_SYNC(ph);
             }
-            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + 2 * c * G, G), pl, G);
-            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + (2 * c + 1) * G, G), ph, G);
+            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
+            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
         }
+    rvv_kp_float(y, first, blk, isum, dx, G);
+    vint32m4_t msum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
     for (int j = 0; j < 8; j++) msum = __riscv_vwmacc_vx_i32m4(msum, bp[j], __riscv_vle16_v_i16m2(s16 + (8 + j) * G, G), G);
-    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)blk, G), G);
     const vfloat32m4_t dm = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 2 * G), G), G);
-    acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
-    return __riscv_vfnmsac_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(msum, G), __riscv_vfmul_vf_f32m4(dm, dx, G), G);
+    __riscv_vse32_v_f32m4(y, __riscv_vfnmsac_vv_f32m4(__riscv_vle32_v_f32m4(y, G), __riscv_vfcvt_f_x_v_f32m4(msum, G),
+                                                      __riscv_vfmul_vf_f32m4(dm, dx, G), G), G);
+}
+
+/* quarter k of half h of a Q6_K super-block (32 elements, 8 columns at a time: four steps) */
+RVV_INLINE vint32m4_t rvv_kp_q6_quarter(vint32m4_t isum, const int k, const uint8_t *l, const uint8_t *hb, const int8_t *x,
+                                        const int16_t *s, size_t G) {
+    const size_t G8 = 8 * G;
+    for (int t = 0; t < 4; t++, l += G8, hb += G8, x += G8) {
+        RVV_KP_SYNC(isum);
+        /* lo: the nibble of ql[64h + 32(k&1) + i] (low for k < 2); 16 (hi - 2) from bits 2k, 2k+1 of qh[32h + i] */
+        const vuint8m8_t L = RVV_KP_UCOLS(l);
+        const vint8m8_t H = RVV_KP_COLS(hb);
+        const vuint8m8_t lo = k < 2 ? __riscv_vand_vx_u8m8(L, 15, G8) : __riscv_vsrl_vx_u8m8(L, 4, G8);
+        const vint8m8_t top = k == 0 ? __riscv_vsll_vx_i8m8(H, 6, G8)
+                                     : __riscv_vand_vx_i8m8(k < 3 ? __riscv_vsll_vx_i8m8(H, 6 - 2 * k, G8) : H, -64, G8);
+        const vint8m8_t q = __riscv_vadd_vv_i8m8(__riscv_vsra_vx_i8m8(top, 2, G8), __riscv_vreinterpret_v_u8m8_i8m8(lo), G8);
+        RVV_KP_RELOAD();
+        const vint8m8_t X = RVV_KP_COLS(x);
+        vint16m2_t p;
+        RVV_KP_MAC8(p, 1, RVV_KP_MUL, RVV_KP_MAC, q, X, i);
+        isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + (t / 2) * G, G), p, G);
+    }
+    return isum;
 }
 
 /* one Q6_K super-block of a group against one activation super-block */
-RVV_INLINE vfloat32m4_t rvv_kp_q6_K_sb(vfloat32m4_t acc, const uint8_t *blk, const int8_t *xs, float dx, int16_t *s16, size_t G) {
+RVV_INLINE void rvv_kp_q6_K_sb(float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx, int16_t *s16, size_t G) {
     {   /* the 16 scales as int16 columns */
         const int8_t *sc = (const int8_t *)(const void *)(blk + 192 * G);
         const size_t vl = 4 * G;
@@ -1787,36 +1846,18 @@ RVV_INLINE vfloat32m4_t rvv_kp_q6_K_sb(vfloat32m4_t acc, const uint8_t *blk, con
             __riscv_vse16_v_i16m8(s16 + 4 * i * G, __riscv_vsext_vf2_i16m8(*(const vint8m4_t *)(const void *)(sc + 4 * i * G), vl), vl);
     }
     const uint8_t *ql = blk, *qh = blk + 128 * G;
-    const size_t vl = 8 * G;
     vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
-    for (int h = 0; h < 2; h++)          /* 128 elements: quarter k is 128h + 32k + l, l < 32 */
-        for (int t = 0; t < 4; t++)      /* l = 8t .. 8t + 7: eight columns, sub-block 8h + 2k + t/2 */
-            for (int k = 0; k < 4; k++) {
-                /* lo: the nibble of ql[64h + 32(k&1) + l] (low for k < 2); hi - 2 from bits 2k, 2k+1 of qh[32h + l] */
-                const vuint8m8_t L = RVV_KP_UCOLS(ql + (64 * h + 32 * (k & 1) + 8 * t) * G);
-                const vint8m8_t H = RVV_KP_COLS(qh + (32 * h + 8 * t) * G);
-                const vuint8m8_t lo = k < 2 ? __riscv_vand_vx_u8m8(L, 15, vl) : __riscv_vsrl_vx_u8m8(L, 4, vl);
-                const vint8m8_t top = k == 0 ? __riscv_vsll_vx_i8m8(H, 6, vl)
-                                             : __riscv_vand_vx_i8m8(k < 3 ? __riscv_vsll_vx_i8m8(H, 6 - 2 * k, vl) : H, -64, vl);
-                const vint8m8_t hi = __riscv_vsra_vx_i8m8(top, 2, vl);   /* 16 * (hi - 2) */
-                const vint8m8_t q = __riscv_vadd_vv_i8m8(hi, __riscv_vreinterpret_v_u8m8_i8m8(lo), vl);
-                const vint8m8_t X = RVV_KP_COLS(xs + (128 * h + 32 * k + 8 * t) * G);
-                vint16m2_t p = __riscv_vwmul_vv_i16m2(__riscv_vget_v_i8m8_i8m1(q, 0), __riscv_vget_v_i8m8_i8m1(X, 0), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 1), __riscv_vget_v_i8m8_i8m1(X, 1), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 2), __riscv_vget_v_i8m8_i8m1(X, 2), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 3), __riscv_vget_v_i8m8_i8m1(X, 3), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 4), __riscv_vget_v_i8m8_i8m1(X, 4), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 5), __riscv_vget_v_i8m8_i8m1(X, 5), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 6), __riscv_vget_v_i8m8_i8m1(X, 6), G);
-                p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m8_i8m1(q, 7), __riscv_vget_v_i8m8_i8m1(X, 7), G);
-                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s16 + (8 * h + 2 * k + t / 2) * G, G), p, G);
-            }
-    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 208 * G), G), G);
-    return __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
+    for (int h = 0; h < 2; h++, ql += 64 * G, qh += 32 * G, xs += 128 * G, s16 += 8 * G) {   /* element 128h + 32k + i */
+        isum = rvv_kp_q6_quarter(isum, 0, ql, qh, xs, s16, G);
+        isum = rvv_kp_q6_quarter(isum, 1, ql + 32 * G, qh, xs + 32 * G, s16 + 2 * G, G);
+        isum = rvv_kp_q6_quarter(isum, 2, ql, qh, xs + 64 * G, s16 + 4 * G, G);
+        isum = rvv_kp_q6_quarter(isum, 3, ql + 32 * G, qh, xs + 96 * G, s16 + 6 * G, G);
+    }
+    rvv_kp_float(y, first, blk + 208 * G, isum, dx, G);
 }
 
 /* the layouts' GEMM: nr / G consecutive groups against nb activation rows, in chunks of
- * super-blocks the splat buffer holds; every group's sums go on from y across chunks */
+ * super-blocks the splat buffer holds; every group's sums go on in y */
 RVV_INLINE void rvv_kp_gemm(const int q6, int n, int nr, int nb, float *y, size_t ldy, const void *w, const void *x, size_t ldx) {
     const size_t G = rvv_group_rows(), gbs = G * (q6 ? sizeof(block_q6_K) : sizeof(block_q4_K));
     const int nblk = n / QK_K, ng = nr / (int)G, cb = (int)(RVV_KP_XB / (QK_K * G));
@@ -1825,17 +1866,18 @@ RVV_INLINE void rvv_kp_gemm(const int q6, int n, int nr, int nb, float *y, size_
     float dx[RVV_KP_XB / QK_K / 16];
     for (int b = 0; b < nb; b++) {
         const block_q8_K *xb = (const block_q8_K *)(const void *)((const char *)x + (size_t)b * ldx);
-        float *yb = y + (size_t)b * ldy;
         for (int k0 = 0; k0 < nblk; k0 += cb) {
             const int m = nblk - k0 < cb ? nblk - k0 : cb;
             rvv_kp_splat(xs, dx, bp, xb + k0, m, G);
-            for (int g = 0; g < ng; g++) {
-                vfloat32m4_t acc = k0 ? __riscv_vle32_v_f32m4(yb + (size_t)g * G, G) : __riscv_vfmv_v_f_f32m4(0.0f, G);
-                const uint8_t *blk = (const uint8_t *)w + (size_t)g * gbs * nblk + (size_t)k0 * gbs;
-                for (int kk = 0; kk < m; kk++, blk += gbs)
-                    acc = q6 ? rvv_kp_q6_K_sb(acc, blk, xs + (size_t)kk * QK_K * G, dx[kk], s16, G)
-                             : rvv_kp_q4_K_sb(acc, blk, xs + (size_t)kk * QK_K * G, dx[kk], bp + 8 * kk, s16, G);
-                __riscv_vse32_v_f32m4(yb + (size_t)g * G, acc, G);
+            float *yg = y + (size_t)b * ldy;
+            const uint8_t *wg = (const uint8_t *)w + (size_t)k0 * gbs;
+            for (int g = 0; g < ng; g++, yg += G, wg += gbs * nblk) {
+                const uint8_t *blk = wg;
+                const int8_t *xk = xs;
+                for (int kk = 0; kk < m; kk++, blk += gbs, xk += QK_K * G) {
+                    if (q6) rvv_kp_q6_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], s16, G);
+                    else rvv_kp_q4_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], bp + 8 * kk, s16, G);
+                }
             }
         }
     }
