@@ -1687,28 +1687,45 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
 #define RVV_KP_SYNC(v) __asm__ volatile("" : "+vr"(v) : : "memory")
 
 /* the byte of the file's block at i, for row r of G, goes to the group's block at this offset
- * (width-2 fields: d and dmin at 0 and 2 for Q4_K, d at 208 for Q6_K) */
-static inline size_t rvv_kp_off(const int q6, size_t i, size_t r, size_t G) {
+ * (width-2 fields: d and dmin at 0 and 2 for Q4_K and Q5_K, d at 208 for Q6_K); kt = 4, 5, 6 */
+static inline size_t rvv_kp_bs(const int kt) { return kt == 6 ? sizeof(block_q6_K) : kt == 5 ? sizeof(block_q5_K) : sizeof(block_q4_K); }
+static inline size_t rvv_kp_off(const int kt, size_t i, size_t r, size_t G) {
+    const int q6 = kt == 6;
     const size_t f = q6 ? (i >= 208 ? 208 : i) : (i < 4 ? i & ~(size_t)1 : i), w = (q6 ? i >= 208 : i < 4) ? 2 : 1;
     return f * G + w * r + (i - f);
 }
-static inline uint8_t rvv_kp_xor(const int q6, size_t i) { return q6 && i >= 128 && i < 192 ? 0xAA : 0; }
+/* Q6_K's qh xor 0xAA; Q5_K's qh bits reordered: bit j (sub-block j) of the file's byte goes to
+ * bit j/2 (j even) or 4 + j/2 (j odd) */
+static inline uint8_t rvv_kp_enc(const int kt, size_t i, uint8_t v) {
+    if (kt == 6) return i >= 128 && i < 192 ? v ^ 0xAA : v;
+    if (kt != 5 || i < 16 || i >= 48) return v;
+    uint8_t o = 0;
+    for (int j = 0; j < 8; j++) o |= (uint8_t)(((v >> j) & 1) << (j % 2 ? 4 + j / 2 : j / 2));
+    return o;
+}
+static inline uint8_t rvv_kp_dec(const int kt, size_t i, uint8_t v) {
+    if (kt == 6) return i >= 128 && i < 192 ? v ^ 0xAA : v;
+    if (kt != 5 || i < 16 || i >= 48) return v;
+    uint8_t o = 0;
+    for (int j = 0; j < 8; j++) o |= (uint8_t)(((v >> (j % 2 ? 4 + j / 2 : j / 2)) & 1) << j);
+    return o;
+}
 
-static inline void rvv_pack_kq(const int q6, int n, void *group, const void *src, size_t ld) {
-    const size_t G = rvv_group_rows(), bs = q6 ? sizeof(block_q6_K) : sizeof(block_q4_K);
+static inline void rvv_pack_kq(const int kt, int n, void *group, const void *src, size_t ld) {
+    const size_t G = rvv_group_rows(), bs = rvv_kp_bs(kt);
     uint8_t *o = (uint8_t *)group;
     for (int k = 0; k < n / QK_K; k++, o += G * bs)
         for (size_t r = 0; r < G; r++) {
             const uint8_t *blk = (const uint8_t *)src + r * ld + (size_t)k * bs;
-            for (size_t i = 0; i < bs; i++) o[rvv_kp_off(q6, i, r, G)] = blk[i] ^ rvv_kp_xor(q6, i);
+            for (size_t i = 0; i < bs; i++) o[rvv_kp_off(kt, i, r, G)] = rvv_kp_enc(kt, i, blk[i]);
         }
 }
-static inline void rvv_unpack_row_kq(const int q6, int n, void *dst, const void *group, int r) {
-    const size_t G = rvv_group_rows(), bs = q6 ? sizeof(block_q6_K) : sizeof(block_q4_K);
+static inline void rvv_unpack_row_kq(const int kt, int n, void *dst, const void *group, int r) {
+    const size_t G = rvv_group_rows(), bs = rvv_kp_bs(kt);
     const uint8_t *g = (const uint8_t *)group;
     uint8_t *blk = (uint8_t *)dst;
     for (int k = 0; k < n / QK_K; k++, g += G * bs, blk += bs)
-        for (size_t i = 0; i < bs; i++) blk[i] = g[rvv_kp_off(q6, i, (size_t)r, G)] ^ rvv_kp_xor(q6, i);
+        for (size_t i = 0; i < bs; i++) blk[i] = rvv_kp_dec(kt, i, g[rvv_kp_off(kt, i, (size_t)r, G)]);
 }
 
 /* the activation side: super-blocks k0.. k0+m-1 of one Q8_K row as columns of G equal bytes
@@ -1767,10 +1784,10 @@ RVV_INLINE void rvv_kp_float(float *y, const int first, const uint8_t *d16, vint
     __riscv_vse32_v_f32m4(y, acc, G);
 }
 
-/* one Q4_K super-block of a group (blk) against one activation super-block (xs, dx, bp); the
- * sums of the G rows go on from y */
-RVV_INLINE void rvv_kp_q4_K_sb(float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx, const int16_t *bp,
-                               int16_t *s16, size_t G) {
+/* one Q4_K or Q5_K super-block of a group (blk) against one activation super-block (xs, dx,
+ * bp); the sums of the G rows go on from y */
+RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx,
+                                const int16_t *bp, int16_t *s16, size_t G) {
     {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
         const uint8_t *sc = blk + 4 * G;
         const vuint8m4_t A = *(const vuint8m4_t *)(const void *)sc, B = *(const vuint8m4_t *)(const void *)(sc + 4 * G),
@@ -1785,28 +1802,36 @@ RVV_INLINE void rvv_kp_q4_K_sb(float *y, const int first, const uint8_t *blk, co
         __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), __riscv_vzext_vf2_u16m8(m47, vl), vl);
     }
     const size_t G8 = 8 * G, G32 = 32 * G;
-    const uint8_t *q = blk + 16 * G;    /* columns 8e .. 8e + 7 of the codes, e = 0 .. 15 */
+    const uint8_t *q = blk + (q5 ? 48 : 16) * G;   /* columns 8e .. 8e + 7 of the codes, e = 0 .. 15 */
     const int8_t *x = xs;               /* their low nibbles' activation columns; the high's at + 32G */
     const int16_t *s = s16;
     vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
-    for (int c = 0; c < 4; c++, x += G32, s += 2 * G)      /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
-        for (int h = 0; h < 2; h++) {                      /* 16 of their 32 columns: one partial sum each */
+    for (int c = 0; c < 4; c++, x += G32, s += 2 * G) {    /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
+        const uint8_t *qh = blk + 16 * G;                  /* Q5_K: the fifth bits of columns l, bits c and 4 + c */
+        for (int h = 0; h < 2; h++) {                      /* 16 of their 32 columns: one partial sum each (Q4_K) */
             vint16m2_t pl, ph;
             RVV_KP_SYNC(isum);
-            for (int e = 0; e < 2; e++, q += G8, x += G8) {
+            for (int e = 0; e < 2; e++, q += G8, x += G8, qh += G8) {
                 RVV_KP_RELOAD();
-                const vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(q), 15, G8);
+                vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(q), 15, G8);
+                if (q5) lo = __riscv_vor_vv_u8m8(lo, __riscv_vand_vx_u8m8(__riscv_vsll_vx_u8m8(RVV_KP_UCOLS(qh), 4 - c, G8), 16, G8), G8);
                 const vint8m8_t xl = RVV_KP_COLS(x);
-                RVV_KP_MAC8(pl, e == 0, RVV_KP_MULSU, RVV_KP_MACSU, lo, xl, u);
+                RVV_KP_MAC8(pl, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, lo, xl, u);
+                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
                 RVV_KP_SYNC(pl);
-                const vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(q), 4, G8);
+                vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(q), 4, G8);
+                if (q5) hi = __riscv_vor_vv_u8m8(hi, __riscv_vand_vx_u8m8(__riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(qh), c, G8), 16, G8), G8);
                 const vint8m8_t xh = RVV_KP_COLS(x + G32);
-                RVV_KP_MAC8(ph, e == 0, RVV_KP_MULSU, RVV_KP_MACSU, hi, xh, u);
+                RVV_KP_MAC8(ph, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, hi, xh, u);
+                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
                 RVV_KP_SYNC(ph);
             }
-            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
-            isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
+            if (!q5) {
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
+            }
         }
+    }
     rvv_kp_float(y, first, blk, isum, dx, G);
     vint32m4_t msum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
     for (int j = 0; j < 8; j++) msum = __riscv_vwmacc_vx_i32m4(msum, bp[j], __riscv_vle16_v_i16m2(s16 + (8 + j) * G, G), G);
@@ -1858,8 +1883,8 @@ RVV_INLINE void rvv_kp_q6_K_sb(float *y, const int first, const uint8_t *blk, co
 
 /* the layouts' GEMM: nr / G consecutive groups against nb activation rows, in chunks of
  * super-blocks the splat buffer holds; every group's sums go on in y */
-RVV_INLINE void rvv_kp_gemm(const int q6, int n, int nr, int nb, float *y, size_t ldy, const void *w, const void *x, size_t ldx) {
-    const size_t G = rvv_group_rows(), gbs = G * (q6 ? sizeof(block_q6_K) : sizeof(block_q4_K));
+RVV_INLINE void rvv_kp_gemm(const int kt, int n, int nr, int nb, float *y, size_t ldy, const void *w, const void *x, size_t ldx) {
+    const size_t G = rvv_group_rows(), gbs = G * rvv_kp_bs(kt);
     const int nblk = n / QK_K, ng = nr / (int)G, cb = (int)(RVV_KP_XB / (QK_K * G));
     int8_t xs[RVV_KP_XB];
     int16_t s16[16 * 128], bp[8 * (RVV_KP_XB / QK_K / 16)];
@@ -1875,25 +1900,31 @@ RVV_INLINE void rvv_kp_gemm(const int q6, int n, int nr, int nb, float *y, size_
                 const uint8_t *blk = wg;
                 const int8_t *xk = xs;
                 for (int kk = 0; kk < m; kk++, blk += gbs, xk += QK_K * G) {
-                    if (q6) rvv_kp_q6_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], s16, G);
-                    else rvv_kp_q4_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], bp + 8 * kk, s16, G);
+                    if (kt == 6) rvv_kp_q6_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], s16, G);
+                    else rvv_kp_q45_K_sb(kt == 5, yg, k0 + kk == 0, blk, xk, dx[kk], bp + 8 * kk, s16, G);
                 }
             }
         }
     }
 }
 
-static inline void rvv_pack_q4_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(0, n, group, src, ld); }
-static inline void rvv_pack_q6_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(1, n, group, src, ld); }
-static inline void rvv_unpack_row_q4_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(0, n, dst, group, r); }
-static inline void rvv_unpack_row_q6_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(1, n, dst, group, r); }
+static inline void rvv_pack_q4_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(4, n, group, src, ld); }
+static inline void rvv_unpack_row_q4_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(4, n, dst, group, r); }
 static inline void rvv_gemm_q4_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
                                         const void *x, size_t ldx) {
-    rvv_kp_gemm(0, n, nr, nb, y, ldy, w, x, ldx);
+    rvv_kp_gemm(4, n, nr, nb, y, ldy, w, x, ldx);
 }
+static inline void rvv_pack_q5_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(5, n, group, src, ld); }
+static inline void rvv_unpack_row_q5_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(5, n, dst, group, r); }
+static inline void rvv_gemm_q5_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(5, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_pack_q6_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(6, n, group, src, ld); }
+static inline void rvv_unpack_row_q6_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(6, n, dst, group, r); }
 static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
                                         const void *x, size_t ldx) {
-    rvv_kp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
+    rvv_kp_gemm(6, n, nr, nb, y, ldy, w, x, ldx);
 }
 #endif
 
@@ -1905,6 +1936,7 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
     k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
+    k->packed[T_Q5_K] = (weight_layout){G, rvv_pack_q5_K, rvv_unpack_row_q5_K, rvv_gemm_q5_K_packed};
     k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
 #else
     (void)k;
