@@ -1649,33 +1649,40 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
     rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
 }
 
-/* ---- Q4_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ---------------------
+/* ---- Q4_K, Q5_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ----------------
  * The same idea for the K-quants: G = VLEN / 8 rows form a group (rvv_group_rows), and a
  * group is their super-blocks, super-block by super-block, every field transposed so that a
  * field's byte (or fp16) of the G rows is one column of G lanes:
  *   a field of w bytes at offset o of the file's block is, for row r, at o*G + w*r of the
  *   group's super-block (G * sizeof(block) bytes): the fp16 d and dmin (w = 2) are G-lane
- *   vectors, every byte of scales, qs, ql, qh (w = 1) a column, byte i of row r at i*G + r.
- *   Q6_K's qh bytes are stored xor 0xAA (the upper bit of each 2-bit field flipped; below).
- * Exactly the bytes of the G rows (unpack_row undoes it). The activation's code of element e
- * is column e of a splat buffer (G copies, built once per activation row and chunk for all
- * groups), so a weight column times an activation column is one widening multiply-add of G
- * rows (vwmaccsu.vv / vwmacc.vv).
+ *   vectors, every byte of scales, qh, qs, ql (w = 1) a column, byte i of row r at i*G + r.
+ *   Two fields are re-encoded byte by byte (rvv_kp_enc; unpack_row undoes it): Q6_K's qh xor
+ *   0xAA (below), and Q5_K's qh with its bits reordered, the bit of sub-block 2c (low
+ *   nibbles of the c-th 32 code bytes) at bit c and that of sub-block 2c+1 at bit 4 + c, so
+ *   both move to bit 4 with one shift of c (right) or 4 - c (left).
+ * So a group holds exactly the bytes of its G rows. The activation's code of element e is
+ * column e of a splat buffer (G copies, built once per activation row and chunk of
+ * super-blocks for all groups), and a weight column times an activation column is one
+ * widening multiply-add of G rows (vwmaccsu.vv / vwmacc.vv), eight columns per whole-register
+ * load (vl8r.v).
  * Per lane (row) the integer sums of the reference dot, exact, in another order:
- *   Q4_K: codes 0..15 (vand / vsrl of a column), products |q * x| <= 15 * 128; 16 of them
- *     fit int16 (30720), so each sub-block of 32 is two 16-bit partial sums, and
- *     isum += sc_j * partial at 32 bits (vwmacc.vv with the scale as int16);
+ *   Q4_K: codes 0..15 (vand / vsrl of eight columns at once), |q * x| <= 15 * 128; 16 products
+ *     fit int16 (30720), so each sub-block of 32 is two 16-bit partial sums, each added as
+ *     isum += sc_j * partial at 32 bits (vwmacc.vv, the scale as int16);
  *     msum = sum_j m_j * (bsums[2j] + bsums[2j+1]), the bsum pair a scalar (vwmacc.vx).
  *     The 6-bit scales and mins are decoded from the 12 scale columns four sub-blocks at a
- *     time and kept, as int16 columns, in a buffer for the super-block.
- *   Q6_K: the code minus 32 is lo + 16 * (hi - 2) with lo the nibble of ql and hi the 2-bit
- *     field of qh. With hi's upper bit flipped (xor 0xAA at pack), the field shifted to the
- *     top of the byte is, as a signed byte, 64 * (hi - 2); an arithmetic shift by 2 gives
- *     16 * (hi - 2), and adding lo the signed code q - 32 (-32..31) with no bsums term.
- *     |(q - 32) * x| <= 32 * 127 (Q8_K codes are within +-127): 8 products fit int16, so a
- *     sub-block of 16 is two partials, each isum += sc * partial (vwmacc.vv, sc as int16).
- * The float part is the reference's, per lane, super-block after super-block:
- *   sum = fma((float)isum, d * dx, sum) (vfmul.vf, vfmacc.vv), and for Q4_K then
+ *     time (kq_scale_min_k4 on vectors) and kept, as int16 columns, in a buffer.
+ *   Q5_K: as Q4_K with the fifth bit or-ed in at bit 4: codes 0..31, |q * x| <= 31 * 128,
+ *     8 products fit int16 (31744): a partial sum per eight columns.
+ *   Q6_K: the code minus 32 is lo + 16 * (hi - 2), lo the nibble of ql, hi the 2-bit field of
+ *     qh. With hi's upper bit flipped (xor 0xAA at pack), the field alone in the top two bits
+ *     of a byte is, as a signed byte, 64 * (hi - 2); an arithmetic shift by 2 makes it
+ *     16 * (hi - 2), and adding lo gives q - 32 (-32..31) with no bsums term.
+ *     |(q - 32) * x| <= 32 * 127 (Q8_K codes are within +-127): 8 products fit int16 (32512),
+ *     so a sub-block of 16 is two partials, each isum += sc * partial (sc as int16).
+ * The float part is the reference's, per lane, super-block after super-block, on the sums
+ * kept in y (a float stored and loaded back: exact):
+ *   sum = fma((float)isum, d * dx, sum) (vfmul.vf, vfmacc.vv), and for Q4_K and Q5_K then
  *   sum = fma(-(float)msum, dmin * dx, sum) (vfnmsac.vv: the same single rounding),
  * so every lane is bitwise the reference dot of its row. */
 #define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
