@@ -1648,6 +1648,291 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
                                         const void *x, size_t ldx) {
     rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
 }
+
+/* ---- Q4_K, Q5_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ----------------
+ * The same idea for the K-quants: G = VLEN / 8 rows form a group (rvv_group_rows), and a
+ * group is their super-blocks, super-block by super-block, every field transposed so that a
+ * field's byte (or fp16) of the G rows is one column of G lanes:
+ *   a field of w bytes at offset o of the file's block is, for row r, at o*G + w*r of the
+ *   group's super-block (G * sizeof(block) bytes): the fp16 d and dmin (w = 2) are G-lane
+ *   vectors, every byte of scales, qh, qs, ql (w = 1) a column, byte i of row r at i*G + r.
+ *   Two fields are re-encoded byte by byte (rvv_kp_enc; unpack_row undoes it): Q6_K's qh xor
+ *   0xAA (below), and Q5_K's qh with its bits reordered, the bit of sub-block 2c (low
+ *   nibbles of the c-th 32 code bytes) at bit c and that of sub-block 2c+1 at bit 4 + c, so
+ *   both move to bit 4 with one shift of c (right) or 4 - c (left).
+ * So a group holds exactly the bytes of its G rows. The activation's code of element e is
+ * column e of a splat buffer (G copies, built once per activation row and chunk of
+ * super-blocks for all groups), and a weight column times an activation column is one
+ * widening multiply-add of G rows (vwmaccsu.vv / vwmacc.vv), eight columns per whole-register
+ * load (vl8r.v).
+ * Per lane (row) the integer sums of the reference dot, exact, in another order:
+ *   Q4_K: codes 0..15 (vand / vsrl of eight columns at once), |q * x| <= 15 * 128; 16 products
+ *     fit int16 (30720), so each sub-block of 32 is two 16-bit partial sums, each added as
+ *     isum += sc_j * partial at 32 bits (vwmacc.vv, the scale as int16);
+ *     msum = sum_j m_j * (bsums[2j] + bsums[2j+1]), the bsum pair a scalar (vwmacc.vx).
+ *     The 6-bit scales and mins are decoded from the 12 scale columns four sub-blocks at a
+ *     time (kq_scale_min_k4 on vectors) and kept, as int16 columns, in a buffer.
+ *   Q5_K: as Q4_K with the fifth bit or-ed in at bit 4: codes 0..31, |q * x| <= 31 * 128,
+ *     8 products fit int16 (31744): a partial sum per eight columns.
+ *   Q6_K: the code minus 32 is lo + 16 * (hi - 2), lo the nibble of ql, hi the 2-bit field of
+ *     qh. With hi's upper bit flipped (xor 0xAA at pack), the field alone in the top two bits
+ *     of a byte is, as a signed byte, 64 * (hi - 2); an arithmetic shift by 2 makes it
+ *     16 * (hi - 2), and adding lo gives q - 32 (-32..31) with no bsums term.
+ *     |(q - 32) * x| <= 32 * 127 (Q8_K codes are within +-127): 8 products fit int16 (32512),
+ *     so a sub-block of 16 is two partials, each isum += sc * partial (sc as int16).
+ * The float part is the reference's, per lane, super-block after super-block, on the sums
+ * kept in y (a float stored and loaded back: exact):
+ *   sum = fma((float)isum, d * dx, sum) (vfmul.vf, vfmacc.vv), and for Q4_K and Q5_K then
+ *   sum = fma(-(float)msum, dmin * dx, sum) (vfnmsac.vv: the same single rounding),
+ * so every lane is bitwise the reference dot of its row. */
+#define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
+/* the columns are read again rather than kept: eight-register values the compiler would keep
+ * live across steps do not fit the 32 registers, and their spill code costs more than a load */
+#define RVV_KP_RELOAD() __asm__ volatile("" ::: "memory")
+/* ... and the sum v is complete here: the compiler would otherwise defer its updates (and
+ * spill what they need) to the end of the unrolled loop */
+#define RVV_KP_SYNC(v) __asm__ volatile("" : "+vr"(v) : : "memory")
+
+/* the byte of the file's block at i, for row r of G, goes to the group's block at this offset
+ * (width-2 fields: d and dmin at 0 and 2 for Q4_K and Q5_K, d at 208 for Q6_K); kt = 4, 5, 6 */
+static inline size_t rvv_kp_bs(const int kt) { return kt == 6 ? sizeof(block_q6_K) : kt == 5 ? sizeof(block_q5_K) : sizeof(block_q4_K); }
+static inline size_t rvv_kp_off(const int kt, size_t i, size_t r, size_t G) {
+    const int q6 = kt == 6;
+    const size_t f = q6 ? (i >= 208 ? 208 : i) : (i < 4 ? i & ~(size_t)1 : i), w = (q6 ? i >= 208 : i < 4) ? 2 : 1;
+    return f * G + w * r + (i - f);
+}
+/* Q6_K's qh xor 0xAA; Q5_K's qh bits reordered: bit j (sub-block j) of the file's byte goes to
+ * bit j/2 (j even) or 4 + j/2 (j odd) */
+static inline uint8_t rvv_kp_enc(const int kt, size_t i, uint8_t v) {
+    if (kt == 6) return i >= 128 && i < 192 ? v ^ 0xAA : v;
+    if (kt != 5 || i < 16 || i >= 48) return v;
+    uint8_t o = 0;
+    for (int j = 0; j < 8; j++) o |= (uint8_t)(((v >> j) & 1) << (j % 2 ? 4 + j / 2 : j / 2));
+    return o;
+}
+static inline uint8_t rvv_kp_dec(const int kt, size_t i, uint8_t v) {
+    if (kt == 6) return i >= 128 && i < 192 ? v ^ 0xAA : v;
+    if (kt != 5 || i < 16 || i >= 48) return v;
+    uint8_t o = 0;
+    for (int j = 0; j < 8; j++) o |= (uint8_t)(((v >> (j % 2 ? 4 + j / 2 : j / 2)) & 1) << j);
+    return o;
+}
+
+static inline void rvv_pack_kq(const int kt, int n, void *group, const void *src, size_t ld) {
+    const size_t G = rvv_group_rows(), bs = rvv_kp_bs(kt);
+    uint8_t *o = (uint8_t *)group;
+    for (int k = 0; k < n / QK_K; k++, o += G * bs)
+        for (size_t r = 0; r < G; r++) {
+            const uint8_t *blk = (const uint8_t *)src + r * ld + (size_t)k * bs;
+            for (size_t i = 0; i < bs; i++) o[rvv_kp_off(kt, i, r, G)] = rvv_kp_enc(kt, i, blk[i]);
+        }
+}
+static inline void rvv_unpack_row_kq(const int kt, int n, void *dst, const void *group, int r) {
+    const size_t G = rvv_group_rows(), bs = rvv_kp_bs(kt);
+    const uint8_t *g = (const uint8_t *)group;
+    uint8_t *blk = (uint8_t *)dst;
+    for (int k = 0; k < n / QK_K; k++, g += G * bs, blk += bs)
+        for (size_t i = 0; i < bs; i++) blk[i] = rvv_kp_dec(kt, i, g[rvv_kp_off(kt, i, (size_t)r, G)]);
+}
+
+/* the activation side: super-blocks k0.. k0+m-1 of one Q8_K row as columns of G equal bytes
+ * (element e of super-block kk at xs + (kk*256 + e)*G), eight columns per vrgather (e8m8:
+ * lane l takes code i + l/G); dx their scales, bp their bsum pairs (Q4_K) */
+RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_K *x, int m, size_t G) {
+    const size_t vl = 8 * G;
+    vuint8m8_t idx = __riscv_vundefined_u8m8();
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 0, __riscv_vmv_v_x_u8m1(0, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 1, __riscv_vmv_v_x_u8m1(1, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 2, __riscv_vmv_v_x_u8m1(2, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 3, __riscv_vmv_v_x_u8m1(3, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 4, __riscv_vmv_v_x_u8m1(4, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 5, __riscv_vmv_v_x_u8m1(5, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 6, __riscv_vmv_v_x_u8m1(6, G));
+    idx = __riscv_vset_v_u8m1_u8m8(idx, 7, __riscv_vmv_v_x_u8m1(7, G));
+    for (int kk = 0; kk < m; kk++) {
+        dx[kk] = x[kk].d;
+        for (int j = 0; j < 8; j++) bp[8 * kk + j] = (int16_t)(x[kk].bsums[2 * j] + x[kk].bsums[2 * j + 1]);
+        for (int p = 0; p < QK_K / 32; p++, xs += 32 * G) {
+            const vint8m8_t src = __riscv_vle8_v_i8m8(x[kk].qs + 32 * p, 32);
+            for (int i = 0; i < 32; i += 8)
+                *(vint8m8_t *)(void *)(xs + i * G) =   /* the index vectors are not hoisted (32 registers) */
+                    __riscv_vrgather_vv_i8m8(src, __riscv_vadd_vx_u8m8(idx, (uint8_t)(i + rvv_zero_here()), vl), vl);
+        }
+    }
+}
+
+#define RVV_KP_COLS(p) (*(const vint8m8_t *)(const void *)(p))      /* eight columns */
+#define RVV_KP_UCOLS(p) (*(const vuint8m8_t *)(const void *)(p))
+
+/* eight products of a weight column group (Q, codes) and an activation column group (X) into
+ * the 16-bit partial P (first: P starts with them); Q unsigned (Q4_K) or signed (Q6_K) */
+#define RVV_KP_MAC8(P, first, MUL, MAC, Q, X, QT)                                                   \
+    do {                                                                                         \
+        P = (first) ? MUL(__riscv_vget_v_i8m8_i8m1(X, 0), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 0), G)  \
+                    : MAC(P, __riscv_vget_v_i8m8_i8m1(X, 0), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 0), G); \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 1), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 1), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 2), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 2), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 3), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 3), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 4), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 4), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 5), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 5), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 6), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 6), G);      \
+        P = MAC(P, __riscv_vget_v_i8m8_i8m1(X, 7), __riscv_vget_v_##QT##8m8_##QT##8m1(Q, 7), G);      \
+    } while (0)
+#define RVV_KP_MULSU(x, q, vl) __riscv_vwmulsu_vv_i16m2(x, q, vl)
+#define RVV_KP_MACSU(p, x, q, vl) __riscv_vwmaccsu_vv_i16m2(p, x, q, vl)
+#define RVV_KP_MUL(x, q, vl) __riscv_vwmul_vv_i16m2(x, q, vl)
+#define RVV_KP_MAC(p, x, q, vl) __riscv_vwmacc_vv_i16m2(p, x, q, vl)
+
+/* the float part of one super-block for the G rows, on the sums in y (k: first super-block) */
+RVV_INLINE void rvv_kp_float(float *y, const int first, const uint8_t *d16, vint32m4_t isum, float dx, size_t G) {
+    vfloat32m4_t acc = first ? __riscv_vfmv_v_f_f32m4(0.0f, G) : __riscv_vle32_v_f32m4(y, G);
+    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)d16, G), G);
+    acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
+    __riscv_vse32_v_f32m4(y, acc, G);
+}
+
+/* one Q4_K or Q5_K super-block of a group (blk) against one activation super-block (xs, dx,
+ * bp); the sums of the G rows go on from y */
+RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx,
+                                const int16_t *bp, int16_t *s16, size_t G) {
+    {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
+        const uint8_t *sc = blk + 4 * G;
+        const vuint8m4_t A = *(const vuint8m4_t *)(const void *)sc, B = *(const vuint8m4_t *)(const void *)(sc + 4 * G),
+                         C = *(const vuint8m4_t *)(const void *)(sc + 8 * G);
+        const size_t vl = 4 * G;
+        const vuint8m4_t s03 = __riscv_vand_vx_u8m4(A, 63, vl), m03 = __riscv_vand_vx_u8m4(B, 63, vl);
+        const vuint8m4_t s47 = __riscv_vor_vv_u8m4(__riscv_vand_vx_u8m4(C, 15, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(A, 6, vl), 4, vl), vl);
+        const vuint8m4_t m47 = __riscv_vor_vv_u8m4(__riscv_vsrl_vx_u8m4(C, 4, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(B, 6, vl), 4, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)s16, __riscv_vzext_vf2_u16m8(s03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 4 * G), __riscv_vzext_vf2_u16m8(s47, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 8 * G), __riscv_vzext_vf2_u16m8(m03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), __riscv_vzext_vf2_u16m8(m47, vl), vl);
+    }
+    const size_t G8 = 8 * G, G32 = 32 * G;
+    const uint8_t *q = blk + (q5 ? 48 : 16) * G;   /* columns 8e .. 8e + 7 of the codes, e = 0 .. 15 */
+    const int8_t *x = xs;               /* their low nibbles' activation columns; the high's at + 32G */
+    const int16_t *s = s16;
+    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+    for (int c = 0; c < 4; c++, x += G32, s += 2 * G) {    /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
+        const uint8_t *qh = blk + 16 * G;                  /* Q5_K: the fifth bits of columns l, bits c and 4 + c */
+        for (int h = 0; h < 2; h++) {                      /* 16 of their 32 columns: one partial sum each (Q4_K) */
+            vint16m2_t pl, ph;
+            RVV_KP_SYNC(isum);
+            for (int e = 0; e < 2; e++, q += G8, x += G8, qh += G8) {
+                RVV_KP_RELOAD();
+                vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(q), 15, G8);
+                if (q5) lo = __riscv_vor_vv_u8m8(lo, __riscv_vand_vx_u8m8(__riscv_vsll_vx_u8m8(RVV_KP_UCOLS(qh), 4 - c, G8), 16, G8), G8);
+                const vint8m8_t xl = RVV_KP_COLS(x);
+                RVV_KP_MAC8(pl, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, lo, xl, u);
+                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
+                RVV_KP_SYNC(pl);
+                vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(q), 4, G8);
+                if (q5) hi = __riscv_vor_vv_u8m8(hi, __riscv_vand_vx_u8m8(__riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(qh), c, G8), 16, G8), G8);
+                const vint8m8_t xh = RVV_KP_COLS(x + G32);
+                RVV_KP_MAC8(ph, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, hi, xh, u);
+                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
+                RVV_KP_SYNC(ph);
+            }
+            if (!q5) {
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
+            }
+        }
+    }
+    rvv_kp_float(y, first, blk, isum, dx, G);
+    vint32m4_t msum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+    for (int j = 0; j < 8; j++) msum = __riscv_vwmacc_vx_i32m4(msum, bp[j], __riscv_vle16_v_i16m2(s16 + (8 + j) * G, G), G);
+    const vfloat32m4_t dm = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 2 * G), G), G);
+    __riscv_vse32_v_f32m4(y, __riscv_vfnmsac_vv_f32m4(__riscv_vle32_v_f32m4(y, G), __riscv_vfcvt_f_x_v_f32m4(msum, G),
+                                                      __riscv_vfmul_vf_f32m4(dm, dx, G), G), G);
+}
+
+/* quarter k of half h of a Q6_K super-block (32 elements, 8 columns at a time: four steps) */
+RVV_INLINE vint32m4_t rvv_kp_q6_quarter(vint32m4_t isum, const int k, const uint8_t *l, const uint8_t *hb, const int8_t *x,
+                                        const int16_t *s, size_t G) {
+    const size_t G8 = 8 * G;
+    for (int t = 0; t < 4; t++, l += G8, hb += G8, x += G8) {
+        RVV_KP_SYNC(isum);
+        /* lo: the nibble of ql[64h + 32(k&1) + i] (low for k < 2); 16 (hi - 2) from bits 2k, 2k+1 of qh[32h + i] */
+        const vuint8m8_t L = RVV_KP_UCOLS(l);
+        const vint8m8_t H = RVV_KP_COLS(hb);
+        const vuint8m8_t lo = k < 2 ? __riscv_vand_vx_u8m8(L, 15, G8) : __riscv_vsrl_vx_u8m8(L, 4, G8);
+        const vint8m8_t top = k == 0 ? __riscv_vsll_vx_i8m8(H, 6, G8)
+                                     : __riscv_vand_vx_i8m8(k < 3 ? __riscv_vsll_vx_i8m8(H, 6 - 2 * k, G8) : H, -64, G8);
+        const vint8m8_t q = __riscv_vadd_vv_i8m8(__riscv_vsra_vx_i8m8(top, 2, G8), __riscv_vreinterpret_v_u8m8_i8m8(lo), G8);
+        RVV_KP_RELOAD();
+        const vint8m8_t X = RVV_KP_COLS(x);
+        vint16m2_t p;
+        RVV_KP_MAC8(p, 1, RVV_KP_MUL, RVV_KP_MAC, q, X, i);
+        isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + (t / 2) * G, G), p, G);
+    }
+    return isum;
+}
+
+/* one Q6_K super-block of a group against one activation super-block */
+RVV_INLINE void rvv_kp_q6_K_sb(float *y, const int first, const uint8_t *blk, const int8_t *xs, float dx, int16_t *s16, size_t G) {
+    {   /* the 16 scales as int16 columns */
+        const int8_t *sc = (const int8_t *)(const void *)(blk + 192 * G);
+        const size_t vl = 4 * G;
+        for (int i = 0; i < 4; i++)
+            __riscv_vse16_v_i16m8(s16 + 4 * i * G, __riscv_vsext_vf2_i16m8(*(const vint8m4_t *)(const void *)(sc + 4 * i * G), vl), vl);
+    }
+    const uint8_t *ql = blk, *qh = blk + 128 * G;
+    vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
+    for (int h = 0; h < 2; h++, ql += 64 * G, qh += 32 * G, xs += 128 * G, s16 += 8 * G) {   /* element 128h + 32k + i */
+        isum = rvv_kp_q6_quarter(isum, 0, ql, qh, xs, s16, G);
+        isum = rvv_kp_q6_quarter(isum, 1, ql + 32 * G, qh, xs + 32 * G, s16 + 2 * G, G);
+        isum = rvv_kp_q6_quarter(isum, 2, ql, qh, xs + 64 * G, s16 + 4 * G, G);
+        isum = rvv_kp_q6_quarter(isum, 3, ql + 32 * G, qh, xs + 96 * G, s16 + 6 * G, G);
+    }
+    rvv_kp_float(y, first, blk + 208 * G, isum, dx, G);
+}
+
+/* the layouts' GEMM: nr / G consecutive groups against nb activation rows, in chunks of
+ * super-blocks the splat buffer holds; every group's sums go on in y */
+RVV_INLINE void rvv_kp_gemm(const int kt, int n, int nr, int nb, float *y, size_t ldy, const void *w, const void *x, size_t ldx) {
+    const size_t G = rvv_group_rows(), gbs = G * rvv_kp_bs(kt);
+    const int nblk = n / QK_K, ng = nr / (int)G, cb = (int)(RVV_KP_XB / (QK_K * G));
+    int8_t xs[RVV_KP_XB];
+    int16_t s16[16 * 128], bp[8 * (RVV_KP_XB / QK_K / 16)];
+    float dx[RVV_KP_XB / QK_K / 16];
+    for (int b = 0; b < nb; b++) {
+        const block_q8_K *xb = (const block_q8_K *)(const void *)((const char *)x + (size_t)b * ldx);
+        for (int k0 = 0; k0 < nblk; k0 += cb) {
+            const int m = nblk - k0 < cb ? nblk - k0 : cb;
+            rvv_kp_splat(xs, dx, bp, xb + k0, m, G);
+            float *yg = y + (size_t)b * ldy;
+            const uint8_t *wg = (const uint8_t *)w + (size_t)k0 * gbs;
+            for (int g = 0; g < ng; g++, yg += G, wg += gbs * nblk) {
+                const uint8_t *blk = wg;
+                const int8_t *xk = xs;
+                for (int kk = 0; kk < m; kk++, blk += gbs, xk += QK_K * G) {
+                    if (kt == 6) rvv_kp_q6_K_sb(yg, k0 + kk == 0, blk, xk, dx[kk], s16, G);
+                    else rvv_kp_q45_K_sb(kt == 5, yg, k0 + kk == 0, blk, xk, dx[kk], bp + 8 * kk, s16, G);
+                }
+            }
+        }
+    }
+}
+
+static inline void rvv_pack_q4_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(4, n, group, src, ld); }
+static inline void rvv_unpack_row_q4_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(4, n, dst, group, r); }
+static inline void rvv_gemm_q4_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(4, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_pack_q5_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(5, n, group, src, ld); }
+static inline void rvv_unpack_row_q5_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(5, n, dst, group, r); }
+static inline void rvv_gemm_q5_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(5, n, nr, nb, y, ldy, w, x, ldx);
+}
+static inline void rvv_pack_q6_K(int n, void *group, const void *src, size_t ld) { rvv_pack_kq(6, n, group, src, ld); }
+static inline void rvv_unpack_row_q6_K(int n, void *dst, const void *group, int r) { rvv_unpack_row_kq(6, n, dst, group, r); }
+static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                        const void *x, size_t ldx) {
+    rvv_kp_gemm(6, n, nr, nb, y, ldy, w, x, ldx);
+}
 #endif
 
 /* ---- F32, F16 and BF16 in rows interleaved by the vector length (RVV 1.0) -----------------
@@ -1847,6 +2132,9 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
+    k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
+    k->packed[T_Q5_K] = (weight_layout){G, rvv_pack_q5_K, rvv_unpack_row_q5_K, rvv_gemm_q5_K_packed};
+    k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
 #else
     (void)k;
 #endif

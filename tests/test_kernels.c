@@ -804,6 +804,8 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
         }
         for (int b = 0; b < NBMAX; b++) {
             fill_act(tmp, n, 1.0f);
+            if (b == 1 || b == 2)
+                for (int i = 0; i < n; i++) tmp[i] = b == 1 ? 1.0f : -1.0f;
             if (gc->block) quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
             else memcpy(x + b * xrow, tmp, (size_t)n * 4);
         }
@@ -879,8 +881,13 @@ static void test_packed(int type) {
         const size_t wrow = (size_t)nblk * wbs + 4, xrow = (size_t)nblk * xbs + (kq ? 4 : 6), gbytes = (size_t)G * nblk * wbs;
         char *w = xmalloc(wrow * G * NG), *wp = xmalloc(gbytes * NG), *x = xmalloc(xrow * NBMAX), *row = xmalloc((size_t)nblk * wbs);
         float *tmp = xmalloc((size_t)n * 4);
+        /* rows and activations of constant +-1 among the random ones: the extreme codes (all
+         * -32 of Q6_K, 15 and 31 of Q4_K and Q5_K, +-127 of the activations), where a partial
+         * sum of a layout's kernel would first leave its integer width */
         for (int r = 0; r < G * NG; r++) {
             fill_act(tmp, n, 1.0f);
+            if (r % 4 == 1 || r % 4 == 3)
+                for (int i = 0; i < n; i++) tmp[i] = r % 4 == 1 ? 1.0f : -1.0f;
             quantize_weight_row(type, n, w + r * wrow, tmp);
         }
         for (int g = 0; g < NG; g++) L->pack(n, wp + g * gbytes, w + (size_t)g * G * wrow, wrow);
@@ -890,6 +897,8 @@ static void test_packed(int type) {
         }
         for (int b = 0; b < NBMAX; b++) {
             fill_act(tmp, n, 1.0f);
+            if (b == 1 || b == 2)
+                for (int i = 0; i < n; i++) tmp[i] = b == 1 ? 1.0f : -1.0f;
             if (kq) quantize_row_q8_K_ref(n, (block_q8_K *)(void *)(x + b * xrow), tmp);
             else quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
         }
@@ -1011,6 +1020,11 @@ static __attribute__((noinline)) int run_tests(void) {
     test_packed_float(T_F32);
     test_packed_float(T_F16);
     test_packed_float(T_BF16);
+#if defined(__riscv_vector) && !RVV_THEAD
+    if (__riscv_vsetvlmax_e8m1() <= 128)   /* VLEN <= 1024: the layouts' buffers hold a group's columns */
+        check(K.packed[T_Q8_0].pack && K.packed[T_Q4_0].pack && K.packed[T_Q4_K].pack && K.packed[T_Q5_K].pack && K.packed[T_Q6_K].pack,
+              "%s has packed layouts for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K (%d rows per group)", P->name, K.packed[T_Q8_0].rows);
+#endif
 #if defined(X86_512) && X86_512
     check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q2_K].pack && P->packed[T_Q3_K].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
           "%s has packed layouts for Q8_0, Q4_0 and Q2_K .. Q6_K", P->name);
