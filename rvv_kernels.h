@@ -801,57 +801,41 @@ static inline void quantize_row_q8_K_ref(int n, block_q8_K *y, const float *x) {
 /* the reference K-quant dots stay out of line (compiler quirk 5, top of this file) */
 #define KQ_REF_DOT static __attribute__((noinline, unused))
 
-/* |isum| <= 8 * 63 * 32*15*128 = 31.0M, |msum| <= 8 * 63 * 32*128 = 2.1M */
-KQ_REF_DOT float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q4_K *a = (const block_q4_K *)w;
+/* Q4_K and Q5_K, one body (q5: a constant at each call, so each dot gets its own code). Both
+ * blocks start with d, dmin and the scales; a Q5_K code's fifth bit is bit 2c (low nibbles of
+ * chunk c) or 2c + 1 (high nibbles) of qh[l].
+ * |isum| <= 8 * 63 * 32*15*128 = 31.0M (Q4_K), 8 * 63 * 32*31*128 = 64.0M (Q5_K);
+ * |msum| <= 8 * 63 * 32*128 = 2.1M */
+static inline __attribute__((always_inline)) float dot_q45_K_ref(const int q5, int n, const void *w, const void *x) {
     const block_q8_K *b = (const block_q8_K *)x;
+    const size_t bs = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     float sum = 0.0f;
     for (int k = 0; k < n / QK_K; k++) {
-        const uint8_t *q = a[k].qs;
+        const void *blk = (const char *)w + (size_t)k * bs;
+        const block_q4_K *a4 = (const block_q4_K *)blk;
+        const block_q5_K *a5 = (const block_q5_K *)blk;
+        const uint8_t *scales = q5 ? a5->scales : a4->scales, *q = q5 ? a5->qs : a4->qs, *qh = q5 ? a5->qh : NULL;
         const int8_t *y = b[k].qs;
         int32_t isum = 0, msum = 0;
         for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
             int sc0, m0, sc1, m1;
-            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
-            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
+            kq_scale_min_k4(2 * c, scales, &sc0, &m0);
+            kq_scale_min_k4(2 * c + 1, scales, &sc1, &m1);
             int32_t s0 = 0, s1 = 0;
             for (int l = 0; l < 32; l++) {
-                s0 += (q[l] & 15) * y[l];
-                s1 += (q[l] >> 4) * y[l + 32];
+                const int h0 = q5 ? ((qh[l] >> (2 * c)) & 1) << 4 : 0, h1 = q5 ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0;
+                s0 += ((q[l] & 15) | h0) * y[l];
+                s1 += ((q[l] >> 4) | h1) * y[l + 32];
             }
             isum += sc0 * s0 + sc1 * s1;
             msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
         }
-        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
+        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(q5 ? a5->d : a4->d), fp16_to_fp32(q5 ? a5->dmin : a4->dmin), b[k].d);
     }
     return sum;
 }
-
-/* |isum| <= 8 * 63 * 32*31*128 = 64.0M, |msum| <= 2.1M */
-KQ_REF_DOT float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) {
-    const block_q5_K *a = (const block_q5_K *)w;
-    const block_q8_K *b = (const block_q8_K *)x;
-    float sum = 0.0f;
-    for (int k = 0; k < n / QK_K; k++) {
-        const uint8_t *q = a[k].qs, *qh = a[k].qh;
-        const int8_t *y = b[k].qs;
-        int32_t isum = 0, msum = 0;
-        for (int c = 0; c < QK_K / 64; c++, q += 32, y += 64) {
-            int sc0, m0, sc1, m1;
-            kq_scale_min_k4(2 * c, a[k].scales, &sc0, &m0);
-            kq_scale_min_k4(2 * c + 1, a[k].scales, &sc1, &m1);
-            int32_t s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += ((q[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[l];
-                s1 += ((q[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[l + 32];
-            }
-            isum += sc0 * s0 + sc1 * s1;
-            msum += m0 * (b[k].bsums[4 * c] + b[k].bsums[4 * c + 1]) + m1 * (b[k].bsums[4 * c + 2] + b[k].bsums[4 * c + 3]);
-        }
-        KQ_ACCUMULATE(sum, isum, msum, fp16_to_fp32(a[k].d), fp16_to_fp32(a[k].dmin), b[k].d);
-    }
-    return sum;
-}
+KQ_REF_DOT float dot_q4_K_q8_K_ref(int n, const void *w, const void *x) { return dot_q45_K_ref(0, n, w, x); }
+KQ_REF_DOT float dot_q5_K_q8_K_ref(int n, const void *w, const void *x) { return dot_q45_K_ref(1, n, w, x); }
 
 /* Q6_K and Q3_K codes carry an offset (q - 32, q - 4). It is applied through the activation's
  * bsums, sum_i (q_i - 32) * qx_i = sum_i q_i * qx_i - 32 * bsum, which is the same integer.
