@@ -855,6 +855,37 @@ static void quantize_weight_row(int type, int n, void *row, const float *x) {
     }
 }
 
+/* The packed layouts' GEMM against the reference GEMM on the file's layout, bitwise: the
+ * first 1..5 and 9 groups of the NG packed in wp (w: the same rows, file layout) against nb =
+ * 1..5 and 35 of the NBMAX activation rows in x; outside the nr x nb result nothing is written. */
+enum { NG = 9, NBMAX = 35 };
+static void packed_gemm_sweep(const weight_layout *L, gemm_fn ref, const char *name, int n, const char *w, size_t wrow,
+                              const char *wp, const char *x, size_t xrow, int *combos, int *bad) {
+    static const int nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
+    const int G = L->rows;
+    const size_t ldy = (size_t)G * NG + 5;
+    float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
+    ref(n, G * NG, NBMAX, d, ldy, w, wrow, x, xrow);
+    for (int ig = 0; ig < 6; ig++)
+        for (int ib = 0; ib < 6; ib++) {
+            const int nr = ngs[ig] * G, nb = nbs[ib];
+            for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
+            L->gemm(n, nr, nb, y, ldy, wp, 0, x, xrow);
+            (*combos)++;
+            for (int b = 0; b < NBMAX; b++)
+                for (int r = 0; r < (int)ldy; r++) {
+                    const int inside = r < nr && b < nb;
+                    const float v = y[b * ldy + r];
+                    if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
+                        if ((*bad)++ < 3)
+                            printf("     packed %s n=%d nr=%d nb=%d: y[%d][%d] = %a, reference = %a\n", name, n, nr, nb, b, r, v,
+                                   inside ? d[b * ldy + r] : NAN);
+                    }
+                }
+        }
+    free(y); free(d);
+}
+
 static void test_packed(int type) {
     const weight_layout *L = &K.packed[type];   /* the resolved table: layouts may be chosen then */
     if (!L->pack) return;
@@ -873,8 +904,7 @@ static void test_packed(int type) {
     /* n = 96, 1056, 4160 (130 blocks: three chunks of the x86 body), for the K-quants 256,
      * 1280, 5632; nb up to 35 (two activation chunks); 1, 2, 3, 4, 5, 9 groups (decode walks
      * 4 streams plus the rest) */
-    const int ns[3] = {kq ? 256 : 96, kq ? 1280 : 1056, kq ? 5632 : 4160}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
-    enum { NG = 9, NBMAX = 35 };
+    const int ns[3] = {kq ? 256 : 96, kq ? 1280 : 1056, kq ? 5632 : 4160};
     int bad_rt = 0, bad = 0, combos = 0;
     for (int t = 0; t < 3; t++) {
         const int n = ns[t], nblk = n / bk;
@@ -902,27 +932,8 @@ static void test_packed(int type) {
             if (kq) quantize_row_q8_K_ref(n, (block_q8_K *)(void *)(x + b * xrow), tmp);
             else quantize_row_q8_0_ref(n, (block_q8_0 *)(void *)(x + b * xrow), tmp);
         }
-        const size_t ldy = (size_t)G * NG + 5;
-        float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
-        ref(n, G * NG, NBMAX, d, ldy, w, wrow, x, xrow);
-        for (int ig = 0; ig < 6; ig++)
-            for (int ib = 0; ib < 6; ib++) {
-                const int nr = ngs[ig] * G, nb = nbs[ib];
-                for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
-                L->gemm(n, nr, nb, y, ldy, wp, 0, x, xrow);
-                combos++;
-                for (int b = 0; b < NBMAX; b++)
-                    for (int r = 0; r < (int)ldy; r++) {
-                        const int inside = r < nr && b < nb;
-                        const float v = y[b * ldy + r];
-                        if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
-                            if (bad++ < 3)
-                                printf("     packed %s n=%d nr=%d nb=%d: y[%d][%d] = %a, reference = %a\n", name, n, nr, nb, b, r, v,
-                                       inside ? d[b * ldy + r] : NAN);
-                        }
-                    }
-            }
-        free(w); free(wp); free(x); free(row); free(tmp); free(y); free(d);
+        packed_gemm_sweep(L, ref, name, n, w, wrow, wp, x, xrow, &combos, &bad);
+        free(w); free(wp); free(x); free(row); free(tmp);
     }
     check(!bad_rt, "%s packed %s (%d rows per group): every row comes back unchanged", P->name, name, G);
     check(!bad, "%s packed %s GEMM == reference GEMM on the file's layout, bitwise: 1..5 and 9 groups, nb 1..5 and 35, 3 lengths; nothing else written  [%d combos, %d wrong]",
@@ -938,8 +949,7 @@ static void test_packed_float(int type) {
     const size_t es = type == T_F32 ? 4 : 2;
     const gemm_fn ref = port_reference.gemm[type];
     const int G = L->rows;
-    const int ns[5] = {5, 96, 101, 1061, 4163}, nbs[6] = {1, 2, 3, 4, 5, 35}, ngs[6] = {1, 2, 3, 4, 5, 9};
-    enum { NG = 9, NBMAX = 35 };
+    const int ns[5] = {5, 96, 101, 1061, 4163};
     int bad_rt = 0, bad = 0, combos = 0;
     for (int t = 0; t < 5; t++) {
         const int n = ns[t];
@@ -959,27 +969,8 @@ static void test_packed_float(int type) {
             if (memcmp(row, w + r * wrow, (size_t)n * es)) bad_rt++;
         }
         for (int b = 0; b < NBMAX; b++) fill_act((float *)(void *)(x + b * xrow), n, 1.0f);
-        const size_t ldy = (size_t)G * NG + 5;
-        float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
-        ref(n, G * NG, NBMAX, d, ldy, w, wrow, x, xrow);
-        for (int ig = 0; ig < 6; ig++)
-            for (int ib = 0; ib < 6; ib++) {
-                const int nr = ngs[ig] * G, nb = nbs[ib];
-                for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = NAN;
-                L->gemm(n, nr, nb, y, ldy, wp, 0, x, xrow);
-                combos++;
-                for (int b = 0; b < NBMAX; b++)
-                    for (int r = 0; r < (int)ldy; r++) {
-                        const int inside = r < nr && b < nb;
-                        const float v = y[b * ldy + r];
-                        if (inside ? memcmp(&v, &d[b * ldy + r], 4) != 0 : !isnan(v)) {
-                            if (bad++ < 3)
-                                printf("     packed %s n=%d nr=%d nb=%d: y[%d][%d] = %a, reference = %a\n", name, n, nr, nb, b, r, v,
-                                       inside ? d[b * ldy + r] : NAN);
-                        }
-                    }
-            }
-        free(w); free(wp); free(x); free(row); free(tmp); free(y); free(d);
+        packed_gemm_sweep(L, ref, name, n, w, wrow, wp, x, xrow, &combos, &bad);
+        free(w); free(wp); free(x); free(row); free(tmp);
     }
     check(!bad_rt, "%s packed %s (%d rows per group): every row comes back unchanged", P->name, name, G);
     check(!bad, "%s packed %s GEMM == reference GEMM on the file's layout, bitwise: 1..5 and 9 groups, nb 1..5 and 35, n = 5, 96, 101, 1061, 4163; nothing else written  [%d combos, %d wrong]",
