@@ -551,6 +551,58 @@ static inline void x86_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     }
 }
 
+/* Q8_K quantization (the K-quants' activations), equal to the reference byte for byte:
+ *   amax = max|x| over the block, exact in any order; vmaxps returns its second operand when
+ *        one is NaN, and the running maximum is that operand, so NaN inputs are skipped as the
+ *        reference's strict > skips them;
+ *   m    = the first element whose magnitude is amax (the reference's m: its running maximum
+ *        only changes on a strictly larger magnitude), found 8 elements at a time by compare
+ *        and the lowest mask bit; iscale = -127 / m and d = 1 / iscale as scalars;
+ *   q    = rint(iscale * x) (one multiply, vroundps to nearest even), NaN -> 0, otherwise
+ *        clamped to -127..127 (only an infinite iscale, from a subnormal m, reaches past it);
+ *   bsums[s] = the sum of codes 16s..16s+15: the int32 codes of a group of 16 are two
+ *        vectors, added, and 8 groups reduced at once by x86_tree8 (exact integers). */
+static inline void x86_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        __m256 mx = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K / 8; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), mx);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        float m = 0.0f;
+        if (amax != 0.0f) {   /* some element has magnitude amax */
+            const __m256 av = _mm256_set1_ps(amax);
+            for (int j = 0; j < QK_K / 8; j++) {
+                const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), av, _CMP_EQ_OQ));
+                if (hit) { m = x[8 * j + __builtin_ctz((unsigned)hit)]; break; }
+            }
+        }
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        const __m256 is = _mm256_set1_ps(iscale);
+        __m256i s[16];
+        for (int g = 0; g < QK_K / 32; g++) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++) {
+                const __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * j), is), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                const __m256 ok = _mm256_cmp_ps(t, t, _CMP_ORD_Q);   /* not NaN */
+                q[j] = _mm256_and_si256(_mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(t, hi), lo)), _mm256_castps_si256(ok));
+            }
+            s[2 * g] = _mm256_add_epi32(q[0], q[1]);
+            s[2 * g + 1] = _mm256_add_epi32(q[2], q[3]);
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(void *)(y[b].qs + 32 * g), p);
+        }
+        /* packs per 128-bit half: sums 0-3, 8-11, 4-7, 12-15 -> 0..15 */
+        const __m256i bs = _mm256_permute4x64_epi64(_mm256_packs_epi32(x86_tree8(s), x86_tree8(s + 8)), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)y[b].bsums, bs);
+    }
+}
+
 /* ---- float dots and GEMM tiles (f32, f16, bf16 weights; f32 activations) -------------------
  * One 8-lane accumulator per output: exactly the reference's arithmetic (see above). Tiles of
  * R weight rows x B activation rows load each weight vector (and widen it) once for B rows and
@@ -1179,5 +1231,6 @@ static const kernel_port port_x86 = {
                [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},
 #endif
     .quantize_q8_0 = x86_quantize_row_q8_0,
+    .quantize_q8_K = x86_quantize_row_q8_K,
 };
 #endif /* X86_KERNELS_H */
