@@ -923,6 +923,24 @@ X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
 /* bits moved left by s (right by -s) in 16-bit lanes */
 X86_INLINE __m512i x86_shift16(__m512i v, const int s) { return s >= 0 ? _mm512_slli_epi16(v, (unsigned)s) : _mm512_srli_epi16(v, (unsigned)-s); }
 
+/* Decode (one activation row) of the packed K-quants: X86_KQ_STREAMS groups side by side, two
+ * (not X86_STREAMS' four: a K-quant tile keeps per group the decoded scales of a super-block
+ * and more partial sums than Q4_0's, and four groups of them do not fit the 32 vector
+ * registers), and a software prefetch X86_KQ_PF bytes ahead in each stream, X86_KQ_PF_Q6 for
+ * Q6_K's larger super-blocks (tools/BENCHMARKS.md has the measurements behind the three). */
+#define X86_KQ_STREAMS 2
+#define X86_KQ_PF 2048
+#define X86_KQ_PF_Q6 4096
+/* a 512-bit load kept as one instruction: GCC otherwise folds the load into each instruction
+ * that uses the value (Q6_K's three code vectors feed four shifts or masks each), which loads
+ * the same line up to four times, and the loads are what limits these tiles. The empty asm
+ * only hides the value from that folding; it emits nothing. */
+X86_INLINE __m512i x86_load_once(const void *p) {
+    __m512i v = _mm512_loadu_si512(p);
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* Q4_Kx16 and Q5_Kx16 (q5): G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B
  * activation rows, G * B <= 4, all nsb super-blocks; the weight loads of the G groups
  * interleave (decode). Q5_K: bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh moved to bit 4
@@ -977,7 +995,7 @@ X86_INLINE void x86_q45_K_x16_tile(const int q5, const int G, const int B, int n
             for (int j = 0; j < 8; j++)
                 for (int g = 0; g < G; g++) {
                     const char *q = gw + (size_t)g * gstride + (size_t)k * sbs + qso + 512 * c + 64 * j;
-                    if (B == 1) _mm_prefetch(q + X86_PF_DECODE, _MM_HINT_T0);
+                    if (B == 1) _mm_prefetch(q + X86_KQ_PF, _MM_HINT_T0);
                     const __m512i v = _mm512_loadu_si512((const void *)q);
                     __m512i vl, vh;   /* Q4_K: vh = 16 * code */
                     if (q5) {
@@ -1085,26 +1103,25 @@ X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, con
                         __m512i q[4];
                         if (q3) {
                             const char *pq = sb + 736 + 64 * (8 * h + j), *ph = sb + 224 + 64 * j;
-                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
-                            const __m512i v = _mm512_loadu_si512((const void *)pq), hm = _mm512_loadu_si512((const void *)ph);
+                            if (B == 1) _mm_prefetch(pq + X86_KQ_PF, _MM_HINT_T0);
+                            const __m512i v = x86_load_once(pq), hm = x86_load_once(ph);
                             /* 0xd8 with 0x03: bits 0-1 from v >> 2q, the rest from the hmask bit moved to bit 2 */
                             for (int qq = 0; qq < 4; qq++)
                                 q[qq] = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(hm, 2 - 4 * h - qq), _mm512_set1_epi8(4)),
                                                                   x86_shift16(v, -2 * qq), _mm512_set1_epi8(3), 0xd8);
                         } else if (q2) {
                             const char *pq = sb + 320 + 64 * (8 * h + j);
-                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            if (B == 1) _mm_prefetch(pq + X86_KQ_PF, _MM_HINT_T0);
                             const __m512i v = _mm512_loadu_si512((const void *)pq);
                             for (int qq = 0; qq < 4; qq++) q[qq] = _mm512_and_si512(v, _mm512_set1_epi8((char)(3 << 2 * qq)));
                         } else {
                             const char *pa = sb + 288 + 192 * (8 * h + j), *pb = pa + 64, *pc = pa + 128;
                             if (B == 1) {
-                                _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
-                                _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
-                                _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pa + X86_KQ_PF_Q6, _MM_HINT_T0);
+                                _mm_prefetch(pb + X86_KQ_PF_Q6, _MM_HINT_T0);
+                                _mm_prefetch(pc + X86_KQ_PF_Q6, _MM_HINT_T0);
                             }
-                            const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
-                                          c = _mm512_loadu_si512((const void *)pc);
+                            const __m512i a = x86_load_once(pa), bq = x86_load_once(pb), c = x86_load_once(pc);
                             /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
                             q[0] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8);
                             q[1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8);
@@ -1161,8 +1178,8 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
     x86_q236_K_x16_tile(0, 1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
 
-/* GEMM on packed K-quant groups: decode (nb = 1) walks X86_STREAMS quarters of the groups side
- * by side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
+/* GEMM on packed K-quant groups: decode (nb = 1) walks the two halves of the groups side by
+ * side (X86_KQ_STREAMS); prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
  * them, which reuse each decoded weight register 4 times. */
 #define X86_KQ_X16_GEMM(T, SBS)                                                                                      \
     static inline void x86_gemm_##T##_q8_K_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
@@ -1172,11 +1189,11 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
         const size_t gb = (size_t)nsb * (SBS);                                                                       \
         const char *wc = (const char *)w, *xc = (const char *)x;                                                     \
         if (nb == 1) {                                                                                               \
-            const int q = ng / X86_STREAMS;                                                                          \
+            const int q = ng / X86_KQ_STREAMS;                                                                       \
             for (int g = 0; g < q; g++)                                                                              \
-                x86_##T##_x16_tile(X86_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,       \
+                x86_##T##_x16_tile(X86_KQ_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,    \
                                    wc + (size_t)g * gb, (size_t)q * gb, xc, ldx);                                    \
-            for (int g = q * X86_STREAMS; g < ng; g++)                                                               \
+            for (int g = q * X86_KQ_STREAMS; g < ng; g++)                                                            \
                 x86_##T##_x16_tile(1, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, 0, wc + (size_t)g * gb, 0, xc, ldx);   \
             return;                                                                                                  \
         }                                                                                                            \
