@@ -923,17 +923,18 @@ X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
 /* bits moved left by s (right by -s) in 16-bit lanes */
 X86_INLINE __m512i x86_shift16(__m512i v, const int s) { return s >= 0 ? _mm512_slli_epi16(v, (unsigned)s) : _mm512_srli_epi16(v, (unsigned)-s); }
 
-/* Decode (one activation row) of the packed K-quants: X86_KQ_STREAMS groups side by side, two
- * (not X86_STREAMS' four: a K-quant tile keeps per group the decoded scales of a super-block
- * and more partial sums than Q4_0's, and four groups of them do not fit the 32 vector
- * registers), and a software prefetch X86_KQ_PF bytes ahead in each stream, X86_KQ_PF_Q6 for
- * Q6_K's larger super-blocks (tools/BENCHMARKS.md has the measurements behind the three). */
-#define X86_KQ_STREAMS 2
+/* Decode (one activation row) of the packed K-quants: the GEMM walks STREAMS parts of a
+ * thread's groups side by side (X86_KQ_X16_GEMM below: two for Q2_K, Q4_K and Q6_K, three
+ * for Q5_K, four, as Q4_0, for Q3_K), with a software prefetch X86_KQ_PF bytes ahead in each
+ * part (X86_KQ_PF_Q6 for Q6_K's larger super-blocks, X86_PF_DECODE for Q3_K). Fewer streams
+ * than Q4_0's four because a K-quant tile keeps per group a super-block's decoded scales and
+ * more partial sums, and four groups of them do not fit the 32 vector registers; which count
+ * and distance stream fastest per type is measured (tools/BENCHMARKS.md). */
 #define X86_KQ_PF 2048
 #define X86_KQ_PF_Q6 4096
 /* a 512-bit load kept as one instruction: GCC otherwise folds the load into each instruction
  * that uses the value (Q6_K's three code vectors feed four shifts or masks each), which loads
- * the same line up to four times, and the loads are what limits these tiles. The empty asm
+ * the same line up to four times, and the loads are what limits the Q6_K tile. The empty asm
  * only hides the value from that folding; it emits nothing. */
 X86_INLINE __m512i x86_load_once(const void *p) {
     __m512i v = _mm512_loadu_si512(p);
@@ -1103,8 +1104,8 @@ X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, con
                         __m512i q[4];
                         if (q3) {
                             const char *pq = sb + 736 + 64 * (8 * h + j), *ph = sb + 224 + 64 * j;
-                            if (B == 1) _mm_prefetch(pq + X86_KQ_PF, _MM_HINT_T0);
-                            const __m512i v = x86_load_once(pq), hm = x86_load_once(ph);
+                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            const __m512i v = _mm512_loadu_si512((const void *)pq), hm = _mm512_loadu_si512((const void *)ph);
                             /* 0xd8 with 0x03: bits 0-1 from v >> 2q, the rest from the hmask bit moved to bit 2 */
                             for (int qq = 0; qq < 4; qq++)
                                 q[qq] = _mm512_ternarylogic_epi32(_mm512_and_si512(x86_shift16(hm, 2 - 4 * h - qq), _mm512_set1_epi8(4)),
@@ -1178,10 +1179,10 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
     x86_q236_K_x16_tile(0, 1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
 
-/* GEMM on packed K-quant groups: decode (nb = 1) walks the two halves of the groups side by
- * side (X86_KQ_STREAMS); prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
+/* GEMM on packed K-quant groups: decode (nb = 1) walks STREAMS parts of the groups side by
+ * side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
  * them, which reuse each decoded weight register 4 times. */
-#define X86_KQ_X16_GEMM(T, SBS)                                                                                      \
+#define X86_KQ_X16_GEMM(T, SBS, STREAMS)                                                                             \
     static inline void x86_gemm_##T##_q8_K_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
                                                const void *x, size_t ldx) {                                          \
         (void)ldw;                                                                                                   \
@@ -1189,11 +1190,11 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
         const size_t gb = (size_t)nsb * (SBS);                                                                       \
         const char *wc = (const char *)w, *xc = (const char *)x;                                                     \
         if (nb == 1) {                                                                                               \
-            const int q = ng / X86_KQ_STREAMS;                                                                       \
+            const int q = ng / STREAMS;                                                                              \
             for (int g = 0; g < q; g++)                                                                              \
-                x86_##T##_x16_tile(X86_KQ_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,    \
+                x86_##T##_x16_tile(STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,           \
                                    wc + (size_t)g * gb, (size_t)q * gb, xc, ldx);                                    \
-            for (int g = q * X86_KQ_STREAMS; g < ng; g++)                                                            \
+            for (int g = q * STREAMS; g < ng; g++)                                                                   \
                 x86_##T##_x16_tile(1, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, 0, wc + (size_t)g * gb, 0, xc, ldx);   \
             return;                                                                                                  \
         }                                                                                                            \
@@ -1220,11 +1221,11 @@ X86_INLINE void x86_q5_K_x16_tile(const int G, const int B, int nsb, float *y, s
                                 const char *gw, size_t gstride, const char *x, size_t ldx) {
     x86_q45_K_x16_tile(1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
-X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
-X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K)
-X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
-X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K)
-X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K)
+X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K, 2)
+X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K, 3)
+X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K, 2)
+X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K, 2)
+X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K, 4)
 #endif /* X86_512 */
 
 static const kernel_port port_x86 = {
