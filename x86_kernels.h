@@ -551,6 +551,58 @@ static inline void x86_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
     }
 }
 
+/* Q8_K quantization (the K-quants' activations), equal to the reference byte for byte:
+ *   amax = max|x| over the block, exact in any order; vmaxps returns its second operand when
+ *        one is NaN, and the running maximum is that operand, so NaN inputs are skipped as the
+ *        reference's strict > skips them;
+ *   m    = the first element whose magnitude is amax (the reference's m: its running maximum
+ *        only changes on a strictly larger magnitude), found 8 elements at a time by compare
+ *        and the lowest mask bit; iscale = -127 / m and d = 1 / iscale as scalars;
+ *   q    = rint(iscale * x) (one multiply, vroundps to nearest even), NaN -> 0, otherwise
+ *        clamped to -127..127 (only an infinite iscale, from a subnormal m, reaches past it);
+ *   bsums[s] = the sum of codes 16s..16s+15: the int32 codes of a group of 16 are two
+ *        vectors, added, and 8 groups reduced at once by x86_tree8 (exact integers). */
+static inline void x86_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        __m256 mx = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K / 8; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), mx);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        float m = 0.0f;
+        if (amax != 0.0f) {   /* some element has magnitude amax */
+            const __m256 av = _mm256_set1_ps(amax);
+            for (int j = 0; j < QK_K / 8; j++) {
+                const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), av, _CMP_EQ_OQ));
+                if (hit) { m = x[8 * j + __builtin_ctz((unsigned)hit)]; break; }
+            }
+        }
+        const float iscale = amax != 0.0f ? -127.0f / m : 0.0f;
+        y[b].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        const __m256 is = _mm256_set1_ps(iscale);
+        __m256i s[16];
+        for (int g = 0; g < QK_K / 32; g++) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++) {
+                const __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * j), is), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                const __m256 ok = _mm256_cmp_ps(t, t, _CMP_ORD_Q);   /* not NaN */
+                q[j] = _mm256_and_si256(_mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(t, hi), lo)), _mm256_castps_si256(ok));
+            }
+            s[2 * g] = _mm256_add_epi32(q[0], q[1]);
+            s[2 * g + 1] = _mm256_add_epi32(q[2], q[3]);
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(void *)(y[b].qs + 32 * g), p);
+        }
+        /* packs per 128-bit half: sums 0-3, 8-11, 4-7, 12-15 -> 0..15 */
+        const __m256i bs = _mm256_permute4x64_epi64(_mm256_packs_epi32(x86_tree8(s), x86_tree8(s + 8)), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)y[b].bsums, bs);
+    }
+}
+
 /* ---- float dots and GEMM tiles (f32, f16, bf16 weights; f32 activations) -------------------
  * One 8-lane accumulator per output: exactly the reference's arithmetic (see above). Tiles of
  * R weight rows x B activation rows load each weight vector (and widen it) once for B rows and
@@ -871,6 +923,25 @@ X86_INLINE __m512i x86_pair_u8(__m128i a, __m128i b) {
 /* bits moved left by s (right by -s) in 16-bit lanes */
 X86_INLINE __m512i x86_shift16(__m512i v, const int s) { return s >= 0 ? _mm512_slli_epi16(v, (unsigned)s) : _mm512_srli_epi16(v, (unsigned)-s); }
 
+/* Decode (one activation row) of the packed K-quants: the GEMM walks STREAMS parts of a
+ * thread's groups side by side (X86_KQ_X16_GEMM below: two for Q2_K, Q4_K and Q6_K, three
+ * for Q5_K, four, as Q4_0, for Q3_K), with a software prefetch X86_KQ_PF bytes ahead in each
+ * part (X86_KQ_PF_Q6 for Q6_K's larger super-blocks, X86_PF_DECODE for Q3_K). Fewer streams
+ * than Q4_0's four because a K-quant tile keeps per group a super-block's decoded scales and
+ * more partial sums, and four groups of them do not fit the 32 vector registers; which count
+ * and distance stream fastest per type is measured (tools/BENCHMARKS.md). */
+#define X86_KQ_PF 2048
+#define X86_KQ_PF_Q6 4096
+/* a 512-bit load kept as one instruction: GCC otherwise folds the load into each instruction
+ * that uses the value (Q6_K's three code vectors feed four shifts or masks each), which loads
+ * the same line up to four times, and the loads are what limits the Q6_K tile. The empty asm
+ * only hides the value from that folding; it emits nothing. */
+X86_INLINE __m512i x86_load_once(const void *p) {
+    __m512i v = _mm512_loadu_si512(p);
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* Q4_Kx16 and Q5_Kx16 (q5): G groups (gw, gw + gstride, ...; outputs y, y + ygs, ...) x B
  * activation rows, G * B <= 4, all nsb super-blocks; the weight loads of the G groups
  * interleave (decode). Q5_K: bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh moved to bit 4
@@ -925,7 +996,7 @@ X86_INLINE void x86_q45_K_x16_tile(const int q5, const int G, const int B, int n
             for (int j = 0; j < 8; j++)
                 for (int g = 0; g < G; g++) {
                     const char *q = gw + (size_t)g * gstride + (size_t)k * sbs + qso + 512 * c + 64 * j;
-                    if (B == 1) _mm_prefetch(q + X86_PF_DECODE, _MM_HINT_T0);
+                    if (B == 1) _mm_prefetch(q + X86_KQ_PF, _MM_HINT_T0);
                     const __m512i v = _mm512_loadu_si512((const void *)q);
                     __m512i vl, vh;   /* Q4_K: vh = 16 * code */
                     if (q5) {
@@ -1041,18 +1112,17 @@ X86_INLINE void x86_q236_K_x16_tile(const int q2, const int q3, const int G, con
                                                                   x86_shift16(v, -2 * qq), _mm512_set1_epi8(3), 0xd8);
                         } else if (q2) {
                             const char *pq = sb + 320 + 64 * (8 * h + j);
-                            if (B == 1) _mm_prefetch(pq + X86_PF_DECODE, _MM_HINT_T0);
+                            if (B == 1) _mm_prefetch(pq + X86_KQ_PF, _MM_HINT_T0);
                             const __m512i v = _mm512_loadu_si512((const void *)pq);
                             for (int qq = 0; qq < 4; qq++) q[qq] = _mm512_and_si512(v, _mm512_set1_epi8((char)(3 << 2 * qq)));
                         } else {
                             const char *pa = sb + 288 + 192 * (8 * h + j), *pb = pa + 64, *pc = pa + 128;
                             if (B == 1) {
-                                _mm_prefetch(pa + X86_PF_DECODE, _MM_HINT_T0);
-                                _mm_prefetch(pb + X86_PF_DECODE, _MM_HINT_T0);
-                                _mm_prefetch(pc + X86_PF_DECODE, _MM_HINT_T0);
+                                _mm_prefetch(pa + X86_KQ_PF_Q6, _MM_HINT_T0);
+                                _mm_prefetch(pb + X86_KQ_PF_Q6, _MM_HINT_T0);
+                                _mm_prefetch(pc + X86_KQ_PF_Q6, _MM_HINT_T0);
                             }
-                            const __m512i a = _mm512_loadu_si512((const void *)pa), bq = _mm512_loadu_si512((const void *)pb),
-                                          c = _mm512_loadu_si512((const void *)pc);
+                            const __m512i a = x86_load_once(pa), bq = x86_load_once(pb), c = x86_load_once(pc);
                             /* 0xd8: the second operand's bits where the third (0x0f) is set, else the first's */
                             q[0] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 4), m30), a, m0f, 0xd8);
                             q[1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_slli_epi16(c, 2), m30), bq, m0f, 0xd8);
@@ -1109,10 +1179,10 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
     x86_q236_K_x16_tile(0, 1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
 
-/* GEMM on packed K-quant groups: decode (nb = 1) walks X86_STREAMS quarters of the groups side
- * by side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
+/* GEMM on packed K-quant groups: decode (nb = 1) walks STREAMS parts of the groups side by
+ * side; prefill takes activation rows X86_NBX at a time, and per group tiles of up to 4 of
  * them, which reuse each decoded weight register 4 times. */
-#define X86_KQ_X16_GEMM(T, SBS)                                                                                      \
+#define X86_KQ_X16_GEMM(T, SBS, STREAMS)                                                                             \
     static inline void x86_gemm_##T##_q8_K_x16(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw, \
                                                const void *x, size_t ldx) {                                          \
         (void)ldw;                                                                                                   \
@@ -1120,11 +1190,11 @@ X86_INLINE void x86_q3_K_x16_tile(const int G, const int B, int nsb, float *y, s
         const size_t gb = (size_t)nsb * (SBS);                                                                       \
         const char *wc = (const char *)w, *xc = (const char *)x;                                                     \
         if (nb == 1) {                                                                                               \
-            const int q = ng / X86_STREAMS;                                                                          \
+            const int q = ng / STREAMS;                                                                              \
             for (int g = 0; g < q; g++)                                                                              \
-                x86_##T##_x16_tile(X86_STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,       \
+                x86_##T##_x16_tile(STREAMS, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, (size_t)q * PACK_ROWS,           \
                                    wc + (size_t)g * gb, (size_t)q * gb, xc, ldx);                                    \
-            for (int g = q * X86_STREAMS; g < ng; g++)                                                               \
+            for (int g = q * STREAMS; g < ng; g++)                                                                   \
                 x86_##T##_x16_tile(1, 1, nsb, y + (size_t)g * PACK_ROWS, ldy, 0, wc + (size_t)g * gb, 0, xc, ldx);   \
             return;                                                                                                  \
         }                                                                                                            \
@@ -1151,11 +1221,11 @@ X86_INLINE void x86_q5_K_x16_tile(const int G, const int B, int nsb, float *y, s
                                 const char *gw, size_t gstride, const char *x, size_t ldx) {
     x86_q45_K_x16_tile(1, G, B, nsb, y, ldy, ygs, gw, gstride, x, ldx);
 }
-X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K)
-X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K)
-X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K)
-X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K)
-X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K)
+X86_KQ_X16_GEMM(q4_K, KQ_X16_Q4K, 2)
+X86_KQ_X16_GEMM(q5_K, KQ_X16_Q5K, 3)
+X86_KQ_X16_GEMM(q6_K, KQ_X16_Q6K, 2)
+X86_KQ_X16_GEMM(q2_K, KQ_X16_Q2K, 2)
+X86_KQ_X16_GEMM(q3_K, KQ_X16_Q3K, 4)
 #endif /* X86_512 */
 
 static const kernel_port port_x86 = {
@@ -1179,5 +1249,6 @@ static const kernel_port port_x86 = {
                [T_Q6_K] = {PACK_ROWS, pack_q6_K_x16, unpack_row_q6_K_x16, x86_gemm_q6_K_q8_K_x16}},
 #endif
     .quantize_q8_0 = x86_quantize_row_q8_0,
+    .quantize_q8_K = x86_quantize_row_q8_K,
 };
 #endif /* X86_KERNELS_H */

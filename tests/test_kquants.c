@@ -624,7 +624,8 @@ static void test_edges(void) {
     enum { NB = 3, N = NB * QK_K };
     float x[N], y[N];
     char w[NB * 256];
-    block_q8_K xq[NB];
+    block_q8_K xq[NB], xr[NB];
+    int bad_q8 = 0;
     for (int k = 0; k < N_TYPES; k++) {
         const kq_type *t = &types[k];
         /* all zero */
@@ -662,6 +663,8 @@ static void test_edges(void) {
             t->deq(N, y, w);
             for (int i = 0; i < N; i++) bad += !isfinite(y[i]);
             K.quantize_q8_K(N, xq, x);
+            quantize_row_q8_K_ref(N, xr, x);
+            bad_q8 += memcmp(xq, xr, sizeof xq) != 0;
             volatile float v = port_dot(t, N, w, xq);
             (void)v;
         }
@@ -672,11 +675,16 @@ static void test_edges(void) {
     fill_gauss(x, N, 1.0f);
     x[5] = NAN;
     K.quantize_q8_K(N, xq, x);
+    quantize_row_q8_K_ref(N, xr, x);
+    bad_q8 += memcmp(xq, xr, sizeof xq) != 0;
     int bad = xq[0].qs[5] != 0 || !(xq[0].d > 0 && isfinite(xq[0].d));
     x[6] = INFINITY;
     K.quantize_q8_K(N, xq, x);
+    quantize_row_q8_K_ref(N, xr, x);
+    bad_q8 += memcmp(xq, xr, sizeof xq) != 0;
     bad += xq[0].qs[5] != 0;
     check(!bad, "edge q8_K: a NaN input gets code 0 and does not change d; an infinite input is defined");
+    check(!bad_q8, "edge q8_K: this build's body == reference on the rows above (NaN, +-inf, huge, subnormal)  [%d rows differ]", bad_q8);
 }
 
 /* Instruction counts (tools/RISCV.md): `test_kquants bench TYPE REPS [ref]` calls the dot of TYPE
