@@ -2075,11 +2075,55 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
     }
 }
 
+/* F16 against several activation rows (prefill), when a group's S steps fit RVV_FP_XS floats:
+ * the group's weights converted to floats once (wc), then for each pair of activation rows one
+ * load of a converted step and the activations repeated G times by an indexed load (idx: byte
+ * offset (j / G) * 4) into each row's vfmacc. The same lanes, values and order as rvv_fp_tile
+ * on the splat: bitwise the same sums. */
+RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, const void *w, const void *x,
+                                   size_t ldx, vuint32m4_t idx, size_t G) {
+    const size_t V = 8 * G, gbytes = (size_t)n * G * 2;
+    const int nfull = n / 8, t = n % 8;
+    const size_t tvl = (size_t)t * G;
+    float wc[RVV_FP_XS];
+    for (int g = 0; g < ng; g++) {
+        const char *wg = (const char *)w + (size_t)g * gbytes;
+        for (int k = 0; k < nfull; k++)
+            __riscv_vse32_v_f32m4(wc + (size_t)k * V, rvv_fp_ldw(1, wg + (size_t)k * V * 2, V), V);
+        if (tvl) __riscv_vse32_v_f32m4(wc + (size_t)nfull * V, rvv_fp_ldw(1, wg + (size_t)nfull * V * 2, tvl), tvl);
+        for (int b = 0; b < nb; b += 2) {
+            const float *x0 = (const float *)(const void *)((const char *)x + (size_t)b * ldx);
+            const float *x1 = b + 1 < nb ? (const float *)(const void *)((const char *)x + (size_t)(b + 1) * ldx) : x0;
+            vfloat32m4_t a0 = __riscv_vfmv_v_f_f32m4(0.0f, V), a1 = a0;
+            const float *c = wc;
+            int k = 0;
+            for (; k < nfull; k++, c += V, x0 += 8, x1 += 8) {
+                const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, V);
+                a0 = __riscv_vfmacc_vv_f32m4(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, V), V);
+                a1 = __riscv_vfmacc_vv_f32m4(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, V), V);
+            }
+            if (tvl) {
+                const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, tvl);
+                a0 = __riscv_vfmacc_vv_f32m4_tu(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl);
+                a1 = __riscv_vfmacc_vv_f32m4_tu(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl);
+            }
+            float *yg = y + (size_t)b * ldy + (size_t)g * G;
+            rvv_fp_fold(a0, yg, G);
+            if (b + 1 < nb) rvv_fp_fold(a1, yg + ldy, G);
+        }
+    }
+}
+
 /* the layout's GEMM: nr / G consecutive groups against nb activation rows (float) */
 RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_t ldy, const void *w,
                             const void *x, size_t ldx) {
     const size_t G = rvv_fgroup_rows(), V = 8 * G, gbytes = (size_t)n * G * (et == 0 ? 4 : 2);
     const int ng = nr / (int)G, nfull = n / 8, t = n % 8, S = nfull + (t != 0);
+    if (et == 1 && nb >= 2 && (size_t)S * V <= RVV_FP_XS) {
+        const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
+        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, idx, G);
+        return;
+    }
     const int cs = RVV_FP_XS / RVV_FP_NB / (int)V, one = S <= cs;   /* steps per chunk; one chunk */
     const size_t xst = (size_t)cs * V;
     float xs[RVV_FP_XS], part[RVV_FP_GB * RVV_FP_NB * 128];
