@@ -2141,8 +2141,10 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
                         const float *xe = (const float *)(const void *)((const char *)x + (size_t)(b0 + b) * ldx) + 8 * s0;
                         const int m = (s1 * 8 < n ? s1 * 8 : n) - 8 * s0;
                         float *o = xs + b * xst;
-                        for (int j = 0; j < m; j += 8, xe += 8, o += V) {
-                            const size_t vl = (size_t)(m - j < 8 ? m - j : 8) * G;
+                        int j = 0;
+                        for (; j + 8 <= m; j += 8, xe += 8, o += V) __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, V), V);
+                        if (j < m) {
+                            const size_t vl = (size_t)(m - j) * G;
                             __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, vl), vl);
                         }
                     }
