@@ -1755,6 +1755,7 @@ struct llm_ctx {
     uint8_t *xq;              /* Q8_0 copy of the current activation rows */
     uint8_t *erow;            /* with a packed embedding table: one row per thread (embed_worker) */
     float *rope;              /* (NB, n_rot) cos, sin pairs for the batch's positions */
+    double *rope_freq;        /* (n_rot / 2) the turn of pair i per position (forward_chunk) */
     float *key_cache, *value_cache;
     size_t cache_floats;
     float *logits;            /* (rows, vocab) */
@@ -1822,6 +1823,15 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->xq = aligned_zalloc((size_t)NB * (wide / QK_K + 1) * sizeof(block_q8_K));   /* >= a Q8_0 row */
     if (m->tok_embd.packed) c->erow = aligned_zalloc((size_t)m->n_threads * m->tok_embd.row_bytes);
     c->rope = falloc((size_t)NB * hp->n_rot);
+    c->rope_freq = xcalloc((size_t)hp->n_rot / 2 + 1, sizeof(double));
+    if (c->rope_freq) {
+        /* pair i turns by theta^(-2i/n_rot) per position (Llama 3.1: divided by rope_freqs[i]) */
+        const float *ff = (const float *)m->rope_freqs.data;
+        for (int i = 0; i < hp->n_rot / 2; i++) {
+            c->rope_freq[i] = 1.0 / pow(hp->rope_theta, (double)(2 * i) / hp->n_rot);
+            if (ff) c->rope_freq[i] /= ff[i];
+        }
+    }
     c->cache_floats = cache;
     c->key_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     c->value_cache = mmap(NULL, cache * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1831,7 +1841,7 @@ llm_ctx *llm_ctx_new(llm_model *m, int n_ctx, llm_status *st) {
     c->logits = falloc((size_t)hp->vocab);
     c->tokens = xcalloc((size_t)n_ctx, sizeof(int));
     if (!c->tokens || !c->x || !c->xb || !c->xb2 || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->att || !c->claim || !c->xq || (m->tok_embd.packed && !c->erow) || !c->rope ||
-        !c->key_cache || !c->value_cache || !c->logits) {
+        !c->rope_freq || !c->key_cache || !c->value_cache || !c->logits) {
         llm_ctx_free(c);
         fail(st, LLM_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %.1f MiB)", n_ctx,
              kv_bytes / 1048576.0);
@@ -1850,6 +1860,7 @@ void llm_ctx_free(llm_ctx *c) {
     free(c->claim);
     free(c->xq);
     free(c->erow);
+    free(c->rope_freq);
     free(c->tokens);
     free(c);
 }
@@ -2022,13 +2033,16 @@ static void attention_worker(void *arg, int ith, int nth) {
         k->gemm[T_F32](hs, p + 1, group, att, (size_t)c->n_ctx, kh, (size_t)hs * sizeof(float), q, (size_t)hs * sizeof(float));
         for (int g = 0; g < group; g++) {
             float *a = att + (size_t)g * c->n_ctx;
-            for (int s = 0; s <= p; s++) a[s] *= scale;
+            k->scale(p + 1, a, scale);
             k->softmax(p + 1, a);
-            float *out = c->xb2 + (size_t)b * hp->dim + (size_t)(kvh * group + g) * hs;
-            memset(out, 0, hs * sizeof(float));
-            for (int s = 0; s <= p; s++) k->axpy(hs, out, a[s], vh + (size_t)s * hs);
+            k->wsum(hs, p + 1, c->xb2 + (size_t)b * hp->dim + (size_t)(kvh * group + g) * hs, a, vh, (size_t)hs);
         }
     }
+}
+
+/* x += y over nb rows of dim: axpy with a = 1 (fma(1, y, x) rounds x + y once: the same bits) */
+static void residual_add(const llm_model *m, float *x, const float *y, int nb) {
+    for (int b = 0; b < nb; b++) m->k.axpy(m->hp.dim, x + (size_t)b * m->hp.dim, 1.0f, y + (size_t)b * m->hp.dim);
 }
 
 /* The transformer on nb <= NB tokens at positions pos..pos+nb-1.
@@ -2041,14 +2055,12 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
     embed_task et = {c, tokens, nb};
     pool_run(m->pool, embed_worker, &et);
 
-    /* RoPE angles: pair i of position p turns by p * theta^(-2i/n_rot) (Llama 3.1: divided by
-     * rope_freqs[i]; linear scaling: p times rope_pos_scale). In double precision, rounded to
-     * float once: every C library then gives the same cos and sin bits (float cosf/powf differ
-     * in the last bit between libraries), and the angle of a late position stays accurate. */
-    const float *ff = (const float *)m->rope_freqs.data;
+    /* RoPE angles: pair i of position p turns by p * c->rope_freq[i] (linear scaling: p times
+     * rope_pos_scale). In double precision, rounded to float once: every C library then gives the
+     * same cos and sin bits (float cosf/powf differ in the last bit between libraries), and the
+     * angle of a late position stays accurate. */
     for (int i = 0; i < hp->n_rot / 2; i++) {
-        double freq = 1.0 / pow(hp->rope_theta, (double)(2 * i) / hp->n_rot);
-        if (ff) freq /= ff[i];
+        const double freq = c->rope_freq[i];
         for (int b = 0; b < nb; b++) {
             double a = (double)(pos + b) * hp->rope_pos_scale * freq;
             c->rope[(size_t)b * hp->n_rot + 2 * i] = (float)cos(a);
@@ -2068,7 +2080,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         pool_run(m->pool, qkv_worker, &at);                /* q, k, v += biases; RoPE on q, k; k, v -> cache */
         pool_run(m->pool, attention_worker, &at);          /* xb2 = softmax(q k^T / sqrt(hs)) v */
         matmul1(c, &L->wo, c->xb, c->xb2, nb);
-        for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
+        residual_add(m, c->x, c->xb, nb);
 
         /* feed-forward: x += W2 (silu(W1 norm(x)) * W3 norm(x)) */
         for (int b = 0; b < nb; b++)
@@ -2077,7 +2089,7 @@ static void forward_chunk(llm_ctx *c, const int *tokens, int nb, int pos, int lo
         float *ygu[2] = {c->hb, c->hb2};
         matmul_glu(c, 2, wgu, ygu, c->xb, nb, 1);                 /* hb = silu(hb) * hb2 */
         matmul1(c, &L->w2, c->xb, c->hb, nb);
-        for (size_t i = 0; i < (size_t)nb * dim; i++) c->x[i] += c->xb[i];
+        residual_add(m, c->x, c->xb, nb);
     }
 
     /* final norm and classifier, only for the rows whose logits are wanted */
@@ -3016,8 +3028,11 @@ int llm_sample(llm_sampler *s, const float *logits, int n) {
         s->c = c; s->cap = n;
     }
     cand *c = s->c;
+    const int penalties = s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f;
+    if (s->p.temp <= 0.0f && !penalties)        /* greedy: the first largest logit; NaN never wins */
+        return (KERNELS_PORT.argmax ? KERNELS_PORT.argmax : argmax_ref)(n, logits);
     for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i] == logits[i] ? logits[i] : -INFINITY; }   /* NaN: never */
-    if (s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f)
+    if (penalties)
         for (int i = 0; i < s->n_recent; i++) {
             int t = s->recent[i], seen = 0, count = 1;
             for (int j = 0; j < i; j++) seen |= s->recent[j] == t;

@@ -1033,6 +1033,29 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
     for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
+/* x *= s (attention: the scores times 1/sqrt(head size)) */
+static inline void scale_ref(int n, float *x, float s) {
+    for (int i = 0; i < n; i++) x[i] *= s;
+}
+
+/* y = sum over j < m of a[j] * v_j, v_j = v + j * ldv (attention: the value rows weighted by
+ * their probabilities). Per element from +0, one fused multiply-add per row in row order: the
+ * bits of m axpy calls on a zeroed y, whatever the element loop's width. */
+static inline void wsum_ref(int n, int m, float *y, const float *a, const float *v, size_t ldv) {
+    memset(y, 0, (size_t)n * sizeof *y);
+    for (int j = 0; j < m; j++) axpy_ref(n, y, a[j], v + (size_t)j * ldv);
+}
+
+/* the index of the first largest element (greedy sampling); NaN never wins, so a row of NaN
+ * and -inf gives 0; -0 and +0 are equal, the first of them counts */
+static inline int argmax_ref(int n, const float *x) {
+    int best = 0;
+    float bv = n > 0 && x[0] == x[0] ? x[0] : -INFINITY;
+    for (int i = 1; i < n; i++)
+        if (x[i] > bv) { bv = x[i]; best = i; }
+    return best;
+}
+
 
 /* ==========================================================================================
  * The port table: every entry point llm.c calls, one table per family of CPUs.
@@ -1043,7 +1066,7 @@ static inline void axpy_ref(int n, float *y, float a, const float *x) {
  *   choose_layouts  optional: sets packed[] when the table is resolved, for ports whose layout
  *                   depends on the CPU found at run time (RVV 1.0: the vector length)
  *   quantize_q8_0, quantize_q8_K   the activation quantizers
- *   rmsnorm ... axpy                the row-wise float work of the forward pass
+ *   rmsnorm ... wsum                the row-wise float work of the forward pass
  *   cpu_ok          NULL, or a check that the CPU runs the port's instructions (1 = yes; else 0
  *                   and *why says what to use instead); *vlen gets the vector length in bits
  * ======================================================================================== */
@@ -1077,6 +1100,9 @@ typedef struct kernel_port {
     void (*rope_adjacent)(int n_rot, float *v, const float *cs);
     void (*rope_neox)(int n_rot, float *v, const float *cs);
     void (*axpy)(int n, float *y, float a, const float *x);
+    void (*scale)(int n, float *x, float s);
+    void (*wsum)(int n, int m, float *y, const float *a, const float *v, size_t ldv);
+    int (*argmax)(int n, const float *x);
 } kernel_port;
 
 static const kernel_port port_reference = {
@@ -1093,6 +1119,9 @@ static const kernel_port port_reference = {
     .rope_adjacent = rope_adjacent_ref,
     .rope_neox = rope_neox_ref,
     .axpy = axpy_ref,
+    .scale = scale_ref,
+    .wsum = wsum_ref,
+    .argmax = argmax_ref,
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -1527,15 +1556,24 @@ static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *
  * splat buffer, so the weights' columns multiply vector by vector (vwmul.vv, vwmacc.vv) and no
  * scalar load is left in the loop over groups. The buffer holds RVV_QP_XB bytes: 32 columns
  * of G bytes per block, RVV_QP_XB / (32 G) blocks at a time (4 at VLEN 1024); it is built once per
- * activation row and chunk for all groups of the call (vrgather, two columns per instruction). */
+ * activation row and chunk for all groups of the call (vrgather, four columns per instruction). */
 #define RVV_QP_XB 16384
-RVV_INLINE void rvv_qp_splat(int8_t *xs, const char *x, int m, size_t G) {
-    const size_t vl = 2 * G;
-    const vuint8m2_t idx = __riscv_vsrl_vx_u8m2(__riscv_vid_v_u8m2(vl), (size_t)__builtin_ctzl(G), vl);   /* l / G */
+RVV_INLINE void rvv_qp_splat(const int q4, int8_t *xs, const char *x, int m, size_t G) {
+    const size_t vl = 4 * G;
+    /* l / G for the 4G lanes of four columns (up to 512: computed at e16, narrowed) */
+    const vuint8m4_t idx = __riscv_vncvt_x_x_w_u8m4(
+        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), (size_t)__builtin_ctzl(G), vl), vl);
     for (int kk = 0; kk < m; kk++, x += sizeof(block_q8_0), xs += QK * G) {
-        const vint8m2_t xv = __riscv_vle8_v_i8m2(((const block_q8_0 *)(const void *)x)->qs, QK);
-        for (int i = 0; i < QK; i += 2)
-            __riscv_vse8_v_i8m2(xs + i * G, __riscv_vrgather_vv_i8m2(xv, __riscv_vadd_vx_u8m2(idx, (uint8_t)i, vl), vl), vl);
+        const vint8m4_t xv = __riscv_vle8_v_i8m4(((const block_q8_0 *)(const void *)x)->qs, QK);
+        /* the column offsets from a register the compiler cannot see through: eight index vectors
+         * kept across the loop would be spilled (clang 19) */
+        const int base = rvv_zero_here();
+        for (int i = 0; i < QK; i += 4) {
+            /* Q4_0 pairs the codes j and 16 + j of a byte: its columns go in groups of 4 + 4,
+             * 0..3 16..19 4..7 20..23 ... (one whole-register load per byte columns j..j+3) */
+            const int at = q4 ? (i & 15) / 4 * 8 + (i >= 16) * 4 : i;
+            __riscv_vse8_v_i8m4(xs + at * G, __riscv_vrgather_vv_i8m4(xv, __riscv_vadd_vx_u8m4(idx, (uint8_t)(base + i), vl), vl), vl);
+        }
     }
 }
 
@@ -1570,20 +1608,20 @@ RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char
             isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
         } else {
             vint16m2_t p;
-            /* four byte columns at a time: their codes, the activation's columns j and j + 16 */
+            /* four byte columns at a time: their codes, and in one whole-register group the
+             * activation's columns j.. j + 3 and 16 + j.. 16 + j + 3 (the splat's order for Q4_0) */
             for (int j = 0; j < 4; j++) {
                 const vint8m4_t L = *(const vint8m4_t *)(const void *)(c + 4 * j * G);
-                const vint8m4_t XL = *(const vint8m4_t *)(const void *)(xs + 4 * j * G);
-                const vint8m4_t XH = *(const vint8m4_t *)(const void *)(xs + (16 + 4 * j) * G);
+                const vint8m8_t X = *(const vint8m8_t *)(const void *)(xs + 8 * j * G);
                 /* codes minus 8 of the four columns at once (e8m4): low nibbles, high nibbles */
                 const vint8m4_t LO = __riscv_vsra_vx_i8m4(__riscv_vsll_vx_i8m4(L, 4, 4 * G), 4, 4 * G);
                 const vint8m4_t HI = __riscv_vsra_vx_i8m4(L, 4, 4 * G);
 #define RVV_Q4COL(i)                                                                                           \
     {                                                                                                          \
         const vint8m1_t lo = __riscv_vget_v_i8m4_i8m1(LO, i);                                                  \
-        if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);              \
-        else p = __riscv_vwmacc_vv_i16m2(p, lo, __riscv_vget_v_i8m4_i8m1(XL, i), G);                           \
-        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m4_i8m1(HI, i), __riscv_vget_v_i8m4_i8m1(XH, i), G);   \
+        if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, RVV_COL(X, i), G);                                \
+        else p = __riscv_vwmacc_vv_i16m2(p, lo, RVV_COL(X, i), G);                                             \
+        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m4_i8m1(HI, i), RVV_COL(X, 4 + i), G);                 \
     }
                 RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3)
 #undef RVV_Q4COL
@@ -1610,7 +1648,7 @@ RVV_INLINE void rvv_qp_gemm(const int q4, int n, int nr, int nb, float *y, size_
         for (int k0 = 0; k0 < nblk; k0 += cb) {
             const int m = nblk - k0 < cb ? nblk - k0 : cb;
             rvv_block_scales(dx, xb + (size_t)k0 * sizeof(block_q8_0), sizeof(block_q8_0), m);
-            rvv_qp_splat(xs, xb + (size_t)k0 * sizeof(block_q8_0), m, G);
+            rvv_qp_splat(q4, xs, xb + (size_t)k0 * sizeof(block_q8_0), m, G);
             for (int g = 0; g < ng; g++) {
                 vfloat32m4_t acc = k0 ? __riscv_vle32_v_f32m4(yb + (size_t)g * G, G) : __riscv_vfmv_v_f_f32m4(0.0f, G);
                 acc = rvv_qp_blocks(q4, acc, (const char *)w + (size_t)g * gbs * nblk + (size_t)k0 * gbs, xs, dx, m, G);
@@ -2037,11 +2075,55 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
     }
 }
 
+/* F16 against several activation rows (prefill), when a group's S steps fit RVV_FP_XS floats:
+ * the group's weights converted to floats once (wc), then for each pair of activation rows one
+ * load of a converted step and the activations repeated G times by an indexed load (idx: byte
+ * offset (j / G) * 4) into each row's vfmacc. The same lanes, values and order as rvv_fp_tile
+ * on the splat: bitwise the same sums. */
+RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, const void *w, const void *x,
+                                   size_t ldx, vuint32m4_t idx, size_t G) {
+    const size_t V = 8 * G, gbytes = (size_t)n * G * 2;
+    const int nfull = n / 8, t = n % 8;
+    const size_t tvl = (size_t)t * G;
+    float wc[RVV_FP_XS];
+    for (int g = 0; g < ng; g++) {
+        const char *wg = (const char *)w + (size_t)g * gbytes;
+        for (int k = 0; k < nfull; k++)
+            __riscv_vse32_v_f32m4(wc + (size_t)k * V, rvv_fp_ldw(1, wg + (size_t)k * V * 2, V), V);
+        if (tvl) __riscv_vse32_v_f32m4(wc + (size_t)nfull * V, rvv_fp_ldw(1, wg + (size_t)nfull * V * 2, tvl), tvl);
+        for (int b = 0; b < nb; b += 2) {
+            const float *x0 = (const float *)(const void *)((const char *)x + (size_t)b * ldx);
+            const float *x1 = b + 1 < nb ? (const float *)(const void *)((const char *)x + (size_t)(b + 1) * ldx) : x0;
+            vfloat32m4_t a0 = __riscv_vfmv_v_f_f32m4(0.0f, V), a1 = a0;
+            const float *c = wc;
+            int k = 0;
+            for (; k < nfull; k++, c += V, x0 += 8, x1 += 8) {
+                const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, V);
+                a0 = __riscv_vfmacc_vv_f32m4(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, V), V);
+                a1 = __riscv_vfmacc_vv_f32m4(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, V), V);
+            }
+            if (tvl) {
+                const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, tvl);
+                a0 = __riscv_vfmacc_vv_f32m4_tu(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl);
+                a1 = __riscv_vfmacc_vv_f32m4_tu(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl);
+            }
+            float *yg = y + (size_t)b * ldy + (size_t)g * G;
+            rvv_fp_fold(a0, yg, G);
+            if (b + 1 < nb) rvv_fp_fold(a1, yg + ldy, G);
+        }
+    }
+}
+
 /* the layout's GEMM: nr / G consecutive groups against nb activation rows (float) */
 RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_t ldy, const void *w,
                             const void *x, size_t ldx) {
     const size_t G = rvv_fgroup_rows(), V = 8 * G, gbytes = (size_t)n * G * (et == 0 ? 4 : 2);
     const int ng = nr / (int)G, nfull = n / 8, t = n % 8, S = nfull + (t != 0);
+    if (et == 1 && nb >= 2 && (size_t)S * V <= RVV_FP_XS) {
+        const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
+        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, idx, G);
+        return;
+    }
     const int cs = RVV_FP_XS / RVV_FP_NB / (int)V, one = S <= cs;   /* steps per chunk; one chunk */
     const size_t xst = (size_t)cs * V;
     float xs[RVV_FP_XS], part[RVV_FP_GB * RVV_FP_NB * 128];
@@ -2059,8 +2141,10 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
                         const float *xe = (const float *)(const void *)((const char *)x + (size_t)(b0 + b) * ldx) + 8 * s0;
                         const int m = (s1 * 8 < n ? s1 * 8 : n) - 8 * s0;
                         float *o = xs + b * xst;
-                        for (int j = 0; j < m; j += 8, xe += 8, o += V) {
-                            const size_t vl = (size_t)(m - j < 8 ? m - j : 8) * G;
+                        int j = 0;
+                        for (; j + 8 <= m; j += 8, xe += 8, o += V) __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, V), V);
+                        if (j < m) {
+                            const size_t vl = (size_t)(m - j) * G;
                             __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, vl), vl);
                         }
                     }
@@ -2249,16 +2333,77 @@ RVV_FLOAT_TILE(rvv_tile_f32, float, RVV_W_F32, !RVV_THEAD)
 RVV_FLOAT_TILE(rvv_tile_f16, uint16_t, RVV_W_F16, 1)
 RVV_FLOAT_TILE(rvv_tile_bf16, uint16_t, RVV_W_BF16, !RVV_THEAD)
 
-#define RVV_FLOAT_KERNELS(SFX, R4)                                                                 \
+#define RVV_FLOAT_KERNELS(SFX, R4, GEMM)                                                           \
     static inline float rvv_dot_##SFX##_f32(int n, const void *w, const void *x) {                 \
         float y;                                                                                   \
         rvv_tile_##SFX(1, 1, n, &y, 1, (const char *)w, 0, (const char *)x, 0);                    \
         return y;                                                                                  \
     }                                                                                              \
-    GEMM_TILES(rvv_gemm_##SFX##_f32, rvv_tile_##SFX, R4, 2, 2)
-RVV_FLOAT_KERNELS(f32, 2)
-RVV_FLOAT_KERNELS(f16, RVV_THEAD ? 1 : 2)
-RVV_FLOAT_KERNELS(bf16, 2)
+    GEMM_TILES(GEMM, rvv_tile_##SFX, R4, 2, 2)
+RVV_FLOAT_KERNELS(f32, 2, rvv_gemm_f32_tiles)
+RVV_FLOAT_KERNELS(f16, RVV_THEAD ? 1 : 2, rvv_gemm_f16_f32)
+RVV_FLOAT_KERNELS(bf16, 2, rvv_gemm_bf16_f32)
+
+#if !RVV_THEAD
+/* F32 rows across lanes, for many short rows (attention's scores: the keys are the weight rows,
+ * n = the head size): lane r is row r, and partial sum j (element i + j, i = 0, 8, 16 ...) of the
+ * rows is register j, filled by one strided segment load of 8 elements per row. Each partial
+ * sum takes the same fused multiply-adds in the same order as in the tile, and the 8 are folded
+ * as rvv_sum8 does, lane by lane: bitwise the dot. VLMAX(e32m1) rows per step, two activation
+ * rows (the query heads that share a key head) per pass over the rows. */
+#define RVV_LANES_ACC(A) vfloat32m1_t A##0 = z, A##1 = z, A##2 = z, A##3 = z, A##4 = z, A##5 = z, A##6 = z, A##7 = z
+#define RVV_LANES_FMA(A, q)                                                                        \
+    A##0 = __riscv_vfmacc_vf_f32m1(A##0, (q)[i], __riscv_vget_v_f32m1x8_f32m1(s, 0), vl);           \
+    A##1 = __riscv_vfmacc_vf_f32m1(A##1, (q)[i + 1], __riscv_vget_v_f32m1x8_f32m1(s, 1), vl);       \
+    A##2 = __riscv_vfmacc_vf_f32m1(A##2, (q)[i + 2], __riscv_vget_v_f32m1x8_f32m1(s, 2), vl);       \
+    A##3 = __riscv_vfmacc_vf_f32m1(A##3, (q)[i + 3], __riscv_vget_v_f32m1x8_f32m1(s, 3), vl);       \
+    A##4 = __riscv_vfmacc_vf_f32m1(A##4, (q)[i + 4], __riscv_vget_v_f32m1x8_f32m1(s, 4), vl);       \
+    A##5 = __riscv_vfmacc_vf_f32m1(A##5, (q)[i + 5], __riscv_vget_v_f32m1x8_f32m1(s, 5), vl);       \
+    A##6 = __riscv_vfmacc_vf_f32m1(A##6, (q)[i + 6], __riscv_vget_v_f32m1x8_f32m1(s, 6), vl);       \
+    A##7 = __riscv_vfmacc_vf_f32m1(A##7, (q)[i + 7], __riscv_vget_v_f32m1x8_f32m1(s, 7), vl)
+#define RVV_LANES_FOLD(A)                                                                          \
+    __riscv_vfadd_vv_f32m1(__riscv_vfadd_vv_f32m1(__riscv_vfadd_vv_f32m1(A##0, A##4, vl),             \
+                                                  __riscv_vfadd_vv_f32m1(A##2, A##6, vl), vl),        \
+                           __riscv_vfadd_vv_f32m1(__riscv_vfadd_vv_f32m1(A##1, A##5, vl),             \
+                                                  __riscv_vfadd_vv_f32m1(A##3, A##7, vl), vl), vl)
+RVV_INLINE void rvv_gemm_f32_lanes(int n, int nr, int nb, float *y, size_t ldy, const char *w, size_t ldw,
+                                   const char *x, size_t ldx) {
+    for (int r = 0; r < nr;) {
+        const size_t vl = __riscv_vsetvl_e32m1((size_t)(nr - r));
+        const vfloat32m1_t z = __riscv_vfmv_v_f_f32m1(0.0f, vl);
+        for (int b = 0; b < nb; b += 2) {
+            const float *q0 = (const float *)(const void *)(x + (size_t)b * ldx);
+            const float *q1 = b + 1 < nb ? (const float *)(const void *)(x + (size_t)(b + 1) * ldx) : q0;
+            const float *p = (const float *)(const void *)(w + (size_t)r * ldw);
+            RVV_LANES_ACC(a);
+            RVV_LANES_ACC(c);
+            for (int i = 0; i < n; i += 8, p += 8) {
+                const vfloat32m1x8_t s = __riscv_vlsseg8e32_v_f32m1x8(p, (ptrdiff_t)ldw, vl);
+                RVV_LANES_FMA(a, q0);
+                RVV_LANES_FMA(c, q1);
+            }
+            __riscv_vse32_v_f32m1(y + (size_t)b * ldy + r, RVV_LANES_FOLD(a), vl);
+            if (b + 1 < nb) __riscv_vse32_v_f32m1(y + (size_t)(b + 1) * ldy + r, RVV_LANES_FOLD(c), vl);
+        }
+        r += (int)vl;
+    }
+}
+#undef RVV_LANES_ACC
+#undef RVV_LANES_FMA
+#undef RVV_LANES_FOLD
+#endif
+
+/* rows across lanes when there are enough rows of whole steps of 8 (RVV 1.0), else the tiles */
+static inline void rvv_gemm_f32_f32(int n, int nr, int nb, float *y, size_t ldy, const void *w, size_t ldw,
+                                    const void *x, size_t ldx) {
+#if !RVV_THEAD
+    if (n % 8 == 0 && nr >= 4) {
+        rvv_gemm_f32_lanes(n, nr, nb, y, ldy, (const char *)w, ldw, (const char *)x, ldx);
+        return;
+    }
+#endif
+    rvv_gemm_f32_tiles(n, nr, nb, y, ldy, w, ldw, x, ldx);
+}
 
 /* ---- row-wise float work ------------------------------------------------------------------
  * Bitwise the reference. sum32: partial sum j lives in lane j of an e32m8 group (32 lanes at
@@ -2398,6 +2543,47 @@ RVV_ROWWISE void rvv_axpy(int n, float *y, float a, const float *x) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
         vfloat32m8_t v = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), a, __riscv_vle32_v_f32m8(x + i, vl), vl);
         __riscv_vse32_v_f32m8(y + i, v, vl);
+        i += (int)vl;
+    }
+}
+
+RVV_ROWWISE void rvv_scale(int n, float *x, float s) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        __riscv_vse32_v_f32m8(x + i, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(x + i, vl), s, vl), vl);
+        i += (int)vl;
+    }
+}
+
+/* argmax: the largest value m (vfredmax ignores NaN, like the reference's comparisons), then the
+ * first element equal to it; no m above -inf (all NaN or -inf): 0, as the reference */
+RVV_ROWWISE int rvv_argmax(int n, const float *x) {
+    vfloat32m1_t m = __riscv_vfmv_s_f_f32m1(-INFINITY, RVV_ONE);
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        m = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vle32_v_f32m8(x + i, vl), m, vl);
+        i += (int)vl;
+    }
+    const float mx = __riscv_vfmv_f_s_f32m1_f32(m);
+    if (!(mx > -INFINITY)) return 0;
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(__riscv_vle32_v_f32m8(x + i, vl), mx, vl), vl);
+        if (f >= 0) return i + (int)f;
+        i += (int)vl;
+    }
+    return 0;
+}
+
+/* the sums of a chunk of columns stay in registers over all m rows (one load and one vfmacc
+ * per row), instead of m axpy passes over y */
+RVV_ROWWISE void rvv_wsum(int n, int m, float *y, const float *a, const float *v, size_t ldv) {
+    for (int i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        vfloat32m8_t acc = __riscv_vfmv_v_f_f32m8(0.0f, vl);
+        const float *p = v + i;
+        for (int j = 0; j < m; j++, p += ldv) acc = __riscv_vfmacc_vf_f32m8(acc, a[j], __riscv_vle32_v_f32m8(p, vl), vl);
+        __riscv_vse32_v_f32m8(y + i, acc, vl);
         i += (int)vl;
     }
 }
@@ -2706,6 +2892,9 @@ static const kernel_port port_rvv = {
     .swiglu = rvv_swiglu,
     .rope_adjacent = rvv_rope_adjacent,
     .axpy = rvv_axpy,
+    .scale = rvv_scale,
+    .wsum = rvv_wsum,
+    .argmax = rvv_argmax,
 };
 #endif /* __riscv_vector */
 
@@ -2730,6 +2919,7 @@ static inline kernel_port kernels_resolve(void) {
 #define KERNELS_FILL(f) if (!k.f) k.f = r->f
     KERNELS_FILL(quantize_q8_0); KERNELS_FILL(quantize_q8_K); KERNELS_FILL(rmsnorm); KERNELS_FILL(softmax);
     KERNELS_FILL(swiglu); KERNELS_FILL(rope_adjacent); KERNELS_FILL(rope_neox); KERNELS_FILL(axpy);
+    KERNELS_FILL(scale); KERNELS_FILL(wsum); KERNELS_FILL(argmax);
 #undef KERNELS_FILL
     if (k.choose_layouts) k.choose_layouts(&k);
     return k;

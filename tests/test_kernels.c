@@ -709,7 +709,7 @@ static int bits_differ(const float *a, const float *b, int n) {
 }
 static void test_port_rowwise(void) {
     static const int ns[] = {1, 3, 8, 17, 31, 32, 33, 64, 100, 288, 1000, 4099};
-    int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_neox = 0, b_ax = 0, b_split = 0;
+    int b_rms = 0, b_smx = 0, b_swg = 0, b_rope = 0, b_neox = 0, b_ax = 0, b_split = 0, b_sc = 0, b_ws = 0;
     for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
         int n = ns[t];
         float *x = xmalloc(n * 4), *w = xmalloc(n * 4), *o1 = xmalloc(n * 4), *o2 = xmalloc(n * 4), *cs = xmalloc(n * 4);
@@ -753,6 +753,22 @@ static void test_port_rowwise(void) {
         axpy_ref(n, o1, a, w);
         K.axpy(n, o2, a, w);
         b_ax += bits_differ(o1, o2, n);
+        memcpy(o1, x, n * 4);
+        memcpy(o2, x, n * 4);
+        scale_ref(n, o1, a);
+        K.scale(n, o2, a);
+        b_sc += bits_differ(o1, o2, n);
+        /* wsum: m = 1..5 and 33 rows of n (row stride n + 3), their weights in +-1 */
+        for (int m = 1; m <= 33; m = m < 5 ? m + 1 : m + 28) {
+            float *v = xmalloc((size_t)m * (n + 3) * 4), pa[33];
+            for (int j = 0; j < m; j++) { pa[j] = rnd_sym(1.0f); fill_act(v + (size_t)j * (n + 3), n + 3, 1.0f); }
+            fill_act(o1, n, 1.0f);
+            memcpy(o2, o1, n * 4);
+            wsum_ref(n, m, o1, pa, v, (size_t)n + 3);
+            K.wsum(n, m, o2, pa, v, (size_t)n + 3);
+            b_ws += bits_differ(o1, o2, n);
+            free(v);
+        }
         free(x); free(w); free(o1); free(o2); free(cs);
     }
     check(!b_rms, "%s rmsnorm == reference, bitwise, n = 1..4099  [%d differ]", body_of(P->rmsnorm), b_rms);
@@ -762,6 +778,27 @@ static void test_port_rowwise(void) {
     check(!b_rope, "%s rope_adjacent == reference, bitwise  [%d differ]", body_of(P->rope_adjacent), b_rope);
     check(!b_neox, "%s rope_neox == reference, bitwise  [%d differ]", body_of(P->rope_neox), b_neox);
     check(!b_ax, "%s axpy == reference, bitwise  [%d differ]", body_of(P->axpy), b_ax);
+    check(!b_sc, "%s scale == reference, bitwise  [%d differ]", body_of(P->scale), b_sc);
+    /* argmax: random rows, ties of the maximum (first wins, also -0 against +0), NaN anywhere, rows of
+     * NaN and -inf only, +inf */
+    int b_am = 0, cases = 0;
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++)
+        for (int kind = 0; kind < 6; kind++, cases++) {
+            int n = ns[t];
+            float *x = xmalloc(n * 4);
+            for (int i = 0; i < n; i++) x[i] = rnd_sym(10.0f);
+            const int a = n / 3, b = n - 1 - n / 5;
+            if (kind == 1) { x[a] = 20.0f; x[b] = 20.0f; }
+            if (kind == 2) { for (int i = 0; i < n; i++) x[i] = -fabsf(x[i]) - 1.0f; x[b] = 0.0f; x[a] = -0.0f; }
+            if (kind == 3) { x[a] = NAN; x[0] = NAN; x[b] = 30.0f; }
+            if (kind == 4) for (int i = 0; i < n; i++) x[i] = i % 3 ? -INFINITY : NAN;
+            if (kind == 5) { x[b] = INFINITY; x[a] = NAN; }
+            b_am += K.argmax(n, x) != argmax_ref(n, x);
+            free(x);
+        }
+    check(!b_am, "%s argmax == reference (ties, -0/+0, NaN, -inf rows, +inf)  [%d of %d differ]", body_of(P->argmax), b_am, cases);
+    check(!b_ws, "%s wsum == reference (m axpy calls on a zeroed row), bitwise, 1..5 and 33 rows  [%d differ]",
+          body_of(P->wsum), b_ws);
 }
 
 /* ==========================================================================================
@@ -836,6 +873,39 @@ static void test_gemm_vs_dot(const gemm_case *gc) {
     }
     check(!bad, "%s gemm %s: tiles nr, nb = 1..9 (all remainders) == the 1x1 case bitwise, 2 lengths, padded strides; nothing else written  [%d combos, %d wrong]",
           body_of(P->gemm[gc->type]), gc->name, combos, bad);
+}
+
+/* The F32 GEMM of attention's shape: many short rows (keys) of whole steps of 8 (the head size)
+ * against 1..5 activation rows (the query heads of a key head), rows 1..9, around 32 (the lanes of
+ * an e32m1 register at VLEN 1024) and beyond 64, bitwise the reference GEMM (the dots), padded
+ * strides, nothing outside the nr x nb outputs written. */
+static void test_gemm_f32_many_rows(void) {
+    static const int ns[] = {8, 64, 136}, nrs[] = {1, 3, 4, 5, 8, 9, 31, 32, 33, 65, 100}, nbs[] = {1, 2, 3, 5};
+    enum { NRMAX = 100, NBMAX = 5 };
+    int bad = 0, combos = 0;
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        const int n = ns[t];
+        const size_t ldw = (size_t)n * 4 + 8, ldx = (size_t)n * 4 + 4, ldy = NRMAX + 3;
+        char *w = xmalloc(ldw * NRMAX), *x = xmalloc(ldx * NBMAX);
+        float *y = xmalloc(ldy * NBMAX * 4), *d = xmalloc(ldy * NBMAX * 4);
+        for (int r = 0; r < NRMAX; r++) fill_act((float *)(void *)(w + r * ldw), n, 1.0f);
+        for (int b = 0; b < NBMAX; b++) fill_act((float *)(void *)(x + b * ldx), n, 1.0f);
+        for (size_t a = 0; a < sizeof nrs / sizeof *nrs; a++)
+            for (size_t c = 0; c < sizeof nbs / sizeof *nbs; c++) {
+                const int nr = nrs[a], nb = nbs[c];
+                for (size_t i = 0; i < ldy * NBMAX; i++) y[i] = d[i] = NAN;
+                gemm_f32_f32_ref(n, nr, nb, d, ldy, w, ldw, x, ldx);
+                K.gemm[T_F32](n, nr, nb, y, ldy, w, ldw, x, ldx);
+                combos++;
+                for (size_t i = 0; i < ldy * NBMAX; i++)
+                    if (isnan(d[i]) ? !isnan(y[i]) : memcmp(&y[i], &d[i], 4) != 0) {
+                        if (bad++ < 3) printf("     gemm_F32 n=%d nr=%d nb=%d: y[%zu] = %a, reference %a\n", n, nr, nb, i, y[i], d[i]);
+                    }
+            }
+        free(w); free(x); free(y); free(d);
+    }
+    check(!bad, "%s gemm F32 of many rows (n = 8, 64, 136; nr = 1..100; nb = 1..5) == reference bitwise, nothing else written  [%d combos, %d wrong]",
+          body_of(P->gemm[T_F32]), combos, bad);
 }
 
 /* ==========================================================================================
@@ -1006,6 +1076,7 @@ static __attribute__((noinline)) int run_tests(void) {
         {"F16", T_F16, 0, 2}, {"BF16", T_BF16, 0, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_gemm_vs_dot(&cases[i]);
+    test_gemm_f32_many_rows();
     const int packed_types[] = {T_Q8_0, T_Q4_0, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (size_t i = 0; i < sizeof packed_types / sizeof *packed_types; i++) test_packed(packed_types[i]);
     test_packed_float(T_F32);
@@ -1029,7 +1100,8 @@ static __attribute__((noinline)) int run_tests(void) {
  * REPS times on rows of 4096 elements (the reference body with "ref"); run it under qemu with
  * the rvcount plugin for REPS and for 0 and divide the difference by REPS.
  * Kernels: quantize dot_q8 dot_q4 dot_f32 dot_f16 dot_bf16, gemm_q8 gemm_q4 gemm_f32 gemm_f16
- * (tiles of NR x NB, env GEMM_NR / GEMM_NB, default 4 x 4), rmsnorm softmax swiglu axpy rope.
+ * (tiles of NR x NB, env GEMM_NR / GEMM_NB, default 4 x 4), rmsnorm softmax swiglu axpy rope
+ * scale wsum (64 value rows of 64 weighted into one).
  * ======================================================================================== */
 #if defined(__riscv_vector) && !RVV_THEAD
 /* Prototype for tools/RISCV.md, not used by llm.c: is repacking Q8_0 weights worth it?
@@ -1102,6 +1174,8 @@ static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
         else if (!strcmp(k, "softmax")) kp->softmax(N, xf);
         else if (!strcmp(k, "swiglu")) kp->swiglu(N, xf, wf);
         else if (!strcmp(k, "axpy")) kp->axpy(N, xf, 1e-3f, wf);
+        else if (!strcmp(k, "scale")) kp->scale(N, xf, 0.999f);
+        else if (!strcmp(k, "wsum")) kp->wsum(64, N / 64, y, xf, wf, 64);   /* attention: 64 rows of 64 */
         else if (!strcmp(k, "rope")) kp->rope_adjacent(N, xf, wf);
 #if defined(__riscv_vector) && !RVV_THEAD
         else if (!strcmp(k, "proto_q8x16")) {   /* 16 rows x 1 activation row, repacked weights */

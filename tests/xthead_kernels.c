@@ -41,4 +41,7 @@ XT(void, softmax, (int n, float *x), (n, x))
 XT(void, swiglu, (int n, float *g, const float *u), (n, g, u))
 XT(void, rope_adjacent, (int n_rot, float *v, const float *cs), (n_rot, v, cs))
 XT(void, axpy, (int n, float *y, float a, const float *x), (n, y, a, x))
+XT(void, scale, (int n, float *x, float s), (n, x, s))
+XT(int, argmax, (int n, const float *x), (n, x))
+XT(void, wsum, (int n, int m, float *y, const float *a, const float *v, size_t ldv), (n, m, y, a, v, ldv))
 #endif
