@@ -2957,6 +2957,7 @@ struct llm_sampler {
     int *recent, n_recent, head;
     cand *c;
     int cap;
+    int (*argmax)(int n, const float *x);   /* greedy without penalties: the build's kernel */
 };
 
 llm_sampler_params llm_sampler_default_params(void) {
@@ -2975,6 +2976,7 @@ llm_sampler *llm_sampler_new(const llm_sampler_params *p) {
     s->rng = (z ^ (z >> 31)) | 1;
     s->recent = xcalloc(s->p.repeat_last_n + 1, sizeof(int));
     if (!s->recent) { free(s); return NULL; }
+    s->argmax = kernels_filled().argmax;      /* no vector instruction before a model is loaded */
     return s;
 }
 
@@ -3022,15 +3024,15 @@ static void select_top(cand *c, int n, int k) {
 }
 
 int llm_sample(llm_sampler *s, const float *logits, int n) {
+    const int penalties = s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f;
+    if (s->p.temp <= 0.0f && !penalties)        /* greedy: the first largest logit; NaN never wins */
+        return s->argmax(n, logits);
     if (s->cap < n) {
         cand *c = realloc(s->c, (size_t)n * sizeof *c);
         if (!c) return 0;
         s->c = c; s->cap = n;
     }
     cand *c = s->c;
-    const int penalties = s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f;
-    if (s->p.temp <= 0.0f && !penalties)        /* greedy: the first largest logit; NaN never wins */
-        return (KERNELS_PORT.argmax ? KERNELS_PORT.argmax : argmax_ref)(n, logits);
     for (int i = 0; i < n; i++) { c[i].id = i; c[i].v = logits[i] == logits[i] ? logits[i] : -INFINITY; }   /* NaN: never */
     if (penalties)
         for (int i = 0; i < s->n_recent; i++) {

@@ -2910,8 +2910,9 @@ static const kernel_port port_rvv = {
 #define KERNELS_PORT port_reference
 #endif
 
-/* the table of this build with every NULL entry taken from the reference */
-static inline kernel_port kernels_resolve(void) {
+/* the table of this build with every NULL entry taken from the reference (no vector
+ * instruction runs here: kernels_resolve adds the layouts, which may ask the vector unit) */
+static inline kernel_port kernels_filled(void) {
     kernel_port k = KERNELS_PORT;
     const kernel_port *r = &port_reference;
     for (int t = 0; t < T_COUNT; t++)
@@ -2921,6 +2922,12 @@ static inline kernel_port kernels_resolve(void) {
     KERNELS_FILL(swiglu); KERNELS_FILL(rope_adjacent); KERNELS_FILL(rope_neox); KERNELS_FILL(axpy);
     KERNELS_FILL(scale); KERNELS_FILL(wsum); KERNELS_FILL(argmax);
 #undef KERNELS_FILL
+    return k;
+}
+
+/* the table the engine uses: filled, and with the weight layouts this CPU's vector length picks */
+static inline kernel_port kernels_resolve(void) {
+    kernel_port k = kernels_filled();
     if (k.choose_layouts) k.choose_layouts(&k);
     return k;
 }
