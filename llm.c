@@ -738,7 +738,8 @@ typedef struct { int32_t dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_
 /* A weight matrix: rows of `cols` elements of one ggml type, each row_bytes long, rows contiguous.
  * After placement (section 5) thread i's rows live in its own memory at slice[i]; if packed
  * (the port's layout for the type, rvv_kernels.h: weight_layout), its first rows (a multiple of
- * packed->rows) are in groups, the rest in the file's layout after them. */
+ * packed->rows) are in groups, the rest after them: as one more group holding the range's last
+ * packed->rows rows (a tail group, section 5), or in the file's layout. */
 typedef struct {
     int type;
     int64_t rows, cols;
@@ -1379,7 +1380,11 @@ static void rows_of(int64_t n, int ith, int nth, int64_t *r0, int64_t *r1) {
  * Packing: where the port has a layout of its own for a type (kernel_port.packed: x86 with
  * AVX-512 VNNI packs Q8_0/Q4_0 and the K-quants 16 rows at a time, RVV 1.0 packs Q8_0/Q4_0
  * VLEN/8 rows at a time), the copy also regroups each thread's rows
- * into that layout; a range's last rows (fewer than a group) stay in the file's layout.
+ * into that layout. A range's last rows (fewer than a group) go into a tail group: one more
+ * group of the range's last G rows, so it repeats G - rest rows of the group before it (they are
+ * computed twice and their second results dropped, see mm_rows) and every row runs in the layout's
+ * GEMM. Where that would repeat more than a 16th of the range (tail_group), the last rows stay
+ * in the file's layout.
  * Norm, bias and rope_freqs vectors are copied into one owned block (own_small_tensors).
  */
 #define MPOL_INTERLEAVE_MODE 3
@@ -1410,10 +1415,23 @@ static int model_matrices(llm_model *m, tensor **out) {
     return n;
 }
 
-/* rows per group of t's layout (1: the file's), and of a thread's rows r0..r1 how many lead in
- * groups */
+/* rows per group of t's layout (1: the file's); of a thread's rows r0..r1 how many lead in
+ * groups; whether the rest (fewer than a group) is stored as a tail group of rows r1-G..r1-1
+ * after them (else in the file's layout); and the bytes the range takes in the thread's slice.
+ * A tail group repeats G - rest rows, which every matmul reads again: it is used only where
+ * that is at most 1/TAIL_SHARE of the range (e.g. not for Llama 2 7B's FFN ranges of 172 rows,
+ * 64 threads, in groups of 128: that would read 84 rows more for 44). */
+#define TAIL_SHARE 16
 static int group_rows(const tensor *t) { return t->packed ? t->packed->rows : 1; }
 static int64_t packed_rows(const tensor *t, int64_t r0, int64_t r1) { return t->packed ? (r1 - r0) / group_rows(t) * group_rows(t) : 0; }
+static int tail_group(const tensor *t, int64_t r0, int64_t r1) {
+    const int64_t g = group_rows(t), n = r1 - r0;
+    return t->packed && g <= LAYOUT_MAX_ROWS && n > g && n % g != 0 && (g - n % g) * TAIL_SHARE <= n;
+}
+static size_t slice_bytes(const tensor *t, int64_t r0, int64_t r1) {
+    const int64_t rows = tail_group(t, r0, r1) ? packed_rows(t, r0, r1) + group_rows(t) : r1 - r0;
+    return (size_t)rows * t->row_bytes;
+}
 
 typedef struct { const tensor *t; } copy_task;
 /* drop the whole pages inside [b, e) of the mapped file from the process (the data stays in
@@ -1440,8 +1458,11 @@ static void copy_worker(void *arg, int ith, int nth) {
         for (int64_t g = a; g < pb; g += gr)   /* a and slab are multiples of gr */
             t->packed->pack((int)t->cols, t->slice[ith] + (size_t)g * t->row_bytes, t->data + (size_t)(r0 + g) * t->row_bytes,
                             t->row_bytes);
-        const int64_t c = a > np ? a : np;
-        if (b > c)
+        const int64_t c = a > np ? a : np;   /* the rest [np, r1 - r0) lies in one slab */
+        if (b > c && tail_group(t, r0, r1))
+            t->packed->pack((int)t->cols, t->slice[ith] + (size_t)np * t->row_bytes, t->data + (size_t)(r1 - gr) * t->row_bytes,
+                            t->row_bytes);
+        else if (b > c)
             memcpy(t->slice[ith] + (size_t)c * t->row_bytes, t->data + (size_t)(r0 + c) * t->row_bytes,
                    (size_t)(b - c) * t->row_bytes);
         drop_file_pages(t->data + (size_t)(r0 + a) * t->row_bytes, t->data + (size_t)(r0 + b) * t->row_bytes);
@@ -1548,7 +1569,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     tensor **ts = xcalloc(nt, sizeof *ts);
     if (!ts) return fail(st, LLM_ERR_NOMEM, "out of memory");
     nt = model_matrices(m, ts);
-    for (int j = 0; j < nt; j++) npacked += layout_of(m, p, ts[j]) != NULL;
+    for (int j = 0; j < nt; j++) npacked += (ts[j]->packed = layout_of(m, p, ts[j])) != NULL;
     m->slices = xcalloc((size_t)nt * nth, sizeof(uint8_t *));
     m->arena = xcalloc(nth, sizeof(uint8_t *));
     m->arena_bytes = xcalloc(nth, sizeof(size_t));
@@ -1559,7 +1580,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
         for (int j = 0; j < nt; j++) {
             int64_t r0, r1;
             rows_of(ts[j]->rows, i, nth, &r0, &r1);
-            bytes += ((size_t)(r1 - r0) * ts[j]->row_bytes + 63) & ~(size_t)63;
+            bytes += (slice_bytes(ts[j], r0, r1) + 63) & ~(size_t)63;
         }
         bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
         void *a = map_aligned(bytes);
@@ -1583,7 +1604,7 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
             int64_t r0, r1;
             rows_of(ts[j]->rows, i, nth, &r0, &r1);
             m->slices[(size_t)j * nth + i] = m->arena[i] + off;
-            off += ((size_t)(r1 - r0) * ts[j]->row_bytes + 63) & ~(size_t)63;
+            off += (slice_bytes(ts[j], r0, r1) + 63) & ~(size_t)63;
         }
         m->arena_used[i] = off;
     }
@@ -1593,7 +1614,6 @@ static int place_weights(llm_model *m, const llm_model_params *p, llm_status *st
     for (int j = 0; j < nt; j++) {
         tensor *t = ts[j];
         t->slice = m->slices + (size_t)j * nth;
-        t->packed = layout_of(m, p, t);
         copy_task ct = {t};
         pool_run(m->pool, copy_worker, &ct);
         drop_file_pages(t->data, t->data + (size_t)t->rows * t->row_bytes);   /* incl. pages threads shared */
@@ -1684,6 +1704,7 @@ static int chunk_of(int64_t n, int align, int nth, int *c, int64_t *a, int64_t *
 }
 
 /* rows [a, b) of matrix j, which lie in thread v's share */
+#define MM_TAIL_NB 8          /* activation rows per pass over a tail group (its tile: 4 KiB at most) */
 static void mm_rows(const mm_task *t, int j, int v, int nth, int64_t a, int64_t b) {
     const tensor *w = t->w[j];
     const kernel_port *k = t->k;
@@ -1696,6 +1717,21 @@ static void mm_rows(const mm_task *t, int j, int v, int nth, int64_t a, int64_t 
         w->packed->gemm((int)w->cols, (int)(e - a), t->nb, t->y[j] + a, (size_t)w->rows, base + (size_t)(a - r0) * w->row_bytes,
                         w->row_bytes, t->x, t->ldx);
         a = e;
+    }
+    if (a < b && tail_group(w, r0, r1)) {
+        /* the tail group holds rows r1-G..r1-1: all G outputs go to a tile, rows [a, b) are kept
+         * (the others are rows of the group before it, which another chunk may be writing) */
+        const int g = group_rows(w);
+        float tile[LAYOUT_MAX_ROWS * MM_TAIL_NB];
+        for (int i = 0; i < t->nb; i += MM_TAIL_NB) {
+            const int ni = t->nb - i < MM_TAIL_NB ? t->nb - i : MM_TAIL_NB;
+            w->packed->gemm((int)w->cols, g, ni, tile, (size_t)g, base + (size_t)(pe - r0) * w->row_bytes, w->row_bytes,
+                            (const uint8_t *)t->x + (size_t)i * t->ldx, t->ldx);
+            for (int ib = 0; ib < ni; ib++)
+                memcpy(t->y[j] + (size_t)(i + ib) * w->rows + a, tile + (size_t)ib * g + (a - (r1 - g)),
+                       (size_t)(b - a) * sizeof(float));
+        }
+        return;
     }
     for (int64_t r = a; r < b; r += MM_ROWS) {
         int nr = (int)(b - r < MM_ROWS ? b - r : MM_ROWS);
@@ -1996,11 +2032,13 @@ static void embed_worker(void *arg, int ith, int nth) {
         int64_t i = t->tokens[b] - r0;
         if (i < 0 || t->tokens[b] >= r1) continue;
         float *out = t->c->x + (size_t)b * e->cols;
-        if (i >= np) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
-        /* a packed row: back in the file's layout (in this thread's scratch row), then as floats */
-        const int gr = group_rows(e);
+        const int gr = group_rows(e), tail = tail_group(e, r0, r1);
+        if (i >= np && !tail) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
+        /* a packed row: back in the file's layout (in this thread's scratch row), then as floats;
+         * a rest row is row i - (r1 - r0 - G) of the tail group, which starts after the groups */
+        const int64_t g0 = i < np ? i / gr * gr : np, ig = i < np ? i % gr : i - (r1 - r0 - gr);
         uint8_t *row = t->c->erow + (size_t)ith * e->row_bytes;
-        e->packed->unpack_row((int)e->cols, row, base + (size_t)(i / gr * gr) * e->row_bytes, (int)(i % gr));
+        e->packed->unpack_row((int)e->cols, row, base + (size_t)g0 * e->row_bytes, (int)ig);
         row_to_float(e, row, out);
     }
 }

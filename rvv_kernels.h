@@ -1073,12 +1073,14 @@ static inline int argmax_ref(int n, const float *x) {
 typedef void (*quantize_fn)(int n, void *y, const float *x);
 
 /* A weight layout a port may choose at load time: each thread's rows of a matrix are regrouped,
- * `rows` at a time, into groups of exactly the bytes of those rows; the last rows % `rows` of a
- * thread's range stay in the file's layout.
+ * `rows` (at most LAYOUT_MAX_ROWS) at a time, into groups of exactly the bytes of those rows; the
+ * last rows % `rows` of a thread's range go into one more group of the range's last `rows` rows
+ * (llm.c, section 5: where that repeats few rows), or stay in the file's layout.
  *   pack(n, group, src, ld)     `rows` rows of n elements (row stride ld bytes) -> one group
  *   unpack_row(n, dst, g, r)    row r of group g back in the file's layout (embedding lookups)
  *   gemm                        as gemm_fn, with nr a multiple of `rows` and w = nr/rows
  *                               consecutive groups (ldw unused): bitwise the file layout's GEMM */
+#define LAYOUT_MAX_ROWS 128
 typedef struct {
     int rows;
     void (*pack)(int n, void *group, const void *src, size_t ld);
