@@ -173,7 +173,9 @@ XT_CFLAGS   ?= -O3 -fno-tree-vectorize -fno-schedule-insns -Wall -Wextra -Wno-un
 XT_OBJDUMP  ?= th-objdump
 QEMU_RV     ?= qemu-riscv64
 RV_VLENS    ?= 128 256 512 1024
-RV_E2E_TESTS ?= stories quant kquant_models threads native_match
+# the tests/run.sh tests of the RISC-V builds (parts of test names; `test_quant.` leaves out the
+# native test_kquants, whose RISC-V builds test-riscv-kernels runs)
+RV_E2E_TESTS ?= stories test_quant. kquant_models threads native_match
 XT_E2E_TESTS ?= $(RV_E2E_TESTS)
 QEMU_XT     ?= qemu-xthead
 QEMU_XT_COUNT ?= qemu-xthead-plugins

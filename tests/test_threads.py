@@ -49,8 +49,8 @@ def main():
         print("%s threads.%s: -t 1/2/3/7 text and logits %s" % ("PASS" if ok else "FAIL", os.path.basename(model),
               "identical" if ok else ("; ".join(bad) or "exit %d" % ref[0])))
         if any(q in model.lower() for q in ("q8_0", "q4_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k")):
-            # weights packed in 16-row groups (the default where the kernels use them; partial
-            # groups stay unpacked) against the file's layout
+            # weights packed in 16-row groups (the default where the kernels use them; a range's
+            # last rows in a tail group, llm.c section 5) against the file's layout
             bad = ["-t %d --no-repack differs" % t for t in (1, 3) if outputs(model, extra + ["--no-repack"], t, tmp) != ref]
             print("%s threads.%s.no-repack: -t 1/3 with --no-repack: text and logits %s" % (
                 "FAIL" if bad else "PASS", os.path.basename(model), "; ".join(bad) or "identical"))
