@@ -1451,6 +1451,7 @@ static void copy_worker(void *arg, int ith, int nth) {
     int64_t r0, r1;
     rows_of(t->rows, ith, nth, &r0, &r1);
     const int64_t np = packed_rows(t, r0, r1), gr = group_rows(t);
+    const int tail = tail_group(t, r0, r1);
     int64_t slab = (int64_t)(COPY_SLAB / t->row_bytes) / gr * gr;
     if (slab < gr) slab = gr;
     for (int64_t a = 0; a < r1 - r0; a += slab) {
@@ -1459,7 +1460,7 @@ static void copy_worker(void *arg, int ith, int nth) {
             t->packed->pack((int)t->cols, t->slice[ith] + (size_t)g * t->row_bytes, t->data + (size_t)(r0 + g) * t->row_bytes,
                             t->row_bytes);
         const int64_t c = a > np ? a : np;   /* the rest [np, r1 - r0) lies in one slab */
-        if (b > c && tail_group(t, r0, r1))
+        if (b > c && tail)
             t->packed->pack((int)t->cols, t->slice[ith] + (size_t)np * t->row_bytes, t->data + (size_t)(r1 - gr) * t->row_bytes,
                             t->row_bytes);
         else if (b > c)
@@ -2028,11 +2029,11 @@ static void embed_worker(void *arg, int ith, int nth) {
     rows_of(e->rows, ith, nth, &r0, &r1);
     const uint8_t *base = e->slice ? e->slice[ith] : e->data + (size_t)r0 * e->row_bytes;   /* row r0 */
     const int64_t np = packed_rows(e, r0, r1);
+    const int gr = group_rows(e), tail = tail_group(e, r0, r1);
     for (int b = 0; b < t->nb; b++) {
         int64_t i = t->tokens[b] - r0;
         if (i < 0 || t->tokens[b] >= r1) continue;
         float *out = t->c->x + (size_t)b * e->cols;
-        const int gr = group_rows(e), tail = tail_group(e, r0, r1);
         if (i >= np && !tail) { row_to_float(e, base + (size_t)i * e->row_bytes, out); continue; }
         /* a packed row: back in the file's layout (in this thread's scratch row), then as floats;
          * a rest row is row i - (r1 - r0 - G) of the tail group, which starts after the groups */

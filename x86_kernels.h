@@ -509,6 +509,26 @@ static inline void x86_gemm_q4_0_q8_0_x16(int n, int nr, int nb, float *y, size_
 }
 #endif /* X86_512 */
 
+/* max|x[i]| over 8k elements, exact in any order: vmaxps returns its second operand when one
+ * is NaN, and the running maximum is that operand, so NaN inputs are skipped (as fmaxf and the
+ * reference's strict > skip them) */
+X86_INLINE float x86_absmax(const float *x, int k) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 mx = _mm256_setzero_ps();
+    for (int j = 0; j < k; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), mx);
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    return _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+}
+
+/* 32 codes in four vectors of 8 int32 (each within -127..127) -> 32 bytes in order at dst */
+X86_INLINE void x86_store_codes(int8_t *dst, const __m256i q[4]) {
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)(void *)dst, p);
+}
+
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order (vmaxps returns its
  * second operand when one is NaN, so NaN inputs are skipped like fmaxf does), x * (127/max|x|)
  * is the same multiply, vroundps to nearest is rintf, and codes whose rounded value is not
@@ -524,13 +544,7 @@ static inline void x86_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
         const float *xb = x + (size_t)b0 * QK;
         float amax[8] = {0}, id[8];
         uint16_t dh[8];
-        for (int b = 0; b < m; b++) {
-            __m256 mx = _mm256_setzero_ps();
-            for (int j = 0; j < 4; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xb + b * QK + 8 * j), absm), mx);
-            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-            amax[b] = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-        }
+        for (int b = 0; b < m; b++) amax[b] = x86_absmax(xb + b * QK, QK / 8);
         const __m256 am = _mm256_loadu_ps(amax);
         _mm256_storeu_ps(id, _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(127.0f), am), _mm256_cmp_ps(am, _mm256_setzero_ps(), _CMP_NEQ_OQ)));
         _mm_storeu_si128((__m128i *)(void *)dh, _mm256_cvtps_ph(_mm256_div_ps(am, _mm256_set1_ps(127.0f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -543,18 +557,13 @@ static inline void x86_quantize_row_q8_0(int n, block_q8_0 *y, const float *x) {
                 __m256 ok = _mm256_cmp_ps(_mm256_and_ps(t, absm), _mm256_set1_ps(127.0f), _CMP_LE_OQ);   /* not NaN, inf */
                 q[j] = _mm256_and_si256(_mm256_cvtps_epi32(t), _mm256_castps_si256(ok));
             }
-            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-            /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
-            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256((__m256i *)(void *)y[b0 + b].qs, p);
+            x86_store_codes(y[b0 + b].qs, q);
         }
     }
 }
 
 /* Q8_K quantization (the K-quants' activations), equal to the reference byte for byte:
- *   amax = max|x| over the block, exact in any order; vmaxps returns its second operand when
- *        one is NaN, and the running maximum is that operand, so NaN inputs are skipped as the
- *        reference's strict > skips them;
+ *   amax = max|x| over the block (x86_absmax: NaN inputs skipped);
  *   m    = the first element whose magnitude is amax (the reference's m: its running maximum
  *        only changes on a strictly larger magnitude), found 8 elements at a time by compare
  *        and the lowest mask bit; iscale = -127 / m and d = 1 / iscale as scalars;
@@ -566,11 +575,7 @@ static inline void x86_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
     for (int b = 0; b < n / QK_K; b++, x += QK_K) {
-        __m256 mx = _mm256_setzero_ps();
-        for (int j = 0; j < QK_K / 8; j++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absm), mx);
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        const float amax = x86_absmax(x, QK_K / 8);
         float m = 0.0f;
         if (amax != 0.0f) {   /* some element has magnitude amax */
             const __m256 av = _mm256_set1_ps(amax);
@@ -592,10 +597,7 @@ static inline void x86_quantize_row_q8_K(int n, block_q8_K *y, const float *x) {
             }
             s[2 * g] = _mm256_add_epi32(q[0], q[1]);
             s[2 * g + 1] = _mm256_add_epi32(q[2], q[3]);
-            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-            /* packs work per 128-bit half: dwords 0,4,1,5,2,6,3,7 -> 0..7 */
-            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256((__m256i *)(void *)(y[b].qs + 32 * g), p);
+            x86_store_codes(y[b].qs + 32 * g, q);
         }
         /* packs per 128-bit half: sums 0-3, 8-11, 4-7, 12-15 -> 0..15 */
         const __m256i bs = _mm256_permute4x64_epi64(_mm256_packs_epi32(x86_tree8(s), x86_tree8(s + 8)), 0xd8);
