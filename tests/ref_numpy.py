@@ -35,10 +35,14 @@ def read_gguf(path):
     return r.kv, tensors
 
 
-def q8_0_activations(x):
-    """rows of x as llama.cpp's (and llm.c's) Q8_0 activations see them: quantized and back"""
+def q8_0_activations(x, jitter=None):
+    """rows of x as llama.cpp's (and llm.c's) Q8_0 activations see them: quantized and back.
+    jitter (a numpy Generator) first moves every float32 value one ulp up or down at random: the
+    size of the rounding differences between two float32 implementations (tools/ppl_noise.py)"""
     shape = x.shape
     b = x.astype(np.float32).reshape(-1, 32)
+    if jitter is not None:
+        b = np.nextafter(b, np.where(jitter.random(b.shape) < 0.5, -np.inf, np.inf).astype(np.float32))
     amax = np.abs(b).max(axis=1, keepdims=True)
     with np.errstate(divide="ignore"):
         idv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
@@ -47,10 +51,10 @@ def q8_0_activations(x):
     return (q.astype(np.float64) * d).reshape(shape)
 
 
-def matmul(w, name, x):
+def matmul(w, name, x, jitter=None):
     """x @ W^T, with x quantized to Q8_0 first when W is quantized"""
     if name in w["quantized"]:
-        x = q8_0_activations(x)
+        x = q8_0_activations(x, jitter)
     return np.einsum("ti,oi->to", x, w[name])             # numpy's own loops: faster than a reference BLAS
 
 
@@ -76,8 +80,9 @@ def rope(x, pos, n_rot, theta, neox, freqs):
     return y
 
 
-def forward(kv, w, tokens, all_logits=False):
-    """logits of the last token, or (tokens, vocab) of every token with all_logits"""
+def forward(kv, w, tokens, all_logits=False, jitter=None):
+    """logits of the last token, or (tokens, vocab) of every token with all_logits (jitter: see
+    q8_0_activations)"""
     arch = kv["general.architecture"]
     dim = kv[arch + ".embedding_length"]
     n_heads = kv[arch + ".attention.head_count"]
@@ -95,7 +100,7 @@ def forward(kv, w, tokens, all_logits=False):
     for l in range(kv[arch + ".block_count"]):
         p = "blk.%d." % l
         h = rmsnorm(x, w[p + "attn_norm.weight"], eps)
-        q, k, v = (matmul(w, p + n + ".weight", h) for n in ("attn_q", "attn_k", "attn_v"))
+        q, k, v = (matmul(w, p + n + ".weight", h, jitter) for n in ("attn_q", "attn_k", "attn_v"))
         if neox:
             q, k, v = q + w[p + "attn_q.bias"], k + w[p + "attn_k.bias"], v + w[p + "attn_v.bias"]
         q = rope(q.reshape(T, n_heads, hs), pos, n_rot, theta, neox, freqs)
@@ -107,17 +112,17 @@ def forward(kv, w, tokens, all_logits=False):
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
         o = np.einsum("hts,shd->thd", att, v).reshape(T, dim)
-        x = x + matmul(w, p + "attn_output.weight", o)
+        x = x + matmul(w, p + "attn_output.weight", o, jitter)
         h = rmsnorm(x, w[p + "ffn_norm.weight"], eps)
-        g, u = matmul(w, p + "ffn_gate.weight", h), matmul(w, p + "ffn_up.weight", h)
-        x = x + matmul(w, p + "ffn_down.weight", g / (1 + np.exp(-g)) * u)
+        g, u = matmul(w, p + "ffn_gate.weight", h, jitter), matmul(w, p + "ffn_up.weight", h, jitter)
+        x = x + matmul(w, p + "ffn_down.weight", g / (1 + np.exp(-g)) * u, jitter)
     x = rmsnorm(x, w["output_norm.weight"], eps)
     out = "output.weight" if "output.weight" in w else "token_embd.weight"
-    return matmul(w, out, x) if all_logits else matmul(w, out, x[-1:])[0]
+    return matmul(w, out, x, jitter) if all_logits else matmul(w, out, x[-1:], jitter)[0]
 
 
 
-def perplexity(kv, w, tokens, ctx, bos=None):
+def perplexity(kv, w, tokens, ctx, bos=None, jitter=None):
     """llama.cpp's method: chunks of ctx tokens (the first replaced by BOS when bos is given),
     each evaluated as one sequence, the log-likelihood of the second half of each (positions
     ctx/2 .. ctx-2 predicting the next token). Returns (ppl, mean nll, count)."""
@@ -127,7 +132,7 @@ def perplexity(kv, w, tokens, ctx, bos=None):
         seq = list(tokens[ch * ctx:(ch + 1) * ctx])
         if bos is not None:
             seq[0] = bos
-        lg = forward(kv, w, seq, all_logits=True)
+        lg = forward(kv, w, seq, all_logits=True, jitter=jitter)
         for j in range(first, ctx - 1):
             row = lg[j]
             m = row.max()
