@@ -2021,7 +2021,7 @@ static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t 
 }
 #endif
 
-/* ---- F32, F16 and BF16 in rows interleaved by the vector length (RVV 1.0) -----------------
+/* ---- F32, F16 and BF16 in rows interleaved by the vector length ------------------------------
  * A float dot keeps 8 partial sums (lane l takes elements l, l+8, l+16, ... in order, each a
  * chain of fused multiply-adds; see the float dots below), so one row fills 8 lanes: an e32m2
  * vector at VLEN 128, and a wider vector cannot take more of the same row without changing
@@ -2043,8 +2043,10 @@ static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t 
  * a block of RVV_FP_GB groups (by all groups when the row fits one chunk). A group's sums go on
  * from one chunk to the next through a small buffer (a float stored and loaded back: exact).
  * Two activation rows share each load and conversion of the weights (prefill); the tile
- * takes up to four, but with four accumulators clang 19 spills at LMUL 4. */
-#if !RVV_THEAD
+ * takes up to four, but with four accumulators clang 19 spills at LMUL 4.
+ * XTheadVector (G = 2 on the C920) runs the same bodies: the halves zero-extended into 32-bit
+ * lanes by th.vlhu.v, the last t elements over all V lanes under a mask of the first t*G
+ * (RVV_FMACC_TAIL), and the steps not unrolled (see rvv_fp_tile). */
 #define RVV_FP_XS 8192   /* floats: the splats of RVV_FP_NB activation rows, one chunk of steps each */
 #define RVV_FP_GB 8      /* groups per block */
 #define RVV_FP_NB 2      /* activation rows per pass over the weights (2 or 4) */
@@ -2055,6 +2057,7 @@ static inline size_t rvv_fgroup_rows(void) { return __riscv_vsetvlmax_e32m4() / 
  * exponent and mantissa where a float keeps them; s times 2^112 is then the value with its
  * sign (normals and subnormals alike, exact); inf/nan (exponent 31: (s << 1) > 0x1effffff) take
  * exponent 255 with sign and payload kept (s | 0x7f800000), as fp16_to_fp32 gives them. */
+#if !RVV_THEAD
 RVV_INLINE vfloat32m4_t rvv_fp16_to_f32_m4(vuint16m2_t h, size_t vl) {
 #if defined(__riscv_zvfhmin) || defined(__riscv_zvfh)
     return rvv_f16_to_f32_m4(h, vl);
@@ -2068,14 +2071,33 @@ RVV_INLINE vfloat32m4_t rvv_fp16_to_f32_m4(vuint16m2_t h, size_t vl) {
     return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vor_vx_u32m4_mu(special, f, s, 0x7f800000u, vl));
 #endif
 }
+#endif
 
-/* vl weights of a step as floats; et: 0 F32, 1 F16, 2 BF16 */
+/* vl weights of a step as floats; et: 0 F32, 1 F16, 2 BF16. XTheadVector loads the halves
+ * zero-extended into 32-bit lanes (th.vlhu.v: GCC 14 would issue vle16 under the e32 vtype) */
 RVV_INLINE vfloat32m4_t rvv_fp_ldw(const int et, const char *p, size_t vl) {
     if (et == 0) return __riscv_vle32_v_f32m4((const float *)(const void *)p, vl);
+#if RVV_THEAD
+    const vuint32m4_t w = __riscv_th_vlhu_v_u32m4((const uint32_t *)(const void *)p, vl);
+    if (et == 1) return rvv_f16w_to_f32_m4(w, vl);
+    return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(w, RVV_N(16), vl));
+#else
     const vuint16m2_t h = __riscv_vle16_v_u16m2((const uint16_t *)(const void *)p, vl);
     if (et == 1) return rvv_fp16_to_f32_m4(h, vl);
     return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vzext_vf2_u32m4(h, vl), 16, vl));
+#endif
 }
+
+/* a + c * x in lanes 0 .. tvl - 1 of V, the other lanes kept: RVV 1.0 with tail undisturbed;
+ * XTheadVector (no tail policy) over all V lanes under the mask tail of lanes < tvl (declared
+ * by RVV_FP_TAIL_MASK), whose masked-off lanes it keeps (c and x loaded with vl = tvl) */
+#if RVV_THEAD
+#define RVV_FP_TAIL_MASK(tvl, V) const vbool8_t tail = __riscv_vmsltu_vx_u32m4_b8(__riscv_vid_v_u32m4(V), (unsigned)(tvl), V)
+#define RVV_FMACC_TAIL(a, c, x, tvl, V) __riscv_vfmacc_vv_f32m4_mu(tail, a, c, x, V)
+#else
+#define RVV_FP_TAIL_MASK(tvl, V) ((void)0)
+#define RVV_FMACC_TAIL(a, c, x, tvl, V) __riscv_vfmacc_vv_f32m4_tu(a, c, x, tvl)
+#endif
 
 /* lanes l*G + r (l < 8) of a -> lane r: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), stored at y */
 RVV_INLINE void rvv_fp_fold(vfloat32m4_t a, float *y, size_t G) {
@@ -2111,20 +2133,24 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
         if (B > 3) a3 = __riscv_vfmacc_vv_f32m4(a3, c, __riscv_vle32_v_f32m4(xs + (k) * V + 3 * xst, V), V); \
     }
     int s = 0;
-    for (; s + 4 <= nf; s += 4, w += 4 * step, xs += 4 * V) {   /* unrolled: the same operations */
-        RVV_FP_STEP(0)
-        RVV_FP_STEP(1)
-        RVV_FP_STEP(2)
-        RVV_FP_STEP(3)
-    }
+    /* unrolled: the same operations (not on XTheadVector: GCC 14 then moves a sum between
+     * register groups at the loop's end, with th.vmv4r.v, which XTheadVector does not have) */
+    if (!RVV_THEAD)
+        for (; s + 4 <= nf; s += 4, w += 4 * step, xs += 4 * V) {
+            RVV_FP_STEP(0)
+            RVV_FP_STEP(1)
+            RVV_FP_STEP(2)
+            RVV_FP_STEP(3)
+        }
     for (; s < nf; s++, w += step, xs += V) RVV_FP_STEP(0)
 #undef RVV_FP_STEP
     if (tvl) {
         const vfloat32m4_t c = rvv_fp_ldw(et, w, tvl);
-        a0 = __riscv_vfmacc_vv_f32m4_tu(a0, c, __riscv_vle32_v_f32m4(xs, tvl), tvl);
-        if (B > 1) a1 = __riscv_vfmacc_vv_f32m4_tu(a1, c, __riscv_vle32_v_f32m4(xs + xst, tvl), tvl);
-        if (B > 2) a2 = __riscv_vfmacc_vv_f32m4_tu(a2, c, __riscv_vle32_v_f32m4(xs + 2 * xst, tvl), tvl);
-        if (B > 3) a3 = __riscv_vfmacc_vv_f32m4_tu(a3, c, __riscv_vle32_v_f32m4(xs + 3 * xst, tvl), tvl);
+        RVV_FP_TAIL_MASK(tvl, V);
+        a0 = RVV_FMACC_TAIL(a0, c, __riscv_vle32_v_f32m4(xs, tvl), tvl, V);
+        if (B > 1) a1 = RVV_FMACC_TAIL(a1, c, __riscv_vle32_v_f32m4(xs + xst, tvl), tvl, V);
+        if (B > 2) a2 = RVV_FMACC_TAIL(a2, c, __riscv_vle32_v_f32m4(xs + 2 * xst, tvl), tvl, V);
+        if (B > 3) a3 = RVV_FMACC_TAIL(a3, c, __riscv_vle32_v_f32m4(xs + 3 * xst, tvl), tvl, V);
     }
     if (last) {
         rvv_fp_fold(a0, y, G);
@@ -2139,19 +2165,29 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
     }
 }
 
+/* byte offsets (l / G) * 4 for the V lanes l of a step: the activation's element that lane l
+ * multiplies. vl from a register the compiler cannot see through, so that each loop computes
+ * them where it uses them (three instructions) rather than once per call: kept across the
+ * whole GEMM, GCC 14 for XTheadVector spills them */
+RVV_INLINE vuint32m4_t rvv_fp_idx(size_t G, size_t V) {
+    const size_t vl = V + (size_t)rvv_zero_here();
+    return __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(vl), rvv_log2(G), vl), RVV_N(2), vl);
+}
+
 /* F16 against several activation rows (prefill), when a group's S steps fit RVV_FP_XS floats:
  * the group's weights converted to floats once (wc), then for each pair of activation rows one
  * load of a converted step and the activations repeated G times by an indexed load (idx: byte
  * offset (j / G) * 4) into each row's vfmacc. The same lanes, values and order as rvv_fp_tile
  * on the splat: bitwise the same sums. */
 RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, const void *w, const void *x,
-                                   size_t ldx, vuint32m4_t idx, size_t G) {
+                                   size_t ldx, size_t G) {
     const size_t V = 8 * G, gbytes = (size_t)n * G * 2;
     const int nfull = n / 8, t = n % 8;
     const size_t tvl = (size_t)t * G;
     float wc[RVV_FP_XS];
     for (int g = 0; g < ng; g++) {
         const char *wg = (const char *)w + (size_t)g * gbytes;
+        const vuint32m4_t idx = rvv_fp_idx(G, V);
         for (int k = 0; k < nfull; k++)
             __riscv_vse32_v_f32m4(wc + (size_t)k * V, rvv_fp_ldw(1, wg + (size_t)k * V * 2, V), V);
         if (tvl) __riscv_vse32_v_f32m4(wc + (size_t)nfull * V, rvv_fp_ldw(1, wg + (size_t)nfull * V * 2, tvl), tvl);
@@ -2168,8 +2204,9 @@ RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, 
             }
             if (tvl) {
                 const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, tvl);
-                a0 = __riscv_vfmacc_vv_f32m4_tu(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl);
-                a1 = __riscv_vfmacc_vv_f32m4_tu(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl);
+                RVV_FP_TAIL_MASK(tvl, V);
+                a0 = RVV_FMACC_TAIL(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl, V);
+                a1 = RVV_FMACC_TAIL(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl, V);
             }
             float *yg = y + (size_t)b * ldy + (size_t)g * G;
             rvv_fp_fold(a0, yg, G);
@@ -2184,15 +2221,12 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
     const size_t G = rvv_fgroup_rows(), V = 8 * G, gbytes = (size_t)n * G * (et == 0 ? 4 : 2);
     const int ng = nr / (int)G, nfull = n / 8, t = n % 8, S = nfull + (t != 0);
     if (et == 1 && nb >= 2 && (size_t)S * V <= RVV_FP_XS) {
-        const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
-        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, idx, G);
+        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, G);
         return;
     }
     const int cs = RVV_FP_XS / RVV_FP_NB / (int)V, one = S <= cs;   /* steps per chunk; one chunk */
     const size_t xst = (size_t)cs * V;
     float xs[RVV_FP_XS], part[RVV_FP_GB * RVV_FP_NB * 128];
-    /* byte offset of the element lane j reads: (j / G) * 4 */
-    const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
     for (int b0 = 0; b0 < nb; b0 += RVV_FP_NB) {
         const int bt = nb - b0 < RVV_FP_NB ? nb - b0 : RVV_FP_NB;
         for (int g0 = 0; g0 < ng; g0 += RVV_FP_GB) {
@@ -2205,6 +2239,7 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
                         const float *xe = (const float *)(const void *)((const char *)x + (size_t)(b0 + b) * ldx) + 8 * s0;
                         const int m = (s1 * 8 < n ? s1 * 8 : n) - 8 * s0;
                         float *o = xs + b * xst;
+                        const vuint32m4_t idx = rvv_fp_idx(G, V);
                         int j = 0;
                         for (; j + 8 <= m; j += 8, xe += 8, o += V) __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, V), V);
                         if (j < m) {
@@ -2249,18 +2284,15 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
 RVV_FP_LAYOUT(f32, 0, float)
 RVV_FP_LAYOUT(f16, 1, uint16_t)
 RVV_FP_LAYOUT(bf16, 2, uint16_t)
-#endif
 
 /* the packed layouts of this CPU's vector length (above), set when the table is resolved */
 static inline void rvv_choose_layouts(kernel_port *k) {
-#if !RVV_THEAD
     const int GF = (int)rvv_fgroup_rows();
     if (GF <= 16) {   /* VLEN <= 1024: the part buffer of rvv_fp_gemm holds no more */
         k->packed[T_F32] = (weight_layout){GF, rvv_pack_f32, rvv_unpack_row_f32, rvv_gemm_f32_packed};
         k->packed[T_F16] = (weight_layout){GF, rvv_pack_f16, rvv_unpack_row_f16, rvv_gemm_f16_packed};
         k->packed[T_BF16] = (weight_layout){GF, rvv_pack_bf16, rvv_unpack_row_bf16, rvv_gemm_bf16_packed};
     }
-#endif
     const int G = (int)rvv_group_rows();
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
