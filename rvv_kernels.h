@@ -1194,7 +1194,9 @@ static const kernel_port port_reference = {
  *     them; where RVV 1.0 keeps a tail undisturbed (the last, partial step of a sum), they
  *     take the whole register under a mask instead, whose masked-off elements 0.7.1 keeps;
  *   - GCC 14.2 emits an invalid th.vsetvli for vmv.x.s, so integer scalars leave the vector
- *     unit through a one-element store (RVV_ST_I32).
+ *     unit through a one-element store (RVV_ST_I32);
+ *   - GCC 14 has no whole-register loads (vl<n>r.v) for XTheadVector and takes a part of a
+ *     register group (vget) only by a copy: such parts are loaded one by one (RVV_COLS).
  * ======================================================================================== */
 #if defined(__riscv_vector)
 #include <riscv_vector.h>
@@ -1283,6 +1285,16 @@ RVV_INLINE vfloat32m4_t rvv_ld_f16s_m4(const char *p, size_t stride, size_t vl) 
     return rvv_f16w_to_f32_m4(__riscv_th_vlshu_v_u32m4((const uint32_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
 #else
     return rvv_f16_to_f32_m4(__riscv_vlse16_v_u16m2((const uint16_t *)(const void *)p, (ptrdiff_t)stride, vl), vl);
+#endif
+}
+
+/* the vl consecutive fp16 values at p as floats (XTheadVector: th.vlhu.v, zero-extending into
+ * 32-bit lanes, for the same reason) */
+RVV_INLINE vfloat32m4_t rvv_ld_f16_m4(const char *p, size_t vl) {
+#if RVV_THEAD
+    return rvv_f16w_to_f32_m4(__riscv_th_vlhu_v_u32m4((const uint32_t *)(const void *)p, vl), vl);
+#else
+    return rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)p, vl), vl);
 #endif
 }
 
@@ -1509,7 +1521,7 @@ static inline float rvv_dot_q4_0_q8_0(int n, const void *w, const void *x) {
     return y;
 }
 
-/* ---- Q8_0 and Q4_0 in rows interleaved by the vector length (RVV 1.0) ---------------------
+/* ---- Q8_0 and Q4_0 in rows interleaved by the vector length ---------------------------------
  * The bodies above take one 32-element block per step, which fills a register group at
  * VLEN 128 and leaves the rest of a wider one idle. This layout makes the rows the vector
  * dimension instead, so every instruction does as many rows as the register holds bytes:
@@ -1519,19 +1531,69 @@ static inline float rvv_dot_q4_0_q8_0(int n, const void *w, const void *x) {
  *     Q8_0: 32 columns of G bytes, code i of row r at byte 2G + i*G + r;
  *     Q4_0: 16 columns of G bytes, the file's byte j of row r (codes j and j+16) at 2G + j*G + r,
  *           xor 0x88, so that the arithmetic shifts of RVV_LD_Q4 give the codes minus 8.
- * That is exactly the bytes of the G rows (unpack_row undoes it). A column is one register;
- * it is multiplied by the activation's code of that column, a scalar (vwmul.vx, vwmacc.vx):
- * G multiply-adds per instruction. Eight columns come in one whole-register load (vl8r.v:
- * eight registers, no vsetvl), which is why G is VLMAX at e8m1 exactly.
- * Integer sums per row (lane r), exact: a Q8_0 product |w * x| <= 128 * 127 fits int16 twice,
- * so column pairs are summed at 16 bits and added into 32-bit lanes (vwadd.wv); a Q4_0 product
- * is at most 8 * 127, and the 32 of a block fit int16 (<= 32512): the block stays at 16 bits
- * and becomes float in one widening convert. The float part is the reference's, per lane:
+ * That is exactly the bytes of the G rows (unpack_row undoes it). A column is one register
+ * (e8m1), multiplied by the activation's code of that column repeated in G lanes (the splat,
+ * below): G multiply-adds per register. The multiplies take two (Q8_0) or four (Q4_0) adjacent
+ * columns at once, e8m2 or e8m4 groups of 2G or 4G lanes: lane q*G + r is row r's product of
+ * the q-th column. G is VLMAX at e8m1 exactly, so such a group is VLMAX lanes of its LMUL and
+ * a part of a whole-register load (RVV 1.0: vl4r.v / vl8r.v, no vsetvl).
+ * Integer sums per lane, exact: a Q8_0 product |w * x| <= 128 * 127 fits int16 twice, so two
+ * pairs of columns are summed at 16 bits (vwmul, vwmacc) and added into 2G 32-bit lanes
+ * (vwadd.wv), whose halves are added per block (rvv_fold2_i32); a Q4_0 product is at most
+ * 8 * 127, and the 32 of a block fit int16 (<= 32512): each of the 4G 16-bit lanes sums 8
+ * products, the four quarters are added per block (rvv_fold4_i16), and the block becomes
+ * float in one widening convert. The float part is the reference's, per lane (row r):
  * sum_r = fma((float)isum_r, d_w[r] * d_x, sum_r), block after block (vfmul.vf, vfmacc.vv):
- * bitwise equal to the dot. XTheadVector keeps the file's layout (no whole-register loads of
- * this kind in 0.7.1 with GCC 14, and the C920 has VLEN 128 only). */
-#if !RVV_THEAD
+ * bitwise equal to the dot. XTheadVector (G = 16 on the C920) uses the same layout and bodies;
+ * only how the columns get into registers and how the parts are added differ (below). */
 static inline size_t rvv_group_rows(void) { return __riscv_vsetvlmax_e8m1(); }
+static inline size_t rvv_log2(size_t G) { size_t s = 0; while (((size_t)1 << s) < G) s++; return s; }   /* G a power of 2 */
+
+/* Columns of G bytes (weight codes, splat activation codes) in register groups: RVV_COLS(X, p, LM)
+ * declares the columns at p (LM = m4: four, m8: eight), RVV_COLS2(X, k, LM, G) is the group of
+ * columns 2k, 2k + 1 (e8m2), RVV_COLS4(X, k, LM, G) that of columns 4k .. 4k + 3 (e8m4), and
+ * RVV_LD_COLS4(p, G) the four columns at p (e8m4). RVV 1.0 loads all columns in one
+ * whole-register load (vl4r.v, vl8r.v: no vsetvl) and names the parts (vget: no instruction).
+ * XTheadVector loads each part where it is used (vle8, vl = 2G or 4G, VLMAX of the part): GCC 14
+ * has no whole-register loads for it, and takes a part of a register group only by a copy. */
+#if RVV_THEAD
+#define RVV_COLS(X, p, LM) const int8_t *const X = (const int8_t *)(const void *)(p)
+#define RVV_COLS2(X, k, LM, G) __riscv_vle8_v_i8m2((X) + 2 * (size_t)(k) * (G), 2 * (G))
+#define RVV_COLS4(X, k, LM, G) __riscv_vle8_v_i8m4((X) + 4 * (size_t)(k) * (G), 4 * (G))
+#define RVV_LD_COLS4(p, G) __riscv_vle8_v_i8m4((const int8_t *)(const void *)(p), 4 * (G))
+#else
+#define RVV_COLS(X, p, LM) const vint8##LM##_t X = *(const vint8##LM##_t *)(const void *)(p)
+#define RVV_COLS2(X, k, LM, G) __riscv_vget_v_i8##LM##_i8m2(X, k)
+#define RVV_COLS4(X, k, LM, G) __riscv_vget_v_i8##LM##_i8m4(X, k)
+#define RVV_LD_COLS4(p, G) (*(const vint8m4_t *)(const void *)(p))
+#endif
+/* the sum v is complete here: clang 19 would otherwise load and multiply every column of a
+ * block first, keep the products and spill them */
+#if RVV_THEAD
+#define RVV_QP_SYNC(v) ((void)0)
+#else
+#define RVV_QP_SYNC(v) __asm__ volatile("" : "+vr"(v))
+#endif
+/* Sums over the parts of G lanes of a register group, lane by lane: rvv_fold2_i32 adds the two
+ * halves of 2G 32-bit lanes, rvv_fold4_i16 the four quarters of 4G 16-bit lanes. RVV 1.0 adds
+ * the named parts; XTheadVector slides the upper part down (vslidedown) and adds, then takes
+ * the lowest part (its first register: no instruction). */
+RVV_INLINE vint32m4_t rvv_fold2_i32(vint32m8_t s, size_t G) {
+#if RVV_THEAD
+    return __riscv_vlmul_trunc_v_i32m8_i32m4(__riscv_vadd_vv_i32m8(s, __riscv_vslidedown_vx_i32m8(s, G, G), G));
+#else
+    return __riscv_vadd_vv_i32m4(__riscv_vget_v_i32m8_i32m4(s, 0), __riscv_vget_v_i32m8_i32m4(s, 1), G);
+#endif
+}
+RVV_INLINE vint16m2_t rvv_fold4_i16(vint16m8_t p, size_t G) {
+#if RVV_THEAD
+    const vint16m8_t h = __riscv_vadd_vv_i16m8(p, __riscv_vslidedown_vx_i16m8(p, 2 * G, 2 * G), 2 * G);
+    return __riscv_vlmul_trunc_v_i16m8_i16m2(__riscv_vadd_vv_i16m8(h, __riscv_vslidedown_vx_i16m8(h, G, G), G));
+#else
+    const vint16m4_t h = __riscv_vadd_vv_i16m4(__riscv_vget_v_i16m8_i16m4(p, 0), __riscv_vget_v_i16m8_i16m4(p, 1), 2 * G);
+    return __riscv_vadd_vv_i16m2(__riscv_vget_v_i16m4_i16m2(h, 0), __riscv_vget_v_i16m4_i16m2(h, 1), G);
+#endif
+}
 
 static inline void rvv_pack_q(const int q4, int n, void *group, const void *src, size_t ld) {
     const size_t G = rvv_group_rows(), cols = q4 ? QK / 2 : QK, bs = 2 + cols;
@@ -1553,7 +1615,6 @@ static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *
     }
 }
 
-#define RVV_COL(L, i) __riscv_vget_v_i8m8_i8m1(L, i)
 /* The activation side: code i of an activation block, repeated in G lanes, is column i of the
  * splat buffer, so the weights' columns multiply vector by vector (vwmul.vv, vwmacc.vv) and no
  * scalar load is left in the loop over groups. The buffer holds RVV_QP_XB bytes: 32 columns
@@ -1561,10 +1622,13 @@ static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *
  * activation row and chunk for all groups of the call (vrgather, four columns per instruction). */
 #define RVV_QP_XB 16384
 RVV_INLINE void rvv_qp_splat(const int q4, int8_t *xs, const char *x, int m, size_t G) {
-    const size_t vl = 4 * G;
+    /* vl from a register the compiler cannot see through: the index vectors below, the same for
+     * every call, would be computed once for the whole GEMM and kept (eight registers), and
+     * spilled (GCC 14, XTheadVector) */
+    const size_t vl = 4 * G + (size_t)rvv_zero_here();
     /* l / G for the 4G lanes of four columns (up to 512: computed at e16, narrowed) */
     const vuint8m4_t idx = __riscv_vncvt_x_x_w_u8m4(
-        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), (size_t)__builtin_ctzl(G), vl), vl);
+        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), rvv_log2(G), vl), vl);
     for (int kk = 0; kk < m; kk++, x += sizeof(block_q8_0), xs += QK * G) {
         const vint8m4_t xv = __riscv_vle8_v_i8m4(((const block_q8_0 *)(const void *)x)->qs, QK);
         /* the column offsets from a register the compiler cannot see through: eight index vectors
@@ -1572,7 +1636,7 @@ RVV_INLINE void rvv_qp_splat(const int q4, int8_t *xs, const char *x, int m, siz
         const int base = rvv_zero_here();
         for (int i = 0; i < QK; i += 4) {
             /* Q4_0 pairs the codes j and 16 + j of a byte: its columns go in groups of 4 + 4,
-             * 0..3 16..19 4..7 20..23 ... (one whole-register load per byte columns j..j+3) */
+             * 0..3 16..19 4..7 20..23 ... (byte columns j..j+3 use eight adjacent activation columns) */
             const int at = q4 ? (i & 15) / 4 * 8 + (i >= 16) * 4 : i;
             __riscv_vse8_v_i8m4(xs + at * G, __riscv_vrgather_vv_i8m4(xv, __riscv_vadd_vx_u8m4(idx, (uint8_t)(base + i), vl), vl), vl);
         }
@@ -1588,49 +1652,46 @@ RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char
         const int8_t *c = (const int8_t *)(const void *)(grp + 2 * G);
         vfloat32m4_t isf;
         if (!q4) {
-            /* zero from a register the compiler cannot see through: a zero vector kept across
-             * the loop would be spilled and reloaded (clang 19) */
-            vint32m4_t s = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
-            for (int j = 0; j < 4; j++) {
-                const vint8m8_t L = *(const vint8m8_t *)(const void *)(c + 8 * j * G);
-                const vint8m8_t X = *(const vint8m8_t *)(const void *)(xs + 8 * j * G);
-                vint16m2_t t0 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 0), RVV_COL(X, 0), G);
-                vint16m2_t t1 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 2), RVV_COL(X, 2), G);
-                vint16m2_t t2 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 4), RVV_COL(X, 4), G);
-                vint16m2_t t3 = __riscv_vwmul_vv_i16m2(RVV_COL(L, 6), RVV_COL(X, 6), G);
-                t0 = __riscv_vwmacc_vv_i16m2(t0, RVV_COL(L, 1), RVV_COL(X, 1), G);
-                t1 = __riscv_vwmacc_vv_i16m2(t1, RVV_COL(L, 3), RVV_COL(X, 3), G);
-                t2 = __riscv_vwmacc_vv_i16m2(t2, RVV_COL(L, 5), RVV_COL(X, 5), G);
-                t3 = __riscv_vwmacc_vv_i16m2(t3, RVV_COL(L, 7), RVV_COL(X, 7), G);
-                s = __riscv_vwadd_wv_i32m4(s, t0, G);
-                s = __riscv_vwadd_wv_i32m4(s, t1, G);
-                s = __riscv_vwadd_wv_i32m4(s, t2, G);
-                s = __riscv_vwadd_wv_i32m4(s, t3, G);
+            /* two columns per multiply: lane l < G of a pair's products is row l's product of
+             * the even column, lane G + l that of the odd column; two pairs summed at 16 bits,
+             * then added into 32-bit lanes. Both multiplies before both multiply-adds (as in
+             * rvv_q4_sums: else GCC 14 for XTheadVector copies a product out). The zero comes
+             * from a register the compiler cannot see through: a zero vector kept across the
+             * loop would be spilled (clang 19) */
+            vint32m8_t s = __riscv_vmv_v_x_i32m8(rvv_zero_here(), 2 * G);
+            for (int j = 0; j < 8; j += 2) {   /* eight columns: two sums of two pairs */
+                RVV_COLS(La, c + 4 * j * G, m4);
+                RVV_COLS(Xa, xs + 4 * j * G, m4);
+                RVV_COLS(Lb, c + 4 * (j + 1) * G, m4);
+                RVV_COLS(Xb, xs + 4 * (j + 1) * G, m4);
+                vint16m4_t t0 = __riscv_vwmul_vv_i16m4(RVV_COLS2(La, 0, m4, G), RVV_COLS2(Xa, 0, m4, G), 2 * G);
+                vint16m4_t t1 = __riscv_vwmul_vv_i16m4(RVV_COLS2(Lb, 0, m4, G), RVV_COLS2(Xb, 0, m4, G), 2 * G);
+                t0 = __riscv_vwmacc_vv_i16m4(t0, RVV_COLS2(La, 1, m4, G), RVV_COLS2(Xa, 1, m4, G), 2 * G);
+                t1 = __riscv_vwmacc_vv_i16m4(t1, RVV_COLS2(Lb, 1, m4, G), RVV_COLS2(Xb, 1, m4, G), 2 * G);
+                s = __riscv_vwadd_wv_i32m8(s, t0, 2 * G);
+                s = __riscv_vwadd_wv_i32m8(s, t1, 2 * G);
+                RVV_QP_SYNC(s);
             }
-            isf = __riscv_vfcvt_f_x_v_f32m4(s, G);
+            isf = __riscv_vfcvt_f_x_v_f32m4(rvv_fold2_i32(s, G), G);
         } else {
-            vint16m2_t p;
-            /* four byte columns at a time: their codes, and in one whole-register group the
-             * activation's columns j.. j + 3 and 16 + j.. 16 + j + 3 (the splat's order for Q4_0) */
+            vint16m8_t p;
+            /* four byte columns j .. j + 3 at a time (e8m4): their codes minus 8, low nibbles and
+             * high nibbles (RVV_LD_Q4's shifts), times the activation's columns j .. j + 3 and
+             * 16 + j .. 16 + j + 3, which the splat put next to each other (Q4_0's order). Lane
+             * q * G + l of the products is row l's of byte column j + q; the four quarters are
+             * added at the end (each lane holds 8 products, the sum all 32 of a block) */
             for (int j = 0; j < 4; j++) {
-                const vint8m4_t L = *(const vint8m4_t *)(const void *)(c + 4 * j * G);
-                const vint8m8_t X = *(const vint8m8_t *)(const void *)(xs + 8 * j * G);
-                /* codes minus 8 of the four columns at once (e8m4): low nibbles, high nibbles */
-                const vint8m4_t LO = __riscv_vsra_vx_i8m4(__riscv_vsll_vx_i8m4(L, 4, 4 * G), 4, 4 * G);
-                const vint8m4_t HI = __riscv_vsra_vx_i8m4(L, 4, 4 * G);
-#define RVV_Q4COL(i)                                                                                           \
-    {                                                                                                          \
-        const vint8m1_t lo = __riscv_vget_v_i8m4_i8m1(LO, i);                                                  \
-        if (j == 0 && i == 0) p = __riscv_vwmul_vv_i16m2(lo, RVV_COL(X, i), G);                                \
-        else p = __riscv_vwmacc_vv_i16m2(p, lo, RVV_COL(X, i), G);                                             \
-        p = __riscv_vwmacc_vv_i16m2(p, __riscv_vget_v_i8m4_i8m1(HI, i), RVV_COL(X, 4 + i), G);                 \
-    }
-                RVV_Q4COL(0) RVV_Q4COL(1) RVV_Q4COL(2) RVV_Q4COL(3)
-#undef RVV_Q4COL
+                const vint8m4_t L = RVV_LD_COLS4(c + 4 * j * G, G);
+                RVV_COLS(X, xs + 8 * j * G, m8);
+                const vint8m4_t lo = __riscv_vsra_vx_i8m4(__riscv_vsll_vx_i8m4(L, RVV_N(4), 4 * G), RVV_N(4), 4 * G);
+                const vint8m4_t hi = __riscv_vsra_vx_i8m4(L, RVV_N(4), 4 * G);
+                if (j == 0) p = __riscv_vwmul_vv_i16m8(lo, RVV_COLS4(X, 0, m8, G), 4 * G);
+                else p = __riscv_vwmacc_vv_i16m8(p, lo, RVV_COLS4(X, 0, m8, G), 4 * G);
+                p = __riscv_vwmacc_vv_i16m8(p, hi, RVV_COLS4(X, 1, m8, G), 4 * G);
             }
-            isf = __riscv_vfwcvt_f_x_v_f32m4(p, G);
+            isf = __riscv_vfwcvt_f_x_v_f32m4(rvv_fold4_i16(p, G), G);
         }
-        const vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)grp, G), G);
+        const vfloat32m4_t dw = rvv_ld_f16_m4(grp, G);
         acc = __riscv_vfmacc_vv_f32m4(acc, isf, __riscv_vfmul_vf_f32m4(dw, dx[kk], G), G);
     }
     return acc;
@@ -1673,6 +1734,7 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
     rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
 }
 
+#if !RVV_THEAD   /* XTheadVector keeps the K-quants' file layout */
 /* ---- Q4_K, Q5_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ----------------
  * The same idea for the K-quants: G = VLEN / 8 rows form a group (rvv_group_rows), and a
  * group is their super-blocks, super-block by super-block, every field transposed so that a
@@ -1959,7 +2021,7 @@ static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t 
 }
 #endif
 
-/* ---- F32, F16 and BF16 in rows interleaved by the vector length (RVV 1.0) -----------------
+/* ---- F32, F16 and BF16 in rows interleaved by the vector length ------------------------------
  * A float dot keeps 8 partial sums (lane l takes elements l, l+8, l+16, ... in order, each a
  * chain of fused multiply-adds; see the float dots below), so one row fills 8 lanes: an e32m2
  * vector at VLEN 128, and a wider vector cannot take more of the same row without changing
@@ -1981,8 +2043,10 @@ static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t 
  * a block of RVV_FP_GB groups (by all groups when the row fits one chunk). A group's sums go on
  * from one chunk to the next through a small buffer (a float stored and loaded back: exact).
  * Two activation rows share each load and conversion of the weights (prefill); the tile
- * takes up to four, but with four accumulators clang 19 spills at LMUL 4. */
-#if !RVV_THEAD
+ * takes up to four, but with four accumulators clang 19 spills at LMUL 4.
+ * XTheadVector (G = 2 on the C920) runs the same bodies: the halves zero-extended into 32-bit
+ * lanes by th.vlhu.v, the last t elements over all V lanes under a mask of the first t*G
+ * (RVV_FMACC_TAIL), and the steps not unrolled (see rvv_fp_tile). */
 #define RVV_FP_XS 8192   /* floats: the splats of RVV_FP_NB activation rows, one chunk of steps each */
 #define RVV_FP_GB 8      /* groups per block */
 #define RVV_FP_NB 2      /* activation rows per pass over the weights (2 or 4) */
@@ -1993,6 +2057,7 @@ static inline size_t rvv_fgroup_rows(void) { return __riscv_vsetvlmax_e32m4() / 
  * exponent and mantissa where a float keeps them; s times 2^112 is then the value with its
  * sign (normals and subnormals alike, exact); inf/nan (exponent 31: (s << 1) > 0x1effffff) take
  * exponent 255 with sign and payload kept (s | 0x7f800000), as fp16_to_fp32 gives them. */
+#if !RVV_THEAD
 RVV_INLINE vfloat32m4_t rvv_fp16_to_f32_m4(vuint16m2_t h, size_t vl) {
 #if defined(__riscv_zvfhmin) || defined(__riscv_zvfh)
     return rvv_f16_to_f32_m4(h, vl);
@@ -2006,14 +2071,33 @@ RVV_INLINE vfloat32m4_t rvv_fp16_to_f32_m4(vuint16m2_t h, size_t vl) {
     return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vor_vx_u32m4_mu(special, f, s, 0x7f800000u, vl));
 #endif
 }
+#endif
 
-/* vl weights of a step as floats; et: 0 F32, 1 F16, 2 BF16 */
+/* vl weights of a step as floats; et: 0 F32, 1 F16, 2 BF16. XTheadVector loads the halves
+ * zero-extended into 32-bit lanes (th.vlhu.v: GCC 14 would issue vle16 under the e32 vtype) */
 RVV_INLINE vfloat32m4_t rvv_fp_ldw(const int et, const char *p, size_t vl) {
     if (et == 0) return __riscv_vle32_v_f32m4((const float *)(const void *)p, vl);
+#if RVV_THEAD
+    const vuint32m4_t w = __riscv_th_vlhu_v_u32m4((const uint32_t *)(const void *)p, vl);
+    if (et == 1) return rvv_f16w_to_f32_m4(w, vl);
+    return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(w, RVV_N(16), vl));
+#else
     const vuint16m2_t h = __riscv_vle16_v_u16m2((const uint16_t *)(const void *)p, vl);
     if (et == 1) return rvv_fp16_to_f32_m4(h, vl);
     return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vzext_vf2_u32m4(h, vl), 16, vl));
+#endif
 }
+
+/* a + c * x in lanes 0 .. tvl - 1 of V, the other lanes kept: RVV 1.0 with tail undisturbed;
+ * XTheadVector (no tail policy) over all V lanes under the mask tail of lanes < tvl (declared
+ * by RVV_FP_TAIL_MASK), whose masked-off lanes it keeps (c and x loaded with vl = tvl) */
+#if RVV_THEAD
+#define RVV_FP_TAIL_MASK(tvl, V) const vbool8_t tail = __riscv_vmsltu_vx_u32m4_b8(__riscv_vid_v_u32m4(V), (unsigned)(tvl), V)
+#define RVV_FMACC_TAIL(a, c, x, tvl, V) __riscv_vfmacc_vv_f32m4_mu(tail, a, c, x, V)
+#else
+#define RVV_FP_TAIL_MASK(tvl, V) ((void)0)
+#define RVV_FMACC_TAIL(a, c, x, tvl, V) __riscv_vfmacc_vv_f32m4_tu(a, c, x, tvl)
+#endif
 
 /* lanes l*G + r (l < 8) of a -> lane r: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), stored at y */
 RVV_INLINE void rvv_fp_fold(vfloat32m4_t a, float *y, size_t G) {
@@ -2049,20 +2133,24 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
         if (B > 3) a3 = __riscv_vfmacc_vv_f32m4(a3, c, __riscv_vle32_v_f32m4(xs + (k) * V + 3 * xst, V), V); \
     }
     int s = 0;
-    for (; s + 4 <= nf; s += 4, w += 4 * step, xs += 4 * V) {   /* unrolled: the same operations */
-        RVV_FP_STEP(0)
-        RVV_FP_STEP(1)
-        RVV_FP_STEP(2)
-        RVV_FP_STEP(3)
-    }
+    /* unrolled: the same operations (not on XTheadVector: GCC 14 then moves a sum between
+     * register groups at the loop's end, with th.vmv4r.v, which XTheadVector does not have) */
+    if (!RVV_THEAD)
+        for (; s + 4 <= nf; s += 4, w += 4 * step, xs += 4 * V) {
+            RVV_FP_STEP(0)
+            RVV_FP_STEP(1)
+            RVV_FP_STEP(2)
+            RVV_FP_STEP(3)
+        }
     for (; s < nf; s++, w += step, xs += V) RVV_FP_STEP(0)
 #undef RVV_FP_STEP
     if (tvl) {
         const vfloat32m4_t c = rvv_fp_ldw(et, w, tvl);
-        a0 = __riscv_vfmacc_vv_f32m4_tu(a0, c, __riscv_vle32_v_f32m4(xs, tvl), tvl);
-        if (B > 1) a1 = __riscv_vfmacc_vv_f32m4_tu(a1, c, __riscv_vle32_v_f32m4(xs + xst, tvl), tvl);
-        if (B > 2) a2 = __riscv_vfmacc_vv_f32m4_tu(a2, c, __riscv_vle32_v_f32m4(xs + 2 * xst, tvl), tvl);
-        if (B > 3) a3 = __riscv_vfmacc_vv_f32m4_tu(a3, c, __riscv_vle32_v_f32m4(xs + 3 * xst, tvl), tvl);
+        RVV_FP_TAIL_MASK(tvl, V);
+        a0 = RVV_FMACC_TAIL(a0, c, __riscv_vle32_v_f32m4(xs, tvl), tvl, V);
+        if (B > 1) a1 = RVV_FMACC_TAIL(a1, c, __riscv_vle32_v_f32m4(xs + xst, tvl), tvl, V);
+        if (B > 2) a2 = RVV_FMACC_TAIL(a2, c, __riscv_vle32_v_f32m4(xs + 2 * xst, tvl), tvl, V);
+        if (B > 3) a3 = RVV_FMACC_TAIL(a3, c, __riscv_vle32_v_f32m4(xs + 3 * xst, tvl), tvl, V);
     }
     if (last) {
         rvv_fp_fold(a0, y, G);
@@ -2077,19 +2165,29 @@ RVV_INLINE void rvv_fp_tile(const int et, const int B, const char *w, const floa
     }
 }
 
+/* byte offsets (l / G) * 4 for the V lanes l of a step: the activation's element that lane l
+ * multiplies. vl from a register the compiler cannot see through, so that each loop computes
+ * them where it uses them (three instructions) rather than once per call: kept across the
+ * whole GEMM, GCC 14 for XTheadVector spills them */
+RVV_INLINE vuint32m4_t rvv_fp_idx(size_t G, size_t V) {
+    const size_t vl = V + (size_t)rvv_zero_here();
+    return __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(vl), rvv_log2(G), vl), RVV_N(2), vl);
+}
+
 /* F16 against several activation rows (prefill), when a group's S steps fit RVV_FP_XS floats:
  * the group's weights converted to floats once (wc), then for each pair of activation rows one
  * load of a converted step and the activations repeated G times by an indexed load (idx: byte
  * offset (j / G) * 4) into each row's vfmacc. The same lanes, values and order as rvv_fp_tile
  * on the splat: bitwise the same sums. */
 RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, const void *w, const void *x,
-                                   size_t ldx, vuint32m4_t idx, size_t G) {
+                                   size_t ldx, size_t G) {
     const size_t V = 8 * G, gbytes = (size_t)n * G * 2;
     const int nfull = n / 8, t = n % 8;
     const size_t tvl = (size_t)t * G;
     float wc[RVV_FP_XS];
     for (int g = 0; g < ng; g++) {
         const char *wg = (const char *)w + (size_t)g * gbytes;
+        const vuint32m4_t idx = rvv_fp_idx(G, V);
         for (int k = 0; k < nfull; k++)
             __riscv_vse32_v_f32m4(wc + (size_t)k * V, rvv_fp_ldw(1, wg + (size_t)k * V * 2, V), V);
         if (tvl) __riscv_vse32_v_f32m4(wc + (size_t)nfull * V, rvv_fp_ldw(1, wg + (size_t)nfull * V * 2, tvl), tvl);
@@ -2106,8 +2204,9 @@ RVV_INLINE void rvv_fp16_gemm_rows(int n, int ng, int nb, float *y, size_t ldy, 
             }
             if (tvl) {
                 const vfloat32m4_t cw = __riscv_vle32_v_f32m4(c, tvl);
-                a0 = __riscv_vfmacc_vv_f32m4_tu(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl);
-                a1 = __riscv_vfmacc_vv_f32m4_tu(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl);
+                RVV_FP_TAIL_MASK(tvl, V);
+                a0 = RVV_FMACC_TAIL(a0, cw, __riscv_vluxei32_v_f32m4(x0, idx, tvl), tvl, V);
+                a1 = RVV_FMACC_TAIL(a1, cw, __riscv_vluxei32_v_f32m4(x1, idx, tvl), tvl, V);
             }
             float *yg = y + (size_t)b * ldy + (size_t)g * G;
             rvv_fp_fold(a0, yg, G);
@@ -2122,15 +2221,12 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
     const size_t G = rvv_fgroup_rows(), V = 8 * G, gbytes = (size_t)n * G * (et == 0 ? 4 : 2);
     const int ng = nr / (int)G, nfull = n / 8, t = n % 8, S = nfull + (t != 0);
     if (et == 1 && nb >= 2 && (size_t)S * V <= RVV_FP_XS) {
-        const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
-        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, idx, G);
+        rvv_fp16_gemm_rows(n, ng, nb, y, ldy, w, x, ldx, G);
         return;
     }
     const int cs = RVV_FP_XS / RVV_FP_NB / (int)V, one = S <= cs;   /* steps per chunk; one chunk */
     const size_t xst = (size_t)cs * V;
     float xs[RVV_FP_XS], part[RVV_FP_GB * RVV_FP_NB * 128];
-    /* byte offset of the element lane j reads: (j / G) * 4 */
-    const vuint32m4_t idx = __riscv_vsll_vx_u32m4(__riscv_vsrl_vx_u32m4(__riscv_vid_v_u32m4(V), (size_t)__builtin_ctzl(G), V), 2, V);
     for (int b0 = 0; b0 < nb; b0 += RVV_FP_NB) {
         const int bt = nb - b0 < RVV_FP_NB ? nb - b0 : RVV_FP_NB;
         for (int g0 = 0; g0 < ng; g0 += RVV_FP_GB) {
@@ -2143,6 +2239,7 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
                         const float *xe = (const float *)(const void *)((const char *)x + (size_t)(b0 + b) * ldx) + 8 * s0;
                         const int m = (s1 * 8 < n ? s1 * 8 : n) - 8 * s0;
                         float *o = xs + b * xst;
+                        const vuint32m4_t idx = rvv_fp_idx(G, V);
                         int j = 0;
                         for (; j + 8 <= m; j += 8, xe += 8, o += V) __riscv_vse32_v_f32m4(o, __riscv_vluxei32_v_f32m4(xe, idx, V), V);
                         if (j < m) {
@@ -2187,11 +2284,9 @@ RVV_INLINE void rvv_fp_gemm(const int et, int n, int nr, int nb, float *y, size_
 RVV_FP_LAYOUT(f32, 0, float)
 RVV_FP_LAYOUT(f16, 1, uint16_t)
 RVV_FP_LAYOUT(bf16, 2, uint16_t)
-#endif
 
 /* the packed layouts of this CPU's vector length (above), set when the table is resolved */
 static inline void rvv_choose_layouts(kernel_port *k) {
-#if !RVV_THEAD
     const int GF = (int)rvv_fgroup_rows();
     if (GF <= 16) {   /* VLEN <= 1024: the part buffer of rvv_fp_gemm holds no more */
         k->packed[T_F32] = (weight_layout){GF, rvv_pack_f32, rvv_unpack_row_f32, rvv_gemm_f32_packed};
@@ -2202,11 +2297,10 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
+#if !RVV_THEAD
     k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
     k->packed[T_Q5_K] = (weight_layout){G, rvv_pack_q5_K, rvv_unpack_row_q5_K, rvv_gemm_q5_K_packed};
     k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
-#else
-    (void)k;
 #endif
 }
 
