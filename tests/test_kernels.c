@@ -1108,47 +1108,12 @@ static __attribute__((noinline)) int run_tests(void) {
  * the rvcount plugin for REPS and for 0 and divide the difference by REPS.
  * Kernels: quantize dot_q8 dot_q4 dot_f32 dot_f16 dot_bf16, gemm_q8 gemm_q4 gemm_f32 gemm_f16
  * (tiles of NR x NB, env GEMM_NR / GEMM_NB, default 4 x 4), rmsnorm softmax swiglu axpy rope
- * scale wsum (64 value rows of 64 weighted into one).
+ * scale wsum (64 value rows of 64 weighted into one), and where the build has a packed layout
+ * for the type, gemm_q8_packed gemm_q4_packed gemm_f32_packed gemm_f16_packed (one group of
+ * the layout's rows against NB activation rows, packed before the calls).
  * ======================================================================================== */
-#if defined(__riscv_vector) && !RVV_THEAD
-/* Prototype for tools/RISCV.md, not used by llm.c: is repacking Q8_0 weights worth it?
- * 16 rows are interleaved so that vector lanes are rows: per block, the 16 fp16 scales, then
- * byte j of the 16 rows for j = 0..31 (544 bytes, the same as 16 blocks). The integer dot
- * then needs no reductions: per pair of columns j, j+1 a widening multiply and multiply-add
- * by the activation bytes (scalars) and a widening add into 16 int32 sums; the float part is
- * the reference's, one lane per row, so each result equals dot_q8_0_q8_0_ref bitwise. */
-static void repack_q8_16(int n, uint8_t *out, const block_q8_0 *w, size_t ldw_blocks) {
-    for (int k = 0; k < n / QK; k++, out += 544) {
-        for (int r = 0; r < 16; r++) memcpy(out + 2 * r, &w[r * ldw_blocks + k].d, 2);
-        for (int j = 0; j < QK; j++)
-            for (int r = 0; r < 16; r++) out[32 + j * 16 + r] = (uint8_t)w[r * ldw_blocks + k].qs[j];
-    }
-}
-static void proto_dot_q8_16rows(int n, float *y, const uint8_t *wp, const block_q8_0 *x) {
-    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, 16);
-    for (int k = 0; k < n / QK; k++, wp += 544) {
-        const int8_t *q = (const int8_t *)(wp + 32), *xq = x[k].qs;
-        vint32m4_t is = __riscv_vmv_v_x_i32m4(0, 16);
-        for (int j = 0; j < QK; j += 8) {   /* 4 pairs at e8, then 4 widening adds at e16 */
-            vint16m2_t p0 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + j * 16, 16), xq[j], 16), xq[j + 1], __riscv_vle8_v_i8m1(q + (j + 1) * 16, 16), 16);
-            vint16m2_t p1 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 2) * 16, 16), xq[j + 2], 16), xq[j + 3], __riscv_vle8_v_i8m1(q + (j + 3) * 16, 16), 16);
-            vint16m2_t p2 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 4) * 16, 16), xq[j + 4], 16), xq[j + 5], __riscv_vle8_v_i8m1(q + (j + 5) * 16, 16), 16);
-            vint16m2_t p3 = __riscv_vwmacc_vx_i16m2(__riscv_vwmul_vx_i16m2(__riscv_vle8_v_i8m1(q + (j + 6) * 16, 16), xq[j + 6], 16), xq[j + 7], __riscv_vle8_v_i8m1(q + (j + 7) * 16, 16), 16);
-            is = __riscv_vwadd_wv_i32m4(is, p0, 16);
-            is = __riscv_vwadd_wv_i32m4(is, p1, 16);
-            is = __riscv_vwadd_wv_i32m4(is, p2, 16);
-            is = __riscv_vwadd_wv_i32m4(is, p3, 16);
-        }
-        vfloat32m4_t dw = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)wp, 16), 16);
-        vfloat32m4_t sc = __riscv_vfmul_vf_f32m4(dw, fp16_to_fp32(x[k].d), 16);
-        acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(is, 16), sc, 16);
-    }
-    __riscv_vse32_v_f32m4(y, acc, 16);
-}
-#endif
-
 static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
-    enum { N = 4096, NRMAX = 32, NBMAX = 32 };
+    enum { N = 4096, NRMAX = LAYOUT_MAX_ROWS, NBMAX = 32 };
     int nr = getenv("GEMM_NR") ? atoi(getenv("GEMM_NR")) : 4, nb = getenv("GEMM_NB") ? atoi(getenv("GEMM_NB")) : 4;
     if (nr < 1 || nr > NRMAX || nb < 1 || nb > NBMAX) return 2;
     float *xf = xmalloc((size_t)N * NBMAX * 4), *wf = xmalloc((size_t)N * NRMAX * 4), *y = xmalloc(NRMAX * NBMAX * 4);
@@ -1166,6 +1131,18 @@ static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
     const size_t l8 = N / QK * sizeof(block_q8_0), l4 = N / QK * sizeof(block_q4_0);
     volatile float sink = 0;
     const kernel_port *kp = ref ? &port_reference : &K;
+    /* a packed layout's GEMM: one group of its rows, packed here (not counted: REPS = 0 packs too) */
+    const int pt = !strcmp(k, "gemm_q8_packed") ? T_Q8_0 : !strcmp(k, "gemm_q4_packed") ? T_Q4_0
+                 : !strcmp(k, "gemm_f32_packed") ? T_F32 : !strcmp(k, "gemm_f16_packed") ? T_F16 : -1;
+    void *group = NULL;
+    if (pt >= 0) {
+        const weight_layout *L = &kp->packed[pt];
+        if (!L->pack) { fprintf(stderr, "%s: %s has no packed layout for this type\n", k, kp->name); return 2; }
+        const void *src = pt == T_Q8_0 ? (const void *)w8 : pt == T_Q4_0 ? (const void *)w4 : pt == T_F32 ? (const void *)wf : (const void *)wh;
+        const size_t ld = pt == T_Q8_0 ? l8 : pt == T_Q4_0 ? l4 : pt == T_F32 ? N * 4 : N * 2;
+        group = xmalloc(ld * (size_t)L->rows);
+        L->pack(N, group, src, ld);
+    }
     for (long i = 0; i < reps; i++) {
         if (!strcmp(k, "quantize")) kp->quantize_q8_0(N, xq, xf);
         else if (!strcmp(k, "dot_q8")) sink = dot_of(kp->gemm[T_Q8_0], N, w8, xq);
@@ -1184,24 +1161,14 @@ static __attribute__((noinline)) int bench(const char *k, long reps, int ref) {
         else if (!strcmp(k, "scale")) kp->scale(N, xf, 0.999f);
         else if (!strcmp(k, "wsum")) kp->wsum(64, N / 64, y, xf, wf, 64);   /* attention: 64 rows of 64 */
         else if (!strcmp(k, "rope")) kp->rope_adjacent(N, xf, wf);
-#if defined(__riscv_vector) && !RVV_THEAD
-        else if (!strcmp(k, "proto_q8x16")) {   /* 16 rows x 1 activation row, repacked weights */
-            static uint8_t *packed;
-            if (!packed) {
-                packed = xmalloc((size_t)N / QK * 544);
-                repack_q8_16(N, packed, w8, N / QK);
-                proto_dot_q8_16rows(N, y, packed, xq);
-                for (int r = 0; r < 16; r++) {
-                    float d = dot_q8_0_q8_0_ref(N, w8 + (size_t)r * (N / QK), xq);
-                    if (memcmp(&d, &y[r], 4)) { fprintf(stderr, "proto_q8x16: row %d differs\n", r); return 1; }
-                }
-            }
-            proto_dot_q8_16rows(N, y, packed, xq);
+        else if (pt >= 0) {
+            const size_t lx = pt == T_Q8_0 || pt == T_Q4_0 ? l8 : N * 4;
+            kp->packed[pt].gemm(N, kp->packed[pt].rows, nb, y, NRMAX, group, 0, pt == T_Q8_0 || pt == T_Q4_0 ? (const void *)xq : (const void *)xf, lx);
         }
-#endif
         else { fprintf(stderr, "unknown kernel %s\n", k); return 2; }
     }
     (void)sink;
+    free(group);
     return 0;
 }
 
