@@ -1654,11 +1654,14 @@ RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char
         if (!q4) {
             /* two columns per multiply: lane l < G of a pair's products is row l's product of
              * the even column, lane G + l that of the odd column; two pairs summed at 16 bits,
-             * then added into 32-bit lanes. Both multiplies before both multiply-adds (as in
-             * rvv_q4_sums: else GCC 14 for XTheadVector copies a product out). The zero comes
-             * from a register the compiler cannot see through: a zero vector kept across the
-             * loop would be spilled (clang 19) */
+             * then added into 32-bit lanes. RVV 1.0 takes eight columns of weights and of
+             * activations in one whole-register load each (fewer loads and addresses);
+             * XTheadVector loads the pairs one by one, both multiplies before both
+             * multiply-adds (as in rvv_q4_sums: else GCC 14 copies a product out). The zero
+             * comes from a register the compiler cannot see through: a zero vector kept across
+             * the loop would be spilled (clang 19) */
             vint32m8_t s = __riscv_vmv_v_x_i32m8(rvv_zero_here(), 2 * G);
+#if RVV_THEAD
             for (int j = 0; j < 8; j += 2) {   /* eight columns: two sums of two pairs */
                 RVV_COLS(La, c + 4 * j * G, m4);
                 RVV_COLS(Xa, xs + 4 * j * G, m4);
@@ -1672,6 +1675,19 @@ RVV_INLINE vfloat32m4_t rvv_qp_blocks(const int q4, vfloat32m4_t acc, const char
                 s = __riscv_vwadd_wv_i32m8(s, t1, 2 * G);
                 RVV_QP_SYNC(s);
             }
+#else
+            for (int j = 0; j < 4; j++) {   /* eight columns: two sums of two pairs */
+                RVV_COLS(L, c + 8 * j * G, m8);
+                RVV_COLS(X, xs + 8 * j * G, m8);
+                vint16m4_t t = __riscv_vwmul_vv_i16m4(RVV_COLS2(L, 0, m8, G), RVV_COLS2(X, 0, m8, G), 2 * G);
+                t = __riscv_vwmacc_vv_i16m4(t, RVV_COLS2(L, 1, m8, G), RVV_COLS2(X, 1, m8, G), 2 * G);
+                s = __riscv_vwadd_wv_i32m8(s, t, 2 * G);
+                t = __riscv_vwmul_vv_i16m4(RVV_COLS2(L, 2, m8, G), RVV_COLS2(X, 2, m8, G), 2 * G);
+                t = __riscv_vwmacc_vv_i16m4(t, RVV_COLS2(L, 3, m8, G), RVV_COLS2(X, 3, m8, G), 2 * G);
+                s = __riscv_vwadd_wv_i32m8(s, t, 2 * G);
+                RVV_QP_SYNC(s);
+            }
+#endif
             isf = __riscv_vfcvt_f_x_v_f32m4(rvv_fold2_i32(s, G), G);
         } else {
             vint16m8_t p;
