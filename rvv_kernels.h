@@ -1774,7 +1774,7 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
  * eight (RVV_KP_SC, below): one widening multiply-add per step takes its four columns at once,
  * into 4G 16-bit lanes that are folded into G lanes where a partial sum is complete (a Q4_K
  * partial is then 4 products per lane, a Q5_K or Q6_K partial 2). It takes this layout for
- * Q4_K and Q6_K (rvv_choose_layouts). */
+ * Q4_K, Q5_K and Q6_K (rvv_choose_layouts). */
 #define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
 /* the columns are read again rather than kept: eight-register values the compiler would keep
  * live across steps do not fit the 32 registers, and their spill code costs more than a load */
@@ -2383,10 +2383,8 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
     k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
-    k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
-#if !RVV_THEAD   /* XTheadVector: Q5_K keeps the file's layout */
     k->packed[T_Q5_K] = (weight_layout){G, rvv_pack_q5_K, rvv_unpack_row_q5_K, rvv_gemm_q5_K_packed};
-#endif
+    k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
 }
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)
