@@ -235,7 +235,7 @@ test-riscv-kernels: $(RVB)/test_kernels-rvv $(RVB)/test_kernels-zvfhmin $(RVB)/t
 # (tests/xthead_check.py: register groups against the vtype in force, XTheadVector only; no spill
 # code in llm-rv-xthead), every kernel in XT_KERNELS vector code (tests/xthead_kernels.c), then
 # test_kernels and test_kquants
-XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 gemm_q8_0_packed gemm_q4_0_packed \
+XT_KERNELS := dot_q8_0_q8_0 dot_q4_0_q8_0 gemm_q8_0_q8_0 gemm_q4_0_q8_0 gemm_q8_0_packed gemm_q4_0_packed gemm_q4_K_packed gemm_q5_K_packed gemm_q6_K_packed \
               quantize_row_q8_0 quantize_row_q8_K \
               dot_q4_K_q8_K dot_q5_K_q8_K dot_q6_K_q8_K tile4_q4_K_q8_K tile4_q5_K_q8_K tile4_q6_K_q8_K \
               dot_f32_f32 dot_f16_f32 dot_bf16_f32 gemm_f32_f32 gemm_f16_f32 gemm_bf16_f32 \

@@ -1750,8 +1750,7 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
     rvv_qp_gemm(1, n, nr, nb, y, ldy, w, x, ldx);
 }
 
-#if !RVV_THEAD   /* XTheadVector keeps the K-quants' file layout */
-/* ---- Q4_K, Q5_K and Q6_K in rows interleaved by the vector length (RVV 1.0) ----------------
+/* ---- Q4_K, Q5_K and Q6_K in rows interleaved by the vector length -------------------------
  * The same idea for the K-quants: G = VLEN / 8 rows form a group (rvv_group_rows), and a
  * group is their super-blocks, super-block by super-block, every field transposed so that a
  * field's byte (or fp16) of the G rows is one column of G lanes:
@@ -1786,7 +1785,12 @@ static inline void rvv_gemm_q4_0_packed(int n, int nr, int nb, float *y, size_t 
  * kept in y (a float stored and loaded back: exact):
  *   sum = fma((float)isum, d * dx, sum) (vfmul.vf, vfmacc.vv), and for Q4_K and Q5_K then
  *   sum = fma(-(float)msum, dmin * dx, sum) (vfnmsac.vv: the same single rounding),
- * so every lane is bitwise the reference dot of its row. */
+ * so every lane is bitwise the reference dot of its row.
+ * XTheadVector (G = 16 on the C920) runs the same bodies in steps of four columns instead of
+ * eight (RVV_KP_SC, below): one widening multiply-add per step takes its four columns at once,
+ * into 4G 16-bit lanes that are folded into G lanes where a partial sum is complete (a Q4_K
+ * partial is then 4 products per lane, a Q5_K or Q6_K partial 2). It takes this layout for
+ * Q4_K, Q5_K and Q6_K (rvv_choose_layouts). */
 #define RVV_KP_XB 32768   /* splat buffer: 256 columns of G bytes per super-block, >= 1 at G = 128 */
 /* the columns are read again rather than kept: eight-register values the compiler would keep
  * live across steps do not fit the 32 registers, and their spill code costs more than a load */
@@ -1837,10 +1841,58 @@ static inline void rvv_unpack_row_kq(const int kt, int n, void *dst, const void 
         for (size_t i = 0; i < bs; i++) blk[i] = rvv_kp_dec(kt, i, g[rvv_kp_off(kt, i, (size_t)r, G)]);
 }
 
+/* Steps of columns: RVV 1.0 takes eight columns at a time (e8m8: whole-register loads, the
+ * columns of a multiply-add named by vget), XTheadVector four (e8m4: vle8, vl = 4G), whose
+ * products go into 4G 16-bit lanes at once (lane q*G + r: row r's products of the q-th column of
+ * each step), folded into G lanes where a partial sum is complete (rvv_fold4_i16): GCC 14 has no
+ * whole-register loads for it and takes a part of a register group only by a copy.
+ * RVV_KP_T(vint8) is the type of a step's columns, RVV_KP_F(__riscv_vand_vx_u8) an intrinsic at
+ * its LMUL, RVV_KP_P the type of a partial sum's lanes and RVV_KP_PART(P) the partial sum of the
+ * G rows (vint16m2_t). */
+#define RVV_KP_CAT_(a, b) a##b
+#define RVV_KP_CAT(a, b) RVV_KP_CAT_(a, b)
+#if RVV_THEAD
+#define RVV_KP_SC 4
+#define RVV_KP_LM m4
+#define RVV_KP_LDU(p) __riscv_vle8_v_u8m4((const uint8_t *)(const void *)(p), 4 * G)
+#define RVV_KP_LD(p) __riscv_vle8_v_i8m4((const int8_t *)(const void *)(p), 4 * G)
+#define RVV_KP_ST(p, v) __riscv_vse8_v_i8m4((p), (v), vl)
+#define RVV_KP_P vint16m8_t
+#define RVV_KP_PART(P) rvv_fold4_i16(P, G)
+#define RVV_KP_ZEXT16(v, vl) __riscv_vwcvtu_x_x_v_u16m8(v, vl)
+#define RVV_KP_SEXT16(v, vl) __riscv_vwcvt_x_x_v_i16m8(v, vl)
+#else
+#define RVV_KP_SC 8
+#define RVV_KP_LM m8
+#define RVV_KP_LDU(p) (*(const vuint8m8_t *)(const void *)(p))
+#define RVV_KP_LD(p) (*(const vint8m8_t *)(const void *)(p))
+#define RVV_KP_ST(p, v) (*(vint8m8_t *)(void *)(p) = (v))
+#define RVV_KP_P vint16m2_t
+#define RVV_KP_PART(P) (P)
+#define RVV_KP_ZEXT16(v, vl) __riscv_vzext_vf2_u16m8(v, vl)
+#define RVV_KP_SEXT16(v, vl) __riscv_vsext_vf2_i16m8(v, vl)
+#endif
+#define RVV_KP_T(t) RVV_KP_CAT(RVV_KP_CAT(t, RVV_KP_LM), _t)
+#define RVV_KP_F(f) RVV_KP_CAT(f, RVV_KP_LM)
+#define RVV_KP_U2I(v) RVV_KP_CAT(RVV_KP_CAT(RVV_KP_F(__riscv_vreinterpret_v_u8), _i8), RVV_KP_LM)(v)
+/* four columns (scales, mins) as e8m4 */
+#if RVV_THEAD
+#define RVV_KP_LD4U(p) __riscv_vle8_v_u8m4((const uint8_t *)(const void *)(p), 4 * G)
+#define RVV_KP_LD4(p) __riscv_vle8_v_i8m4((const int8_t *)(const void *)(p), 4 * G)
+#else
+#define RVV_KP_LD4U(p) (*(const vuint8m4_t *)(const void *)(p))
+#define RVV_KP_LD4(p) (*(const vint8m4_t *)(const void *)(p))
+#endif
+
 /* the activation side: super-blocks k0.. k0+m-1 of one Q8_K row as columns of G equal bytes
  * (element e of super-block kk at xs + (kk*256 + e)*G), eight columns per vrgather (e8m8:
  * lane l takes code i + l/G); dx their scales, bp their bsum pairs (Q4_K) */
 RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_K *x, int m, size_t G) {
+#if RVV_THEAD   /* four columns per vrgather (e8m4), lane l takes code i + l/G (vid >> log2 G) */
+    const size_t vl = 4 * G + (size_t)rvv_zero_here();
+    const vuint8m4_t idx = __riscv_vncvt_x_x_w_u8m4(
+        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), rvv_log2(G), vl), vl);
+#else
     const size_t vl = 8 * G;
     vuint8m8_t idx = __riscv_vundefined_u8m8();
     idx = __riscv_vset_v_u8m1_u8m8(idx, 0, __riscv_vmv_v_x_u8m1(0, G));
@@ -1851,20 +1903,17 @@ RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_
     idx = __riscv_vset_v_u8m1_u8m8(idx, 5, __riscv_vmv_v_x_u8m1(5, G));
     idx = __riscv_vset_v_u8m1_u8m8(idx, 6, __riscv_vmv_v_x_u8m1(6, G));
     idx = __riscv_vset_v_u8m1_u8m8(idx, 7, __riscv_vmv_v_x_u8m1(7, G));
+#endif
     for (int kk = 0; kk < m; kk++) {
         dx[kk] = x[kk].d;
         for (int j = 0; j < 8; j++) bp[8 * kk + j] = (int16_t)(x[kk].bsums[2 * j] + x[kk].bsums[2 * j + 1]);
         for (int p = 0; p < QK_K / 32; p++, xs += 32 * G) {
-            const vint8m8_t src = __riscv_vle8_v_i8m8(x[kk].qs + 32 * p, 32);
-            for (int i = 0; i < 32; i += 8)
-                *(vint8m8_t *)(void *)(xs + i * G) =   /* the index vectors are not hoisted (32 registers) */
-                    __riscv_vrgather_vv_i8m8(src, __riscv_vadd_vx_u8m8(idx, (uint8_t)(i + rvv_zero_here()), vl), vl);
+            const RVV_KP_T(vint8) src = RVV_KP_F(__riscv_vle8_v_i8)(x[kk].qs + 32 * p, 32);
+            for (int i = 0; i < 32; i += RVV_KP_SC)   /* the index vectors are not hoisted (32 registers) */
+                RVV_KP_ST(xs + i * G, RVV_KP_F(__riscv_vrgather_vv_i8)(src, RVV_KP_F(__riscv_vadd_vx_u8)(idx, (uint8_t)(i + rvv_zero_here()), vl), vl));
         }
     }
 }
-
-#define RVV_KP_COLS(p) (*(const vint8m8_t *)(const void *)(p))      /* eight columns */
-#define RVV_KP_UCOLS(p) (*(const vuint8m8_t *)(const void *)(p))
 
 /* eight products of a weight column group (Q, codes) and an activation column group (X) into
  * the 16-bit partial P (first: P starts with them); Q unsigned (Q4_K) or signed (Q6_K) */
@@ -1885,12 +1934,41 @@ RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_
 #define RVV_KP_MUL(x, q, vl) __riscv_vwmul_vv_i16m2(x, q, vl)
 #define RVV_KP_MAC(p, x, q, vl) __riscv_vwmacc_vv_i16m2(p, x, q, vl)
 
+/* the products of a step of columns (Q codes, X activation columns) into the partial P (first:
+ * P starts with them); Q unsigned (MACSU: Q4_K, Q5_K) or signed (MAC: Q6_K) */
+#if RVV_THEAD
+#define RVV_KP_MACSU_STEP(P, first, Q, X) \
+    (P = (first) ? __riscv_vwmulsu_vv_i16m8(X, Q, 4 * G) : __riscv_vwmaccsu_vv_i16m8(P, X, Q, 4 * G))
+#define RVV_KP_MAC_STEP(P, first, Q, X) \
+    (P = (first) ? __riscv_vwmul_vv_i16m8(X, Q, 4 * G) : __riscv_vwmacc_vv_i16m8(P, X, Q, 4 * G))
+#else
+#define RVV_KP_MACSU_STEP(P, first, Q, X) RVV_KP_MAC8(P, first, RVV_KP_MULSU, RVV_KP_MACSU, Q, X, u)
+#define RVV_KP_MAC_STEP(P, first, Q, X) RVV_KP_MAC8(P, first, RVV_KP_MUL, RVV_KP_MAC, Q, X, i)
+#endif
+
 /* the float part of one super-block for the G rows, on the sums in y (k: first super-block) */
 RVV_INLINE void rvv_kp_float(float *y, const int first, const uint8_t *d16, vint32m4_t isum, float dx, size_t G) {
     vfloat32m4_t acc = first ? __riscv_vfmv_v_f_f32m4(0.0f, G) : __riscv_vle32_v_f32m4(y, G);
-    const vfloat32m4_t d = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)d16, G), G);
+    const vfloat32m4_t d = rvv_ld_f16_m4((const char *)d16, G);
     acc = __riscv_vfmacc_vv_f32m4(acc, __riscv_vfcvt_f_x_v_f32m4(isum, G), __riscv_vfmul_vf_f32m4(d, dx, G), G);
     __riscv_vse32_v_f32m4(y, acc, G);
+}
+
+/* a step of columns of a Q4_K or Q5_K super-block: the low (high = 0) or high nibbles of the code
+ * bytes at q (Q5_K: with the fifth bits of sub-block 2c or 2c + 1 from qh, moved to bit 4) times
+ * the activation columns at x, into the partial P (first: P starts with them) */
+RVV_INLINE RVV_KP_P rvv_kp_q45_step(const int q5, const int high, const int first, RVV_KP_P P, const uint8_t *q,
+                                    const uint8_t *qh, const int8_t *x, int c, size_t G) {
+    const size_t GS = RVV_KP_SC * G;
+    RVV_KP_T(vuint8) v = high ? RVV_KP_F(__riscv_vsrl_vx_u8)(RVV_KP_LDU(q), RVV_N(4), GS) : RVV_KP_F(__riscv_vand_vx_u8)(RVV_KP_LDU(q), 15, GS);
+    if (q5) {
+        const RVV_KP_T(vuint8) b = RVV_KP_LDU(qh);
+        v = RVV_KP_F(__riscv_vor_vv_u8)(v, RVV_KP_F(__riscv_vand_vx_u8)(high ? RVV_KP_F(__riscv_vsrl_vx_u8)(b, RVV_N(c), GS)
+                                                                              : RVV_KP_F(__riscv_vsll_vx_u8)(b, RVV_N(4 - c), GS), 16, GS), GS);
+    }
+    const RVV_KP_T(vint8) X = RVV_KP_LD(x);
+    RVV_KP_MACSU_STEP(P, first, v, X);
+    return P;
 }
 
 /* one Q4_K or Q5_K super-block of a group (blk) against one activation super-block (xs, dx,
@@ -1899,18 +1977,20 @@ RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const u
                                 const int16_t *bp, int16_t *s16, size_t G) {
     {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
         const uint8_t *sc = blk + 4 * G;
-        const vuint8m4_t A = *(const vuint8m4_t *)(const void *)sc, B = *(const vuint8m4_t *)(const void *)(sc + 4 * G),
-                         C = *(const vuint8m4_t *)(const void *)(sc + 8 * G);
+        const vuint8m4_t A = RVV_KP_LD4U(sc), B = RVV_KP_LD4U(sc + 4 * G), C = RVV_KP_LD4U(sc + 8 * G);
         const size_t vl = 4 * G;
         const vuint8m4_t s03 = __riscv_vand_vx_u8m4(A, 63, vl), m03 = __riscv_vand_vx_u8m4(B, 63, vl);
-        const vuint8m4_t s47 = __riscv_vor_vv_u8m4(__riscv_vand_vx_u8m4(C, 15, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(A, 6, vl), 4, vl), vl);
-        const vuint8m4_t m47 = __riscv_vor_vv_u8m4(__riscv_vsrl_vx_u8m4(C, 4, vl), __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(B, 6, vl), 4, vl), vl);
-        __riscv_vse16_v_u16m8((uint16_t *)(void *)s16, __riscv_vzext_vf2_u16m8(s03, vl), vl);
-        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 4 * G), __riscv_vzext_vf2_u16m8(s47, vl), vl);
-        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 8 * G), __riscv_vzext_vf2_u16m8(m03, vl), vl);
-        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), __riscv_vzext_vf2_u16m8(m47, vl), vl);
+        const vuint8m4_t s47 = __riscv_vor_vv_u8m4(__riscv_vand_vx_u8m4(C, 15, vl),
+                                                   __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(A, RVV_N(6), vl), RVV_N(4), vl), vl);
+        const vuint8m4_t m47 = __riscv_vor_vv_u8m4(__riscv_vsrl_vx_u8m4(C, RVV_N(4), vl),
+                                                   __riscv_vsll_vx_u8m4(__riscv_vsrl_vx_u8m4(B, RVV_N(6), vl), RVV_N(4), vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)s16, RVV_KP_ZEXT16(s03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 4 * G), RVV_KP_ZEXT16(s47, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 8 * G), RVV_KP_ZEXT16(m03, vl), vl);
+        __riscv_vse16_v_u16m8((uint16_t *)(void *)(s16 + 12 * G), RVV_KP_ZEXT16(m47, vl), vl);
     }
-    const size_t G8 = 8 * G, G32 = 32 * G;
+    const size_t GS = RVV_KP_SC * G, G8 = 8 * G, G32 = 32 * G;
+    const int NS = 8 / RVV_KP_SC;       /* steps per eight columns */
     const uint8_t *q = blk + (q5 ? 48 : 16) * G;   /* columns 8e .. 8e + 7 of the codes, e = 0 .. 15 */
     const int8_t *x = xs;               /* their low nibbles' activation columns; the high's at + 32G */
     const int16_t *s = s16;
@@ -1918,33 +1998,37 @@ RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const u
     for (int c = 0; c < 4; c++, x += G32, s += 2 * G) {    /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
         const uint8_t *qh = blk + 16 * G;                  /* Q5_K: the fifth bits of columns l, bits c and 4 + c */
         for (int h = 0; h < 2; h++) {                      /* 16 of their 32 columns: one partial sum each (Q4_K) */
-            vint16m2_t pl, ph;
+            RVV_KP_P pl, ph;
             RVV_KP_SYNC(isum);
+            /* eight columns: NS steps. Q5_K: a partial sum of the low nibbles, then of the high
+             * nibbles; Q4_K: the steps of both in turn */
             for (int e = 0; e < 2; e++, q += G8, x += G8, qh += G8) {
                 RVV_KP_RELOAD();
-                vuint8m8_t lo = __riscv_vand_vx_u8m8(RVV_KP_UCOLS(q), 15, G8);
-                if (q5) lo = __riscv_vor_vv_u8m8(lo, __riscv_vand_vx_u8m8(__riscv_vsll_vx_u8m8(RVV_KP_UCOLS(qh), 4 - c, G8), 16, G8), G8);
-                const vint8m8_t xl = RVV_KP_COLS(x);
-                RVV_KP_MAC8(pl, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, lo, xl, u);
-                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
-                RVV_KP_SYNC(pl);
-                vuint8m8_t hi = __riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(q), 4, G8);
-                if (q5) hi = __riscv_vor_vv_u8m8(hi, __riscv_vand_vx_u8m8(__riscv_vsrl_vx_u8m8(RVV_KP_UCOLS(qh), c, G8), 16, G8), G8);
-                const vint8m8_t xh = RVV_KP_COLS(x + G32);
-                RVV_KP_MAC8(ph, q5 || e == 0, RVV_KP_MULSU, RVV_KP_MACSU, hi, xh, u);
-                if (q5) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
-                RVV_KP_SYNC(ph);
+                for (int u = 0; u < NS; u++) {
+                    pl = rvv_kp_q45_step(q5, 0, (q5 || e == 0) && u == 0, pl, q + u * GS, qh + u * GS, x + u * GS, c, G);
+                    if (q5 && u == NS - 1) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), RVV_KP_PART(pl), G);
+                    RVV_KP_SYNC(pl);
+                    if (!q5) {
+                        ph = rvv_kp_q45_step(q5, 1, e == 0 && u == 0, ph, q + u * GS, qh + u * GS, x + G32 + u * GS, c, G);
+                        RVV_KP_SYNC(ph);
+                    }
+                }
+                for (int u = 0; q5 && u < NS; u++) {
+                    ph = rvv_kp_q45_step(q5, 1, u == 0, ph, q + u * GS, qh + u * GS, x + G32 + u * GS, c, G);
+                    if (u == NS - 1) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), RVV_KP_PART(ph), G);
+                    RVV_KP_SYNC(ph);
+                }
             }
             if (!q5) {
-                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), pl, G);
-                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), ph, G);
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s, G), RVV_KP_PART(pl), G);
+                isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + G, G), RVV_KP_PART(ph), G);
             }
         }
     }
     rvv_kp_float(y, first, blk, isum, dx, G);
     vint32m4_t msum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
     for (int j = 0; j < 8; j++) msum = __riscv_vwmacc_vx_i32m4(msum, bp[j], __riscv_vle16_v_i16m2(s16 + (8 + j) * G, G), G);
-    const vfloat32m4_t dm = rvv_f16_to_f32_m4(__riscv_vle16_v_u16m2((const uint16_t *)(const void *)(blk + 2 * G), G), G);
+    const vfloat32m4_t dm = rvv_ld_f16_m4((const char *)(blk + 2 * G), G);
     __riscv_vse32_v_f32m4(y, __riscv_vfnmsac_vv_f32m4(__riscv_vle32_v_f32m4(y, G), __riscv_vfcvt_f_x_v_f32m4(msum, G),
                                                       __riscv_vfmul_vf_f32m4(dm, dx, G), G), G);
 }
@@ -1952,21 +2036,23 @@ RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const u
 /* quarter k of half h of a Q6_K super-block (32 elements, 8 columns at a time: four steps) */
 RVV_INLINE vint32m4_t rvv_kp_q6_quarter(vint32m4_t isum, const int k, const uint8_t *l, const uint8_t *hb, const int8_t *x,
                                         const int16_t *s, size_t G) {
-    const size_t G8 = 8 * G;
-    for (int t = 0; t < 4; t++, l += G8, hb += G8, x += G8) {
+    const size_t GS = RVV_KP_SC * G;
+    const int NS = 8 / RVV_KP_SC;       /* steps per eight columns: a partial sum */
+    RVV_KP_P p;
+    for (int t = 0; t < 4 * NS; t++, l += GS, hb += GS, x += GS) {
         RVV_KP_SYNC(isum);
         /* lo: the nibble of ql[64h + 32(k&1) + i] (low for k < 2); 16 (hi - 2) from bits 2k, 2k+1 of qh[32h + i] */
-        const vuint8m8_t L = RVV_KP_UCOLS(l);
-        const vint8m8_t H = RVV_KP_COLS(hb);
-        const vuint8m8_t lo = k < 2 ? __riscv_vand_vx_u8m8(L, 15, G8) : __riscv_vsrl_vx_u8m8(L, 4, G8);
-        const vint8m8_t top = k == 0 ? __riscv_vsll_vx_i8m8(H, 6, G8)
-                                     : __riscv_vand_vx_i8m8(k < 3 ? __riscv_vsll_vx_i8m8(H, 6 - 2 * k, G8) : H, -64, G8);
-        const vint8m8_t q = __riscv_vadd_vv_i8m8(__riscv_vsra_vx_i8m8(top, 2, G8), __riscv_vreinterpret_v_u8m8_i8m8(lo), G8);
+        const RVV_KP_T(vuint8) L = RVV_KP_LDU(l);
+        const RVV_KP_T(vint8) H = RVV_KP_LD(hb);
+        const RVV_KP_T(vuint8) lo = k < 2 ? RVV_KP_F(__riscv_vand_vx_u8)(L, 15, GS) : RVV_KP_F(__riscv_vsrl_vx_u8)(L, RVV_N(4), GS);
+        const RVV_KP_T(vint8) top = k == 0 ? RVV_KP_F(__riscv_vsll_vx_i8)(H, RVV_N(6), GS)
+                                     : RVV_KP_F(__riscv_vand_vx_i8)(k < 3 ? RVV_KP_F(__riscv_vsll_vx_i8)(H, RVV_N(6 - 2 * k), GS) : H, -64, GS);
+        const RVV_KP_T(vint8) q = RVV_KP_F(__riscv_vadd_vv_i8)(RVV_KP_F(__riscv_vsra_vx_i8)(top, RVV_N(2), GS),
+                                                           RVV_KP_U2I(lo), GS);
         RVV_KP_RELOAD();
-        const vint8m8_t X = RVV_KP_COLS(x);
-        vint16m2_t p;
-        RVV_KP_MAC8(p, 1, RVV_KP_MUL, RVV_KP_MAC, q, X, i);
-        isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + (t / 2) * G, G), p, G);
+        const RVV_KP_T(vint8) X = RVV_KP_LD(x);
+        RVV_KP_MAC_STEP(p, t % NS == 0, q, X);
+        if (t % NS == NS - 1) isum = __riscv_vwmacc_vv_i32m4(isum, __riscv_vle16_v_i16m2(s + (t / NS / 2) * G, G), RVV_KP_PART(p), G);
     }
     return isum;
 }
@@ -1977,7 +2063,7 @@ RVV_INLINE void rvv_kp_q6_K_sb(float *y, const int first, const uint8_t *blk, co
         const int8_t *sc = (const int8_t *)(const void *)(blk + 192 * G);
         const size_t vl = 4 * G;
         for (int i = 0; i < 4; i++)
-            __riscv_vse16_v_i16m8(s16 + 4 * i * G, __riscv_vsext_vf2_i16m8(*(const vint8m4_t *)(const void *)(sc + 4 * i * G), vl), vl);
+            __riscv_vse16_v_i16m8(s16 + 4 * i * G, RVV_KP_SEXT16(RVV_KP_LD4(sc + 4 * i * G), vl), vl);
     }
     const uint8_t *ql = blk, *qh = blk + 128 * G;
     vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
@@ -2035,7 +2121,6 @@ static inline void rvv_gemm_q6_K_packed(int n, int nr, int nb, float *y, size_t 
                                         const void *x, size_t ldx) {
     rvv_kp_gemm(6, n, nr, nb, y, ldy, w, x, ldx);
 }
-#endif
 
 /* ---- F32, F16 and BF16 in rows interleaved by the vector length ------------------------------
  * A float dot keeps 8 partial sums (lane l takes elements l, l+8, l+16, ... in order, each a
@@ -2313,11 +2398,9 @@ static inline void rvv_choose_layouts(kernel_port *k) {
     if (G > 128) return;   /* VLEN > 1024: the splat's byte indices (< 2G) and buffer hold no more */
     k->packed[T_Q8_0] = (weight_layout){G, rvv_pack_q8_0, rvv_unpack_row_q8_0, rvv_gemm_q8_0_packed};
     k->packed[T_Q4_0] = (weight_layout){G, rvv_pack_q4_0, rvv_unpack_row_q4_0, rvv_gemm_q4_0_packed};
-#if !RVV_THEAD
     k->packed[T_Q4_K] = (weight_layout){G, rvv_pack_q4_K, rvv_unpack_row_q4_K, rvv_gemm_q4_K_packed};
     k->packed[T_Q5_K] = (weight_layout){G, rvv_pack_q5_K, rvv_unpack_row_q5_K, rvv_gemm_q5_K_packed};
     k->packed[T_Q6_K] = (weight_layout){G, rvv_pack_q6_K, rvv_unpack_row_q6_K, rvv_gemm_q6_K_packed};
-#endif
 }
 
 /* Q8_0 quantization, equal to the reference: max|x| is exact in any order, x * (127/max|x|)

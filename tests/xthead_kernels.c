@@ -35,6 +35,9 @@ XT(void, gemm_q4_0_packed, GEMM_PARAMS, GEMM_ARGS)
 XT(void, gemm_f32_packed, GEMM_PARAMS, GEMM_ARGS)
 XT(void, gemm_f16_packed, GEMM_PARAMS, GEMM_ARGS)
 XT(void, gemm_bf16_packed, GEMM_PARAMS, GEMM_ARGS)
+XT(void, gemm_q4_K_packed, GEMM_PARAMS, GEMM_ARGS)
+XT(void, gemm_q5_K_packed, GEMM_PARAMS, GEMM_ARGS)
+XT(void, gemm_q6_K_packed, GEMM_PARAMS, GEMM_ARGS)
 /* the K-quant GEMM tiles' bodies for four activation rows: xt_tile4_T_q8_K */
 #define XT_TILE4(T)                                                                                    void xt_tile4_##T##_q8_K ROWS_PARAMS;                                                              __attribute__((flatten)) void xt_tile4_##T##_q8_K ROWS_PARAMS { rvv_##T##_rows(4, n, w, x, ldx, out, ldo); }
 XT_TILE4(q4_K)
