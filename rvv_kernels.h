@@ -1552,7 +1552,7 @@ static inline size_t rvv_log2(size_t G) { size_t s = 0; while (((size_t)1 << s) 
 /* Columns of G bytes (weight codes, splat activation codes) in register groups: RVV_COLS(X, p, LM)
  * declares the columns at p (LM = m4: four, m8: eight), RVV_COLS2(X, k, LM, G) is the group of
  * columns 2k, 2k + 1 (e8m2), RVV_COLS4(X, k, LM, G) that of columns 4k .. 4k + 3 (e8m4), and
- * RVV_LD_COLS4(p, G) the four columns at p (e8m4). RVV 1.0 loads all columns in one
+ * RVV_LD_COLS4(p, G) / RVV_LD_COLS4U(p, G) the four columns at p (e8m4, signed / unsigned). RVV 1.0 loads all columns in one
  * whole-register load (vl4r.v, vl8r.v: no vsetvl) and names the parts (vget: no instruction).
  * XTheadVector loads each part where it is used (vle8, vl = 2G or 4G, VLMAX of the part): GCC 14
  * has no whole-register loads for it, and takes a part of a register group only by a copy. */
@@ -1561,11 +1561,13 @@ static inline size_t rvv_log2(size_t G) { size_t s = 0; while (((size_t)1 << s) 
 #define RVV_COLS2(X, k, LM, G) __riscv_vle8_v_i8m2((X) + 2 * (size_t)(k) * (G), 2 * (G))
 #define RVV_COLS4(X, k, LM, G) __riscv_vle8_v_i8m4((X) + 4 * (size_t)(k) * (G), 4 * (G))
 #define RVV_LD_COLS4(p, G) __riscv_vle8_v_i8m4((const int8_t *)(const void *)(p), 4 * (G))
+#define RVV_LD_COLS4U(p, G) __riscv_vle8_v_u8m4((const uint8_t *)(const void *)(p), 4 * (G))
 #else
 #define RVV_COLS(X, p, LM) const vint8##LM##_t X = *(const vint8##LM##_t *)(const void *)(p)
 #define RVV_COLS2(X, k, LM, G) __riscv_vget_v_i8##LM##_i8m2(X, k)
 #define RVV_COLS4(X, k, LM, G) __riscv_vget_v_i8##LM##_i8m4(X, k)
 #define RVV_LD_COLS4(p, G) (*(const vint8m4_t *)(const void *)(p))
+#define RVV_LD_COLS4U(p, G) (*(const vuint8m4_t *)(const void *)(p))
 #endif
 /* the sum v is complete here: clang 19 would otherwise load and multiply every column of a
  * block first, keep the products and spill them */
@@ -1621,14 +1623,17 @@ static inline void rvv_unpack_row_q(const int q4, int n, void *dst, const void *
  * of G bytes per block, RVV_QP_XB / (32 G) blocks at a time (4 at VLEN 1024); it is built once per
  * activation row and chunk for all groups of the call (vrgather, four columns per instruction). */
 #define RVV_QP_XB 16384
+/* l / G for the vl = 4G lanes of four columns of a splat (up to 512: computed at e16, narrowed):
+ * vrgather by it + i repeats code i .. i + 3 in G lanes each. vl comes from a register the
+ * compiler cannot see through: this vector, the same for every call, would otherwise be
+ * computed once for the whole GEMM and kept (eight registers), and spilled (GCC 14,
+ * XTheadVector) */
+RVV_INLINE vuint8m4_t rvv_splat_idx4(size_t vl, size_t G) {
+    return __riscv_vncvt_x_x_w_u8m4(__riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), rvv_log2(G), vl), vl);
+}
 RVV_INLINE void rvv_qp_splat(const int q4, int8_t *xs, const char *x, int m, size_t G) {
-    /* vl from a register the compiler cannot see through: the index vectors below, the same for
-     * every call, would be computed once for the whole GEMM and kept (eight registers), and
-     * spilled (GCC 14, XTheadVector) */
     const size_t vl = 4 * G + (size_t)rvv_zero_here();
-    /* l / G for the 4G lanes of four columns (up to 512: computed at e16, narrowed) */
-    const vuint8m4_t idx = __riscv_vncvt_x_x_w_u8m4(
-        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), rvv_log2(G), vl), vl);
+    const vuint8m4_t idx = rvv_splat_idx4(vl, G);
     for (int kk = 0; kk < m; kk++, x += sizeof(block_q8_0), xs += QK * G) {
         const vint8m4_t xv = __riscv_vle8_v_i8m4(((const block_q8_0 *)(const void *)x)->qs, QK);
         /* the column offsets from a register the compiler cannot see through: eight index vectors
@@ -1875,23 +1880,14 @@ static inline void rvv_unpack_row_kq(const int kt, int n, void *dst, const void 
 #define RVV_KP_T(t) RVV_KP_CAT(RVV_KP_CAT(t, RVV_KP_LM), _t)
 #define RVV_KP_F(f) RVV_KP_CAT(f, RVV_KP_LM)
 #define RVV_KP_U2I(v) RVV_KP_CAT(RVV_KP_CAT(RVV_KP_F(__riscv_vreinterpret_v_u8), _i8), RVV_KP_LM)(v)
-/* four columns (scales, mins) as e8m4 */
-#if RVV_THEAD
-#define RVV_KP_LD4U(p) __riscv_vle8_v_u8m4((const uint8_t *)(const void *)(p), 4 * G)
-#define RVV_KP_LD4(p) __riscv_vle8_v_i8m4((const int8_t *)(const void *)(p), 4 * G)
-#else
-#define RVV_KP_LD4U(p) (*(const vuint8m4_t *)(const void *)(p))
-#define RVV_KP_LD4(p) (*(const vint8m4_t *)(const void *)(p))
-#endif
 
 /* the activation side: super-blocks k0.. k0+m-1 of one Q8_K row as columns of G equal bytes
  * (element e of super-block kk at xs + (kk*256 + e)*G), eight columns per vrgather (e8m8:
  * lane l takes code i + l/G); dx their scales, bp their bsum pairs (Q4_K) */
 RVV_INLINE void rvv_kp_splat(int8_t *xs, float *dx, int16_t *bp, const block_q8_K *x, int m, size_t G) {
-#if RVV_THEAD   /* four columns per vrgather (e8m4), lane l takes code i + l/G (vid >> log2 G) */
+#if RVV_THEAD   /* four columns per vrgather (e8m4), lane l takes code i + l/G */
     const size_t vl = 4 * G + (size_t)rvv_zero_here();
-    const vuint8m4_t idx = __riscv_vncvt_x_x_w_u8m4(
-        __riscv_vsrl_vx_u16m8(__riscv_vid_v_u16m8(vl), rvv_log2(G), vl), vl);
+    const vuint8m4_t idx = rvv_splat_idx4(vl, G);
 #else
     const size_t vl = 8 * G;
     vuint8m8_t idx = __riscv_vundefined_u8m8();
@@ -1977,7 +1973,7 @@ RVV_INLINE void rvv_kp_q45_K_sb(const int q5, float *y, const int first, const u
                                 const int16_t *bp, int16_t *s16, size_t G) {
     {   /* scales sc_j (columns 0..7 of s16) and mins m_j (8..15), kq_scale_min_k4 on four columns at once */
         const uint8_t *sc = blk + 4 * G;
-        const vuint8m4_t A = RVV_KP_LD4U(sc), B = RVV_KP_LD4U(sc + 4 * G), C = RVV_KP_LD4U(sc + 8 * G);
+        const vuint8m4_t A = RVV_LD_COLS4U(sc, G), B = RVV_LD_COLS4U(sc + 4 * G, G), C = RVV_LD_COLS4U(sc + 8 * G, G);
         const size_t vl = 4 * G;
         const vuint8m4_t s03 = __riscv_vand_vx_u8m4(A, 63, vl), m03 = __riscv_vand_vx_u8m4(B, 63, vl);
         const vuint8m4_t s47 = __riscv_vor_vv_u8m4(__riscv_vand_vx_u8m4(C, 15, vl),
@@ -2063,7 +2059,7 @@ RVV_INLINE void rvv_kp_q6_K_sb(float *y, const int first, const uint8_t *blk, co
         const int8_t *sc = (const int8_t *)(const void *)(blk + 192 * G);
         const size_t vl = 4 * G;
         for (int i = 0; i < 4; i++)
-            __riscv_vse16_v_i16m8(s16 + 4 * i * G, RVV_KP_SEXT16(RVV_KP_LD4(sc + 4 * i * G), vl), vl);
+            __riscv_vse16_v_i16m8(s16 + 4 * i * G, RVV_KP_SEXT16(RVV_LD_COLS4(sc + 4 * i * G, G), vl), vl);
     }
     const uint8_t *ql = blk, *qh = blk + 128 * G;
     vint32m4_t isum = __riscv_vmv_v_x_i32m4(rvv_zero_here(), G);
