@@ -1083,16 +1083,10 @@ static __attribute__((noinline)) int run_tests(void) {
     test_packed_float(T_F16);
     test_packed_float(T_BF16);
 #if defined(__riscv_vector)
-    if (__riscv_vsetvlmax_e8m1() <= 128) {   /* VLEN <= 1024: the layouts' buffers hold a group's columns */
-#if RVV_THEAD
+    if (__riscv_vsetvlmax_e8m1() <= 128)   /* VLEN <= 1024: the layouts' buffers hold a group's columns */
         check(K.packed[T_Q8_0].pack && K.packed[T_Q4_0].pack && K.packed[T_Q4_K].pack && K.packed[T_Q5_K].pack && K.packed[T_Q6_K].pack && K.packed[T_F32].pack && K.packed[T_F16].pack && K.packed[T_BF16].pack,
               "%s has packed layouts for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (%d rows per group), F32, F16 and BF16 (%d rows)", P->name,
               K.packed[T_Q8_0].rows, K.packed[T_F32].rows);
-#else
-        check(K.packed[T_Q8_0].pack && K.packed[T_Q4_0].pack && K.packed[T_Q4_K].pack && K.packed[T_Q5_K].pack && K.packed[T_Q6_K].pack,
-              "%s has packed layouts for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K (%d rows per group)", P->name, K.packed[T_Q8_0].rows);
-#endif
-    }
 #endif
 #if defined(X86_512) && X86_512
     check(P->packed[T_Q8_0].pack && P->packed[T_Q4_0].pack && P->packed[T_Q2_K].pack && P->packed[T_Q3_K].pack && P->packed[T_Q4_K].pack && P->packed[T_Q5_K].pack && P->packed[T_Q6_K].pack,
